@@ -1,0 +1,28 @@
+/* clock.h — time sources and the time formats nimbus speaks.
+ *
+ * Wall-clock time is read through nb_now_ms() so tests may shift it
+ * (NIMBUS_CLOCK_OFFSET_MS environment variable, read once at first use —
+ * for tests only). Thread-safe. */
+#ifndef NIMBUS_CLOCK_H
+#define NIMBUS_CLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Unix time in milliseconds (wall clock, plus the test offset). */
+int64_t nb_now_ms(void);
+/* Monotonic milliseconds, for deadlines and durations. */
+int64_t nb_mono_ms(void);
+/* Monotonic seconds as a double, for latency measurements. */
+double nb_mono_s(void);
+
+/* "2026-11-24T00:05:49.123Z" (out >= 32 bytes). */
+void nb_time_rfc3339(int64_t ms, char *out, size_t outlen);
+/* Parses RFC 3339 with 'Z' or a numeric offset, optional fraction. */
+bool nb_time_parse_rfc3339(const char *s, int64_t *ms);
+/* IMF-fixdate for HTTP headers: "Tue, 24 Nov 2026 00:05:49 GMT" (out >= 32). */
+void nb_time_http(int64_t ms, char *out, size_t outlen);
+bool nb_time_parse_http(const char *s, int64_t *ms);
+
+#endif

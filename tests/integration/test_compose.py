@@ -1,0 +1,379 @@
+#!/usr/bin/python3
+"""test_compose.py — validates docker-compose.yml and deploy/Dockerfile without a Docker engine.
+
+What it proves (each test names one property):
+- Debian's `docker-compose config` accepts the file, with and without the
+  `offline` profile, and the offline env file points the api at the simulator;
+- every long-running service has a healthcheck and every depends_on waits on
+  `service_healthy` (one-shot jobs: `service_completed_successfully`);
+- each nimbus daemon's environment names only settings its `--help` lists, and its
+  healthcheck probes the port it is told to listen on (needs binaries in
+  NIMBUS_BUILD_DIR; skipped with a message otherwise);
+- the Dockerfile's runtime stage runs as a non-root user, builds every binary
+  compose runs, and installs a package for every shared library they link;
+- deploy/healthcheck.sh (the image's curl-less probe) really reports a live
+  nimbus daemon healthy and a closed port unhealthy.
+
+Run directly:  NIMBUS_BUILD_DIR=build /usr/bin/python3 tests/integration/test_compose.py
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+COMPOSE_FILE = os.path.join(ROOT, "docker-compose.yml")
+DOCKERFILE = os.path.join(ROOT, "deploy", "Dockerfile")
+OFFLINE_ENV = os.path.join(ROOT, "deploy", "offline.env")
+HEALTHCHECK = os.path.join(ROOT, "deploy", "healthcheck.sh")
+DAEMONS = ("nimbus-persistence", "nimbus-api", "nimbus-front", "weather-sim", "kafka-dev-broker")
+# Which services each daemon must wait for (it connects to them).
+REQUIRED_DEPS = {
+    "persistence": {"redis", "postgres"},
+    "api": {"persistence", "kafka"},
+    "front": {"api"},
+}
+# Libraries present in every debian:12-slim image (essential packages).
+BASE_PACKAGES = {"libc6", "libgcc-s1", "zlib1g"}
+
+try:
+    import yaml  # python3-yaml: a dependency of Debian's docker-compose
+except ImportError:  # pragma: no cover - reported by the tests that need it
+    yaml = None
+
+
+def compose_bin():
+    return shutil.which("docker-compose")
+
+
+def run_compose(*args, env_extra=None):
+    """Runs docker-compose with a clean NIMBUS_/POSTGRES_ environment; returns CompletedProcess."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NIMBUS_", "POSTGRES_", "COMPOSE_"))}
+    env.update(env_extra or {})
+    cmd = [compose_bin(), "--project-directory", ROOT, "-f", COMPOSE_FILE, *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def find_binary(name):
+    build = os.environ.get("NIMBUS_BUILD_DIR")
+    if not build or not os.path.isdir(build):
+        return None
+    for dirpath, _dirs, files in os.walk(build):
+        if name in files:
+            path = os.path.join(dirpath, name)
+            if os.access(path, os.X_OK) and os.path.isfile(path):
+                return path
+    return None
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond, timeout_s, step_s=0.05):
+    """Polls cond() until it is true or timeout_s passes; returns its last value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if cond():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step_s)
+
+
+def dockerfile_stages():
+    """Returns [(stage_name, [instruction lines])] with continuation lines joined."""
+    stages = []
+    logical = ""
+    with open(DOCKERFILE, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if not logical and (not line.strip() or line.lstrip().startswith("#")):
+                continue
+            if line.rstrip().endswith("\\"):
+                logical += line.rstrip()[:-1] + " "
+                continue
+            logical += line
+            words = logical.split()
+            if words and words[0].upper() == "FROM":
+                name = words[3] if len(words) >= 4 and words[2].upper() == "AS" else words[1]
+                stages.append((name, []))
+            if stages:
+                stages[-1][1].append(logical.strip())
+            logical = ""
+    return stages
+
+
+class ComposeTestCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if compose_bin() is None:
+            raise unittest.SkipTest("docker-compose is not installed (apt-get install docker-compose)")
+        if yaml is None:
+            raise unittest.SkipTest("python3-yaml is not installed")
+        res = run_compose("config")
+        cls.config_result = res
+        cls.config = yaml.safe_load(res.stdout) if res.returncode == 0 else None
+
+    def services(self):
+        self.assertIsNotNone(self.config, "docker-compose config failed:\n" + self.config_result.stderr)
+        return self.config["services"]
+
+    def nimbus_services(self):
+        """{service: daemon binary} for services that run one of our binaries."""
+        out = {}
+        for name, svc in self.services().items():
+            cmd = svc.get("command") or []
+            if isinstance(cmd, str):
+                cmd = cmd.split()
+            if cmd and cmd[0] in DAEMONS:
+                out[name] = cmd[0]
+        return out
+
+    @staticmethod
+    def one_shot(svc):
+        return str(svc.get("restart", "no")) == "no" and "healthcheck" not in svc
+
+
+class TestComposeConfig(ComposeTestCase):
+    def test_config_is_valid(self):
+        self.assertEqual(self.config_result.returncode, 0, self.config_result.stderr)
+        self.assertTrue({"redis", "postgres", "kafka", "persistence", "api", "front",
+                         "weather-sim"} <= set(self.services()))
+
+    def test_backing_services_use_real_images(self):
+        svcs = self.services()
+        self.assertRegex(svcs["redis"]["image"], r"^redis:7")
+        self.assertRegex(svcs["postgres"]["image"], r"^postgres:15")
+        self.assertRegex(svcs["kafka"]["image"], r"^(apache|bitnami)/kafka:")
+        env = svcs["kafka"]["environment"]
+        self.assertIn("broker", env.get("KAFKA_PROCESS_ROLES", env.get("KAFKA_CFG_PROCESS_ROLES", "")))
+        self.assertIn("controller", env.get("KAFKA_PROCESS_ROLES", env.get("KAFKA_CFG_PROCESS_ROLES", "")))
+
+    def test_every_long_running_service_has_a_healthcheck(self):
+        for name, svc in self.services().items():
+            if self.one_shot(svc):
+                continue
+            with self.subTest(service=name):
+                hc = svc.get("healthcheck")
+                self.assertIsNotNone(hc, f"{name} has no healthcheck")
+                self.assertFalse(hc.get("disable", False), f"{name} disables its healthcheck")
+                self.assertTrue(hc.get("test"), f"{name} healthcheck has no test")
+
+    def test_depends_on_waits_for_health(self):
+        svcs = self.services()
+        for name, svc in svcs.items():
+            deps = svc.get("depends_on", {})
+            self.assertIsInstance(deps, dict, f"{name}: depends_on must use conditions")
+            for dep, spec in deps.items():
+                with self.subTest(service=name, dependency=dep):
+                    want = ("service_completed_successfully" if self.one_shot(svcs[dep])
+                            else "service_healthy")
+                    self.assertEqual(spec.get("condition"), want)
+        for name, needed in REQUIRED_DEPS.items():
+            with self.subTest(service=name):
+                self.assertLessEqual(needed, set(svcs[name].get("depends_on", {})))
+
+    def test_daemon_wiring(self):
+        svcs = self.services()
+        for name in self.nimbus_services():
+            with self.subTest(service=name):
+                self.assertEqual(svcs[name]["environment"].get("NIMBUS_BIND"), "0.0.0.0")
+        api = svcs["api"]["environment"]
+        self.assertEqual(api["NIMBUS_PERSISTENCE_URL"], "http://persistence:8081")
+        self.assertEqual(api["NIMBUS_KAFKA_BROKERS"], "kafka:9092")
+        self.assertEqual(api["NIMBUS_FORECAST_URL"], "https://api.open-meteo.com/v1/forecast")
+        self.assertEqual(svcs["front"]["environment"]["NIMBUS_API_URL"], "http://api:8080")
+        published = {name: {(p["published"] if isinstance(p, dict) else p)
+                            for p in svc.get("ports", [])} for name, svc in svcs.items()}
+        self.assertIn(8000, {int(p) for p in published["front"]})
+        self.assertIn(8080, {int(p) for p in published["api"]})
+        for name in ("redis", "postgres", "persistence"):
+            self.assertFalse(published[name], f"{name} must not be published on the host")
+
+    def test_healthchecks_probe_the_configured_port(self):
+        svcs = self.services()
+        for name in self.nimbus_services():
+            with self.subTest(service=name):
+                test = svcs[name]["healthcheck"]["test"]
+                self.assertEqual(test[:2], ["CMD", "nimbus-healthcheck"])
+                self.assertEqual(test[2], str(svcs[name]["environment"]["NIMBUS_PORT"]))
+
+    def test_postgres_password_comes_from_the_environment(self):
+        res = run_compose("config", env_extra={"POSTGRES_PASSWORD": "s3cret-from-env"})
+        self.assertEqual(res.returncode, 0, res.stderr)
+        svcs = yaml.safe_load(res.stdout)["services"]
+        self.assertEqual(svcs["postgres"]["environment"]["POSTGRES_PASSWORD"], "s3cret-from-env")
+        self.assertIn(":s3cret-from-env@postgres:5432/",
+                      svcs["persistence"]["environment"]["NIMBUS_POSTGRES_DSN"])
+
+    def test_kafka_topic_is_created(self):
+        svcs = self.services()
+        init = [n for n, s in svcs.items()
+                if "kafka-topics" in " ".join(map(str, (s.get("entrypoint") or []) + (s.get("command") or [])))]
+        auto = str(svcs["kafka"]["environment"].get("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "true")).lower()
+        self.assertTrue(init or auto == "true", "no topic creation: neither an init job nor auto-create")
+        topic = svcs["api"]["environment"]["NIMBUS_KAFKA_TOPIC"]
+        for n in init:
+            self.assertIn(topic, svcs[n]["command"])
+            self.assertIn(n, svcs["api"]["depends_on"])
+
+
+class TestOfflineProfile(ComposeTestCase):
+    def test_offline_profile_points_the_api_at_the_simulator(self):
+        res = run_compose("--env-file", OFFLINE_ENV, "--profile", "offline", "config")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        svcs = yaml.safe_load(res.stdout)["services"]
+        self.assertIn("offline", svcs["weather-sim"].get("profiles", []))
+        sim_port = svcs["weather-sim"]["environment"]["NIMBUS_PORT"]
+        api = svcs["api"]["environment"]
+        self.assertEqual(api["NIMBUS_FORECAST_URL"], f"http://weather-sim:{sim_port}/v1/forecast")
+        self.assertEqual(api["NIMBUS_GEOCODING_URL"], f"http://weather-sim:{sim_port}/v1/search")
+
+    def test_simulator_is_not_started_without_the_profile(self):
+        svcs = self.services()
+        self.assertEqual(svcs["weather-sim"].get("profiles"), ["offline"])
+        for name, svc in svcs.items():
+            self.assertNotIn("weather-sim", svc.get("depends_on", {}),
+                             f"{name} would need the offline profile to start")
+
+
+class TestSettingsAgainstHelp(ComposeTestCase):
+    def test_environment_names_only_known_settings(self):
+        checked = 0
+        for name, binary in sorted(self.nimbus_services().items()):
+            path = find_binary(binary)
+            if path is None:
+                print(f"\n  skip {name}: {binary} not found in NIMBUS_BUILD_DIR="
+                      f"{os.environ.get('NIMBUS_BUILD_DIR', '(unset)')}", flush=True)
+                continue
+            res = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10)
+            self.assertEqual(res.returncode, 0, f"{binary} --help: {res.stderr}")
+            listed = set(re.findall(r"\bNIMBUS_[A-Z0-9_]+\b", res.stdout + res.stderr))
+            self.assertTrue(listed, f"{binary} --help lists no NIMBUS_* variables")
+            env = self.services()[name].get("environment", {})
+            for var in env:
+                if var.startswith("NIMBUS_"):
+                    with self.subTest(service=name, variable=var):
+                        self.assertIn(var, listed, f"{binary} --help does not list {var}")
+            checked += 1
+        if checked == 0:
+            self.skipTest("no nimbus binaries in NIMBUS_BUILD_DIR: settings not checked against --help")
+
+
+class TestDockerfile(unittest.TestCase):
+    def setUp(self):
+        self.stages = dockerfile_stages()
+        self.assertGreaterEqual(len(self.stages), 2, "Dockerfile must be multi-stage")
+        self.runtime = self.stages[-1][1]
+
+    def runtime_packages(self):
+        pkgs = set()
+        for line in self.runtime:
+            m = re.search(r"apt-get install ([^&;]*)", line)
+            if m:
+                pkgs |= {w for w in m.group(1).split() if not w.startswith("-")}
+        return pkgs
+
+    def test_build_and_runtime_bases(self):
+        self.assertEqual(self.stages[0][1][0].split()[1], "debian:12")
+        self.assertEqual(self.runtime[0].split()[1], "debian:12-slim")
+
+    def test_runtime_runs_as_non_root(self):
+        users = [line.split()[1] for line in self.runtime if line.split()[0].upper() == "USER"]
+        self.assertTrue(users, "runtime stage has no USER")
+        user = users[-1].split(":")[0]
+        self.assertNotIn(user, ("root", "0"))
+        self.assertTrue(any("useradd" in l and "--uid 10001" in l and user in l for l in self.runtime),
+                        "runtime stage does not create the nimbus user with uid 10001")
+
+    def test_runtime_has_no_build_tools(self):
+        pkgs = self.runtime_packages()
+        self.assertTrue(pkgs, "runtime stage installs nothing")
+        bad = {p for p in pkgs if p.endswith("-dev") or p in ("cmake", "build-essential", "gcc", "curl")}
+        self.assertFalse(bad, f"runtime stage installs build tools: {bad}")
+
+    def test_every_daemon_is_built_and_shipped(self):
+        build = " ".join(self.stages[0][1])
+        for daemon in DAEMONS:
+            self.assertRegex(build, rf"--target[^&]*\b{re.escape(daemon)}\b")
+        self.assertTrue(any(l.startswith("COPY --from=") for l in self.runtime))
+        self.assertTrue(any("deploy/healthcheck.sh" in l for l in self.runtime))
+        self.assertTrue(os.access(HEALTHCHECK, os.X_OK), "deploy/healthcheck.sh is not executable")
+
+    def test_runtime_packages_cover_linked_libraries(self):
+        if shutil.which("objdump") is None or shutil.which("dpkg") is None:
+            self.skipTest("objdump/dpkg not available")
+        pkgs = self.runtime_packages() | BASE_PACKAGES
+        checked = 0
+        for daemon in DAEMONS:
+            path = find_binary(daemon)
+            if path is None:
+                continue
+            dump = subprocess.run(["objdump", "-p", path], capture_output=True, text=True).stdout
+            needed = re.findall(r"^\s*NEEDED\s+(\S+)", dump, re.M)
+            if any(n.startswith(("libasan", "libubsan")) for n in needed):
+                self.skipTest(f"{path} is a sanitizer build; library check needs a plain build")
+            ldd = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+            resolved = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M))
+            for soname in needed:
+                with self.subTest(daemon=daemon, library=soname):
+                    lib = resolved.get(soname)
+                    self.assertTrue(lib and lib != "not", f"{soname} does not resolve")
+                    owner = subprocess.run(["dpkg", "-S", os.path.realpath(lib)],
+                                           capture_output=True, text=True)
+                    if owner.returncode != 0:
+                        owner = subprocess.run(["dpkg", "-S", lib], capture_output=True, text=True)
+                    self.assertEqual(owner.returncode, 0, f"no package owns {lib}")
+                    pkg = owner.stdout.split(":")[0]
+                    self.assertIn(pkg, pkgs, f"{daemon} needs {soname} from {pkg}, "
+                                             "which the runtime stage does not install")
+            checked += 1
+        if checked == 0:
+            self.skipTest("no nimbus binaries in NIMBUS_BUILD_DIR: linked libraries not checked")
+
+
+class TestHealthcheckProbe(unittest.TestCase):
+    """deploy/healthcheck.sh against a real nimbus daemon (the simulator: no backends)."""
+
+    def test_probe_reports_live_daemon_healthy_and_closed_port_unhealthy(self):
+        sim = find_binary("weather-sim")
+        if sim is None:
+            self.skipTest("weather-sim not found in NIMBUS_BUILD_DIR")
+        port = free_port()
+        with tempfile.TemporaryFile() as log:
+            proc = subprocess.Popen([sim, "--bind", "127.0.0.1", "--port", str(port)],
+                                    stdout=log, stderr=log)
+            try:
+                def probe_ok():
+                    r = subprocess.run([HEALTHCHECK, str(port), "/healthz"],
+                                       capture_output=True, text=True, timeout=10)
+                    return r.returncode == 0
+                ok = wait_for(lambda: proc.poll() is not None or probe_ok(), 15) and proc.poll() is None
+                log.seek(0)
+                self.assertTrue(ok, "probe never saw /healthz 200; daemon log:\n"
+                                + log.read().decode(errors="replace")[-2000:])
+                r = subprocess.run([HEALTHCHECK, str(port), "/no-such-route"],
+                                   capture_output=True, text=True, timeout=10)
+                self.assertNotEqual(r.returncode, 0, "a 404 must count as unhealthy")
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        r = subprocess.run([HEALTHCHECK, str(port), "/healthz"], capture_output=True, text=True,
+                           timeout=10)
+        self.assertNotEqual(r.returncode, 0, "a closed port must count as unhealthy")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -55,7 +55,8 @@ typedef struct nb_server_opts {
 } nb_server_opts;
 
 nb_server *nb_server_new(const nb_server_opts *opts);
-/* route: e.g. "/v1/records/*". name: the route label in metrics (e.g. "records").
+/* route: a path, or a prefix ending in a star (e.g. "/v1/records/" + "*"). name: the
+ * route label in metrics (e.g. "records").
  * Must be called before nb_server_start. */
 nb_err nb_server_route(nb_server *s, const char *method, const char *path, const char *name,
                        nb_route_mode mode, nb_handler_fn fn, void *ctx);

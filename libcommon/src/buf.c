@@ -1,0 +1,118 @@
+/* buf.c — bounded growable byte buffer; see buf.h for the invariants. */
+#include "nimbus/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void nb_buf_init(nb_buf *b, size_t cap)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    b->cap = cap;
+}
+
+void nb_buf_release(nb_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+}
+
+void nb_buf_reset(nb_buf *b)
+{
+    b->len = 0;
+    if (b->data) b->data[0] = '\0';
+}
+
+static nb_err buf_reserve(nb_buf *b, size_t extra)
+{
+    if (extra > b->cap || b->len > b->cap - extra) return NB_ERR_TOO_LARGE;
+    size_t need = b->len + extra + 1;
+    if (need <= b->alloc) return NB_OK;
+    size_t n = b->alloc ? b->alloc : 256;
+    while (n < need) n *= 2;
+    if (n > b->cap + 1) n = b->cap + 1;
+    char *p = realloc(b->data, n);
+    if (!p) return NB_ERR_NOMEM;
+    b->data = p;
+    b->alloc = n;
+    return NB_OK;
+}
+
+nb_err nb_buf_add(nb_buf *b, const void *p, size_t n)
+{
+    nb_err e = buf_reserve(b, n);
+    if (e) return e;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return NB_OK;
+}
+
+nb_err nb_buf_adds(nb_buf *b, const char *s)
+{
+    return nb_buf_add(b, s, strlen(s));
+}
+
+nb_err nb_buf_vaddf(nb_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) return NB_ERR_INVALID;
+    nb_err e = buf_reserve(b, (size_t)n);
+    if (e) return e;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return NB_OK;
+}
+
+nb_err nb_buf_addf(nb_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    nb_err e = nb_buf_vaddf(b, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+nb_err nb_buf_add_html(nb_buf *b, const char *s)
+{
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        const char *rep = NULL;
+        switch (*p) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default: continue;
+        }
+        nb_err e = nb_buf_add(b, run, (size_t)(p - run));
+        if (!e) e = nb_buf_adds(b, rep);
+        if (e) return e;
+        run = p + 1;
+    }
+    return nb_buf_adds(b, run);
+}
+
+char *nb_buf_detach(nb_buf *b, size_t *len)
+{
+    char *p = b->data;
+    if (!p) p = calloc(1, 1);
+    if (len) *len = b->len;
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    return p;
+}
+
+const char *nb_buf_str(const nb_buf *b)
+{
+    return b->data ? b->data : "";
+}

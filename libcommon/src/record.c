@@ -1,0 +1,421 @@
+/* record.c — weather record / geocoding entry models and their JSON codecs.
+ * The wire form is proto/record.schema.json and proto/geocode.schema.json. */
+#include "nimbus/record.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nimbus/clock.h"
+
+/* ---- keys ------------------------------------------------------------ */
+
+nb_err nb_location_key(double lat, double lon, char out[NB_KEY_MAX])
+{
+    if (!isfinite(lat) || !isfinite(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180)
+        return NB_ERR_INVALID;
+    double rl = round(lat * 100) / 100, ro = round(lon * 100) / 100;
+    if (rl == 0) rl = 0; /* no "-0.00" */
+    if (ro == 0) ro = 0;
+    snprintf(out, NB_KEY_MAX, "%.2f,%.2f", rl, ro);
+    return NB_OK;
+}
+
+bool nb_location_key_valid(const char *key, double *lat, double *lon)
+{
+    size_t n = strlen(key);
+    if (n < 9 || n >= NB_KEY_MAX) return false;
+    double a, b;
+    int used = 0;
+    if (sscanf(key, "%lf,%lf%n", &a, &b, &used) != 2 || (size_t)used != n) return false;
+    char canon[NB_KEY_MAX];
+    if (nb_location_key(a, b, canon) != NB_OK || strcmp(canon, key) != 0) return false;
+    if (lat) *lat = a;
+    if (lon) *lon = b;
+    return true;
+}
+
+/* ---- text ------------------------------------------------------------ */
+
+bool nb_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p;
+        size_t len;
+        unsigned min;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2, min = 0x80, c &= 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, min = 0x800, c &= 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, min = 0x10000, c &= 0x07;
+        } else {
+            return false;
+        }
+        if ((size_t)(end - p) < len) return false;
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80) return false;
+            c = (c << 6) | (p[i] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return false;
+        p += len;
+    }
+    return true;
+}
+
+nb_err nb_geo_normalise(const char *in, char out[NB_QUERY_MAX + 1], const char **why)
+{
+    size_t n = strlen(in);
+    if (!nb_utf8_valid(in, n)) return (*why = "place name is not valid UTF-8"), NB_ERR_INVALID;
+    size_t j = 0;
+    bool space = false;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        unsigned char c = *p;
+        if (c < 0x20 || c == 0x7f)
+            return (*why = "place name contains control characters"), NB_ERR_INVALID;
+        if (c == ' ' || c == '\t') {
+            space = j > 0;
+            continue;
+        }
+        if (space) {
+            if (j >= NB_QUERY_MAX) goto too_long;
+            out[j++] = ' ';
+            space = false;
+        }
+        if (j >= NB_QUERY_MAX) goto too_long;
+        out[j++] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
+    }
+    out[j] = '\0';
+    if (j == 0) return (*why = "place name is empty"), NB_ERR_INVALID;
+    return NB_OK;
+too_long:
+    *why = "place name is longer than 200 bytes";
+    return NB_ERR_INVALID;
+}
+
+/* ---- JSON helpers ---------------------------------------------------- */
+
+static json_t *num_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+static json_t *int_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_integer((json_int_t)llround(v));
+}
+
+static json_t *bool_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_boolean(v != 0);
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return *s ? json_string(s) : json_null();
+}
+
+/* Reads an optional number; null/absent → NAN. false when of a wrong type. */
+static bool get_num(json_t *o, const char *k, double *out)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v)) return (*out = NAN), true;
+    if (json_is_boolean(v)) return (*out = json_is_true(v) ? 1 : 0), true;
+    if (!json_is_number(v)) return false;
+    *out = json_number_value(v);
+    return isfinite(*out);
+}
+
+static bool get_str(json_t *o, const char *k, char *out, size_t outlen, bool required)
+{
+    json_t *v = json_object_get(o, k);
+    if (!v || json_is_null(v)) {
+        out[0] = '\0';
+        return !required;
+    }
+    if (!json_is_string(v) || json_string_length(v) >= outlen) return false;
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return true;
+}
+
+static bool localtime_valid(const char *s, bool allow_empty)
+{
+    if (!*s) return allow_empty;
+    int y, mo, d, h, mi, used = 0;
+    return strlen(s) == 16 &&
+           sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &used) == 5 && used == 16 &&
+           mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59;
+}
+
+static bool date_valid(const char *s)
+{
+    int y, mo, d, used = 0;
+    return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) == 3 &&
+           used == 10 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
+}
+
+static bool wmo_valid(double v)
+{
+    return isnan(v) || (v >= 0 && v <= 99 && v == floor(v));
+}
+
+/* ---- record ---------------------------------------------------------- */
+
+#define FAIL(msg)                                                                                  \
+    do {                                                                                           \
+        *why = (msg);                                                                              \
+        goto out;                                                                                  \
+    } while (0)
+
+nb_err nb_record_parse(const char *json, size_t len, nb_record *r, const char **why)
+{
+    nb_err e = NB_ERR_INVALID;
+    json_error_t jerr;
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    memset(r, 0, sizeof(*r));
+    if (!o) FAIL("body is not valid JSON");
+    if (!json_is_object(o)) FAIL("record must be a JSON object");
+    if (!get_str(o, "key", r->key, sizeof(r->key), true) || !nb_location_key_valid(r->key, NULL, NULL))
+        FAIL("key must be canonical 'lat,lon' with 2 decimals");
+    json_t *v;
+    if (!json_is_number(v = json_object_get(o, "latitude")) ||
+        fabs((r->latitude = json_number_value(v))) > 90)
+        FAIL("latitude must be a number in [-90, 90]");
+    if (!json_is_number(v = json_object_get(o, "longitude")) ||
+        fabs((r->longitude = json_number_value(v))) > 180)
+        FAIL("longitude must be a number in [-180, 180]");
+    char ts[40];
+    if (!get_str(o, "fetched_at", ts, sizeof(ts), true) ||
+        !nb_time_parse_rfc3339(ts, &r->fetched_at_ms))
+        FAIL("fetched_at must be an RFC 3339 date-time");
+    if (!get_str(o, "timezone", r->timezone, sizeof(r->timezone), true) || !r->timezone[0])
+        FAIL("timezone must be a non-empty string of at most 63 bytes");
+    if (!get_str(o, "timezone_abbreviation", r->timezone_abbreviation,
+                 sizeof(r->timezone_abbreviation), false))
+        FAIL("timezone_abbreviation must be a string of at most 15 bytes");
+    if (!json_is_integer(v = json_object_get(o, "utc_offset_seconds")) ||
+        llabs(json_integer_value(v)) > 64800)
+        FAIL("utc_offset_seconds must be an integer in [-64800, 64800]");
+    r->utc_offset_seconds = (int)json_integer_value(v);
+    if (!get_num(o, "elevation", &r->elevation)) FAIL("elevation must be a number or null");
+
+    json_t *c = json_object_get(o, "current");
+    if (!json_is_object(c)) FAIL("current must be an object");
+    nb_current *cu = &r->current;
+    if (!get_str(c, "time", cu->time, sizeof(cu->time), true) || !localtime_valid(cu->time, false))
+        FAIL("current.time must be local time YYYY-MM-DDTHH:MM");
+    if (!get_num(c, "temperature", &cu->temperature) ||
+        !get_num(c, "apparent_temperature", &cu->apparent_temperature) ||
+        !get_num(c, "relative_humidity", &cu->relative_humidity) ||
+        !get_num(c, "weather_code", &cu->weather_code) ||
+        !get_num(c, "wind_speed", &cu->wind_speed) ||
+        !get_num(c, "wind_direction", &cu->wind_direction) ||
+        !get_num(c, "wind_gusts", &cu->wind_gusts) ||
+        !get_num(c, "precipitation", &cu->precipitation) ||
+        !get_num(c, "cloud_cover", &cu->cloud_cover) ||
+        !get_num(c, "pressure_msl", &cu->pressure_msl) || !get_num(c, "is_day", &cu->is_day))
+        FAIL("current values must be numbers or null");
+    if (!wmo_valid(cu->weather_code)) FAIL("current.weather_code must be a WMO code 0..99");
+
+    json_t *d = json_object_get(o, "daily");
+    if (!json_is_array(d)) FAIL("daily must be an array");
+    if (json_array_size(d) > NB_MAX_DAYS) FAIL("daily has more than 16 days");
+    size_t i;
+    json_t *day;
+    json_array_foreach(d, i, day)
+    {
+        nb_day *x = &r->daily[i];
+        if (!json_is_object(day)) FAIL("daily entries must be objects");
+        if (!get_str(day, "date", x->date, sizeof(x->date), true) || !date_valid(x->date))
+            FAIL("daily[].date must be YYYY-MM-DD");
+        if (!get_num(day, "weather_code", &x->weather_code) ||
+            !get_num(day, "temperature_max", &x->temperature_max) ||
+            !get_num(day, "temperature_min", &x->temperature_min) ||
+            !get_num(day, "precipitation_sum", &x->precipitation_sum) ||
+            !get_num(day, "precipitation_probability_max", &x->precipitation_probability_max) ||
+            !get_num(day, "wind_speed_max", &x->wind_speed_max) ||
+            !get_num(day, "uv_index_max", &x->uv_index_max))
+            FAIL("daily values must be numbers or null");
+        if (!wmo_valid(x->weather_code)) FAIL("daily[].weather_code must be a WMO code 0..99");
+        if (!get_str(day, "sunrise", x->sunrise, sizeof(x->sunrise), false) ||
+            !localtime_valid(x->sunrise, true) ||
+            !get_str(day, "sunset", x->sunset, sizeof(x->sunset), false) ||
+            !localtime_valid(x->sunset, true))
+            FAIL("daily[].sunrise/sunset must be local time YYYY-MM-DDTHH:MM or null");
+        r->ndays = (int)i + 1;
+    }
+    e = NB_OK;
+out:
+    json_decref(o);
+    return e;
+}
+
+char *nb_record_dump(const nb_record *r, size_t *len)
+{
+    char ts[40];
+    nb_time_rfc3339(r->fetched_at_ms, ts, sizeof(ts));
+    const nb_current *c = &r->current;
+    json_t *cur = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "time", c->time,
+        "temperature", num_or_null(c->temperature), "apparent_temperature",
+        num_or_null(c->apparent_temperature), "relative_humidity",
+        num_or_null(c->relative_humidity), "weather_code", int_or_null(c->weather_code),
+        "wind_speed", num_or_null(c->wind_speed), "wind_direction",
+        num_or_null(c->wind_direction), "wind_gusts", num_or_null(c->wind_gusts),
+        "precipitation", num_or_null(c->precipitation), "cloud_cover",
+        num_or_null(c->cloud_cover), "pressure_msl", num_or_null(c->pressure_msl), "is_day",
+        bool_or_null(c->is_day));
+    json_t *days = json_array();
+    for (int i = 0; i < r->ndays; i++) {
+        const nb_day *d = &r->daily[i];
+        json_array_append_new(
+            days, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date",
+                            d->date, "weather_code", int_or_null(d->weather_code),
+                            "temperature_max", num_or_null(d->temperature_max),
+                            "temperature_min", num_or_null(d->temperature_min),
+                            "precipitation_sum", num_or_null(d->precipitation_sum),
+                            "precipitation_probability_max",
+                            num_or_null(d->precipitation_probability_max), "wind_speed_max",
+                            num_or_null(d->wind_speed_max), "uv_index_max",
+                            num_or_null(d->uv_index_max), "sunrise", str_or_null(d->sunrise),
+                            "sunset", str_or_null(d->sunset)));
+    }
+    json_t *o = json_pack("{s:s, s:f, s:f, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "key", r->key,
+                          "latitude", r->latitude, "longitude", r->longitude, "fetched_at", ts,
+                          "timezone", r->timezone, "timezone_abbreviation",
+                          r->timezone_abbreviation, "utc_offset_seconds", r->utc_offset_seconds,
+                          "elevation", num_or_null(r->elevation), "current", cur, "daily", days);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(o);
+    if (s && len) *len = strlen(s);
+    return s;
+}
+
+/* ---- geocoding entries ----------------------------------------------- */
+
+nb_err nb_geo_parse(const char *json, size_t len, nb_geo_entry *g, const char **why)
+{
+    nb_err e = NB_ERR_INVALID;
+    json_error_t jerr;
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr), *v;
+    memset(g, 0, sizeof(*g));
+    if (!o) FAIL("body is not valid JSON");
+    if (!json_is_object(o)) FAIL("entry must be a JSON object");
+    if (!get_str(o, "query", g->query, sizeof(g->query), true) || !g->query[0])
+        FAIL("query must be a non-empty string of at most 200 bytes");
+    if (!json_is_boolean(v = json_object_get(o, "found"))) FAIL("found must be a boolean");
+    g->found = json_is_true(v);
+    char ts[40];
+    if (!get_str(o, "resolved_at", ts, sizeof(ts), true) ||
+        !nb_time_parse_rfc3339(ts, &g->resolved_at_ms))
+        FAIL("resolved_at must be an RFC 3339 date-time");
+    if (!get_str(o, "expires_at", ts, sizeof(ts), false) ||
+        (ts[0] && !nb_time_parse_rfc3339(ts, &g->expires_at_ms)))
+        FAIL("expires_at must be an RFC 3339 date-time or null");
+    json_t *p = json_object_get(o, "place");
+    if (g->found) {
+        nb_place *pl = &g->place;
+        if (!json_is_object(p)) FAIL("a found entry needs a place object");
+        json_t *id = json_object_get(p, "id");
+        if (id && !json_is_integer(id)) FAIL("place.id must be an integer");
+        pl->id = id ? json_integer_value(id) : 0;
+        if (!get_str(p, "name", pl->name, sizeof(pl->name), true) || !pl->name[0])
+            FAIL("place.name must be a non-empty string");
+        if (!json_is_number(v = json_object_get(p, "latitude")) ||
+            fabs(pl->latitude = json_number_value(v)) > 90)
+            FAIL("place.latitude must be a number in [-90, 90]");
+        if (!json_is_number(v = json_object_get(p, "longitude")) ||
+            fabs(pl->longitude = json_number_value(v)) > 180)
+            FAIL("place.longitude must be a number in [-180, 180]");
+        if (!get_num(p, "elevation", &pl->elevation)) FAIL("place.elevation must be a number");
+        if (!get_str(p, "country", pl->country, sizeof(pl->country), false) ||
+            !get_str(p, "country_code", pl->country_code, sizeof(pl->country_code), false) ||
+            !get_str(p, "admin1", pl->admin1, sizeof(pl->admin1), false))
+            FAIL("place.country/country_code/admin1 must be short strings");
+        if (!get_str(p, "timezone", pl->timezone, sizeof(pl->timezone), true) || !pl->timezone[0])
+            FAIL("place.timezone must be a non-empty string");
+        json_t *pop = json_object_get(p, "population");
+        if (pop && (!json_is_integer(pop) || json_integer_value(pop) < 0))
+            FAIL("place.population must be a non-negative integer");
+        pl->population = pop ? json_integer_value(pop) : 0;
+    } else if (p && !json_is_null(p)) {
+        FAIL("a not-found entry has no place");
+    }
+    e = NB_OK;
+out:
+    json_decref(o);
+    return e;
+}
+
+char *nb_geo_dump(const nb_geo_entry *g, size_t *len)
+{
+    char rt[40], et[40];
+    nb_time_rfc3339(g->resolved_at_ms, rt, sizeof(rt));
+    json_t *o = json_pack("{s:s, s:b, s:s}", "query", g->query, "found", g->found,
+                          "resolved_at", rt);
+    if (!o) return NULL;
+    if (g->expires_at_ms) {
+        nb_time_rfc3339(g->expires_at_ms, et, sizeof(et));
+        json_object_set_new(o, "expires_at", json_string(et));
+    }
+    if (g->found) {
+        const nb_place *p = &g->place;
+        json_t *pl = json_pack("{s:s, s:f, s:f, s:s}", "name", p->name, "latitude", p->latitude,
+                               "longitude", p->longitude, "timezone", p->timezone);
+        if (p->id) json_object_set_new(pl, "id", json_integer(p->id));
+        if (!isnan(p->elevation)) json_object_set_new(pl, "elevation", json_real(p->elevation));
+        if (p->country[0]) json_object_set_new(pl, "country", json_string(p->country));
+        if (p->country_code[0])
+            json_object_set_new(pl, "country_code", json_string(p->country_code));
+        if (p->admin1[0]) json_object_set_new(pl, "admin1", json_string(p->admin1));
+        if (p->population) json_object_set_new(pl, "population", json_integer(p->population));
+        json_object_set_new(o, "place", pl);
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    if (s && len) *len = strlen(s);
+    return s;
+}
+
+/* ---- WMO codes ------------------------------------------------------- */
+
+const char *nb_wmo_condition(int code)
+{
+    switch (code) {
+    case 0: return "Clear sky";
+    case 1: return "Mainly clear";
+    case 2: return "Partly cloudy";
+    case 3: return "Overcast";
+    case 45: return "Fog";
+    case 48: return "Depositing rime fog";
+    case 51: return "Light drizzle";
+    case 53: return "Moderate drizzle";
+    case 55: return "Dense drizzle";
+    case 56: return "Light freezing drizzle";
+    case 57: return "Dense freezing drizzle";
+    case 61: return "Slight rain";
+    case 63: return "Moderate rain";
+    case 65: return "Heavy rain";
+    case 66: return "Light freezing rain";
+    case 67: return "Heavy freezing rain";
+    case 71: return "Slight snow fall";
+    case 73: return "Moderate snow fall";
+    case 75: return "Heavy snow fall";
+    case 77: return "Snow grains";
+    case 80: return "Slight rain showers";
+    case 81: return "Moderate rain showers";
+    case 82: return "Violent rain showers";
+    case 85: return "Slight snow showers";
+    case 86: return "Heavy snow showers";
+    case 95: return "Thunderstorm";
+    case 96: return "Thunderstorm with slight hail";
+    case 99: return "Thunderstorm with heavy hail";
+    default: return "Unknown";
+    }
+}

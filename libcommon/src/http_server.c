@@ -56,6 +56,8 @@ struct nb_req {
     const route *rt;
     const char *method, *path, *tail;
     nb_buf body;
+    bool too_large;
+    size_t discarded;
     char rid[65];
     double start_s;
     int64_t start_ms;
@@ -479,21 +481,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->rt = &s->builtin_none;
         live_add(s, r);
         *con_cls = r;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > s->o.body_cap) {
+            /* Declared too large: answer before reading it (MHD closes after). */
+            r->state = RS_HANDLING;
+            nb_respond_error(r, NB_ERR_TOO_LARGE, "request body over %zu bytes", s->o.body_cap);
+            return queue_answer(r);
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (r->state == RS_NEW && nb_buf_add(&r->body, upload_data, *upload_data_size)) {
-            /* Past the cap: answer 413 now; MHD stops reading and closes. */
-            r->state = RS_HANDLING;
-            nb_respond_error(r, NB_ERR_TOO_LARGE, "request body over %zu bytes", s->o.body_cap);
-            *upload_data_size = 0;
-            return queue_answer(r);
+        if (r->too_large || nb_buf_add(&r->body, upload_data, *upload_data_size)) {
+            /* A chunked body past the cap: drop it, answer 413 at its end,
+             * and give up on the connection if the sender goes on and on. */
+            r->too_large = true;
+            r->discarded += *upload_data_size;
+            if (r->discarded > 16 * s->o.body_cap + 65536) return MHD_NO;
         }
         *upload_data_size = 0;
         return MHD_YES;
     }
     switch (r->state) {
     case RS_NEW:
+        if (r->too_large) {
+            r->state = RS_HANDLING;
+            nb_respond_error(r, NB_ERR_TOO_LARGE, "request body over %zu bytes", s->o.body_cap);
+            return queue_answer(r);
+        }
         dispatch(s, r);
         pthread_mutex_lock(&r->lock);
         bool ready = r->state == RS_RESPONDED;

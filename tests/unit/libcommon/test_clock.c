@@ -1,0 +1,54 @@
+/* Time formats: RFC 3339 and HTTP dates round-trip; bad input is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "nimbus/clock.h"
+
+static void rfc3339_round_trip(void **state)
+{
+    char s[40];
+    nb_time_rfc3339(1795478749123LL, s, sizeof(s));
+    assert_string_equal(s, "2026-11-24T00:05:49.123Z");
+    int64_t ms;
+    assert_true(nb_time_parse_rfc3339(s, &ms));
+    assert_int_equal(ms, 1795478749123LL);
+    assert_true(nb_time_parse_rfc3339("2026-11-24T01:05:49+01:00", &ms));
+    assert_int_equal(ms, 1795478749000LL);
+    assert_true(nb_time_parse_rfc3339("2026-11-24T00:05:49.5Z", &ms));
+    assert_int_equal(ms, 1795478749500LL);
+}
+
+static void rfc3339_rejects_garbage(void **state)
+{
+    int64_t ms;
+    assert_false(nb_time_parse_rfc3339("", &ms));
+    assert_false(nb_time_parse_rfc3339("2026-11-24", &ms));
+    assert_false(nb_time_parse_rfc3339("2026-13-24T00:05:49Z", &ms));
+    assert_false(nb_time_parse_rfc3339("2026-11-24T00:05:49", &ms));
+    assert_false(nb_time_parse_rfc3339("2026-11-24T00:05:49Zjunk", &ms));
+}
+
+static void http_date_round_trip(void **state)
+{
+    char s[40];
+    nb_time_http(1795478749999LL, s, sizeof(s));
+    assert_string_equal(s, "Tue, 24 Nov 2026 00:05:49 GMT");
+    int64_t ms;
+    assert_true(nb_time_parse_http(s, &ms));
+    assert_int_equal(ms, 1795478749000LL);
+    assert_false(nb_time_parse_http("yesterday", &ms));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rfc3339_round_trip),
+        cmocka_unit_test(rfc3339_rejects_garbage),
+        cmocka_unit_test(http_date_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

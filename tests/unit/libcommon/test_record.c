@@ -1,0 +1,164 @@
+/* Record and geocoding codecs, location keys and query normalisation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nimbus/record.h"
+
+static const char good[] =
+    "{\"key\":\"52.52,13.41\",\"latitude\":52.52,\"longitude\":13.41,"
+    "\"fetched_at\":\"2026-11-24T00:05:49.123Z\",\"timezone\":\"Europe/Berlin\","
+    "\"timezone_abbreviation\":\"GMT+1\",\"utc_offset_seconds\":3600,\"elevation\":38.0,"
+    "\"current\":{\"time\":\"2026-11-24T01:00\",\"temperature\":4.4,\"relative_humidity\":81,"
+    "\"weather_code\":3,\"wind_speed\":null,\"is_day\":false},"
+    "\"daily\":[{\"date\":\"2026-11-24\",\"weather_code\":61,\"temperature_max\":6.1,"
+    "\"temperature_min\":1.2,\"sunrise\":\"2026-11-24T07:45\",\"sunset\":null}]}";
+
+static void keys_round_to_two_decimals(void **state)
+{
+    char k[NB_KEY_MAX];
+    assert_int_equal(nb_location_key(52.52437, 13.41053, k), NB_OK);
+    assert_string_equal(k, "52.52,13.41");
+    assert_int_equal(nb_location_key(-0.001, -0.004, k), NB_OK);
+    assert_string_equal(k, "0.00,0.00");
+    assert_int_equal(nb_location_key(-33.8688, 151.2093, k), NB_OK);
+    assert_string_equal(k, "-33.87,151.21");
+    assert_int_equal(nb_location_key(91, 0, k), NB_ERR_INVALID);
+    assert_int_equal(nb_location_key(NAN, 0, k), NB_ERR_INVALID);
+}
+
+static void key_validation_is_canonical(void **state)
+{
+    double lat, lon;
+    assert_true(nb_location_key_valid("52.52,13.41", &lat, &lon));
+    assert_true(fabs(lat - 52.52) < 1e-9 && fabs(lon - 13.41) < 1e-9);
+    assert_false(nb_location_key_valid("52.5,13.41", NULL, NULL));
+    assert_false(nb_location_key_valid("52.520,13.41", NULL, NULL));
+    assert_false(nb_location_key_valid("-0.00,13.41", NULL, NULL));
+    assert_false(nb_location_key_valid("95.00,13.41", NULL, NULL));
+    assert_false(nb_location_key_valid("52.52,13.41x", NULL, NULL));
+    assert_false(nb_location_key_valid("", NULL, NULL));
+}
+
+static void record_round_trip(void **state)
+{
+    nb_record r;
+    const char *why = NULL;
+    assert_int_equal(nb_record_parse(good, strlen(good), &r, &why), NB_OK);
+    assert_string_equal(r.key, "52.52,13.41");
+    assert_int_equal(r.fetched_at_ms, 1795478749123LL);
+    assert_true(isnan(r.current.wind_speed));
+    assert_true(r.current.is_day == 0);
+    assert_int_equal(r.ndays, 1);
+    assert_string_equal(r.daily[0].sunset, "");
+    size_t len;
+    char *s = nb_record_dump(&r, &len);
+    assert_non_null(s);
+    nb_record again;
+    assert_int_equal(nb_record_parse(s, len, &again, &why), NB_OK);
+    assert_int_equal(again.fetched_at_ms, r.fetched_at_ms);
+    assert_true(fabs(again.current.temperature - 4.4) < 1e-9);
+    assert_true(isnan(again.current.wind_speed));
+    assert_string_equal(again.daily[0].sunrise, "2026-11-24T07:45");
+    assert_non_null(strstr(s, "\"wind_speed\":null"));
+    free(s);
+}
+
+static void record_rejections_name_the_field(void **state)
+{
+    static const struct {
+        const char *body, *why_has;
+    } bad[] = {
+        {"not json", "not valid JSON"},
+        {"[]", "object"},
+        {"{\"key\":\"52.5,13.41\"}", "key"},
+        {"{\"key\":\"52.52,13.41\",\"latitude\":\"x\"}", "latitude"},
+        {"{\"key\":\"52.52,13.41\",\"latitude\":52.52,\"longitude\":13.41,"
+         "\"fetched_at\":\"yesterday\"}",
+         "fetched_at"},
+        {"{\"key\":\"52.52,13.41\",\"key\":\"52.52,13.41\"}", "not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        nb_record r;
+        const char *why = NULL;
+        assert_int_equal(nb_record_parse(bad[i].body, strlen(bad[i].body), &r, &why),
+                         NB_ERR_INVALID);
+        assert_non_null(why);
+        assert_non_null(strstr(why, bad[i].why_has));
+    }
+}
+
+static void geo_normalise(void **state)
+{
+    char out[NB_QUERY_MAX + 1];
+    const char *why = NULL;
+    assert_int_equal(nb_geo_normalise("  São   Paulo ", out, &why), NB_OK);
+    assert_string_equal(out, "são paulo");
+    assert_int_equal(nb_geo_normalise("   ", out, &why), NB_ERR_INVALID);
+    assert_non_null(strstr(why, "empty"));
+    assert_int_equal(nb_geo_normalise("Ber\xff" "lin", out, &why), NB_ERR_INVALID);
+    assert_non_null(strstr(why, "UTF-8"));
+    assert_int_equal(nb_geo_normalise("a\x01", out, &why), NB_ERR_INVALID);
+    char longname[300];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_int_equal(nb_geo_normalise(longname, out, &why), NB_ERR_INVALID);
+    assert_non_null(strstr(why, "200"));
+}
+
+static void geo_round_trip(void **state)
+{
+    nb_geo_entry g = {.found = true, .resolved_at_ms = 1795478749000LL};
+    strcpy(g.query, "berlin");
+    g.place = (nb_place){.id = 2950159, .latitude = 52.52437, .longitude = 13.41053,
+                         .elevation = NAN, .population = 3426354};
+    strcpy(g.place.name, "Berlin");
+    strcpy(g.place.timezone, "Europe/Berlin");
+    strcpy(g.place.country_code, "DE");
+    size_t len;
+    char *s = nb_geo_dump(&g, &len);
+    nb_geo_entry back;
+    const char *why = NULL;
+    assert_int_equal(nb_geo_parse(s, len, &back, &why), NB_OK);
+    assert_true(back.found);
+    assert_string_equal(back.place.name, "Berlin");
+    assert_int_equal(back.place.population, 3426354);
+    assert_true(fabs(back.place.latitude - 52.52437) < 1e-9);
+    free(s);
+    static const char nf[] = "{\"query\":\"atlantis\",\"found\":false,"
+                             "\"resolved_at\":\"2026-11-24T00:00:00Z\","
+                             "\"expires_at\":\"2026-11-24T00:05:00Z\"}";
+    assert_int_equal(nb_geo_parse(nf, strlen(nf), &back, &why), NB_OK);
+    assert_false(back.found);
+    assert_int_equal(back.expires_at_ms - back.resolved_at_ms, 300000);
+    static const char missing_place[] = "{\"query\":\"x\",\"found\":true,"
+                                        "\"resolved_at\":\"2026-11-24T00:00:00Z\"}";
+    assert_int_equal(nb_geo_parse(missing_place, strlen(missing_place), &back, &why),
+                     NB_ERR_INVALID);
+}
+
+static void wmo_conditions(void **state)
+{
+    assert_string_equal(nb_wmo_condition(3), "Overcast");
+    assert_string_equal(nb_wmo_condition(95), "Thunderstorm");
+    assert_string_equal(nb_wmo_condition(42), "Unknown");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(keys_round_to_two_decimals),
+        cmocka_unit_test(key_validation_is_canonical),
+        cmocka_unit_test(record_round_trip),
+        cmocka_unit_test(record_rejections_name_the_field),
+        cmocka_unit_test(geo_normalise),
+        cmocka_unit_test(geo_round_trip),
+        cmocka_unit_test(wmo_conditions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

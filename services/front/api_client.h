@@ -1,0 +1,68 @@
+/* api_client.h — front's HTTP client for the api (GET /v1/weather, /healthz).
+ *
+ * Why not libcommon's http_client: front must pass the api's caching headers
+ * (Cache-Control, Age, ETag, Last-Modified, Cache-Status, X-Cache, X-Source)
+ * through to scripts and read max-age/swr for the page, and nb_httpc_resp
+ * does not expose response headers. This module is the same design on
+ * libcurl: one easy handle per calling thread, reused for keep-alive, freed
+ * when the thread exits; connect and total timeouts; body capped while
+ * reading; only http(s), no redirects; the thread's log request id is sent
+ * as X-Request-Id.
+ *
+ * Threads: any thread may call (each uses its own handle). Call
+ * nb_httpc_global_init() (curl_global_init) from main() first. */
+#ifndef FRONT_API_CLIENT_H
+#define FRONT_API_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nimbus/buf.h"
+#include "nimbus/err.h"
+
+typedef struct fr_api {
+    const char *base_url;    /* "http://127.0.0.1:8080" (borrowed) */
+    long connect_timeout_ms;
+    long timeout_ms;
+    size_t max_body;
+} fr_api;
+
+typedef struct fr_api_query {
+    const char *city;          /* a place name, or NULL */
+    const char *lat, *lon;     /* coordinates as text, or NULL */
+    const char *days;          /* 1..16 as text, or NULL */
+    bool no_cache;             /* send Cache-Control: no-cache (a revalidation) */
+    const char *if_none_match; /* forwarded If-None-Match, or NULL */
+} fr_api_query;
+
+typedef struct fr_api_resp {
+    long status; /* 0 when no HTTP answer arrived */
+    nb_buf body; /* owned; fr_api_resp_release() */
+    char content_type[128];
+    char cache_control[160];
+    char age[24];
+    char etag[160];
+    char last_modified[48];
+    char cache_status[200];
+    char x_cache[24];
+    char x_source[24];
+    char retry_after[32];
+    char errmsg[256]; /* transport error when status == 0 */
+} fr_api_resp;
+
+/* GET {base}/v1/weather?... . Returns NB_OK when an HTTP answer arrived (any
+ * status); NB_ERR_UNAVAILABLE (could not connect), NB_ERR_TIMEOUT,
+ * NB_ERR_TOO_LARGE or NB_ERR_UPSTREAM otherwise, with resp->errmsg set.
+ * resp is initialised here in every case; release it. */
+nb_err fr_api_weather(const fr_api *api, const fr_api_query *q, fr_api_resp *resp);
+
+/* True when GET {base}/healthz answers 200 within min(timeout, 1 s). */
+bool fr_api_healthy(const fr_api *api);
+
+void fr_api_resp_release(fr_api_resp *resp);
+
+/* Reads max-age and stale-while-revalidate from a Cache-Control value;
+ * -1 for a directive that is absent. */
+void fr_cache_control_parse(const char *cc, long *max_age, long *swr);
+
+#endif

@@ -1,0 +1,98 @@
+/* main.c — nimbus-front: wires settings, logging, the api client and the
+ * HTTP server, then waits for SIGTERM/SIGINT. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nimbus/config.h"
+#include "nimbus/http_client.h"
+#include "nimbus/http_server.h"
+#include "nimbus/log.h"
+#include "routes.h"
+
+int main(int argc, char **argv)
+{
+    const char *bind, *api_url, *log_level;
+    long port, threads, workers, timeout_ms, connect_ms, conn_timeout_s;
+    bool access_log, exit_now = false;
+    const nb_setting settings[] = {
+        {"bind", NB_SET_STR, &bind, "127.0.0.1", 0, 0, "IPv4 address to listen on"},
+        {"port", NB_SET_INT, &port, "8000", 0, 65535, "TCP port (0 = any free port)"},
+        {"threads", NB_SET_INT, &threads, "2", 1, 64, "HTTP polling threads"},
+        {"workers", NB_SET_INT, &workers, "16", 1, 256, "worker threads for api calls"},
+        {"api-url", NB_SET_URL, &api_url, "http://127.0.0.1:8080", 0, 0, "base URL of the api"},
+        {"api-timeout-ms", NB_SET_INT, &timeout_ms, "5000", 100, 60000,
+         "total time allowed for one api request"},
+        {"api-connect-timeout-ms", NB_SET_INT, &connect_ms, "1000", 50, 30000,
+         "time allowed to connect to the api"},
+        {"conn-timeout-s", NB_SET_INT, &conn_timeout_s, "30", 1, 3600,
+         "idle client connection timeout"},
+        {"log-level", NB_SET_STR, &log_level, "info", 0, 0, "debug, info, warn or error"},
+        {"access-log", NB_SET_BOOL, &access_log, "true", 0, 0, "one log line per request"},
+    };
+    const int nsettings = (int)(sizeof(settings) / sizeof(settings[0]));
+    fr_routes routes = {0};
+    nb_server *server = NULL;
+    int rc = EXIT_FAILURE;
+
+    if (nb_config_load(settings, nsettings, argc, argv, "nimbus-front",
+                       "the web page: HTML for browsers, text for curl, JSON for scripts",
+                       &exit_now) != NB_OK)
+        return 2;
+    if (exit_now)
+        return EXIT_SUCCESS;
+    int level = nb_log_level_parse(log_level);
+    if (level < 0) {
+        fprintf(stderr, "nimbus-front: --log-level: expected debug, info, warn or error\n");
+        return 2;
+    }
+    nb_log_init("front", (nb_log_level)level);
+    json_object_seed(0);
+    if (nb_httpc_global_init() != NB_OK) {
+        nb_error("curl_global_init failed");
+        return EXIT_FAILURE;
+    }
+    char *dump = nb_config_dump_json(settings, nsettings);
+    char *fields = dump ? malloc(strlen(dump) + 16) : NULL;
+    if (fields)
+        sprintf(fields, "\"config\":%s", dump);
+    nb_log_fields(NB_LOG_INFO, fields, "starting");
+    free(fields);
+    free(dump);
+
+    routes.api = (fr_api){.base_url = api_url,
+                          .connect_timeout_ms = connect_ms < timeout_ms ? connect_ms : timeout_ms,
+                          .timeout_ms = timeout_ms,
+                          .max_body = 1024 * 1024};
+    nb_server_opts opts = {.bind = bind,
+                           .port = (int)port,
+                           .threads = (int)threads,
+                           .workers = (int)workers,
+                           .body_cap = 16 * 1024,
+                           .conn_timeout_s = (int)conn_timeout_s,
+                           .grace_ms = (int)timeout_ms + 1000,
+                           .access_log = access_log,
+                           .ready = fr_routes_ready,
+                           .ready_ctx = &routes};
+    server = nb_server_new(&opts);
+    if (!server) {
+        nb_error("could not create the HTTP server");
+        goto out_global;
+    }
+    if (fr_routes_register(&routes, server) != NB_OK || nb_server_start(server) != NB_OK) {
+        nb_error("could not start the HTTP server on %s:%ld", bind, port);
+        goto out_free_server;
+    }
+    nb_info("listening on http://%s:%d/ (api %s)", bind, nb_server_port(server), api_url);
+    nb_server_wait_for_signal(server);
+    nb_info("stopping");
+    nb_server_stop(server);
+    rc = EXIT_SUCCESS;
+
+out_free_server:
+    nb_server_free(server);
+out_global:
+    nb_httpc_global_cleanup();
+    return rc;
+}

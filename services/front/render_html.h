@@ -1,0 +1,40 @@
+/* render_html.h — server-side HTML for the front's pages.
+ *
+ * Pure functions: (api weather document or error facts, page facts) → a
+ * complete UTF-8 HTML5 document. The pages work without JavaScript; the
+ * weather page also carries, in data-* attributes of <main id="wx">, what
+ * app.js needs to revalidate (state, max-age, swr, ETag, the JSON URL) —
+ * no inline script, so a strict Content-Security-Policy holds.
+ * Every string that came from a user or the api is HTML-escaped.
+ *
+ * Ownership: inputs are borrowed; the result is malloc'd (caller frees) or
+ * NULL on allocation failure. Thread-safe. */
+#ifndef FRONT_RENDER_HTML_H
+#define FRONT_RENDER_HTML_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fr_page {
+    const char *asset_version; /* goes into /static/...?v=<version> */
+    const char *query;         /* the place as asked, pre-fills the search box; may be NULL */
+    const char *data_path;     /* path the script revalidates, e.g. "/Berlin" (URL-escaped) */
+    const char *etag;          /* the api's ETag or NULL */
+    long max_age_s;            /* from the api's Cache-Control; -1 = unknown */
+    long swr_s;                /* stale-while-revalidate; -1 = unknown */
+    int64_t now_ms;            /* wall clock for local time and ages */
+} fr_page;
+
+/* The weather page for one place. doc: the api's weather document. */
+char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len);
+
+/* The start page: the search box and a few example places. */
+char *fr_html_search(const fr_page *pg, size_t *len);
+
+/* An error page: status line text (e.g. "Place not found"), a sentence saying
+ * what happened and what to do. pg->query (may be NULL) is shown escaped. */
+char *fr_html_error(const fr_page *pg, int status, const char *title, const char *detail,
+                    size_t *len);
+
+#endif

@@ -1,0 +1,27 @@
+/* render_text.h — the plain-text report for curl and other terminals (in the
+ * spirit of wttr.in): place, condition, temperature, feels-like, wind,
+ * humidity, a few days of forecast, when it was updated, the attribution.
+ *
+ * Strings from the api or the user are written with control characters
+ * replaced by '?', so a crafted place name cannot send terminal escapes.
+ * Pure functions; inputs borrowed; results malloc'd (caller frees) or NULL
+ * on allocation failure. Thread-safe. */
+#ifndef FRONT_RENDER_TEXT_H
+#define FRONT_RENDER_TEXT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FR_TEXT_DAYS 3
+
+/* The report for one place from the api's weather document. */
+char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len);
+
+/* Usage text for "/" without a place. */
+char *fr_text_help(size_t *len);
+
+/* "Place not found: ..." style answer; query may be NULL. */
+char *fr_text_error(const char *title, const char *detail, const char *query, size_t *len);
+
+#endif

@@ -1,0 +1,383 @@
+/* routes.c — front's routes: content negotiation, one api call, rendering
+ * (see routes.h). */
+#define _GNU_SOURCE /* strcasestr */
+#include "routes.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "assets.h"
+#include "nimbus/clock.h"
+#include "nimbus/http_client.h"
+#include "nimbus/log.h"
+#include "render_html.h"
+#include "render_text.h"
+
+#define CSP                                                                                       \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "            \
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+#define HTML_TYPE "text/html; charset=utf-8"
+#define TEXT_TYPE "text/plain; charset=utf-8"
+#define PLACE_MAX 200 /* bytes of a place name we forward */
+
+/* --- negotiation --------------------------------------------------------- */
+
+static bool has_token(const char *list, const char *token)
+{
+    return list && strcasestr(list, token) != NULL;
+}
+
+fr_format fr_negotiate(const char *format, const char *accept, const char *user_agent)
+{
+    if (format) {
+        if (strcasecmp(format, "json") == 0)
+            return FR_FMT_JSON;
+        if (strcasecmp(format, "text") == 0 || strcasecmp(format, "txt") == 0 ||
+            strcasecmp(format, "plain") == 0)
+            return FR_FMT_TEXT;
+        if (strcasecmp(format, "html") == 0)
+            return FR_FMT_HTML;
+    }
+    if (has_token(accept, "text/html"))
+        return FR_FMT_HTML;
+    if (has_token(accept, "application/json"))
+        return FR_FMT_JSON;
+    if (has_token(accept, "text/plain"))
+        return FR_FMT_TEXT;
+    if (user_agent && (strncasecmp(user_agent, "curl/", 5) == 0 ||
+                       strncasecmp(user_agent, "Wget/", 5) == 0 ||
+                       strncasecmp(user_agent, "HTTPie/", 7) == 0))
+        return FR_FMT_TEXT;
+    return FR_FMT_HTML;
+}
+
+/* One decimal number: -?digits(.digits)? ; returns the end or NULL. */
+static const char *scan_decimal(const char *p)
+{
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return NULL;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return NULL;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return p;
+}
+
+bool fr_parse_coords(const char *s, char lat[32], char lon[32])
+{
+    const char *a = s, *ae = scan_decimal(a);
+    if (!ae || *ae != ',' || ae - a >= 32)
+        return false;
+    const char *b = ae + 1;
+    while (*b == ' ')
+        b++;
+    const char *be = scan_decimal(b);
+    if (!be || *be != '\0' || be - b >= 32)
+        return false;
+    memcpy(lat, a, (size_t)(ae - a));
+    lat[ae - a] = '\0';
+    memcpy(lon, b, (size_t)(be - b));
+    lon[be - b] = '\0';
+    return true;
+}
+
+/* --- answering helpers --------------------------------------------------- */
+
+static void security_headers(nb_req *r)
+{
+    nb_req_add_header(r, "Content-Security-Policy", CSP);
+    nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
+    nb_req_add_header(r, "Referrer-Policy", "no-referrer");
+    nb_req_add_header(r, "X-Frame-Options", "DENY");
+}
+
+static void respond_page(nb_req *r, int status, fr_format fmt, char *body, size_t len)
+{
+    if (!body) {
+        nb_respond_error(r, NB_ERR_NOMEM, "could not render the page");
+        return;
+    }
+    nb_req_add_header(r, "Vary", "Accept, User-Agent");
+    nb_req_add_header(r, "Cache-Control", "no-cache");
+    if (fmt == FR_FMT_HTML)
+        security_headers(r);
+    else
+        nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
+    nb_respond_take(r, status, fmt == FR_FMT_HTML ? HTML_TYPE : TEXT_TYPE, body, len);
+}
+
+/* An error for a human (HTML or text) or a script (JSON error body). */
+static void respond_problem(nb_req *r, fr_format fmt, const fr_page *pg, int status,
+                            nb_err code, const char *title, const char *detail)
+{
+    size_t len = 0;
+    if (fmt == FR_FMT_JSON) {
+        nb_req_add_header(r, "Vary", "Accept, User-Agent");
+        nb_respond_error_status(r, status, code, "%s", detail);
+        return;
+    }
+    char *body = fmt == FR_FMT_HTML ? fr_html_error(pg, status, title, detail, &len)
+                                    : fr_text_error(title, detail, pg->query, &len);
+    respond_page(r, status, fmt, body, len);
+}
+
+static bool wants_revalidation(const nb_req *r)
+{
+    const char *cc = nb_req_header(r, "Cache-Control");
+    const char *pragma = nb_req_header(r, "Pragma");
+    if (cc && (strcasestr(cc, "no-cache") || strcasestr(cc, "max-age=0")))
+        return true;
+    return pragma && strcasestr(pragma, "no-cache");
+}
+
+/* The api's JSON answer (any status) handed to the client as is. */
+static void pass_through(nb_req *r, fr_api_resp *ar)
+{
+    struct {
+        const char *name;
+        const char *value;
+    } h[] = {
+        {"Cache-Control", ar->cache_control}, {"Age", ar->age},
+        {"ETag", ar->etag},                   {"Last-Modified", ar->last_modified},
+        {"Cache-Status", ar->cache_status},   {"X-Cache", ar->x_cache},
+        {"X-Source", ar->x_source},           {"Retry-After", ar->retry_after},
+    };
+    for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+        if (h[i].value[0])
+            nb_req_add_header(r, h[i].name, h[i].value);
+    nb_req_add_header(r, "Vary", "Accept, User-Agent");
+    nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
+    size_t len;
+    char *body = nb_buf_detach(&ar->body, &len);
+    nb_respond_take(r, (int)ar->status,
+                    ar->content_type[0] ? ar->content_type : "application/json", body, len);
+}
+
+/* The "reason" of an api error body, or fallback. Borrowed from doc. */
+static const char *api_reason(json_t *doc, const char *fallback)
+{
+    json_t *reason = json_object_get(doc, "reason");
+    return json_is_string(reason) ? json_string_value(reason) : fallback;
+}
+
+/* --- the place route ------------------------------------------------------ */
+
+typedef struct place_req {
+    fr_format fmt;
+    fr_api_query q;
+    char lat[32], lon[32];
+    char *data_path; /* owned: "/Berlin" or "/52.52,13.41" */
+    fr_page pg;
+} place_req;
+
+/* Answers for the api's response ar to the request described by p. */
+static void answer_from_api(fr_routes *rt, nb_req *r, place_req *p, fr_api_resp *ar)
+{
+    json_error_t jerr;
+    json_t *doc = NULL;
+    size_t len = 0;
+    char *body;
+
+    if (p->fmt == FR_FMT_JSON) {
+        if (ar->status >= 500)
+            nb_counter_inc(rt->api_failures);
+        else
+            nb_counter_inc(rt->renders[FR_FMT_JSON]);
+        pass_through(r, ar);
+        return;
+    }
+    if (ar->status == 200 || (ar->status >= 400 && ar->body.len > 0))
+        doc = json_loadb(ar->body.data ? ar->body.data : "", ar->body.len, 0, &jerr);
+
+    if (ar->status == 200 && json_is_object(doc) && json_is_object(json_object_get(doc, "current"))) {
+        long max_age, swr;
+        fr_cache_control_parse(ar->cache_control, &max_age, &swr);
+        p->pg.etag = ar->etag;
+        p->pg.max_age_s = max_age;
+        p->pg.swr_s = swr;
+        nb_counter_inc(rt->renders[p->fmt]);
+        body = p->fmt == FR_FMT_HTML ? fr_html_weather(doc, &p->pg, &len)
+                                     : fr_text_weather(doc, p->pg.now_ms, &len);
+        respond_page(r, 200, p->fmt, body, len);
+    } else if (ar->status == 404) {
+        respond_problem(r, p->fmt, &p->pg, 404, NB_ERR_NOT_FOUND, "Place not found",
+                        "We couldn't find a place with that name. Check the spelling, or try "
+                        "a nearby town or coordinates like 52.52,13.41.");
+    } else if (ar->status == 400) {
+        respond_problem(r, p->fmt, &p->pg, 400, NB_ERR_INVALID, "That doesn't look like a place",
+                        api_reason(doc, "The request was not understood."));
+    } else if (ar->status == 502 || ar->status == 503 || ar->status == 504) {
+        nb_counter_inc(rt->api_failures);
+        if (ar->retry_after[0])
+            nb_req_add_header(r, "Retry-After", ar->retry_after);
+        respond_problem(r, p->fmt, &p->pg, 503, NB_ERR_UNAVAILABLE, "Weather temporarily unavailable",
+                        "Our weather source is not answering right now and we have no stored data "
+                        "for this place yet. Please try again in a minute.");
+    } else {
+        nb_counter_inc(rt->api_failures);
+        nb_warn("api answered %ld with an unusable body", ar->status);
+        respond_problem(r, p->fmt, &p->pg, 502, NB_ERR_UPSTREAM, "Weather service error",
+                        "The weather service gave an answer we couldn't use. Please try again "
+                        "in a minute.");
+    }
+    json_decref(doc);
+}
+
+static void on_place(nb_req *r, void *ctx)
+{
+    fr_routes *rt = ctx;
+    place_req p = {0};
+    fr_api_resp ar;
+    const char *tail = nb_req_tail(r);
+    const char *place = *tail ? tail : nb_req_query(r, "city");
+
+    /* Browsers ask for these on their own; they are not places. */
+    if (strcmp(tail, "favicon.ico") == 0 || strcmp(tail, "robots.txt") == 0 ||
+        strncmp(tail, "apple-touch-icon", 16) == 0) {
+        nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
+        nb_respond(r, 404, TEXT_TYPE, "not found\n", 10);
+        return;
+    }
+    p.fmt = fr_negotiate(nb_req_query(r, "format"), nb_req_header(r, "Accept"),
+                         nb_req_header(r, "User-Agent"));
+    p.pg.asset_version = fr_assets_version();
+    p.pg.now_ms = nb_now_ms();
+    p.pg.max_age_s = p.pg.swr_s = -1;
+
+    if (place && fr_parse_coords(place, p.lat, p.lon)) {
+        p.q.lat = p.lat;
+        p.q.lon = p.lon;
+    } else if (!place && nb_req_query(r, "lat") && nb_req_query(r, "lon")) {
+        snprintf(p.lat, sizeof(p.lat), "%s", nb_req_query(r, "lat"));
+        snprintf(p.lon, sizeof(p.lon), "%s", nb_req_query(r, "lon"));
+        p.q.lat = p.lat;
+        p.q.lon = p.lon;
+    } else if (place && *place) {
+        p.q.city = place;
+    }
+    p.pg.query = p.q.city ? p.q.city : NULL;
+
+    if (!p.q.city && !p.q.lat) {
+        size_t len = 0;
+        if (p.fmt == FR_FMT_JSON) {
+            nb_respond_error(r, NB_ERR_INVALID, "give a place: /<name>, /<lat>,<lon>, ?city= or ?lat=&lon=");
+            return;
+        }
+        char *body = p.fmt == FR_FMT_HTML ? fr_html_search(&p.pg, &len) : fr_text_help(&len);
+        respond_page(r, 200, p.fmt, body, len);
+        return;
+    }
+    if (p.q.city && strlen(p.q.city) > PLACE_MAX) {
+        respond_problem(r, p.fmt, &p.pg, 400, NB_ERR_INVALID, "That doesn't look like a place",
+                        "Place names are at most 200 bytes long.");
+        return;
+    }
+
+    if (p.q.lat) {
+        char *path = malloc(strlen(p.lat) + strlen(p.lon) + 3);
+        if (path)
+            sprintf(path, "/%s,%s", p.lat, p.lon);
+        p.data_path = path;
+    } else {
+        char *e = nb_url_escape(p.q.city);
+        if (e && (p.data_path = malloc(strlen(e) + 2)))
+            sprintf(p.data_path, "/%s", e);
+        free(e);
+    }
+    if (!p.data_path) {
+        nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
+        return;
+    }
+    p.pg.data_path = p.data_path;
+    p.q.days = nb_req_query(r, "days");
+    p.q.no_cache = wants_revalidation(r);
+    p.q.if_none_match = p.fmt == FR_FMT_JSON ? nb_req_header(r, "If-None-Match") : NULL;
+
+    nb_err err = fr_api_weather(&rt->api, &p.q, &ar);
+    if (err != NB_OK) {
+        nb_counter_inc(rt->api_failures);
+        nb_warn("api request failed: %s (%s)", nb_err_code(err), ar.errmsg);
+        if (err == NB_ERR_TIMEOUT) {
+            nb_req_add_header(r, "Retry-After", "10");
+            respond_problem(r, p.fmt, &p.pg, 503, NB_ERR_UNAVAILABLE, "Weather service is slow",
+                            "The weather service did not answer in time. Please try again in a "
+                            "moment.");
+        } else {
+            respond_problem(r, p.fmt, &p.pg, 502, NB_ERR_UPSTREAM, "Weather service unreachable",
+                            "We can't reach the weather service right now. Please try again in a "
+                            "minute.");
+        }
+    } else {
+        answer_from_api(rt, r, &p, &ar);
+    }
+    fr_api_resp_release(&ar);
+    free(p.data_path);
+}
+
+/* --- static assets -------------------------------------------------------- */
+
+static void on_static(nb_req *r, void *ctx)
+{
+    const fr_asset *a = fr_asset_find(nb_req_tail(r));
+    if (!a) {
+        nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
+        nb_respond(r, 404, TEXT_TYPE, "not found\n", 10);
+        return;
+    }
+    char etag[32];
+    const char *v = nb_req_query(r, "v");
+    const char *inm = nb_req_header(r, "If-None-Match");
+    snprintf(etag, sizeof(etag), "\"%s\"", a->blob->version);
+    nb_req_add_header(r, "ETag", etag);
+    nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
+    /* The pages link with ?v=<set version>: such a URL never changes content. */
+    nb_req_add_header(r, "Cache-Control", v && strcmp(v, fr_assets_version()) == 0
+                                              ? "public, max-age=31536000, immutable"
+                                              : "public, max-age=300");
+    if (inm && strstr(inm, etag)) {
+        nb_respond(r, 304, a->content_type, "", 0);
+        return;
+    }
+    nb_respond(r, 200, a->content_type, a->blob->data, a->blob->len);
+}
+
+/* --- wiring --------------------------------------------------------------- */
+
+bool fr_routes_ready(void *ctx, nb_buf *out)
+{
+    fr_routes *rt = ctx;
+    bool ok = fr_api_healthy(&rt->api);
+    nb_buf_addf(out, "{\"api\":\"%s\"}", ok ? "ok" : "unreachable");
+    return ok;
+}
+
+nb_err fr_routes_register(fr_routes *rt, nb_server *s)
+{
+    nb_err err;
+    rt->api_failures = nb_counter_new("nimbus_front_api_failures_total", NULL,
+                                      "Place requests without a usable answer from the api");
+    rt->renders[FR_FMT_HTML] = nb_counter_new("nimbus_front_renders_total", "format=\"html\"",
+                                              "Weather pages rendered, by format");
+    rt->renders[FR_FMT_TEXT] = nb_counter_new("nimbus_front_renders_total", "format=\"text\"",
+                                              "Weather pages rendered, by format");
+    rt->renders[FR_FMT_JSON] = nb_counter_new("nimbus_front_renders_total", "format=\"json\"",
+                                              "Weather pages rendered, by format");
+    if (!rt->api_failures || !rt->renders[0] || !rt->renders[1] || !rt->renders[2])
+        return NB_ERR_NOMEM;
+    /* First match wins: the assets before the catch-all place route. */
+    err = nb_server_route(s, "GET", "/static/*", "static", NB_ROUTE_INLINE, on_static, rt);
+    if (err == NB_OK)
+        err = nb_server_route(s, "GET", "/*", "place", NB_ROUTE_WORKER, on_place, rt);
+    return err;
+}

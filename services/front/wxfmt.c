@@ -1,0 +1,163 @@
+/* wxfmt.c — presentation helpers shared by the renderers (see wxfmt.h). */
+#include "wxfmt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "nimbus/clock.h"
+
+double fr_wx_num(const json_t *obj, const char *key)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+double fr_wx_bool(const json_t *obj, const char *key)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return json_is_boolean(v) ? (json_is_true(v) ? 1 : 0) : NAN;
+}
+
+const char *fr_wx_str(const json_t *obj, const char *key)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+char *fr_wx_fmt(double v, int decimals, char *out, size_t outlen)
+{
+    if (!isfinite(v)) {
+        snprintf(out, outlen, "%s", FR_MISSING);
+        return out;
+    }
+    snprintf(out, outlen, "%.*f", decimals, v);
+    /* Rounding can yield "-0" / "-0.0": show it without the sign. */
+    if (out[0] == '-' && strspn(out + 1, "0.") == strlen(out + 1))
+        memmove(out, out + 1, strlen(out));
+    return out;
+}
+
+const char *fr_wx_icon(double weather_code, double is_day)
+{
+    if (!isfinite(weather_code))
+        return "🌡️";
+    bool night = isfinite(is_day) && is_day == 0;
+    switch ((int)weather_code) {
+    case 0: return night ? "🌙" : "☀️";
+    case 1: return night ? "🌙" : "🌤️";
+    case 2: return "⛅";
+    case 3: return "☁️";
+    case 45: case 48: return "🌫️";
+    case 51: case 53: case 55: case 56: case 57: return "🌦️";
+    case 61: case 63: case 65: case 66: case 67: return "🌧️";
+    case 71: case 73: case 75: case 77: case 85: case 86: return "🌨️";
+    case 80: case 81: case 82: return "🌦️";
+    case 95: case 96: case 99: return "⛈️";
+    default: return "🌡️";
+    }
+}
+
+const char *fr_wx_compass(double degrees)
+{
+    static const char *const points[16] = {"N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
+                                           "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"};
+    if (!isfinite(degrees))
+        return "";
+    double d = fmod(degrees, 360.0);
+    if (d < 0)
+        d += 360.0;
+    return points[(int)floor(d / 22.5 + 0.5) % 16];
+}
+
+static bool local_tm(int64_t now_ms, long utc_offset_s, struct tm *tm)
+{
+    time_t t = (time_t)(now_ms / 1000 + utc_offset_s);
+    return gmtime_r(&t, tm) != NULL;
+}
+
+void fr_wx_local_time(int64_t now_ms, long utc_offset_s, char *out, size_t outlen)
+{
+    struct tm tm;
+    if (!local_tm(now_ms, utc_offset_s, &tm) || strftime(out, outlen, "%a %H:%M", &tm) == 0)
+        snprintf(out, outlen, "%s", FR_MISSING);
+}
+
+void fr_wx_local_date(int64_t now_ms, long utc_offset_s, char *out, size_t outlen)
+{
+    struct tm tm;
+    if (!local_tm(now_ms, utc_offset_s, &tm) || strftime(out, outlen, "%Y-%m-%d", &tm) == 0)
+        snprintf(out, outlen, "%s", "");
+}
+
+void fr_wx_day_label(const char *date, const char *today_local, char *out, size_t outlen)
+{
+    int y, m, d;
+    char tail;
+    if (!date || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 ||
+        d < 1 || d > 31) {
+        snprintf(out, outlen, "%s", date ? date : FR_MISSING);
+        return;
+    }
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12};
+    time_t t = timegm(&tm);
+    if (today_local && *today_local) {
+        if (strcmp(date, today_local) == 0) {
+            snprintf(out, outlen, "Today");
+            return;
+        }
+        int ty, tmo, td;
+        if (sscanf(today_local, "%4d-%2d-%2d", &ty, &tmo, &td) == 3) {
+            struct tm tt = {.tm_year = ty - 1900, .tm_mon = tmo - 1, .tm_mday = td, .tm_hour = 12};
+            if (t - timegm(&tt) == 86400) {
+                snprintf(out, outlen, "Tomorrow");
+                return;
+            }
+        }
+    }
+    struct tm norm;
+    if (!gmtime_r(&t, &norm) || strftime(out, outlen, "%a %d", &norm) == 0)
+        snprintf(out, outlen, "%s", date);
+}
+
+void fr_wx_ago(int64_t age_s, char *out, size_t outlen)
+{
+    if (age_s < 60) {
+        snprintf(out, outlen, "just now");
+        return;
+    }
+    int64_t min = age_s / 60, hours = age_s / 3600, days = age_s / 86400;
+    if (min < 120)
+        snprintf(out, outlen, "%lld minute%s ago", (long long)min, min == 1 ? "" : "s");
+    else if (hours < 48)
+        snprintf(out, outlen, "%lld hours ago", (long long)hours);
+    else
+        snprintf(out, outlen, "%lld days ago", (long long)days);
+}
+
+int64_t fr_wx_age_s(const json_t *doc, int64_t now_ms)
+{
+    int64_t fetched;
+    const char *s = fr_wx_str(doc, "fetched_at");
+    if (!*s || !nb_time_parse_rfc3339(s, &fetched))
+        return -1;
+    int64_t age = (now_ms - fetched) / 1000;
+    return age < 0 ? 0 : age;
+}
+
+void fr_wx_region(const json_t *location, char *out, size_t outlen)
+{
+    const char *name = fr_wx_str(location, "name");
+    const char *admin1 = fr_wx_str(location, "admin1");
+    const char *country = fr_wx_str(location, "country");
+    if (strcmp(admin1, name) == 0)
+        admin1 = "";
+    snprintf(out, outlen, "%s%s%s", admin1, *admin1 && *country ? ", " : "", country);
+}
+
+const char *fr_wx_place_name(const json_t *location)
+{
+    const char *name = fr_wx_str(location, "name");
+    return *name ? name : fr_wx_str(location, "key");
+}

@@ -1,0 +1,25 @@
+/* kv.c — helpers shared by every kv backend (see kv.h). Thread-safe. */
+#include "kv.h"
+
+#include <stdlib.h>
+
+void kv_value_release(kv_value *v)
+{
+    free(v->data);
+    v->data = NULL;
+    v->len = 0;
+    v->version_ms = 0;
+    v->expires_at_ms = 0;
+}
+
+const char *kv_ns_name(kv_ns ns)
+{
+    switch (ns) {
+    case KV_NS_RECORD:
+        return "rec";
+    case KV_NS_GEOCODE:
+        return "geo";
+    default:
+        return "unknown";
+    }
+}

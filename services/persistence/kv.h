@@ -1,0 +1,112 @@
+/* kv.h — the key/value seam both stores implement (Redis's ConnectionType idea).
+ *
+ * A kv instance is a table of operations plus the backend's own state. The
+ * store logic (store.c) is written against this interface only; kv_redis.c
+ * and kv_pg.c are the real backends, kv_mem.c is an in-memory one for unit
+ * tests.
+ *
+ * Values are opaque bytes with a version in milliseconds (a record's
+ * fetched_at, a geocoding entry's resolved_at) and an optional absolute
+ * expiry. put_if_newer() is monotonic: it never replaces a value whose
+ * version is >= the new one, even with concurrent writers.
+ *
+ * Errors: NB_OK; NB_ERR_NOT_FOUND (get: absent or expired);
+ * NB_ERR_UNAVAILABLE / NB_ERR_TIMEOUT (the backend is unreachable or did not
+ * answer within its deadline; the caller should treat it as down);
+ * NB_ERR_INTERNAL (the backend answered with an error); NB_ERR_NOMEM.
+ *
+ * Threads: every operation may be called from any thread at the same time.
+ * Backends that hold connections keep one per calling thread (never shared),
+ * created lazily; kv_free() must only be called once no thread uses it. */
+#ifndef NIMBUS_PERSISTENCE_KV_H
+#define NIMBUS_PERSISTENCE_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nimbus/err.h"
+
+/* Namespaces: one per kind of stored value. */
+typedef enum kv_ns { KV_NS_RECORD = 0, KV_NS_GEOCODE = 1, KV_NS_COUNT } kv_ns;
+
+/* A value read from a store. data is malloc'd and owned by the value:
+ * kv_value_release() frees it; NUL-terminated for convenience. */
+typedef struct kv_value {
+    char *data;
+    size_t len;
+    int64_t version_ms;
+    int64_t expires_at_ms; /* 0 = never */
+} kv_value;
+
+typedef struct kv_put_result {
+    bool applied;          /* the new value was stored */
+    int64_t stored_ms;     /* version now stored (the new one when applied) */
+} kv_put_result;
+
+typedef struct kv kv;
+
+typedef struct kv_ops {
+    const char *name; /* "redis", "postgres", "mem" */
+    nb_err (*get)(kv *k, kv_ns ns, const char *key, kv_value *out);
+    /* expires_at_ms: absolute wall-clock expiry (nb_now_ms), 0 = never. */
+    nb_err (*put_if_newer)(kv *k, kv_ns ns, const char *key, int64_t version_ms,
+                           int64_t expires_at_ms, const char *data, size_t len,
+                           kv_put_result *res);
+    nb_err (*del)(kv *k, kv_ns ns, const char *key);
+    /* Cheap liveness check; (re)connects if needed. */
+    nb_err (*ping)(kv *k);
+    /* Drop every connection (they are re-created lazily); called when the
+     * backend was seen failing so no thread keeps a dead connection. */
+    void (*reset)(kv *k);
+    void (*free)(kv *k);
+} kv_ops;
+
+/* Every backend embeds this as its first member. */
+struct kv {
+    const kv_ops *ops;
+    const char *name; /* label in logs and metrics: "redis", "postgres", ... */
+};
+
+static inline const char *kv_name(const kv *k)
+{
+    return k->name;
+}
+static inline nb_err kv_get(kv *k, kv_ns ns, const char *key, kv_value *out)
+{
+    return k->ops->get(k, ns, key, out);
+}
+static inline nb_err kv_put_if_newer(kv *k, kv_ns ns, const char *key, int64_t version_ms,
+                                     int64_t expires_at_ms, const char *data, size_t len,
+                                     kv_put_result *res)
+{
+    return k->ops->put_if_newer(k, ns, key, version_ms, expires_at_ms, data, len, res);
+}
+static inline nb_err kv_del(kv *k, kv_ns ns, const char *key)
+{
+    return k->ops->del(k, ns, key);
+}
+static inline nb_err kv_ping(kv *k)
+{
+    return k->ops->ping(k);
+}
+static inline void kv_reset(kv *k)
+{
+    k->ops->reset(k);
+}
+static inline void kv_free(kv *k)
+{
+    if (k)
+        k->ops->free(k);
+}
+
+static inline bool kv_err_is_down(nb_err e)
+{
+    return e == NB_ERR_UNAVAILABLE || e == NB_ERR_TIMEOUT;
+}
+
+void kv_value_release(kv_value *v);
+/* Short prefix of a namespace, e.g. "rec" / "geo". */
+const char *kv_ns_name(kv_ns ns);
+
+#endif

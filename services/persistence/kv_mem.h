@@ -1,0 +1,24 @@
+/* kv_mem.h — an in-memory kv backend, for unit tests of the store logic.
+ *
+ * Behaves like a real store (monotonic puts, expiry against nb_now_ms(), an
+ * optional TTL cap like Redis's) and can be switched "down" to simulate an
+ * unreachable backend: every operation then fails with NB_ERR_UNAVAILABLE.
+ * It counts the operations it served so tests can observe the store's calls.
+ * Threads: all functions are thread-safe (one mutex). */
+#ifndef NIMBUS_PERSISTENCE_KV_MEM_H
+#define NIMBUS_PERSISTENCE_KV_MEM_H
+
+#include "kv.h"
+
+/* ttl_ms: cap on every value's life (0 = none). Returns NULL on no memory. */
+kv *kv_mem_new(const char *name, int64_t ttl_ms);
+void kv_mem_set_down(kv *k, bool down);
+/* Number of get/put/del calls made (including failed ones). */
+unsigned kv_mem_gets(kv *k);
+unsigned kv_mem_puts(kv *k);
+unsigned kv_mem_dels(kv *k);
+unsigned kv_mem_resets(kv *k);
+/* Peek without counting: NB_OK and the version, or NB_ERR_NOT_FOUND. */
+nb_err kv_mem_peek(kv *k, kv_ns ns, const char *key, int64_t *version_ms);
+
+#endif

@@ -1,0 +1,26 @@
+/* kv_pg.h — the database backend: kv on PostgreSQL 15 (libpq).
+ *
+ * Tables (schema.c): records(key, fetched_at_ms, body, ...) and
+ * geocode(query, resolved_at_ms, expires_at_ms, body, ...). Puts are
+ * INSERT ... ON CONFLICT DO UPDATE ... WHERE stored version < new version,
+ * so they are monotonic under concurrent writers; gets treat a row whose
+ * expires_at_ms has passed (daemon clock) as absent. Every operation is
+ * bounded by timeout_ms (pgconn.h). Each calling thread gets its own
+ * connection (thread-local, lazily created, never shared); a connection that
+ * failed or timed out is dropped.
+ *
+ * The schema is migrated by the first successful ping (main calls it at
+ * start-up, the store's probe thread later); until then get/put/del answer
+ * NB_ERR_UNAVAILABLE without connecting, so requests never wait on DDL.
+ * Threads: see kv.h (any thread). */
+#ifndef NIMBUS_PERSISTENCE_KV_PG_H
+#define NIMBUS_PERSISTENCE_KV_PG_H
+
+#include "kv.h"
+
+/* dsn is copied. NULL on no memory; does not connect. */
+kv *kv_pg_new(const char *dsn, int timeout_ms);
+/* The schema version found or created by the last migration (0 = none yet). */
+int kv_pg_schema_version(kv *k);
+
+#endif

@@ -1,0 +1,134 @@
+/* main.c — nimbus-persistence: the data layer (Redis cache, PostgreSQL truth)
+ * behind an HTTP interface. main() only wires: config → log → backends →
+ * store → server → wait for a signal → stop in reverse order. */
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv_pg.h"
+#include "kv_redis.h"
+#include "nimbus/config.h"
+#include "nimbus/http_server.h"
+#include "nimbus/log.h"
+#include "routes.h"
+#include "store.h"
+
+typedef struct settings {
+    const char *bind, *redis_url, *postgres_dsn, *log_level;
+    long port, threads, workers, cache_ttl_s, backend_timeout_ms, body_cap, conn_timeout_s,
+        grace_ms;
+    bool access_log;
+} settings;
+
+int main(int argc, char **argv)
+{
+    settings cfg;
+    const nb_setting table[] = {
+        {"bind", NB_SET_STR, &cfg.bind, "127.0.0.1", 0, 0, "IPv4 address to listen on"},
+        {"port", NB_SET_INT, &cfg.port, "8081", 0, 65535, "TCP port (0 = any free port)"},
+        {"threads", NB_SET_INT, &cfg.threads, "2", 1, 64, "HTTP polling threads"},
+        {"workers", NB_SET_INT, &cfg.workers, "8", 1, 256,
+         "worker threads (each owns one Redis and one PostgreSQL connection)"},
+        {"redis-url", NB_SET_STR, &cfg.redis_url, "redis://127.0.0.1:6379/0",
+         0, 0, "cache: redis://[:password@]host[:port][/db]"},
+        {"postgres-dsn", NB_SET_STR, &cfg.postgres_dsn,
+         "host=127.0.0.1 port=5432 dbname=nimbus user=nimbus", 0, 0,
+         "database: libpq connection string or URI"},
+        {"cache-ttl-s", NB_SET_INT, &cfg.cache_ttl_s, "86400", 1, 365L * 86400,
+         "life of a cache entry in seconds"},
+        {"backend-timeout-ms", NB_SET_INT, &cfg.backend_timeout_ms, "500", 10, 60000,
+         "deadline of each Redis/PostgreSQL operation, connect included"},
+        {"body-cap", NB_SET_INT, &cfg.body_cap, "65536", 1024, 16L * 1024 * 1024,
+         "largest accepted request body in bytes"},
+        {"conn-timeout-s", NB_SET_INT, &cfg.conn_timeout_s, "30", 1, 3600,
+         "idle HTTP connection timeout"},
+        {"grace-ms", NB_SET_INT, &cfg.grace_ms, "5000", 0, 600000,
+         "shutdown grace for in-flight requests"},
+        {"log-level", NB_SET_STR, &cfg.log_level, "info", 0, 0, "debug|info|warn|error"},
+        {"access-log", NB_SET_BOOL, &cfg.access_log, "true", 0, 0, "one log line per request"},
+    };
+    const int ntable = (int)(sizeof(table) / sizeof(table[0]));
+    kv *cache = NULL, *db = NULL;
+    store *st = NULL;
+    nb_server *srv = NULL;
+    int status = 1;
+    bool exit_now = false;
+    const char *why = NULL;
+
+    if (nb_config_load(table, ntable, argc, argv, "nimbus-persistence",
+                       "nimbus data layer: records and geocoding entries on Redis + PostgreSQL",
+                       &exit_now) != NB_OK)
+        return 2;
+    if (exit_now)
+        return 0;
+    int level = nb_log_level_parse(cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "nimbus-persistence: --log-level must be debug|info|warn|error\n");
+        return 2;
+    }
+    nb_log_init("persistence", (nb_log_level)level);
+    char *dump = nb_config_dump_json(table, ntable);
+    size_t dlen = dump ? strlen(dump) : 0;
+    if (dlen >= 2) {
+        dump[dlen - 1] = '\0'; /* the fields go in without the braces */
+        nb_log_fields(NB_LOG_INFO, dump + 1, "starting");
+    }
+    free(dump);
+
+    /* global inits before any thread: a dead Redis socket must not kill us */
+    signal(SIGPIPE, SIG_IGN);
+    json_object_seed(0);
+
+    cache = kv_redis_new(cfg.redis_url, (int)cfg.backend_timeout_ms, cfg.cache_ttl_s * 1000, &why);
+    if (!cache) {
+        nb_error("bad --redis-url: %s", why);
+        goto out;
+    }
+    db = kv_pg_new(cfg.postgres_dsn, (int)cfg.backend_timeout_ms);
+    if (!db) {
+        nb_error("out of memory");
+        goto out;
+    }
+    /* migrate now if the database is there; otherwise the store's probe will */
+    if (kv_ping(db) != NB_OK)
+        nb_warn("database not reachable at start-up; will keep trying (not ready until then)");
+    store_opts so = {.cache = cache, .db = db};
+    st = store_new(&so);
+    if (!st || store_start(st) != NB_OK) {
+        nb_error("could not start the store");
+        goto out;
+    }
+    nb_server_opts opts = {
+        .bind = cfg.bind,
+        .port = (int)cfg.port,
+        .threads = (int)cfg.threads,
+        .workers = (int)cfg.workers,
+        .body_cap = (size_t)cfg.body_cap,
+        .conn_timeout_s = (int)cfg.conn_timeout_s,
+        .grace_ms = (int)cfg.grace_ms,
+        .access_log = cfg.access_log,
+        .ready = routes_ready,
+        .ready_ctx = st,
+    };
+    srv = nb_server_new(&opts);
+    if (!srv || routes_register(srv, st) != NB_OK || nb_server_start(srv) != NB_OK) {
+        nb_error("could not start the HTTP server on %s:%ld", cfg.bind, cfg.port);
+        goto out;
+    }
+    nb_info("listening on %s:%d", cfg.bind, nb_server_port(srv));
+    nb_server_wait_for_signal(srv);
+    nb_info("stopping");
+    nb_server_stop(srv);
+    status = 0;
+out:
+    nb_server_free(srv);
+    store_free(st);
+    kv_free(db);
+    kv_free(cache);
+    if (status == 0)
+        nb_info("stopped");
+    return status;
+}

@@ -1,0 +1,228 @@
+/* routes.c — HTTP handlers of persistence (see routes.h).
+ *
+ * GET answers the stored bytes as they are (no parsing on the fast path) with
+ * X-Store saying which store answered. PUT validates the body with the shared
+ * codecs (libcommon record.h), stores the canonical encoding, and answers the
+ * put result. Every failure is answered through nb_respond_error. */
+#include "routes.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "nimbus/clock.h"
+#include "nimbus/log.h"
+#include "nimbus/record.h"
+
+static const char *store_name(store_backend b)
+{
+    return b == STORE_CACHE ? "cache" : "database";
+}
+
+static void respond_unavailable(nb_req *r, const char *what)
+{
+    nb_req_add_header(r, "Retry-After", "1");
+    nb_respond_error(r, NB_ERR_UNAVAILABLE, "%s", what);
+}
+
+/* Answers a GET from the store: 200 with the bytes, 404, or 503. */
+static void respond_stored(nb_req *r, store *st, kv_ns ns, const char *key)
+{
+    kv_value v;
+    store_backend from;
+    nb_err rc = store_get(st, ns, key, &v, &from);
+    switch (rc) {
+    case NB_OK:
+        nb_req_add_header(r, "X-Store", store_name(from));
+        nb_respond_take(r, 200, "application/json", v.data, v.len);
+        return; /* the server owns v.data now */
+    case NB_ERR_NOT_FOUND:
+        nb_respond_error(r, NB_ERR_NOT_FOUND, "nothing stored for %s",
+                         ns == KV_NS_RECORD ? "this location" : "this query");
+        return;
+    case NB_ERR_UNAVAILABLE:
+        respond_unavailable(r, "database unavailable");
+        return;
+    default:
+        nb_respond_error(r, rc, "could not read the store");
+        return;
+    }
+}
+
+/* Checks the PUT's media type; answers 415 and returns false otherwise. */
+static bool body_is_json(nb_req *r)
+{
+    const char *ct = nb_req_header(r, "Content-Type");
+    static const char json[] = "application/json";
+    if (ct && strncasecmp(ct, json, sizeof(json) - 1) == 0 &&
+        (ct[sizeof(json) - 1] == '\0' || ct[sizeof(json) - 1] == ';' ||
+         ct[sizeof(json) - 1] == ' '))
+        return true;
+    nb_respond_error(r, NB_ERR_MEDIA_TYPE, "body must be application/json, got %s",
+                     ct ? "another type" : "no Content-Type");
+    return false;
+}
+
+/* Stores a validated value and answers the put result. */
+static void put_and_answer(nb_req *r, store *st, kv_ns ns, const char *key, int64_t version_ms,
+                           int64_t expires_at_ms, const char *data, size_t len)
+{
+    store_put_result res;
+    nb_err rc = store_put(st, ns, key, version_ms, expires_at_ms, data, len, &res);
+    if (rc == NB_ERR_UNAVAILABLE) {
+        respond_unavailable(r, "database unavailable; nothing was stored");
+        return;
+    }
+    if (rc != NB_OK) {
+        nb_respond_error(r, rc, "could not store the value");
+        return;
+    }
+    json_t *doc = json_pack("{s:s, s:b, s:s}", "key", key, "applied", res.applied, "cache",
+                            res.cache_written ? "written" : "skipped");
+    if (doc && ns == KV_NS_RECORD && res.stored_ms > 0) {
+        char when[40];
+        nb_time_rfc3339(res.stored_ms, when, sizeof(when));
+        json_object_set_new(doc, "fetched_at", json_string(when));
+    }
+    nb_respond_json(r, 200, doc);
+}
+
+/* --- /v1/records/{key} ----------------------------------------------------- */
+
+static bool record_key(nb_req *r, const char **key)
+{
+    *key = nb_req_tail(r);
+    if (nb_location_key_valid(*key, NULL, NULL))
+        return true;
+    nb_respond_error(r, NB_ERR_INVALID,
+                     "location key must be canonical lat,lon with 2 decimals, e.g. 52.52,13.41");
+    return false;
+}
+
+static void get_record(nb_req *r, void *ctx)
+{
+    const char *key;
+    if (record_key(r, &key))
+        respond_stored(r, ctx, KV_NS_RECORD, key);
+}
+
+static void put_record(nb_req *r, void *ctx)
+{
+    const char *key, *why = NULL;
+    size_t len;
+    nb_record rec;
+
+    if (!record_key(r, &key) || !body_is_json(r))
+        return;
+    const char *body = nb_req_body(r, &len);
+    if (!body || len == 0) {
+        nb_respond_error(r, NB_ERR_INVALID, "empty body");
+        return;
+    }
+    nb_err rc = nb_record_parse(body, len, &rec, &why);
+    if (rc != NB_OK) {
+        nb_respond_error(r, rc, "invalid record: %s", why ? why : "unreadable");
+        return;
+    }
+    if (strcmp(rec.key, key) != 0) {
+        nb_respond_error(r, NB_ERR_INVALID, "record key %s does not match the path key %s",
+                         rec.key, key);
+        return;
+    }
+    size_t dlen;
+    char *canon = nb_record_dump(&rec, &dlen);
+    if (!canon) {
+        nb_respond_error(r, NB_ERR_NOMEM, "could not encode the record");
+        return;
+    }
+    put_and_answer(r, ctx, KV_NS_RECORD, key, rec.fetched_at_ms, 0, canon, dlen);
+    free(canon);
+}
+
+/* --- /v1/geocode/{query} --------------------------------------------------- */
+
+static bool geo_query(nb_req *r, char out[NB_QUERY_MAX + 1])
+{
+    const char *why = NULL;
+    if (nb_geo_normalise(nb_req_tail(r), out, &why) == NB_OK)
+        return true;
+    nb_respond_error(r, NB_ERR_INVALID, "invalid geocoding query: %s", why ? why : "unreadable");
+    return false;
+}
+
+static void get_geocode(nb_req *r, void *ctx)
+{
+    char q[NB_QUERY_MAX + 1];
+    if (geo_query(r, q))
+        respond_stored(r, ctx, KV_NS_GEOCODE, q);
+}
+
+static void put_geocode(nb_req *r, void *ctx)
+{
+    char q[NB_QUERY_MAX + 1];
+    const char *why = NULL;
+    size_t len;
+    nb_geo_entry *g = NULL;
+
+    if (!geo_query(r, q) || !body_is_json(r))
+        return;
+    const char *body = nb_req_body(r, &len);
+    if (!body || len == 0) {
+        nb_respond_error(r, NB_ERR_INVALID, "empty body");
+        return;
+    }
+    g = malloc(sizeof(*g));
+    if (!g) {
+        nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
+        return;
+    }
+    nb_err rc = nb_geo_parse(body, len, g, &why);
+    if (rc != NB_OK) {
+        nb_respond_error(r, rc, "invalid geocoding entry: %s", why ? why : "unreadable");
+        goto out_free;
+    }
+    if (strcmp(g->query, q) != 0) {
+        nb_respond_error(r, NB_ERR_INVALID, "entry query does not match the path query");
+        goto out_free;
+    }
+    size_t dlen;
+    char *canon = nb_geo_dump(g, &dlen);
+    if (!canon) {
+        nb_respond_error(r, NB_ERR_NOMEM, "could not encode the entry");
+        goto out_free;
+    }
+    put_and_answer(r, ctx, KV_NS_GEOCODE, q, g->resolved_at_ms, g->expires_at_ms, canon, dlen);
+    free(canon);
+out_free:
+    free(g);
+}
+
+/* --- wiring ---------------------------------------------------------------- */
+
+nb_err routes_register(nb_server *s, store *st)
+{
+    nb_err rc;
+    if ((rc = nb_server_route(s, "GET", "/v1/records/*", "records", NB_ROUTE_WORKER, get_record,
+                              st)) ||
+        (rc = nb_server_route(s, "PUT", "/v1/records/*", "records", NB_ROUTE_WORKER, put_record,
+                              st)) ||
+        (rc = nb_server_route(s, "GET", "/v1/geocode/*", "geocode", NB_ROUTE_WORKER, get_geocode,
+                              st)) ||
+        (rc = nb_server_route(s, "PUT", "/v1/geocode/*", "geocode", NB_ROUTE_WORKER, put_geocode,
+                              st)))
+        return rc;
+    return NB_OK;
+}
+
+bool routes_ready(void *ctx, nb_buf *out)
+{
+    store *st = ctx;
+    bool redis = store_backend_up(st, STORE_CACHE);
+    bool pg = store_backend_up(st, STORE_DB);
+    const char *status = !pg ? "unavailable" : (redis ? "ok" : "degraded");
+    nb_buf_addf(out, "{\"status\":\"%s\",\"redis\":\"%s\",\"postgres\":\"%s\"}", status,
+                redis ? "up" : "down", pg ? "up" : "down");
+    return pg;
+}

@@ -1,0 +1,96 @@
+/* schema.c — PostgreSQL schema migrations (see schema.h).
+ *
+ * Values are stored as the exact JSON text persistence serves (type json
+ * keeps the bytes as given); versions and expiries are Unix milliseconds of
+ * the daemon's clock. Add a migration by appending to `migrations` and
+ * bumping SCHEMA_VERSION; never edit an applied one. */
+#include "schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nimbus/log.h"
+#include "pgconn.h"
+
+/* Arbitrary constant naming nimbus's migration lock. */
+#define MIGRATION_LOCK "7243019184221"
+
+/* Each version is a list of single statements (the extended protocol takes
+ * one statement per call), ended by NULL. */
+static const char *const migrations[SCHEMA_VERSION][4] = {
+    /* 1: weather records and geocoding entries */
+    {"CREATE TABLE records ("
+     " key text PRIMARY KEY,"
+     " fetched_at_ms bigint NOT NULL,"
+     " body json NOT NULL,"
+     " updated_at timestamptz NOT NULL DEFAULT now())",
+     "CREATE TABLE geocode ("
+     " query text PRIMARY KEY,"
+     " resolved_at_ms bigint NOT NULL,"
+     " expires_at_ms bigint,"
+     " body json NOT NULL,"
+     " updated_at timestamptz NOT NULL DEFAULT now())",
+     NULL},
+};
+
+/* Runs a statement and clears its result. */
+static nb_err run(PGconn *c, const char *sql, int n, const char *const *params, int64_t deadline)
+{
+    PGresult *r;
+    nb_err rc = pgc_exec(c, sql, n, params, deadline, &r);
+    PQclear(r);
+    return rc;
+}
+
+nb_err schema_migrate(PGconn *c, int64_t deadline_ms, int *version)
+{
+    PGresult *r = NULL;
+    int current = 0;
+    nb_err rc;
+
+    if ((rc = run(c, "BEGIN", 0, NULL, deadline_ms)) != NB_OK)
+        return rc;
+    /* the session's statement_timeout is meant for requests, not DDL */
+    if ((rc = run(c, "SET LOCAL statement_timeout = 0", 0, NULL, deadline_ms)) != NB_OK)
+        goto out_rollback;
+    if ((rc = run(c, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", 0, NULL, deadline_ms)) !=
+        NB_OK)
+        goto out_rollback;
+    if ((rc = run(c,
+                  "CREATE TABLE IF NOT EXISTS schema_version ("
+                  " version integer PRIMARY KEY,"
+                  " applied_at timestamptz NOT NULL DEFAULT now())",
+                  0, NULL, deadline_ms)) != NB_OK)
+        goto out_rollback;
+    rc = pgc_exec(c, "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL, deadline_ms,
+                  &r);
+    if (rc != NB_OK)
+        goto out_rollback;
+    current = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (current > SCHEMA_VERSION) {
+        nb_warn("database schema version %d is newer than this build's %d", current,
+                SCHEMA_VERSION);
+    }
+    for (int v = current + 1; v <= SCHEMA_VERSION; v++) {
+        char vtext[16];
+        snprintf(vtext, sizeof(vtext), "%d", v);
+        const char *params[1] = {vtext};
+        for (const char *const *sql = migrations[v - 1]; *sql; sql++)
+            if ((rc = run(c, *sql, 0, NULL, deadline_ms)) != NB_OK)
+                goto out_rollback;
+        if ((rc = run(c, "INSERT INTO schema_version (version) VALUES ($1::integer)", 1, params,
+                      deadline_ms)) != NB_OK)
+            goto out_rollback;
+        nb_info("database schema migrated to version %d", v);
+    }
+    if ((rc = run(c, "COMMIT", 0, NULL, deadline_ms)) != NB_OK)
+        return rc;
+    if (version)
+        *version = current > SCHEMA_VERSION ? current : SCHEMA_VERSION;
+    return NB_OK;
+out_rollback:
+    if (rc == NB_ERR_INTERNAL)
+        run(c, "ROLLBACK", 0, NULL, deadline_ms);
+    return rc;
+}

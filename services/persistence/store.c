@@ -1,0 +1,564 @@
+/* store.c — read-through / write-through / monotonic logic (see store.h).
+ *
+ * Shared state and who touches it:
+ * - backend[].up: atomic; request threads clear it (mark_down), only the fill
+ *   thread sets it again after a successful probe.
+ * - backend[].next_probe_ms / backoff_ms / next_health_ms: fill thread only.
+ * - the fill queue (ring of fill_item) and the dirty set: under s->mu.
+ * - dirty_epoch: atomic, bumped whenever a key becomes dirty; a fill carries
+ *   the epoch seen before its database read and is dropped if it changed, so
+ *   a value read before an invalidation can never be written back after it. */
+#include "store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nimbus/clock.h"
+#include "nimbus/log.h"
+#include "nimbus/metrics.h"
+
+#define DIRTY_BUCKETS 1024
+
+typedef struct fill_item {
+    kv_ns ns;
+    char *key;
+    kv_value value;
+    uint64_t epoch;
+} fill_item;
+
+typedef struct dirty_key {
+    struct dirty_key *next;
+    kv_ns ns;
+    char key[]; /* NUL-terminated */
+} dirty_key;
+
+typedef struct backend {
+    kv *k;
+    const char *role; /* "cache" / "database" */
+    atomic_bool up;
+    int64_t next_probe_ms;
+    int backoff_ms;
+    int64_t next_health_ms;
+    nb_counter *hits, *misses, *errors, *reconnects;
+    nb_gauge *up_gauge;
+} backend;
+
+struct store {
+    store_opts o;
+    backend be[2];
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    fill_item *queue; /* ring of o.fill_queue_cap */
+    size_t q_head, q_len;
+    size_t in_flight;
+    dirty_key *dirty[DIRTY_BUCKETS];
+    atomic_size_t dirty_count;
+    atomic_uint_fast64_t dirty_epoch;
+    bool running;
+    bool started;
+    pthread_t thread;
+
+    nb_counter *fills, *fill_dropped, *invalidations, *dirty_dropped;
+};
+
+/* --- breaker -------------------------------------------------------------- */
+
+static void mark_down(store *s, store_backend b, nb_err why)
+{
+    backend *be = &s->be[b];
+    nb_counter_inc(be->errors);
+    if (!kv_err_is_down(why))
+        return;
+    bool was_up = true;
+    if (!atomic_compare_exchange_strong(&be->up, &was_up, false))
+        return;
+    nb_gauge_set(be->up_gauge, 0);
+    nb_warn("%s (%s) is down (%s); serving without it until it answers again", be->role,
+            kv_name(be->k), why == NB_ERR_TIMEOUT ? "timeout" : "unreachable");
+    kv_reset(be->k);
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Fill thread only. */
+static void probe(store *s, store_backend b, int64_t now)
+{
+    backend *be = &s->be[b];
+    if (atomic_load(&be->up)) {
+        if (now < be->next_health_ms)
+            return;
+        be->next_health_ms = now + s->o.health_interval_ms;
+        nb_err rc = kv_ping(be->k);
+        if (rc != NB_OK) {
+            mark_down(s, b, kv_err_is_down(rc) ? rc : NB_ERR_UNAVAILABLE);
+            be->backoff_ms = s->o.probe_min_ms;
+            be->next_probe_ms = nb_mono_ms() + be->backoff_ms;
+        }
+        return;
+    }
+    if (be->next_probe_ms == 0) { /* marked down by a request thread */
+        be->backoff_ms = s->o.probe_min_ms;
+        be->next_probe_ms = now + be->backoff_ms;
+        return;
+    }
+    if (now < be->next_probe_ms)
+        return;
+    nb_err rc = kv_ping(be->k);
+    if (rc == NB_OK) {
+        be->next_probe_ms = 0;
+        be->next_health_ms = nb_mono_ms() + s->o.health_interval_ms;
+        nb_counter_inc(be->reconnects);
+        nb_gauge_set(be->up_gauge, 1);
+        atomic_store(&be->up, true);
+        nb_info("%s (%s) is back", be->role, kv_name(be->k));
+        return;
+    }
+    be->backoff_ms *= 2;
+    if (be->backoff_ms > s->o.probe_max_ms)
+        be->backoff_ms = s->o.probe_max_ms;
+    be->next_probe_ms = nb_mono_ms() + be->backoff_ms;
+}
+
+bool store_backend_up(const store *s, store_backend b)
+{
+    return atomic_load(&((store *)s)->be[b].up);
+}
+
+/* --- dirty set (keys the cache may hold stale) ---------------------------- */
+
+static unsigned dirty_hash(kv_ns ns, const char *key)
+{
+    unsigned h = 2166136261u ^ (unsigned)ns;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % DIRTY_BUCKETS;
+}
+
+/* Caller holds mu. Returns the slot pointing at the key, or the list end. */
+static dirty_key **dirty_slot(store *s, kv_ns ns, const char *key)
+{
+    dirty_key **p = &s->dirty[dirty_hash(ns, key)];
+    for (; *p; p = &(*p)->next)
+        if ((*p)->ns == ns && strcmp((*p)->key, key) == 0)
+            break;
+    return p;
+}
+
+static void dirty_add(store *s, kv_ns ns, const char *key)
+{
+    atomic_fetch_add(&s->dirty_epoch, 1);
+    pthread_mutex_lock(&s->mu);
+    dirty_key **slot = dirty_slot(s, ns, key);
+    if (*slot)
+        goto out_unlock;
+    if (atomic_load(&s->dirty_count) >= s->o.dirty_cap) {
+        nb_counter_inc(s->dirty_dropped);
+        nb_error("too many keys to invalidate in the cache; %s:%s may be served stale until its TTL",
+                 kv_ns_name(ns), key);
+        goto out_unlock;
+    }
+    size_t klen = strlen(key);
+    dirty_key *d = malloc(sizeof(*d) + klen + 1);
+    if (!d) {
+        nb_counter_inc(s->dirty_dropped);
+        goto out_unlock;
+    }
+    d->next = NULL;
+    d->ns = ns;
+    memcpy(d->key, key, klen + 1);
+    *slot = d;
+    atomic_fetch_add(&s->dirty_count, 1);
+    pthread_cond_signal(&s->cond);
+out_unlock:
+    pthread_mutex_unlock(&s->mu);
+}
+
+static bool dirty_contains(store *s, kv_ns ns, const char *key)
+{
+    if (atomic_load(&s->dirty_count) == 0)
+        return false;
+    pthread_mutex_lock(&s->mu);
+    bool found = *dirty_slot(s, ns, key) != NULL;
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
+static void dirty_remove(store *s, kv_ns ns, const char *key)
+{
+    pthread_mutex_lock(&s->mu);
+    dirty_key **slot = dirty_slot(s, ns, key);
+    dirty_key *d = *slot;
+    if (d) {
+        *slot = d->next;
+        free(d);
+        atomic_fetch_sub(&s->dirty_count, 1);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Deletes a dirty key from the cache. True when the cache no longer holds it. */
+static bool invalidate(store *s, kv_ns ns, const char *key)
+{
+    nb_err rc = kv_del(s->be[STORE_CACHE].k, ns, key);
+    if (rc != NB_OK) {
+        mark_down(s, STORE_CACHE, rc);
+        return false;
+    }
+    nb_counter_inc(s->invalidations);
+    dirty_remove(s, ns, key);
+    return true;
+}
+
+/* Fill thread: invalidate every dirty key while the cache answers. */
+static void dirty_drain(store *s)
+{
+    for (size_t b = 0; b < DIRTY_BUCKETS; b++) {
+        for (;;) {
+            if (!atomic_load(&s->be[STORE_CACHE].up) || atomic_load(&s->dirty_count) == 0)
+                return;
+            kv_ns ns;
+            char key[256];
+            pthread_mutex_lock(&s->mu);
+            dirty_key *d = s->dirty[b];
+            if (d) {
+                ns = d->ns;
+                snprintf(key, sizeof(key), "%s", d->key);
+            }
+            pthread_mutex_unlock(&s->mu);
+            if (!d)
+                break;
+            if (!invalidate(s, ns, key))
+                return;
+        }
+    }
+}
+
+/* --- fill queue ----------------------------------------------------------- */
+
+static void fill_item_release(fill_item *it)
+{
+    free(it->key);
+    kv_value_release(&it->value);
+}
+
+/* Takes ownership of *v on success (leaves *v empty) and on drop (frees it). */
+static void fill_enqueue(store *s, kv_ns ns, const char *key, kv_value *v, uint64_t epoch)
+{
+    fill_item it = {.ns = ns, .key = strdup(key), .value = *v, .epoch = epoch};
+    *v = (kv_value){0};
+    if (!it.key)
+        goto out_drop;
+    pthread_mutex_lock(&s->mu);
+    if (!s->running || s->q_len == s->o.fill_queue_cap) {
+        pthread_mutex_unlock(&s->mu);
+        goto out_drop;
+    }
+    s->queue[(s->q_head + s->q_len) % s->o.fill_queue_cap] = it;
+    s->q_len++;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    return;
+out_drop:
+    nb_counter_inc(s->fill_dropped);
+    fill_item_release(&it);
+}
+
+/* Fill thread: write one database value back to the cache, never over a
+ * newer one, never after the key was invalidated meanwhile. */
+static void fill_one(store *s, fill_item *it)
+{
+    if (!atomic_load(&s->be[STORE_CACHE].up) || atomic_load(&s->dirty_epoch) != it->epoch ||
+        dirty_contains(s, it->ns, it->key)) {
+        nb_counter_inc(s->fill_dropped);
+        return;
+    }
+    kv_put_result r;
+    nb_err rc = kv_put_if_newer(s->be[STORE_CACHE].k, it->ns, it->key, it->value.version_ms,
+                                it->value.expires_at_ms, it->value.data, it->value.len, &r);
+    if (rc != NB_OK) {
+        mark_down(s, STORE_CACHE, rc);
+        nb_counter_inc(s->fill_dropped);
+        return;
+    }
+    nb_counter_inc(s->fills);
+}
+
+static int64_t next_wakeup(store *s, int64_t now)
+{
+    int64_t next = now + s->o.health_interval_ms;
+    for (int b = 0; b < 2; b++) {
+        backend *be = &s->be[b];
+        int64_t t = atomic_load(&be->up) ? be->next_health_ms
+                                         : (be->next_probe_ms ? be->next_probe_ms : now);
+        if (t < next)
+            next = t;
+    }
+    if (atomic_load(&s->dirty_count) > 0 && atomic_load(&s->be[STORE_CACHE].up) &&
+        next > now + 100)
+        next = now + 100;
+    return next;
+}
+
+static void *fill_thread(void *arg)
+{
+    store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (s->running) {
+        int64_t now = nb_mono_ms();
+        int64_t wake = next_wakeup(s, now);
+        if (s->q_len == 0 && wake > now) {
+            /* cond uses CLOCK_MONOTONIC (see store_new) */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t wait = wake - now;
+            ts.tv_sec += wait / 1000;
+            ts.tv_nsec += (wait % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->cond, &s->mu, &ts);
+            continue;
+        }
+        while (s->q_len > 0 && s->running) {
+            fill_item it = s->queue[s->q_head];
+            s->q_head = (s->q_head + 1) % s->o.fill_queue_cap;
+            s->q_len--;
+            s->in_flight++;
+            pthread_mutex_unlock(&s->mu);
+            fill_one(s, &it);
+            fill_item_release(&it);
+            pthread_mutex_lock(&s->mu);
+            s->in_flight--;
+        }
+        pthread_mutex_unlock(&s->mu);
+        now = nb_mono_ms();
+        probe(s, STORE_CACHE, now);
+        probe(s, STORE_DB, now);
+        dirty_drain(s);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+static void backend_init(backend *be, kv *k, const char *role)
+{
+    char labels[96];
+    be->k = k;
+    be->role = role;
+    atomic_init(&be->up, true);
+    snprintf(labels, sizeof(labels), "store=\"%s\"", role);
+    be->hits = nb_counter_new("nimbus_store_hits_total", labels, "Reads answered by this store");
+    be->misses = nb_counter_new("nimbus_store_misses_total", labels, "Reads this store did not have");
+    snprintf(labels, sizeof(labels), "backend=\"%s\"", kv_name(k));
+    be->errors = nb_counter_new("nimbus_backend_errors_total", labels,
+                                "Failed backend operations (unreachable, timeout or error reply)");
+    be->reconnects = nb_counter_new("nimbus_backend_reconnects_total", labels,
+                                    "Times a backend seen down answered again");
+    be->up_gauge = nb_gauge_new("nimbus_backend_up", labels, "1 when the backend answers");
+    nb_gauge_set(be->up_gauge, 1);
+}
+
+store *store_new(const store_opts *opts)
+{
+    store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->o = *opts;
+    if (!s->o.fill_queue_cap)
+        s->o.fill_queue_cap = 1024;
+    if (!s->o.dirty_cap)
+        s->o.dirty_cap = 65536;
+    if (s->o.probe_min_ms <= 0)
+        s->o.probe_min_ms = 50;
+    if (s->o.probe_max_ms < s->o.probe_min_ms)
+        s->o.probe_max_ms = s->o.probe_min_ms > 2000 ? s->o.probe_min_ms : 2000;
+    if (s->o.health_interval_ms <= 0)
+        s->o.health_interval_ms = 1000;
+    s->queue = calloc(s->o.fill_queue_cap, sizeof(*s->queue));
+    if (!s->queue) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_init(&s->dirty_count, 0);
+    atomic_init(&s->dirty_epoch, 0);
+    backend_init(&s->be[STORE_CACHE], opts->cache, "cache");
+    backend_init(&s->be[STORE_DB], opts->db, "database");
+    s->fills = nb_counter_new("nimbus_store_cache_fills_total", NULL,
+                              "Database hits written back to the cache");
+    s->fill_dropped = nb_counter_new("nimbus_store_cache_fill_dropped_total", NULL,
+                                     "Write-backs dropped (queue full, cache down or superseded)");
+    s->invalidations = nb_counter_new("nimbus_store_cache_invalidations_total", NULL,
+                                      "Keys deleted from the cache after a failed cache write");
+    s->dirty_dropped = nb_counter_new("nimbus_store_dirty_dropped_total", NULL,
+                                      "Keys that could not be remembered for invalidation");
+    return s;
+}
+
+nb_err store_start(store *s)
+{
+    int64_t now = nb_mono_ms();
+    for (int b = 0; b < 2; b++)
+        s->be[b].next_health_ms = now; /* first health check at once */
+    pthread_mutex_lock(&s->mu);
+    s->running = true;
+    pthread_mutex_unlock(&s->mu);
+    if (pthread_create(&s->thread, NULL, fill_thread, s) != 0) {
+        s->running = false;
+        return NB_ERR_INTERNAL;
+    }
+    s->started = true;
+    return NB_OK;
+}
+
+void store_stop(store *s)
+{
+    if (!s || !s->started)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->running = false;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    s->started = false;
+    size_t dropped = s->q_len;
+    while (s->q_len > 0) {
+        fill_item_release(&s->queue[s->q_head]);
+        s->q_head = (s->q_head + 1) % s->o.fill_queue_cap;
+        s->q_len--;
+    }
+    if (dropped)
+        nb_counter_add(s->fill_dropped, dropped);
+}
+
+void store_free(store *s)
+{
+    if (!s)
+        return;
+    store_stop(s);
+    for (size_t b = 0; b < DIRTY_BUCKETS; b++) {
+        dirty_key *d = s->dirty[b];
+        while (d) {
+            dirty_key *next = d->next;
+            free(d);
+            d = next;
+        }
+    }
+    free(s->queue);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+size_t store_fill_pending(store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->q_len + s->in_flight;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+size_t store_dirty_count(store *s)
+{
+    return atomic_load(&s->dirty_count);
+}
+
+/* --- request path --------------------------------------------------------- */
+
+nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backend *from)
+{
+    backend *cache = &s->be[STORE_CACHE], *db = &s->be[STORE_DB];
+    nb_err rc;
+
+    *out = (kv_value){0};
+    if (atomic_load(&cache->up)) {
+        if (dirty_contains(s, ns, key)) {
+            /* the cache may hold an older value: drop it, then read the truth */
+            invalidate(s, ns, key);
+        } else {
+            rc = kv_get(cache->k, ns, key, out);
+            if (rc == NB_OK) {
+                nb_counter_inc(cache->hits);
+                *from = STORE_CACHE;
+                return NB_OK;
+            }
+            if (rc == NB_ERR_NOT_FOUND)
+                nb_counter_inc(cache->misses);
+            else
+                mark_down(s, STORE_CACHE, rc);
+        }
+    }
+    if (!atomic_load(&db->up))
+        return NB_ERR_UNAVAILABLE;
+    uint64_t epoch = atomic_load(&s->dirty_epoch);
+    rc = kv_get(db->k, ns, key, out);
+    if (rc == NB_ERR_NOT_FOUND) {
+        nb_counter_inc(db->misses);
+        return NB_ERR_NOT_FOUND;
+    }
+    if (rc != NB_OK) {
+        mark_down(s, STORE_DB, rc);
+        return NB_ERR_UNAVAILABLE;
+    }
+    nb_counter_inc(db->hits);
+    *from = STORE_DB;
+    if (atomic_load(&cache->up)) {
+        kv_value copy = {.len = out->len,
+                         .version_ms = out->version_ms,
+                         .expires_at_ms = out->expires_at_ms,
+                         .data = malloc(out->len + 1)};
+        if (copy.data) {
+            memcpy(copy.data, out->data, out->len + 1);
+            fill_enqueue(s, ns, key, &copy, epoch);
+        } else {
+            nb_counter_inc(s->fill_dropped);
+        }
+    }
+    return NB_OK;
+}
+
+nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
+                 const char *data, size_t len, store_put_result *res)
+{
+    backend *cache = &s->be[STORE_CACHE], *db = &s->be[STORE_DB];
+    kv_put_result r;
+
+    *res = (store_put_result){0};
+    if (!atomic_load(&db->up))
+        return NB_ERR_UNAVAILABLE;
+    nb_err rc = kv_put_if_newer(db->k, ns, key, version_ms, expires_at_ms, data, len, &r);
+    if (rc != NB_OK) {
+        mark_down(s, STORE_DB, rc);
+        return NB_ERR_UNAVAILABLE;
+    }
+    res->applied = r.applied;
+    res->stored_ms = r.stored_ms;
+    if (!r.applied)
+        return NB_OK; /* the database holds something newer; nothing to cache */
+    if (atomic_load(&cache->up)) {
+        kv_put_result cr;
+        rc = kv_put_if_newer(cache->k, ns, key, version_ms, expires_at_ms, data, len, &cr);
+        if (rc == NB_OK) {
+            res->cache_written = true;
+            return NB_OK;
+        }
+        mark_down(s, STORE_CACHE, rc);
+    }
+    dirty_add(s, ns, key);
+    return NB_OK;
+}

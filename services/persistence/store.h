@@ -1,0 +1,78 @@
+/* store.h — read-through / write-through logic over two kv instances.
+ *
+ * The cache (Redis) answers first; the database (PostgreSQL) is the truth.
+ * - get: cache, then database. A database hit is answered at once and queued
+ *   (bounded; dropped with a counter when full) for the store's own fill
+ *   thread, which writes it back to the cache with the monotonic put.
+ * - put: database first (failure = nothing acknowledged), then the cache. A
+ *   cache write that fails marks the key "dirty": it is not read from the
+ *   cache again until the fill thread has deleted it there (once the cache is
+ *   reachable), so the cache never serves a value older than the database's.
+ * - Each backend has a breaker: an unreachable backend is marked down and not
+ *   called on the request path; the fill thread probes it with backoff (and
+ *   health-pings live backends) and marks it up again, counting a reconnect.
+ *
+ * Metrics (registered by store_new): nimbus_store_hits_total{store},
+ * nimbus_store_misses_total{store}, nimbus_backend_errors_total{backend},
+ * nimbus_backend_reconnects_total{backend}, nimbus_backend_up{backend},
+ * nimbus_store_cache_fills_total, nimbus_store_cache_fill_dropped_total,
+ * nimbus_store_cache_invalidations_total, nimbus_store_dirty_dropped_total.
+ *
+ * Ownership: the store borrows both kv instances (they must outlive it).
+ * Threads: store_get/store_put/store_backend_up may be called from any
+ * thread between store_start and store_stop; new/start/stop/free from one
+ * controlling thread. */
+#ifndef NIMBUS_PERSISTENCE_STORE_H
+#define NIMBUS_PERSISTENCE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv.h"
+#include "nimbus/err.h"
+
+typedef enum store_backend { STORE_CACHE = 0, STORE_DB = 1 } store_backend;
+
+typedef struct store_opts {
+    kv *cache;              /* borrowed */
+    kv *db;                 /* borrowed */
+    size_t fill_queue_cap;  /* write-back queue bound (0 = 1024) */
+    size_t dirty_cap;       /* keys remembered for invalidation (0 = 65536) */
+    int probe_min_ms;       /* first reconnect probe delay (0 = 50) */
+    int probe_max_ms;       /* backoff ceiling (0 = 2000) */
+    int health_interval_ms; /* ping of live backends (0 = 1000) */
+} store_opts;
+
+typedef struct store_put_result {
+    bool applied;      /* the database took the new value */
+    int64_t stored_ms; /* version the database now holds */
+    bool cache_written;
+} store_put_result;
+
+typedef struct store store;
+
+/* Returns NULL on no memory. Backends start as "up". */
+store *store_new(const store_opts *opts);
+/* Starts the fill/probe thread. */
+nb_err store_start(store *s);
+/* Stops and joins the thread; queued fills are dropped. Idempotent. */
+void store_stop(store *s);
+void store_free(store *s);
+
+/* NB_OK with *out filled (caller releases with kv_value_release) and *from
+ * set; NB_ERR_NOT_FOUND when neither store has it; NB_ERR_UNAVAILABLE when
+ * the cache missed and the database cannot be asked. */
+nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backend *from);
+/* NB_OK with *res filled; NB_ERR_UNAVAILABLE when the database did not take
+ * it (nothing was acknowledged, the cache was not touched). */
+nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
+                 const char *data, size_t len, store_put_result *res);
+
+bool store_backend_up(const store *s, store_backend b);
+/* Fills queued or being written (for tests and shutdown logs). */
+size_t store_fill_pending(store *s);
+/* Keys waiting to be invalidated in the cache. */
+size_t store_dirty_count(store *s);
+
+#endif

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nimbus/clock.h"
 
@@ -27,12 +28,25 @@ typedef struct kv_mem {
     pthread_mutex_t mu;
     mem_entry *head;
     bool down;
+    int delay_ms;
     unsigned gets, puts, dels, resets;
 } kv_mem;
 
 static kv_mem *as_mem(kv *k)
 {
     return (kv_mem *)k;
+}
+
+/* Simulated latency, outside the lock so other callers are not serialised. */
+static void mem_delay(kv_mem *m)
+{
+    pthread_mutex_lock(&m->mu);
+    int ms = m->delay_ms;
+    pthread_mutex_unlock(&m->mu);
+    if (ms > 0) {
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static bool entry_live(const mem_entry *e, int64_t now)
@@ -91,6 +105,7 @@ static nb_err mem_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, int6
                       const char *data, size_t len, kv_put_result *res)
 {
     kv_mem *m = as_mem(k);
+    mem_delay(m);
     nb_err rc = NB_OK;
     int64_t now = nb_now_ms();
 
@@ -222,6 +237,14 @@ void kv_mem_set_down(kv *k, bool down)
     kv_mem *m = as_mem(k);
     pthread_mutex_lock(&m->mu);
     m->down = down;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void kv_mem_set_delay_ms(kv *k, int ms)
+{
+    kv_mem *m = as_mem(k);
+    pthread_mutex_lock(&m->mu);
+    m->delay_ms = ms;
     pthread_mutex_unlock(&m->mu);
 }
 

@@ -13,6 +13,8 @@
 /* ttl_ms: cap on every value's life (0 = none). Returns NULL on no memory. */
 kv *kv_mem_new(const char *name, int64_t ttl_ms);
 void kv_mem_set_down(kv *k, bool down);
+/* Every put first sleeps this long (simulates a slow write path). */
+void kv_mem_set_delay_ms(kv *k, int ms);
 /* Number of get/put/del calls made (including failed ones). */
 unsigned kv_mem_gets(kv *k);
 unsigned kv_mem_puts(kv *k);

@@ -1,0 +1,423 @@
+/* test_store.c — the store's read-through, write-through, monotonic and
+ * degraded-mode rules, proved over two kv_mem backends (cache, database). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "kv_mem.h"
+#include "nimbus/clock.h"
+#include "nimbus/log.h"
+#include "nimbus/metrics.h"
+#include "store.h"
+
+typedef struct fixture {
+    kv *cache, *db;
+    store *st;
+} fixture;
+
+static int setup_with(void **state, size_t queue_cap)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    f->cache = kv_mem_new("cache", 0);
+    f->db = kv_mem_new("db", 0);
+    store_opts o = {.cache = f->cache,
+                    .db = f->db,
+                    .fill_queue_cap = queue_cap,
+                    .probe_min_ms = 10,
+                    .probe_max_ms = 40,
+                    .health_interval_ms = 50};
+    f->st = store_new(&o);
+    assert_non_null(f->st);
+    assert_int_equal(store_start(f->st), NB_OK);
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, 0);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    store_free(f->st);
+    kv_free(f->cache);
+    kv_free(f->db);
+    free(f);
+    return 0;
+}
+
+/* Waits up to timeout_ms for pred(arg); no bare sleeps: polls a condition. */
+static bool wait_for(bool (*pred)(void *), void *arg, int timeout_ms)
+{
+    int64_t deadline = nb_mono_ms() + timeout_ms;
+    while (nb_mono_ms() < deadline) {
+        if (pred(arg))
+            return true;
+        struct timespec ts = {0, 2 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return pred(arg);
+}
+
+static uint64_t counter(const char *name, const char *labels)
+{
+    return nb_counter_get(nb_counter_new(name, labels, "test"));
+}
+
+static void put_ok(fixture *f, kv_ns ns, const char *key, int64_t v, int64_t exp, const char *data,
+                   store_put_result *res)
+{
+    assert_int_equal(store_put(f->st, ns, key, v, exp, data, strlen(data), res), NB_OK);
+}
+
+typedef struct peek_arg {
+    kv *k;
+    kv_ns ns;
+    const char *key;
+    int64_t want;
+} peek_arg;
+
+static bool holds_version(void *p)
+{
+    peek_arg *a = p;
+    int64_t v;
+    return kv_mem_peek(a->k, a->ns, a->key, &v) == NB_OK && v == a->want;
+}
+
+static bool holds_nothing(void *p)
+{
+    peek_arg *a = p;
+    int64_t v;
+    return kv_mem_peek(a->k, a->ns, a->key, &v) == NB_ERR_NOT_FOUND;
+}
+
+static bool dirty_empty(void *p)
+{
+    return store_dirty_count(p) == 0;
+}
+
+/* --- tests ---------------------------------------------------------------- */
+
+static void cache_hit_is_answered_without_the_database(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    kv_value v;
+    store_backend from;
+
+    put_ok(f, KV_NS_RECORD, "1.00,2.00", 1000, 0, "{\"a\":1}", &res);
+    assert_true(res.applied);
+    assert_true(res.cache_written);
+    unsigned db_gets = kv_mem_gets(f->db);
+    uint64_t hits = counter("nimbus_store_hits_total", "store=\"cache\"");
+
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "1.00,2.00", &v, &from), NB_OK);
+    assert_int_equal(from, STORE_CACHE);
+    assert_string_equal(v.data, "{\"a\":1}");
+    assert_int_equal(v.version_ms, 1000);
+    kv_value_release(&v);
+    assert_int_equal(kv_mem_gets(f->db), db_gets);
+    assert_int_equal(counter("nimbus_store_hits_total", "store=\"cache\""), hits + 1);
+}
+
+static void cache_miss_database_hit_fills_the_cache(void **state)
+{
+    fixture *f = *state;
+    kv_put_result r;
+    kv_value v;
+    store_backend from;
+    uint64_t fills = counter("nimbus_store_cache_fills_total", NULL);
+
+    /* only the database has it */
+    assert_int_equal(kv_put_if_newer(f->db, KV_NS_RECORD, "3.00,4.00", 2000, 0, "{\"b\":2}", 7, &r),
+                     NB_OK);
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "3.00,4.00", &v, &from), NB_OK);
+    assert_int_equal(from, STORE_DB);
+    assert_string_equal(v.data, "{\"b\":2}");
+    kv_value_release(&v);
+
+    peek_arg a = {f->cache, KV_NS_RECORD, "3.00,4.00", 2000};
+    assert_true(wait_for(holds_version, &a, 2000));
+    assert_int_equal(counter("nimbus_store_cache_fills_total", NULL), fills + 1);
+
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "3.00,4.00", &v, &from), NB_OK);
+    assert_int_equal(from, STORE_CACHE);
+    kv_value_release(&v);
+}
+
+static void full_miss_is_not_found(void **state)
+{
+    fixture *f = *state;
+    kv_value v;
+    store_backend from;
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "5.00,6.00", &v, &from), NB_ERR_NOT_FOUND);
+    assert_null(v.data);
+}
+
+static void database_down_reads_from_cache_and_refuses_writes(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    kv_value v;
+    store_backend from;
+
+    put_ok(f, KV_NS_RECORD, "7.00,8.00", 1000, 0, "{\"c\":3}", &res);
+    kv_mem_set_down(f->db, true);
+
+    /* cache hit: served */
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "7.00,8.00", &v, &from), NB_OK);
+    assert_int_equal(from, STORE_CACHE);
+    kv_value_release(&v);
+    /* cache miss: the database cannot be asked */
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "9.00,9.00", &v, &from), NB_ERR_UNAVAILABLE);
+    assert_false(store_backend_up(f->st, STORE_DB));
+    /* writes: nothing acknowledged, the cache untouched */
+    unsigned cache_puts = kv_mem_puts(f->cache);
+    assert_int_equal(store_put(f->st, KV_NS_RECORD, "7.00,8.00", 5000, 0, "{}", 2, &res),
+                     NB_ERR_UNAVAILABLE);
+    assert_int_equal(kv_mem_puts(f->cache), cache_puts);
+    int64_t ver;
+    assert_int_equal(kv_mem_peek(f->cache, KV_NS_RECORD, "7.00,8.00", &ver), NB_OK);
+    assert_int_equal(ver, 1000);
+
+    /* back: the probe notices without any request */
+    uint64_t reconnects = counter("nimbus_backend_reconnects_total", "backend=\"db\"");
+    kv_mem_set_down(f->db, false);
+    int64_t deadline = nb_mono_ms() + 2000;
+    while (!store_backend_up(f->st, STORE_DB) && nb_mono_ms() < deadline)
+        nanosleep(&(struct timespec){0, 2000000L}, NULL);
+    assert_true(store_backend_up(f->st, STORE_DB));
+    assert_int_equal(counter("nimbus_backend_reconnects_total", "backend=\"db\""), reconnects + 1);
+    put_ok(f, KV_NS_RECORD, "7.00,8.00", 5000, 0, "{}", &res);
+    assert_true(res.applied);
+}
+
+static void breaker_skips_a_down_cache_then_uses_it_again(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    kv_value v;
+    store_backend from;
+
+    put_ok(f, KV_NS_RECORD, "10.00,10.00", 1000, 0, "{}", &res);
+    kv_mem_set_down(f->cache, true);
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "10.00,10.00", &v, &from), NB_OK);
+    assert_int_equal(from, STORE_DB);
+    kv_value_release(&v);
+    assert_false(store_backend_up(f->st, STORE_CACHE));
+    assert_true(kv_mem_resets(f->cache) >= 1); /* connections dropped */
+
+    /* while open, requests don't touch the cache */
+    unsigned gets = kv_mem_gets(f->cache);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(store_get(f->st, KV_NS_RECORD, "10.00,10.00", &v, &from), NB_OK);
+        assert_int_equal(from, STORE_DB);
+        kv_value_release(&v);
+    }
+    assert_int_equal(kv_mem_gets(f->cache), gets);
+
+    kv_mem_set_down(f->cache, false);
+    int64_t deadline = nb_mono_ms() + 2000;
+    while (!store_backend_up(f->st, STORE_CACHE) && nb_mono_ms() < deadline)
+        nanosleep(&(struct timespec){0, 2000000L}, NULL);
+    assert_true(store_backend_up(f->st, STORE_CACHE));
+    /* the read fills it again */
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "10.00,10.00", &v, &from), NB_OK);
+    kv_value_release(&v);
+    peek_arg a = {f->cache, KV_NS_RECORD, "10.00,10.00", 1000};
+    assert_true(wait_for(holds_version, &a, 2000));
+}
+
+static void monotonic_writes_keep_the_newest(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    int64_t v;
+
+    put_ok(f, KV_NS_RECORD, "11.00,11.00", 2000, 0, "{\"v\":2}", &res);
+    assert_true(res.applied);
+    put_ok(f, KV_NS_RECORD, "11.00,11.00", 1000, 0, "{\"v\":1}", &res);
+    assert_false(res.applied);
+    assert_false(res.cache_written);
+    assert_int_equal(res.stored_ms, 2000);
+    put_ok(f, KV_NS_RECORD, "11.00,11.00", 2000, 0, "{\"v\":2b}", &res);
+    assert_false(res.applied); /* equal is not newer */
+    assert_int_equal(kv_mem_peek(f->db, KV_NS_RECORD, "11.00,11.00", &v), NB_OK);
+    assert_int_equal(v, 2000);
+    assert_int_equal(kv_mem_peek(f->cache, KV_NS_RECORD, "11.00,11.00", &v), NB_OK);
+    assert_int_equal(v, 2000);
+}
+
+typedef struct writer_arg {
+    fixture *f;
+    int id;
+} writer_arg;
+
+static void *writer(void *p)
+{
+    writer_arg *a = p;
+    for (int i = 0; i < 50; i++) {
+        store_put_result res;
+        int64_t ver = 10000 + (int64_t)((i * 7 + a->id * 13) % 200);
+        char body[32];
+        snprintf(body, sizeof(body), "{\"v\":%lld}", (long long)ver);
+        store_put(a->f->st, KV_NS_RECORD, "12.00,12.00", ver, 0, body, strlen(body), &res);
+    }
+    return NULL;
+}
+
+static void concurrent_writers_leave_the_newest_in_both_stores(void **state)
+{
+    fixture *f = *state;
+    pthread_t t[8];
+    writer_arg a[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = (writer_arg){f, i};
+        pthread_create(&t[i], NULL, writer, &a[i]);
+    }
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    int64_t v;
+    assert_int_equal(kv_mem_peek(f->db, KV_NS_RECORD, "12.00,12.00", &v), NB_OK);
+    assert_int_equal(v, 10199);
+    assert_int_equal(kv_mem_peek(f->cache, KV_NS_RECORD, "12.00,12.00", &v), NB_OK);
+    assert_int_equal(v, 10199);
+}
+
+static void negative_geocode_entries_expire(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    kv_value v;
+    store_backend from;
+    int64_t now = nb_now_ms();
+
+    put_ok(f, KV_NS_GEOCODE, "atlantis", now, now + 150, "{\"found\":false}", &res);
+    assert_true(res.applied);
+    assert_int_equal(store_get(f->st, KV_NS_GEOCODE, "atlantis", &v, &from), NB_OK);
+    kv_value_release(&v);
+    peek_arg a = {f->db, KV_NS_GEOCODE, "atlantis", 0};
+    assert_true(wait_for(holds_nothing, &a, 2000)); /* expired in the database */
+    assert_int_equal(store_get(f->st, KV_NS_GEOCODE, "atlantis", &v, &from), NB_ERR_NOT_FOUND);
+
+    /* an entry that has already expired is never served */
+    put_ok(f, KV_NS_GEOCODE, "lemuria", now - 10000, now - 5000, "{\"found\":false}", &res);
+    assert_int_equal(store_get(f->st, KV_NS_GEOCODE, "lemuria", &v, &from), NB_ERR_NOT_FOUND);
+
+    /* a newer entry replaces an expired one */
+    put_ok(f, KV_NS_GEOCODE, "atlantis", now + 1, 0, "{\"found\":true}", &res);
+    assert_true(res.applied);
+    assert_int_equal(store_get(f->st, KV_NS_GEOCODE, "atlantis", &v, &from), NB_OK);
+    assert_string_equal(v.data, "{\"found\":true}");
+    kv_value_release(&v);
+}
+
+static void failed_cache_write_is_never_served_stale(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    kv_value v;
+    store_backend from;
+
+    put_ok(f, KV_NS_RECORD, "13.00,13.00", 1000, 0, "{\"v\":1}", &res);
+    assert_true(res.cache_written);
+    kv_mem_set_down(f->cache, true);
+    put_ok(f, KV_NS_RECORD, "13.00,13.00", 2000, 0, "{\"v\":2}", &res);
+    assert_true(res.applied);
+    assert_false(res.cache_written);
+    assert_int_equal(store_dirty_count(f->st), 1);
+
+    /* the cache comes back still holding v1: it must not be served */
+    kv_mem_set_down(f->cache, false);
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "13.00,13.00", &v, &from), NB_OK);
+    assert_string_equal(v.data, "{\"v\":2}");
+    kv_value_release(&v);
+    /* once the cache is back the stale key is deleted there, and the next
+     * read fills it with v2 */
+    assert_true(wait_for(dirty_empty, f->st, 3000));
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "13.00,13.00", &v, &from), NB_OK);
+    assert_string_equal(v.data, "{\"v\":2}");
+    kv_value_release(&v);
+    peek_arg a = {f->cache, KV_NS_RECORD, "13.00,13.00", 2000};
+    assert_true(wait_for(holds_version, &a, 3000));
+}
+
+static void dirty_keys_are_invalidated_when_the_cache_returns(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    uint64_t inval = counter("nimbus_store_cache_invalidations_total", NULL);
+
+    put_ok(f, KV_NS_RECORD, "14.00,14.00", 1000, 0, "{\"v\":1}", &res);
+    kv_mem_set_down(f->cache, true);
+    put_ok(f, KV_NS_RECORD, "14.00,14.00", 2000, 0, "{\"v\":2}", &res);
+    assert_false(res.cache_written);
+    kv_mem_set_down(f->cache, false);
+    /* no request needed: the fill thread deletes the key once the cache answers */
+    assert_true(wait_for(dirty_empty, f->st, 3000));
+    peek_arg a = {f->cache, KV_NS_RECORD, "14.00,14.00", 0};
+    assert_true(holds_nothing(&a));
+    assert_true(counter("nimbus_store_cache_invalidations_total", NULL) >= inval + 1);
+}
+
+static int setup_small_queue(void **state)
+{
+    return setup_with(state, 1);
+}
+
+static void full_fill_queue_drops_with_a_counter(void **state)
+{
+    fixture *f = *state;
+    kv_put_result r;
+    kv_value v;
+    store_backend from;
+    char key[16];
+    uint64_t dropped = counter("nimbus_store_cache_fill_dropped_total", NULL);
+
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof(key), "%d.00,1.00", 20 + i);
+        kv_put_if_newer(f->db, KV_NS_RECORD, key, 1000, 0, "{}", 2, &r);
+    }
+    kv_mem_set_delay_ms(f->cache, 100); /* the fill thread is slow */
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof(key), "%d.00,1.00", 20 + i);
+        assert_int_equal(store_get(f->st, KV_NS_RECORD, key, &v, &from), NB_OK);
+        kv_value_release(&v);
+    }
+    assert_true(counter("nimbus_store_cache_fill_dropped_total", NULL) >= dropped + 3);
+    kv_mem_set_delay_ms(f->cache, 0);
+}
+
+int main(void)
+{
+    nb_log_init("persistence-test", NB_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(cache_hit_is_answered_without_the_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_miss_database_hit_fills_the_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_miss_is_not_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(database_down_reads_from_cache_and_refuses_writes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(breaker_skips_a_down_cache_then_uses_it_again, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(monotonic_writes_keep_the_newest, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_writers_leave_the_newest_in_both_stores, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(negative_geocode_entries_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_cache_write_is_never_served_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(dirty_keys_are_invalidated_when_the_cache_returns, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(full_fill_queue_drops_with_a_counter, setup_small_queue,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -147,12 +147,13 @@ _ended = []  # Proc objects stopped or killed (their logs stay until exit)
 class Proc:
     """One started process (own process group) with its output in a log file."""
 
-    def __init__(self, name, argv, logfile, env=None, cwd=None, detached=False, user=None):
+    def __init__(self, name, argv, logfile, env=None, cwd=None, detached=False, user=None,
+                 base_env=None):
         self.name = name
         self.argv = [str(a) for a in argv]
         self.logfile = logfile
         self.detached = detached
-        full_env = dict(os.environ)
+        full_env = dict(os.environ if base_env is None else base_env)
         if env:
             full_env.update({k: str(v) for k, v in env.items()})
         with open(logfile, "ab") as log:

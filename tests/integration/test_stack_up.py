@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""test_stack_up.py — `./stack up` works from a clean clone and leaves nothing behind.
+
+Clones the source repository (committed files only) into a temp dir, runs
+`./stack up --upstream sim` there with every port chosen free and passed through
+the environment, waits until front answers `GET /Berlin` for curl with a text
+report naming Berlin, then sends SIGINT to the launcher and proves that it exits,
+that no process it started is left (none whose command line, working directory
+or executable lies in the clone) and that every port is free again.
+While front is not built yet the parts that exist are checked and the test ends
+as skipped, saying so.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from nimbus_harness import http, procs, testing
+from nimbus_harness.procs import port_open, wait_until
+
+UP_DEADLINE = 600      # build from scratch on 2 cores + start-up
+CURL_UA = {"User-Agent": "curl/7.88.1", "Accept": "*/*"}
+
+
+def processes_under(path):
+    """PIDs (not ours) whose cmdline, cwd or exe mentions path."""
+    found = []
+    me = os.getpid()
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == me:
+            continue
+        pid = int(d)
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
+                    continue  # exited, waiting to be reaped
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            where = [cmd]
+            for link in ("cwd", "exe"):
+                try:
+                    where.append(os.readlink("/proc/%d/%s" % (pid, link)))
+                except OSError:
+                    pass
+        except OSError:
+            continue
+        if any(path in w for w in where):
+            found.append((pid, cmd.strip()))
+    return found
+
+
+def kill_under(path):
+    for pid, _ in processes_under(path):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class StackUpTest(testing.TestCase):
+    def setUp(self):
+        src = os.environ.get("NIMBUS_SOURCE_DIR") or os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        self.tmp = tempfile.mkdtemp(prefix="nimbus-stackup-")
+        self.clone = os.path.join(self.tmp, "clone")
+        subprocess.run(["git", "clone", "-q", src, self.clone], check=True, timeout=120)
+        self.ports = {name: procs.free_port()
+                      for name in ("front", "api", "persistence", "sim", "redis", "postgres")}
+        self.launcher = None
+
+    def tearDown(self):
+        if self.launcher and self.launcher.alive():
+            self.launcher.kill()
+        kill_under(self.clone)  # only after a failure is there anything to kill
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _log(self):
+        return self.launcher.log_text()
+
+    def test_up_serves_berlin_and_ctrl_c_leaves_nothing(self):
+        env = {"NIMBUS_%s_PORT" % n.upper(): p for n, p in self.ports.items()}
+        env["NIMBUS_BUILD_JOBS"] = os.environ.get("NIMBUS_BUILD_JOBS", "2")
+        env["NIMBUS_READY_TIMEOUT"] = "90"
+        # Nothing of this build tree may leak into the clone's own build.
+        env_clean = {k: v for k, v in os.environ.items()
+                     if not k.startswith(("NIMBUS_", "ASAN_", "UBSAN_"))}
+        logdir = os.path.join(self.tmp, "log")
+        os.makedirs(logdir)
+        self.launcher = procs.Daemon("stack-up", ["./stack", "up", "--upstream", "sim"],
+                                     tmpdir=logdir)
+        self.launcher.proc = procs.Proc("stack-up", self.launcher.argv, self.launcher.logfile,
+                                        env=env, base_env=env_clean, cwd=self.clone)
+
+        def up():
+            if not self.launcher.alive():
+                raise AssertionError("./stack up exited with %s:\n%s" % (
+                    self.launcher.proc.popen.returncode, self.launcher.log_tail(60)))
+            return "nimbus is up" in self._log()
+        wait_until(up, UP_DEADLINE, interval=0.5, what="./stack up to print 'nimbus is up'")
+        log = self._log()
+        self.assertIn("UPSTREAM: simulator", log)
+        started = set(re.findall(r"stack:\S* (\w+) ready", log))
+        self.assertTrue({"redis", "postgres", "kafka"} <= started, started)
+
+        checked = []
+        if "sim" in started:
+            r = http.get("http://127.0.0.1:%d/v1/search?name=Berlin&count=1" % self.ports["sim"])
+            self.assertStatus(r, 200)
+            self.assertIn("Berlin", r.text())
+            checked.append("sim")
+        if "persistence" in started:
+            self.assertStatus(http.get("http://127.0.0.1:%d/readyz" % self.ports["persistence"]),
+                              200)
+            checked.append("persistence")
+        if "api" in started:
+            r = http.get("http://127.0.0.1:%d/v1/weather?city=Berlin" % self.ports["api"],
+                         timeout=30)
+            self.assertStatus(r, 200)
+            checked.append("api")
+        if "front" in started:
+            def berlin():
+                r = http.get("http://127.0.0.1:%d/Berlin" % self.ports["front"],
+                             headers=CURL_UA, timeout=30)
+                return r if r.status == 200 else None
+            r = wait_until(berlin, 60, interval=0.5, what="front GET /Berlin -> 200")
+            self.assertTrue(r.header("Content-Type", "").startswith("text/plain"),
+                            r.header("Content-Type"))
+            self.assertIn("Berlin", r.text())
+            checked.append("front")
+
+        # Ctrl-C: everything stops, nothing is left.
+        self.launcher.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        try:
+            rc = self.launcher.proc.popen.wait(90)
+        except subprocess.TimeoutExpired:
+            self.fail("./stack up still running 90 s after SIGINT:\n" + self.launcher.log_tail())
+        self.assertIn(rc, (0, 130), self.launcher.log_tail())
+        wait_until(lambda: not processes_under(self.clone), 15,
+                   what="no process of the clone left (left: %s)" % processes_under(self.clone))
+        busy = [n for n, p in self.ports.items() if port_open(p)]
+        self.assertEqual(busy, [], "ports still open after stop: %s" % busy)
+        print("stopped in %.1fs; checked: %s" % (time.monotonic() - t0, ", ".join(checked)))
+
+        if "front" not in started:
+            raise unittest.SkipTest("front not built yet: checked %s only"
+                                    % (", ".join(checked) or "redis, postgres, kafka"))
+
+
+if __name__ == "__main__":
+    testing.main()

@@ -14,6 +14,41 @@
 #define PAGE_CAP (1024 * 1024)
 #define DAYS_SHOWN 7
 
+/* The weather icons, defined once per page as SVG symbols and drawn with
+ * <use href="#i-NAME">: no images to fetch, no emoji font needed, and app.js
+ * swaps an icon by changing one attribute. */
+#define CLOUD "M6.5 19h11a4.5 4.5 0 0 0 .6-8.96 6 6 0 0 0-11.6 1.2A3.9 3.9 0 0 0 6.5 19z"
+#define CLOUD_UP "<path transform=\"translate(0 -4)\" d=\"" CLOUD "\" fill=\"#9fb0c3\"/>"
+static const char ICON_SPRITE[] =
+    "<svg class=\"sprite\" width=\"0\" height=\"0\" aria-hidden=\"true\" focusable=\"false\">\n"
+    "<symbol id=\"i-sun\" viewBox=\"0 0 24 24\"><circle cx=\"12\" cy=\"12\" r=\"4.5\" "
+    "fill=\"#f6b40e\"/><path d=\"M12 2v2.5M12 19.5V22M2 12h2.5M19.5 12H22M4.9 4.9l1.8 1.8M17.3 "
+    "17.3l1.8 1.8M4.9 19.1l1.8-1.8M17.3 6.7l1.8-1.8\" stroke=\"#f6b40e\" stroke-width=\"2\" "
+    "stroke-linecap=\"round\"/></symbol>\n"
+    "<symbol id=\"i-moon\" viewBox=\"0 0 24 24\"><path d=\"M20 14.5A8.5 8.5 0 0 1 9.5 4a8.5 8.5 "
+    "0 1 0 10.5 10.5z\" fill=\"#8fa3c7\"/></symbol>\n"
+    "<symbol id=\"i-partly\" viewBox=\"0 0 24 24\"><circle cx=\"8.5\" cy=\"8.5\" r=\"3.5\" "
+    "fill=\"#f6b40e\"/><path d=\"M8.5 2v1.6M2 8.5h1.6M3.9 3.9l1.1 1.1M13.1 3.9l-1.1 1.1M3.9 "
+    "13.1l1.1-1.1\" stroke=\"#f6b40e\" stroke-width=\"1.6\" stroke-linecap=\"round\"/><path "
+    "transform=\"translate(3 2) scale(.88)\" d=\"" CLOUD "\" fill=\"#aab8c8\"/></symbol>\n"
+    "<symbol id=\"i-cloud\" viewBox=\"0 0 24 24\"><path d=\"" CLOUD "\" fill=\"#9fb0c3\"/></symbol>\n"
+    "<symbol id=\"i-fog\" viewBox=\"0 0 24 24\">" CLOUD_UP "<path d=\"M4 18.5h16M7 21.5h10\" "
+    "stroke=\"#9fb0c3\" stroke-width=\"2\" stroke-linecap=\"round\"/></symbol>\n"
+    "<symbol id=\"i-drizzle\" viewBox=\"0 0 24 24\">" CLOUD_UP "<path d=\"M8 18l-.5 2M12 18l-.5 "
+    "2M16 18l-.5 2\" stroke=\"#60a5fa\" stroke-width=\"2\" stroke-linecap=\"round\"/></symbol>\n"
+    "<symbol id=\"i-rain\" viewBox=\"0 0 24 24\">" CLOUD_UP "<path d=\"M8 17l-1 4.5M12 17l-1 "
+    "4.5M16 17l-1 4.5\" stroke=\"#3b82f6\" stroke-width=\"2\" stroke-linecap=\"round\"/></symbol>\n"
+    "<symbol id=\"i-snow\" viewBox=\"0 0 24 24\">" CLOUD_UP "<g fill=\"#7cc4f0\"><circle cx=\"8\" "
+    "cy=\"18.5\" r=\"1.4\"/><circle cx=\"12\" cy=\"21\" r=\"1.4\"/><circle cx=\"16\" cy=\"18.5\" "
+    "r=\"1.4\"/></g></symbol>\n"
+    "<symbol id=\"i-thunder\" viewBox=\"0 0 24 24\"><path transform=\"translate(0 -4)\" d=\"" CLOUD
+    "\" fill=\"#7d8da1\"/><path d=\"M12.5 14.5l-3 4.5h2.5l-1.5 4.5 4.8-6h-2.6l1.6-3z\" "
+    "fill=\"#f6b40e\"/></symbol>\n"
+    "<symbol id=\"i-unknown\" viewBox=\"0 0 24 24\"><path d=\"M10 4a2 2 0 0 1 4 0v9.5a4 4 0 1 "
+    "1-4 0z\" fill=\"none\" stroke=\"#9fb0c3\" stroke-width=\"1.8\"/><circle cx=\"12\" "
+    "cy=\"16.5\" r=\"2\" fill=\"#ef6b5b\"/></symbol>\n"
+    "</svg>\n";
+
 /* A writer with a sticky error: render code reads straight through and the
  * end checks once. */
 typedef struct out {
@@ -65,12 +100,13 @@ static void head(out *o, const fr_page *pg, const char *title)
     put(o, "\">\n<script src=\"/static/app.js?v=");
     esc(o, pg->asset_version);
     put(o, "\" defer></script>\n</head>\n<body>\n");
+    put(o, ICON_SPRITE);
 }
 
 static void top_bar(out *o, const fr_page *pg)
 {
-    put(o, "<header class=\"top\">\n<a class=\"brand\" href=\"/\"><span aria-hidden=\"true\">☁️</span> "
-           "nimbus</a>\n<form class=\"search\" action=\"/\" method=\"get\" role=\"search\">\n"
+    put(o, "<header class=\"top\">\n<a class=\"brand\" href=\"/\"><svg class=\"logo\" viewBox=\"0 0 24 24\" "
+           "aria-hidden=\"true\"><use href=\"#i-partly\"></use></svg> nimbus</a>\n<form class=\"search\" action=\"/\" method=\"get\" role=\"search\">\n"
            "<input type=\"search\" name=\"city\" placeholder=\"City or lat,lon\" "
            "aria-label=\"City or coordinates\" autocomplete=\"off\" required value=\"");
     esc(o, pg->query);
@@ -81,6 +117,16 @@ static void foot(out *o)
 {
     put(o, "<footer class=\"foot\"><a href=\"https://open-meteo.com/\" rel=\"noreferrer\">"
            "Weather data by Open-Meteo.com</a></footer>\n</body>\n</html>\n");
+}
+
+/* An icon: <svg class=cls ...><use href="#i-NAME"></use></svg>, labelled. */
+static void icon(out *o, const char *cls, const char *f, double code, double is_day,
+                 const char *label)
+{
+    putf(o, "<svg class=\"%s\"%s%s%s viewBox=\"0 0 24 24\" role=\"img\" aria-label=\"", cls,
+         f ? " data-f=\"" : "", f ? f : "", f ? "\"" : "");
+    esc(o, label);
+    putf(o, "\"><use href=\"#i-%s\"></use></svg>", fr_wx_icon_name(code, is_day));
 }
 
 /* One <span data-f=name>value</span> with the value escaped. */
@@ -112,11 +158,9 @@ static void current_block(out *o, const json_t *doc, const fr_page *pg, int64_t 
     field(o, "localtime", ltime);
     put(o, " · ");
     field(o, "timezone", fr_wx_str(loc, "timezone"));
-    put(o, "</p>\n<div class=\"current\">\n<span class=\"icon\" data-f=\"icon\" role=\"img\" aria-label=\"");
-    esc(o, cond);
-    put(o, "\">");
-    put(o, fr_wx_icon(code, fr_wx_bool(cur, "is_day")));
-    put(o, "</span>\n<div class=\"temp\">");
+    put(o, "</p>\n<div class=\"current\">\n");
+    icon(o, "icon", "icon", code, fr_wx_bool(cur, "is_day"), cond);
+    put(o, "\n<div class=\"temp\">");
     field(o, "temperature", fr_wx_fmt(fr_wx_num(cur, "temperature"), 1, num, sizeof(num)));
     put(o, "<span class=\"unit\">°C</span></div>\n<div class=\"cond\"><strong>");
     field(o, "condition", cond);
@@ -170,9 +214,9 @@ static void daily_block(out *o, const json_t *doc, const fr_page *pg)
         fr_wx_day_label(fr_wx_str(d, "date"), today, label, sizeof(label));
         put(o, "<li><span class=\"d\">");
         esc(o, label);
-        put(o, "</span><span class=\"i\" role=\"img\" aria-label=\"");
-        esc(o, cond);
-        putf(o, "\">%s</span><span class=\"c\">", fr_wx_icon(fr_wx_num(d, "weather_code"), 1));
+        put(o, "</span>");
+        icon(o, "i", NULL, fr_wx_num(d, "weather_code"), 1, cond);
+        put(o, "<span class=\"c\">");
         esc(o, cond);
         put(o, "</span><span class=\"t\"><b>");
         put(o, fr_wx_fmt(fr_wx_num(d, "temperature_max"), 0, num, sizeof(num)));

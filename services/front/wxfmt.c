@@ -59,6 +59,26 @@ const char *fr_wx_icon(double weather_code, double is_day)
     }
 }
 
+const char *fr_wx_icon_name(double weather_code, double is_day)
+{
+    if (!isfinite(weather_code))
+        return "unknown";
+    bool night = isfinite(is_day) && is_day == 0;
+    switch ((int)weather_code) {
+    case 0: return night ? "moon" : "sun";
+    case 1: return night ? "moon" : "partly";
+    case 2: return "partly";
+    case 3: return "cloud";
+    case 45: case 48: return "fog";
+    case 51: case 53: case 55: case 56: case 57: return "drizzle";
+    case 61: case 63: case 65: case 66: case 67: return "rain";
+    case 71: case 73: case 75: case 77: case 85: case 86: return "snow";
+    case 80: case 81: case 82: return "drizzle";
+    case 95: case 96: case 99: return "thunder";
+    default: return "unknown";
+    }
+}
+
 const char *fr_wx_compass(double degrees)
 {
     static const char *const points[16] = {"N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",

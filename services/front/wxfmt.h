@@ -31,6 +31,11 @@ char *fr_wx_fmt(double v, int decimals, char *out, size_t outlen);
  * for the clear codes (NAN counts as day). Static UTF-8 string. */
 const char *fr_wx_icon(double weather_code, double is_day);
 
+/* The icon's name for a WMO code: "sun", "moon", "partly", "cloud", "fog",
+ * "drizzle", "rain", "snow", "thunder" or "unknown" (same rules as
+ * fr_wx_icon; app.js mirrors them). Static string. */
+const char *fr_wx_icon_name(double weather_code, double is_day);
+
 /* 16-point compass name for a direction in degrees ("NE"); "" for NAN. */
 const char *fr_wx_compass(double degrees);
 

@@ -35,22 +35,36 @@
     return /^-[0.]+$/.test(s) ? s.slice(1) : s;
   }
 
+  /* Icon names, as wxfmt.c's fr_wx_icon_name(); the page defines #i-<name>. */
   function icon(code, isDay) {
-    if (typeof code !== 'number') return '\u{1F321}\uFE0F';
+    if (typeof code !== 'number') return 'unknown';
     var night = isDay === false;
     switch (code) {
-      case 0: return night ? '\u{1F319}' : '\u2600\uFE0F';
-      case 1: return night ? '\u{1F319}' : '\u{1F324}\uFE0F';
-      case 2: return '\u26C5';
-      case 3: return '\u2601\uFE0F';
-      case 45: case 48: return '\u{1F32B}\uFE0F';
-      case 51: case 53: case 55: case 56: case 57: return '\u{1F326}\uFE0F';
-      case 61: case 63: case 65: case 66: case 67: return '\u{1F327}\uFE0F';
-      case 71: case 73: case 75: case 77: case 85: case 86: return '\u{1F328}\uFE0F';
-      case 80: case 81: case 82: return '\u{1F326}\uFE0F';
-      case 95: case 96: case 99: return '\u26C8\uFE0F';
-      default: return '\u{1F321}\uFE0F';
+      case 0: return night ? 'moon' : 'sun';
+      case 1: return night ? 'moon' : 'partly';
+      case 2: return 'partly';
+      case 3: return 'cloud';
+      case 45: case 48: return 'fog';
+      case 51: case 53: case 55: case 56: case 57: return 'drizzle';
+      case 61: case 63: case 65: case 66: case 67: return 'rain';
+      case 71: case 73: case 75: case 77: case 85: case 86: return 'snow';
+      case 80: case 81: case 82: return 'drizzle';
+      case 95: case 96: case 99: return 'thunder';
+      default: return 'unknown';
     }
+  }
+
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  function iconSvg(cls, name, label) {
+    var svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('class', cls);
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', label || '');
+    var use = document.createElementNS(SVG_NS, 'use');
+    use.setAttribute('href', '#i-' + name);
+    svg.appendChild(use);
+    return svg;
   }
 
   var POINTS = ['N', 'NNE', 'NE', 'ENE', 'E', 'ESE', 'SE', 'SSE',
@@ -125,10 +139,7 @@
     daily.slice(0, DAYS_SHOWN).forEach(function (d) {
       var li = document.createElement('li');
       li.appendChild(span('d', dayLabel(d.date)));
-      var i = span('i', icon(d.weather_code, true));
-      i.setAttribute('role', 'img');
-      i.setAttribute('aria-label', d.condition || '');
-      li.appendChild(i);
+      li.appendChild(iconSvg('i', icon(d.weather_code, true), d.condition));
       li.appendChild(span('c', d.condition || ''));
       var t = span('t', '');
       var b = document.createElement('b');
@@ -155,7 +166,7 @@
     setText('timezone', loc.timezone || '');
     var ic = $('icon');
     if (ic) {
-      ic.textContent = icon(cur.weather_code, cur.is_day);
+      ic.querySelector('use').setAttribute('href', '#i-' + icon(cur.weather_code, cur.is_day));
       ic.setAttribute('aria-label', cur.condition || '');
     }
     setText('temperature', fmt(cur.temperature, 1));
@@ -212,6 +223,8 @@
     inFlight = true;
     var ctl = window.AbortController ? new AbortController() : null;
     var abortTimer = ctl ? setTimeout(function () { ctl.abort(); }, REQUEST_TIMEOUT_MS) : null;
+    /* cache: 'no-cache' makes the browser send Cache-Control: max-age=0 (or
+     * no-cache); front forwards either to the api as a revalidation. */
     var headers = { Accept: 'application/json' };
     if (wx.dataset.etag) headers['If-None-Match'] = wx.dataset.etag;
     var src = wx.dataset.src + (wx.dataset.src.indexOf('?') < 0 ? '?' : '&') + 'format=json';

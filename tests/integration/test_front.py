@@ -1,0 +1,336 @@
+"""front against the real suite: persistence (shared Redis + a fresh PostgreSQL
+database), api (shared simulator and Kafka) and front, all started here.
+
+Proves what a user of the page sees: the curl text report, the JSON passed
+through with the api's caching headers, the page without JavaScript, escaping
+of hostile place names with a CSP, the friendly 404, the static assets.
+Stack is also used by test_front_browser.py.
+"""
+import html.parser
+import os
+import re
+import unittest
+import urllib.parse
+
+from nimbus_harness import Daemon, binary, free_port, http, schema, shared, testing
+
+REDIS_DB = 7  # front's tests keep their cache entries apart from other suites'
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) nimbus-test",
+           "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+CURL = {"User-Agent": "curl/7.88.1", "Accept": "*/*"}
+
+
+class Stack:
+    """persistence + api + front on free ports, against the shared servers."""
+
+    def __init__(self, fresh_ttl_s=600, api_args=()):
+        testing.require_binary("nimbus-persistence", "nimbus-api", "nimbus-front")
+        sh = shared()
+        if sh.sim is None:
+            raise unittest.SkipTest("weather-sim not built: no upstream to test against")
+        self.shared = sh
+        sh.redis.cli("-n", str(REDIS_DB), "FLUSHDB")
+        db = sh.postgres.fresh_db("front")
+        redis_url = "redis://127.0.0.1:%d/%d" % (sh.redis.port, REDIS_DB)
+
+        pport, aport, fport = free_port(), free_port(), free_port()
+        self.persistence_url = "http://127.0.0.1:%d" % pport
+        self.api_url = "http://127.0.0.1:%d" % aport
+        self.url = "http://127.0.0.1:%d" % fport
+        self.persistence = Daemon("persistence", [
+            binary("nimbus-persistence"), "--port", pport, "--redis-url", redis_url,
+            "--postgres-dsn", sh.postgres.dsn(db)],
+            ready_url=self.persistence_url + "/readyz").start()
+        self.api = Daemon("api", [
+            binary("nimbus-api"), "--port", aport, "--persistence-url", self.persistence_url,
+            "--forecast-url", sh.sim.forecast_url, "--geocoding-url", sh.sim.geocoding_url,
+            "--kafka-brokers", sh.kafka.bootstrap, "--fresh-ttl-s", fresh_ttl_s] + list(api_args),
+            ready_url=self.api_url + "/healthz").start()
+        self.front = Daemon("front", [
+            binary("nimbus-front"), "--port", fport, "--api-url", self.api_url,
+            "--api-timeout-ms", 5000], ready_url=self.url + "/readyz").start()
+
+    def stop(self):
+        for d in (self.front, self.api, self.persistence):
+            d.stop()
+
+
+def get(url, headers=None, timeout=10):
+    return http.get(url, headers=headers, timeout=timeout)
+
+
+class PageParser(html.parser.HTMLParser):
+    """Collects what a reader of the page without JavaScript sees: the text of
+    every data-f field, the attributes of <main id=wx>, scripts, links, forms."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.fields, self.main, self.scripts, self.links = {}, None, [], []
+        self.forms, self.inputs, self.daily_items, self.text = [], [], 0, []
+        self._stack = []  # data-f names being collected
+        self._in_daily = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "main" and a.get("id") == "wx":
+            self.main = a
+        if tag == "script":
+            self.scripts.append(a)
+        if tag == "link":
+            self.links.append(a)
+        if tag == "form":
+            self.forms.append(a)
+        if tag == "input":
+            self.inputs.append(a)
+        if a.get("data-f") == "daily":
+            self._in_daily = True
+        if tag == "li" and self._in_daily:
+            self.daily_items += 1
+        if "data-f" in a and tag not in ("svg", "ol"):
+            self._stack.append((tag, a["data-f"]))
+            self.fields.setdefault(a["data-f"], "")
+
+    def handle_endtag(self, tag):
+        if tag == "ol":
+            self._in_daily = False
+        if self._stack and self._stack[-1][0] == tag:
+            self._stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+        for _, name in self._stack:
+            self.fields[name] += data
+
+
+def parse_page(body):
+    p = PageParser()
+    p.feed(body.decode("utf-8"))
+    p.close()
+    return p
+
+
+def fmt(v, decimals):
+    if v is None:
+        return "\u2013"
+    s = "%.*f" % (decimals, v)
+    return s[1:] if re.fullmatch(r"-[0.]+", s) else s
+
+
+class FrontTest(testing.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack()
+        cls.url = cls.stack.url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def assertSecurityHeaders(self, r):
+        csp = self.assertHeader(r, "Content-Security-Policy")
+        for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
+                          "img-src 'self' data:"):
+            self.assertIn(directive, csp)
+        self.assertNotIn("unsafe-inline", csp)
+        self.assertHeader(r, "X-Content-Type-Options", "nosniff")
+        self.assertIn(self.assertHeader(r, "Referrer-Policy"),
+                      ("no-referrer", "strict-origin-when-cross-origin"))
+
+    # -- curl ---------------------------------------------------------------
+
+    def test_curl_gets_a_text_report(self):
+        r = get(self.url + "/Berlin", CURL)
+        self.assertStatus(r, 200)
+        self.assertTrue(r.header("Content-Type").startswith("text/plain"))
+        self.assertIn("User-Agent", r.header("Vary"))
+        text = r.text()
+        doc = get(self.url + "/Berlin?format=json").json()
+        lines = text.splitlines()
+        self.assertTrue(lines[0].startswith("Weather for Berlin"), lines[0])
+        self.assertIn("(%s)" % doc["location"]["key"], lines[0])
+        self.assertTrue(lines[1].startswith("Local time "), lines[1])
+        cur = doc["current"]
+        self.assertIn(cur["condition"], text)
+        self.assertIn("%s °C (feels like %s °C)" % (fmt(cur["temperature"], 1),
+                                                     fmt(cur.get("apparent_temperature"), 1)),
+                      text)
+        self.assertRegex(text, r"Wind \S+ km/h")
+        self.assertIn("Humidity %s %%" % fmt(cur.get("relative_humidity"), 0), text)
+        day_lines = [l for l in lines if re.match(r"  (Today|Tomorrow|\w{3} \d\d) ", l)]
+        self.assertEqual(len(day_lines), 3, text)
+        self.assertTrue(day_lines[0].startswith("  Today "), day_lines)
+        self.assertRegex(text, r"\nUpdated (just now|\d+ minutes? ago)")
+        self.assertTrue(text.endswith("Weather data by Open-Meteo.com (https://open-meteo.com/)\n"))
+        self.assertNotIn("<", text)
+
+    def test_plain_text_clients_and_format_text(self):
+        for headers, path in (({"User-Agent": "Wget/1.21.3"}, "/Berlin"),
+                              ({"User-Agent": "HTTPie/3.2.1"}, "/Berlin"),
+                              ({"Accept": "text/plain"}, "/Berlin"),
+                              (BROWSER, "/Berlin?format=text")):
+            r = get(self.url + path, headers)
+            self.assertStatus(r, 200)
+            self.assertTrue(r.header("Content-Type").startswith("text/plain"), headers)
+            self.assertTrue(r.text().startswith("Weather for Berlin"), headers)
+
+    def test_curl_at_the_root_gets_usage(self):
+        r = get(self.url + "/", CURL)
+        self.assertStatus(r, 200)
+        self.assertIn("curl HOST/Berlin", r.text())
+
+    # -- JSON ---------------------------------------------------------------
+
+    def test_format_json_is_the_api_document_with_its_caching_headers(self):
+        r = get(self.url + "/Berlin?format=json", BROWSER)
+        self.assertStatus(r, 200)
+        self.assertTrue(r.header("Content-Type").startswith("application/json"))
+        doc = schema.validate(r.json(), "weather")
+        self.assertEqual(doc["location"]["name"], "Berlin")
+        cc = self.assertHeader(r, "Cache-Control")
+        self.assertRegex(cc, r"max-age=\d+")
+        self.assertIn("stale-while-revalidate=", cc)
+        etag = self.assertHeader(r, "ETag")
+        for name in ("Age", "Last-Modified", "Cache-Status", "X-Cache", "X-Source"):
+            self.assertHeader(r, name)
+        # The same bytes the api gives.
+        direct = get(self.stack.api_url + "/v1/weather?city=Berlin")
+        self.assertEqual(direct.json()["location"], doc["location"])
+        self.assertEqual(direct.header("ETag"), etag)
+        # Conditional requests pass through: 304 with the validators.
+        r304 = get(self.url + "/Berlin?format=json", {"If-None-Match": etag})
+        self.assertStatus(r304, 304)
+        self.assertEqual(r304.body, b"")
+        self.assertEqual(r304.header("ETag"), etag)
+
+    def test_accept_json_and_coordinates(self):
+        r = get(self.url + "/52.52,13.41", {"Accept": "application/json",
+                                             "User-Agent": "curl/7.88.1"})
+        self.assertStatus(r, 200)
+        doc = schema.validate(r.json(), "weather")
+        self.assertEqual(doc["location"]["key"], "52.52,13.41")
+        r = get(self.url + "/?lat=52.52&lon=13.41&format=json")
+        self.assertStatus(r, 200)
+        self.assertEqual(schema.validate(r.json(), "weather")["location"]["key"], "52.52,13.41")
+
+    def test_request_id_is_passed_to_the_api(self):
+        rid = "front-test-%d" % free_port()
+        r = get(self.url + "/Berlin?format=json", {"X-Request-Id": rid})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.header("X-Request-Id"), rid)
+        logged = [l for l in self.stack.api.log_json() if l.get("rid") == rid]
+        self.assertTrue(logged, "api logged nothing with request id %s" % rid)
+
+    # -- the page without JavaScript ------------------------------------------
+
+    def test_page_without_javascript_shows_the_data(self):
+        r = get(self.url + "/Berlin", BROWSER)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.header("Content-Type"), "text/html; charset=utf-8")
+        self.assertSecurityHeaders(r)
+        body = r.body
+        self.assertTrue(body.startswith(b"<!DOCTYPE html>"))
+        page = parse_page(body)
+        doc = get(self.url + "/Berlin?format=json").json()
+        cur, loc = doc["current"], doc["location"]
+        f = page.fields
+        self.assertEqual(f["name"], "Berlin")
+        self.assertEqual(f["temperature"], fmt(cur["temperature"], 1))
+        self.assertEqual(f["apparent_temperature"], fmt(cur.get("apparent_temperature"), 1))
+        self.assertEqual(f["condition"], cur["condition"])
+        self.assertEqual(f["relative_humidity"], fmt(cur.get("relative_humidity"), 0))
+        self.assertEqual(f["wind_speed"], fmt(cur.get("wind_speed"), 0))
+        self.assertEqual(f["timezone"], loc["timezone"])
+        self.assertRegex(f["localtime"], r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d:\d\d$")
+        self.assertRegex(f["ago"], r"^(just now|\d+ minutes? ago)$")
+        self.assertEqual(page.daily_items, min(7, len(doc["daily"])))
+        # What the script needs, in data-* attributes; no inline script.
+        m = page.main
+        self.assertEqual(m["data-state"], doc["freshness"]["state"])
+        self.assertEqual(m["data-src"], "/Berlin")
+        self.assertEqual(m["data-etag"], get(self.url + "/Berlin?format=json").header("ETag"))
+        self.assertRegex(m["data-max-age"], r"^\d+$")
+        self.assertRegex(m["data-swr"], r"^\d+$")
+        self.assertTrue(all(s.get("src", "").startswith("/static/app.js?v=") for s in page.scripts))
+        self.assertNotIn(b"<script>", body)
+        # The search works as a plain GET form; attribution links to open-meteo.com.
+        self.assertIn({"class": "search", "action": "/", "method": "get", "role": "search"},
+                      page.forms)
+        self.assertTrue(any(i.get("name") == "city" for i in page.inputs))
+        self.assertIn(b'<a href="https://open-meteo.com/" rel="noreferrer">'
+                      b'Weather data by Open-Meteo.com</a>', body)
+
+    def test_query_forms_give_the_same_page(self):
+        a = parse_page(get(self.url + "/Berlin", BROWSER).body).fields
+        b = parse_page(get(self.url + "/?city=Berlin", BROWSER).body).fields
+        self.assertEqual(a["name"], b["name"])
+        self.assertEqual(a["temperature"], b["temperature"])
+
+    def test_root_without_a_place_is_the_search_page(self):
+        r = get(self.url + "/", BROWSER)
+        self.assertStatus(r, 200)
+        self.assertSecurityHeaders(r)
+        page = parse_page(r.body)
+        self.assertIsNone(page.main)
+        self.assertTrue(any(i.get("name") == "city" for i in page.inputs))
+
+    # -- hostile input and errors ------------------------------------------------
+
+    def test_script_in_the_place_name_is_escaped(self):
+        evil = "<script>alert(1)</script>"
+        for path in ("/" + urllib.parse.quote(evil, safe=""),
+                     "/" + urllib.parse.quote(evil, safe="/"),
+                     "/?city=" + urllib.parse.quote(evil)):
+            r = get(self.url + path, BROWSER)
+            self.assertIn(r.status, (400, 404), path)
+            self.assertSecurityHeaders(r)
+            self.assertNotIn(b"<script>alert", r.body, path)
+            self.assertIn(b"&lt;script&gt;alert(1)&lt;/script&gt;", r.body, path)
+            page = parse_page(r.body)
+            self.assertTrue(all("src" in s for s in page.scripts), "inline script on " + path)
+            # The search box keeps what was typed, as an attribute value.
+            self.assertTrue(any(i.get("name") == "city" and i.get("value") == evil
+                                for i in page.inputs), path)
+
+    def test_unknown_place_is_a_friendly_404(self):
+        r = get(self.url + "/Xqzzyplatz%20Nowhere", BROWSER)
+        self.assertStatus(r, 404)
+        self.assertSecurityHeaders(r)
+        self.assertIn(b"Place not found", r.body)
+        self.assertIn(b"<q>Xqzzyplatz Nowhere</q>", r.body)
+        self.assertIn(b'href="/"', r.body)
+        t = get(self.url + "/Xqzzyplatz%20Nowhere", CURL)
+        self.assertStatus(t, 404)
+        self.assertTrue(t.text().startswith("Place not found: Xqzzyplatz Nowhere\n"))
+        j = get(self.url + "/Xqzzyplatz%20Nowhere?format=json")
+        self.assertStatus(j, 404)
+        schema.validate(j.json(), "error")
+
+    # -- assets and health ----------------------------------------------------------
+
+    def test_static_assets_are_versioned_and_long_cached(self):
+        page = parse_page(get(self.url + "/Berlin", BROWSER).body)
+        js = page.scripts[0]["src"]
+        css = [l["href"] for l in page.links if l.get("rel") == "stylesheet"][0]
+        for path, ctype in ((js, "text/javascript"), (css, "text/css")):
+            r = get(self.url + path)
+            self.assertStatus(r, 200)
+            self.assertTrue(r.header("Content-Type").startswith(ctype))
+            self.assertEqual(r.header("Cache-Control"), "public, max-age=31536000, immutable")
+            etag = self.assertHeader(r, "ETag")
+            self.assertStatus(get(self.url + path, {"If-None-Match": etag}), 304)
+        with open(os.path.join(os.environ.get("NIMBUS_SOURCE_DIR", "."),
+                               "services/front/assets/app.js"), "rb") as f:
+            self.assertEqual(get(self.url + js).body, f.read())
+        self.assertStatus(get(self.url + "/static/nope.js"), 404)
+
+    def test_readyz_and_metrics(self):
+        r = get(self.url + "/readyz")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json().get("api"), "ok")
+        m = get(self.url + "/metrics")
+        self.assertStatus(m, 200)
+        self.assertIn("nimbus_front_renders_total", m.text())
+
+
+if __name__ == "__main__":
+    testing.main()

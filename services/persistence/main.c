@@ -118,7 +118,6 @@ int main(int argc, char **argv)
         nb_error("could not start the HTTP server on %s:%ld", cfg.bind, cfg.port);
         goto out;
     }
-    nb_info("listening on %s:%d", cfg.bind, nb_server_port(srv));
     nb_server_wait_for_signal(srv);
     nb_info("stopping");
     nb_server_stop(srv);

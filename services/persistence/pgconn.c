@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
@@ -29,6 +30,16 @@ static bool wait_fd(int fd, short events, int64_t deadline_ms)
         if (n < 0 && errno != EINTR)
             return true; /* let libpq see and report the error */
     }
+}
+
+/* Server notices ("relation already exists, skipping") go to the debug log,
+ * not raw to stderr. */
+static void log_notice(void *arg, const char *message)
+{
+    size_t n = strlen(message);
+    while (n > 0 && message[n - 1] == '\n')
+        n--;
+    nb_debug("postgres notice: %.*s", (int)n, message);
 }
 
 nb_err pgc_connect(const char *dsn, int statement_timeout_ms, int64_t deadline_ms, PGconn **out)
@@ -64,6 +75,7 @@ nb_err pgc_connect(const char *dsn, int statement_timeout_ms, int64_t deadline_m
         }
         st = PQconnectPoll(c);
     }
+    PQsetNoticeProcessor(c, log_notice, NULL);
     if (PQsetnonblocking(c, 1) != 0) {
         rc = NB_ERR_UNAVAILABLE;
         goto out_fail;

@@ -1,0 +1,115 @@
+"""The page in a real headless Chromium: stale data at once, fresh data swapped
+in by the script without a reload; and the same data with JavaScript off.
+
+Starts the suite (shared Redis/PostgreSQL/Kafka/simulator; persistence, api
+and front here), stores a stale record with a distinctive temperature for
+Berlin's grid key through persistence (PUT /v1/records/{key}), lets the api
+geocode the name on the first page view, then runs
+tests/browser/stale_page.test.mjs (playwright-core driving /usr/bin/chromium),
+which saves screenshots under <build>/tests/artifacts/.
+"""
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import unittest
+import urllib.parse
+
+from nimbus_harness import http, procs, schema, testing
+from test_front import Stack
+
+STALE_TEMPERATURE = 42.4
+CHROMIUM = os.environ.get("NIMBUS_CHROMIUM", "/usr/bin/chromium")
+
+
+def browser_dir():
+    return os.path.join(schema.source_dir(), "tests", "browser")
+
+
+def ensure_playwright():
+    """node_modules/playwright-core, installed from package.json when missing."""
+    d = browser_dir()
+    if os.path.isdir(os.path.join(d, "node_modules", "playwright-core")):
+        return
+    if not shutil.which("npm"):
+        raise AssertionError("npm is needed to install playwright-core (tests/browser)")
+    r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=d, timeout=300,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError("npm ci in tests/browser failed:\n" + r.stdout + r.stderr)
+
+
+def utc_rfc3339(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stale_record(key, lat, lon, timezone, offset_s, age_s):
+    """A record per proto/record.schema.json, fetched age_s ago."""
+    fetched = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=age_s)
+    local = fetched + datetime.timedelta(seconds=offset_s)
+    day = local.date()
+    daily = []
+    for i, (code, hi, lo) in enumerate(((0, 44.0, 30.1), (1, 43.2, 29.5), (2, 41.0, 28.0))):
+        d = (day + datetime.timedelta(days=i)).isoformat()
+        daily.append({"date": d, "weather_code": code, "temperature_max": hi,
+                      "temperature_min": lo, "precipitation_sum": 0.0,
+                      "precipitation_probability_max": 0,
+                      "sunrise": d + "T07:45", "sunset": d + "T15:59"})
+    return {
+        "key": key, "latitude": lat, "longitude": lon, "fetched_at": utc_rfc3339(fetched),
+        "timezone": timezone, "utc_offset_seconds": offset_s,
+        "current": {"time": local.strftime("%Y-%m-%dT%H:%M"), "temperature": STALE_TEMPERATURE,
+                    "apparent_temperature": 40.9, "relative_humidity": 12, "weather_code": 0,
+                    "wind_speed": 5.0, "wind_direction": 90, "is_day": True},
+        "daily": daily,
+    }
+
+
+class StalePageInChromium(testing.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(CHROMIUM, os.X_OK) or not shutil.which("node"):
+            raise unittest.SkipTest("needs %s and node" % CHROMIUM)
+        ensure_playwright()
+        cls.stack = Stack(fresh_ttl_s=600)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+
+    def put_stale_berlin(self):
+        sim = self.stack.shared.sim
+        g = http.get(sim.geocoding_url + "?" + urllib.parse.urlencode(
+            {"name": "Berlin", "count": 1, "language": "en", "format": "json"})).json()
+        place = g["results"][0]
+        lat, lon = round(place["latitude"], 2), round(place["longitude"], 2)
+        key = "%.2f,%.2f" % (lat, lon)
+        rec = schema.validate(stale_record(key, lat, lon, place.get("timezone", "Europe/Berlin"),
+                                           3600, age_s=2 * 3600), "record")
+        r = http.request("PUT", "%s/v1/records/%s" % (self.stack.persistence_url, key), body=rec)
+        self.assertIn(r.status, (200, 201, 204), r.body)
+        return key
+
+    def test_stale_page_revalidates_in_place(self):
+        key = self.put_stale_berlin()
+        artifacts = os.path.join(procs.build_dir(), "tests", "artifacts")
+        os.makedirs(artifacts, exist_ok=True)
+        r = subprocess.run(
+            ["node", os.path.join(browser_dir(), "stale_page.test.mjs"), self.stack.url,
+             "/Berlin", "%.1f" % STALE_TEMPERATURE, artifacts],
+            cwd=browser_dir(), timeout=180, capture_output=True, text=True)
+        print(r.stdout)
+        self.assertEqual(r.returncode, 0, "browser scenario failed:\n%s\n%s"
+                         % (r.stdout[-4000:], r.stderr[-4000:]))
+        for name in ("front-stale-page.png", "front-fresh-page.png", "front-nojs-narrow.png"):
+            self.assertGreater(os.path.getsize(os.path.join(artifacts, name)), 10000, name)
+        # The record the page showed last is the renewed one, now served fresh.
+        doc = http.get(self.stack.api_url + "/v1/weather?city=Berlin").json()
+        self.assertEqual(doc["location"]["key"], key)
+        self.assertEqual(doc["freshness"]["state"], "fresh")
+        self.assertNotEqual(doc["current"]["temperature"], STALE_TEMPERATURE)
+
+
+if __name__ == "__main__":
+    testing.main()

@@ -1,0 +1,37 @@
+/* api_config.h — the api's settings, read once at start-up by main().
+ * After api_config_load() the struct is read-only: any thread may read it. */
+#ifndef API_CONFIG_H
+#define API_CONFIG_H
+
+#include <stdbool.h>
+
+#include "nimbus/err.h"
+
+typedef struct api_config {
+    const char *bind;
+    long port, threads, workers;
+    const char *persistence_url;
+    long persistence_timeout_ms;
+    const char *forecast_url, *geocoding_url;
+    long upstream_connect_timeout_ms, upstream_timeout_ms, upstream_retries;
+    long upstream_max_body;
+    long upstream_pace_per_min;
+    long forecast_days;
+    const char *kafka_brokers, *kafka_topic;
+    long kafka_flush_ms;
+    long fresh_ttl_s, swr_fresh_s, swr_stale_s;
+    long negative_ttl_s, geo_ttl_s;
+    long revalidate_wait_ms, miss_deadline_ms;
+    long renew_workers, renew_queue;
+    long write_queue;
+    long body_cap, conn_timeout_s, grace_ms;
+    const char *log_level;
+    bool access_log;
+} api_config;
+
+/* Fills cfg from defaults, NIMBUS_* env and flags. *exit_now after --help. */
+nb_err api_config_load(api_config *cfg, int argc, char **argv, bool *exit_now);
+/* The effective settings as one JSON object (caller frees). */
+char *api_config_dump(void);
+
+#endif

@@ -1,0 +1,176 @@
+/* document.c — rendering the weather document and its caching headers. */
+#include "document.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nimbus/clock.h"
+
+static json_t *num(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+static json_t *code(double v)
+{
+    return isnan(v) ? json_null() : json_integer((json_int_t)v);
+}
+
+static const char *condition(double v)
+{
+    return isnan(v) ? "Unknown" : nb_wmo_condition((int)v);
+}
+
+static int64_t age_s(const nb_record *rec, int64_t now_ms)
+{
+    int64_t a = (now_ms - rec->fetched_at_ms) / 1000;
+    return a < 0 ? 0 : a;
+}
+
+char *doc_render(const api_config *cfg, const answer *a, int64_t now_ms, size_t *len)
+{
+    const nb_record *r = a->rec;
+    const nb_current *c = &r->current;
+    json_t *loc = json_pack("{s:s, s:f, s:f, s:o, s:s, s:s, s:i}", "key", r->key, "latitude",
+                            r->latitude, "longitude", r->longitude, "elevation",
+                            num(r->elevation), "timezone", r->timezone,
+                            "timezone_abbreviation", r->timezone_abbreviation,
+                            "utc_offset_seconds", r->utc_offset_seconds);
+    if (a->place) {
+        json_object_set_new(loc, "name", json_string(a->place->name));
+        if (a->place->country[0])
+            json_object_set_new(loc, "country", json_string(a->place->country));
+        if (a->place->country_code[0])
+            json_object_set_new(loc, "country_code", json_string(a->place->country_code));
+        if (a->place->admin1[0])
+            json_object_set_new(loc, "admin1", json_string(a->place->admin1));
+    }
+    json_t *cur = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "time", c->time,
+        "temperature", num(c->temperature), "apparent_temperature", num(c->apparent_temperature),
+        "relative_humidity", num(c->relative_humidity), "weather_code", code(c->weather_code),
+        "condition", condition(c->weather_code), "wind_speed", num(c->wind_speed),
+        "wind_direction", num(c->wind_direction), "wind_gusts", num(c->wind_gusts),
+        "precipitation", num(c->precipitation), "cloud_cover", num(c->cloud_cover),
+        "pressure_msl", num(c->pressure_msl), "is_day",
+        isnan(c->is_day) ? json_null() : json_boolean(c->is_day != 0));
+    json_t *days = json_array();
+    int nd = a->days < r->ndays ? a->days : r->ndays;
+    for (int i = 0; i < nd; i++) {
+        const nb_day *d = &r->daily[i];
+        json_array_append_new(
+            days,
+            json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date", d->date,
+                      "weather_code", code(d->weather_code), "condition",
+                      condition(d->weather_code), "temperature_max", num(d->temperature_max),
+                      "temperature_min", num(d->temperature_min), "precipitation_sum",
+                      num(d->precipitation_sum), "precipitation_probability_max",
+                      num(d->precipitation_probability_max), "wind_speed_max",
+                      num(d->wind_speed_max), "uv_index_max", num(d->uv_index_max), "sunrise",
+                      d->sunrise[0] ? json_string(d->sunrise) : json_null(), "sunset",
+                      d->sunset[0] ? json_string(d->sunset) : json_null()));
+    }
+    char fetched[40];
+    nb_time_rfc3339(r->fetched_at_ms, fetched, sizeof(fetched));
+    int64_t age = age_s(r, now_ms);
+    bool fresh = age < cfg->fresh_ttl_s;
+    json_t *doc = json_pack(
+        "{s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:o, s:s, s:{s:s, s:I, s:I, s:s}, s:s}",
+        "location", loc, "units", "temperature", "°C", "wind_speed", "km/h", "precipitation",
+        "mm", "relative_humidity", "%", "wind_direction", "°", "pressure", "hPa", "current", cur,
+        "daily", days, "fetched_at", fetched, "freshness", "state", fresh ? "fresh" : "stale",
+        "age_s", (json_int_t)age, "fresh_ttl_s", (json_int_t)cfg->fresh_ttl_s, "source",
+        a->source, "attribution", "Weather data by Open-Meteo.com");
+    char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(doc);
+    if (s && len) *len = strlen(s);
+    return s;
+}
+
+/* The representation's validator: same data, days and place → same ETag. */
+static void make_etag(const answer *a, char out[40])
+{
+    uint64_t h = 1469598103934665603ULL;
+    char seed[256];
+    snprintf(seed, sizeof(seed), "%s|%lld|%d|%s", a->rec->key, (long long)a->rec->fetched_at_ms,
+             a->days, a->place ? a->place->name : "");
+    for (const char *p = seed; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    snprintf(out, 40, "W/\"%016llx\"", (unsigned long long)h);
+}
+
+/* RFC 9110 weak comparison against an If-None-Match list. */
+static bool etag_matches(const char *inm, const char *etag)
+{
+    if (!inm) return false;
+    const char *opaque = etag + 2; /* skip W/ */
+    size_t n = strlen(opaque);
+    for (const char *p = inm; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p == '*') return true;
+        if (p[0] == 'W' && p[1] == '/') p += 2;
+        if (strncmp(p, opaque, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+            return true;
+        while (*p && *p != ',') p++;
+    }
+    return false;
+}
+
+void doc_respond(nb_req *r, const api_config *cfg, const answer *a)
+{
+    int64_t now = nb_now_ms();
+    int64_t age = age_s(a->rec, now);
+    int64_t ttl_left = cfg->fresh_ttl_s - age;
+    bool fresh = ttl_left > 0;
+    char v[256];
+
+    if (fresh)
+        snprintf(v, sizeof(v), "public, max-age=%lld, stale-while-revalidate=%ld",
+                 (long long)ttl_left, cfg->swr_fresh_s);
+    else
+        snprintf(v, sizeof(v), "public, max-age=0, stale-while-revalidate=%ld", cfg->swr_stale_s);
+    nb_req_add_header(r, "Cache-Control", v);
+    snprintf(v, sizeof(v), "%lld", (long long)age);
+    nb_req_add_header(r, "Age", v);
+    nb_time_http(a->rec->fetched_at_ms, v, sizeof(v));
+    nb_req_add_header(r, "Last-Modified", v);
+    char etag[40];
+    make_etag(a, etag);
+    nb_req_add_header(r, "ETag", etag);
+    switch (a->kind) {
+    case ANS_HIT:
+        snprintf(v, sizeof(v), "nimbus; hit; ttl=%lld", (long long)ttl_left);
+        nb_req_add_header(r, "X-Cache", "HIT");
+        break;
+    case ANS_STALE:
+        snprintf(v, sizeof(v), "nimbus; hit; ttl=%lld; fwd=stale", (long long)ttl_left);
+        nb_req_add_header(r, "X-Cache", "STALE");
+        break;
+    case ANS_MISS:
+        snprintf(v, sizeof(v), "nimbus; fwd=uri-miss; fwd-status=200; stored; ttl=%lld",
+                 (long long)ttl_left);
+        nb_req_add_header(r, "X-Cache", "MISS");
+        break;
+    case ANS_REVALIDATED:
+        snprintf(v, sizeof(v), "nimbus; fwd=stale; fwd-status=200; stored; ttl=%lld",
+                 (long long)ttl_left);
+        nb_req_add_header(r, "X-Cache", "MISS");
+        break;
+    }
+    nb_req_add_header(r, "Cache-Status", v);
+    nb_req_add_header(r, "X-Source", a->source);
+
+    if (etag_matches(nb_req_header(r, "If-None-Match"), etag)) {
+        nb_respond(r, 304, "application/json", "", 0);
+        return;
+    }
+    size_t len;
+    char *body = doc_render(cfg, a, now, &len);
+    if (!body) {
+        nb_respond_error(r, NB_ERR_NOMEM, "could not render the weather document");
+        return;
+    }
+    nb_respond_take(r, 200, "application/json; charset=utf-8", body, len);
+}

@@ -1,0 +1,78 @@
+/* main.c — nimbus-api: wires settings, logging, clients and the server. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api_config.h"
+#include "events.h"
+#include "flight.h"
+#include "nimbus/http_client.h"
+#include "nimbus/http_server.h"
+#include "nimbus/log.h"
+#include "pool.h"
+#include "store_client.h"
+#include "upstream.h"
+#include "weather.h"
+#include "writer.h"
+
+int main(int argc, char **argv)
+{
+    api_config cfg;
+    bool exit_now;
+    if (api_config_load(&cfg, argc, argv, &exit_now) != NB_OK) return 2;
+    if (exit_now) return 0;
+    int level = nb_log_level_parse(cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "nimbus-api: invalid log-level '%s'\n", cfg.log_level);
+        return 2;
+    }
+    nb_log_init("api", (nb_log_level)level);
+    char *dump = api_config_dump();
+    nb_info("starting with %s", dump ? dump : "{}");
+    free(dump);
+
+    json_object_seed(0);
+    if (nb_httpc_global_init() != NB_OK) return 1;
+
+    int rc = 1;
+    store_client *store = store_client_new(&cfg);
+    upstream *up = upstream_new(&cfg);
+    events *ev = events_new(&cfg);
+    flights *fl = flights_new();
+    writer *wr = store ? writer_new(store, cfg.write_queue) : NULL;
+    pool *fetchers = pool_new((int)cfg.renew_workers, cfg.renew_queue);
+    weather *wx = NULL;
+    nb_server *srv = NULL;
+    if (!store || !up || !ev || !fl || !wr || !fetchers) goto out;
+    weather_deps deps = {.cfg = &cfg, .store = store, .up = up, .wr = wr, .ev = ev, .fl = fl,
+                         .fetchers = fetchers};
+    wx = weather_new(&deps);
+    if (!wx) goto out;
+
+    nb_server_opts so = {.bind = cfg.bind, .port = (int)cfg.port, .threads = (int)cfg.threads,
+                         .workers = (int)cfg.workers, .body_cap = (size_t)cfg.body_cap,
+                         .conn_timeout_s = (int)cfg.conn_timeout_s, .grace_ms = (int)cfg.grace_ms,
+                         .access_log = cfg.access_log, .ready = weather_ready, .ready_ctx = wx};
+    srv = nb_server_new(&so);
+    if (!srv ||
+        nb_server_route(srv, "GET", "/v1/weather", "weather", NB_ROUTE_WORKER, weather_handle,
+                        wx) != NB_OK ||
+        nb_server_start(srv) != NB_OK)
+        goto out;
+
+    nb_server_wait_for_signal(srv);
+    rc = 0;
+out:
+    /* Reverse order: stop answering, finish fetches, then writes and events. */
+    nb_server_free(srv);
+    pool_free(fetchers);
+    flights_free(fl);
+    writer_free(wr, cfg.grace_ms);
+    events_free(ev, cfg.kafka_flush_ms);
+    weather_free(wx);
+    upstream_free(up);
+    store_client_free(store);
+    nb_httpc_global_cleanup();
+    nb_info("stopped");
+    return rc;
+}

@@ -1,0 +1,201 @@
+/* upstream.c — paced, retried calls to the Open-Meteo-compatible upstream. */
+#include "upstream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "nimbus/clock.h"
+#include "nimbus/http_client.h"
+#include "nimbus/log.h"
+#include "nimbus/metrics.h"
+#include "openmeteo.h"
+#include "pace.h"
+
+enum { EP_FORECAST, EP_GEOCODING, EP_COUNT };
+static const char *const ep_names[] = {"forecast", "geocoding"};
+
+struct upstream {
+    const api_config *cfg;
+    pace *pace;
+    nb_counter *calls[EP_COUNT], *errors[EP_COUNT], *retries[EP_COUNT];
+    nb_counter *pace_rejections;
+    nb_histogram *latency[EP_COUNT];
+};
+
+upstream *upstream_new(const api_config *cfg)
+{
+    upstream *u = calloc(1, sizeof(*u));
+    if (!u) return NULL;
+    u->cfg = cfg;
+    u->pace = pace_new(cfg->upstream_pace_per_min);
+    char labels[64];
+    for (int i = 0; i < EP_COUNT; i++) {
+        snprintf(labels, sizeof(labels), "endpoint=\"%s\"", ep_names[i]);
+        u->calls[i] = nb_counter_new("nimbus_upstream_calls_total", labels,
+                                     "Calls made to the weather upstream");
+        u->errors[i] = nb_counter_new("nimbus_upstream_errors_total", labels,
+                                      "Upstream calls that failed (status, transport, body)");
+        u->retries[i] = nb_counter_new("nimbus_upstream_retries_total", labels,
+                                       "Upstream calls retried after a 5xx or timeout");
+        u->latency[i] = nb_histogram_new("nimbus_upstream_duration_seconds", labels,
+                                         "Duration of upstream calls");
+    }
+    u->pace_rejections = nb_counter_new("nimbus_upstream_pace_rejections_total", NULL,
+                                        "Upstream calls not made because the pace limit was spent");
+    return u;
+}
+
+void upstream_free(upstream *u)
+{
+    if (!u) return;
+    pace_free(u->pace);
+    free(u);
+}
+
+double upstream_pace_available(upstream *u)
+{
+    return pace_available(u->pace);
+}
+
+static void backoff_sleep(int attempt)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof(r), 0) != sizeof(r)) r = (uint32_t)nb_mono_ms();
+    long base = 200L << (attempt < 5 ? attempt : 5); /* 200, 400, 800 ms ... */
+    long ms = base / 2 + (long)(r % (uint32_t)base);  /* jitter: 0.5x .. 1.5x */
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+typedef nb_err (*parse_fn)(const nb_httpc_resp *resp, void *arg, const char **why);
+
+/* One logical call: pace, request, classify, retry. On HTTP 200 the body is
+ * handed to parse. A 400 "Invalid timezone" makes *tz_fallback true and
+ * returns NB_ERR_CONFLICT so the caller can ask again with GMT. */
+static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *arg,
+                   up_error *err, bool *tz_fallback)
+{
+    const api_config *c = u->cfg;
+    memset(err, 0, sizeof(*err));
+    for (int attempt = 0;; attempt++) {
+        if (!pace_take(u->pace, &err->retry_after_s)) {
+            nb_counter_inc(u->pace_rejections);
+            snprintf(err->reason, sizeof(err->reason), "upstream pace limit of %ld calls a minute reached",
+                     c->upstream_pace_per_min);
+            return NB_ERR_RATE_LIMITED;
+        }
+        nb_counter_inc(u->calls[ep]);
+        nb_httpc_req req = {.method = "GET", .url = url,
+                            .connect_timeout_ms = c->upstream_connect_timeout_ms,
+                            .timeout_ms = c->upstream_timeout_ms,
+                            .max_body = (size_t)c->upstream_max_body};
+        nb_httpc_resp resp;
+        double t0 = nb_mono_s();
+        nb_err e = nb_httpc_do(&req, &resp);
+        nb_histogram_observe(u->latency[ep], nb_mono_s() - t0);
+        bool retryable = false;
+        if (e == NB_OK && resp.status == 200) {
+            const char *why = NULL;
+            e = parse(&resp, arg, &why);
+            if (e) snprintf(err->reason, sizeof(err->reason), "upstream %s answer unusable: %s",
+                            ep_names[ep], why ? why : "?");
+        } else if (e == NB_OK) {
+            char reason[200];
+            om_error_reason(resp.body.data ? resp.body.data : "", resp.body.len, reason,
+                            sizeof(reason));
+            if (resp.status == 400 && tz_fallback && strstr(reason, "Invalid timezone")) {
+                *tz_fallback = true;
+                nb_httpc_resp_release(&resp);
+                return NB_ERR_CONFLICT;
+            }
+            snprintf(err->reason, sizeof(err->reason), "upstream %s answered %ld%s%s",
+                     ep_names[ep], resp.status, reason[0] ? ": " : "", reason);
+            if (resp.status == 429) {
+                e = NB_ERR_RATE_LIMITED;
+                err->retry_after_s = resp.retry_after[0] ? atoi(resp.retry_after) : 60;
+                if (err->retry_after_s <= 0) err->retry_after_s = 60;
+            } else {
+                e = NB_ERR_UPSTREAM;
+                retryable = resp.status >= 500;
+            }
+        } else {
+            snprintf(err->reason, sizeof(err->reason), "upstream %s: %.200s", ep_names[ep],
+                     resp.errmsg);
+            retryable = e == NB_ERR_TIMEOUT || e == NB_ERR_UNAVAILABLE || e == NB_ERR_UPSTREAM;
+        }
+        nb_httpc_resp_release(&resp);
+        if (e == NB_OK) return NB_OK;
+        nb_counter_inc(u->errors[ep]);
+        if (!retryable || attempt >= c->upstream_retries) {
+            nb_warn("%s", err->reason);
+            if (!err->retry_after_s) err->retry_after_s = 30;
+            return e;
+        }
+        nb_counter_inc(u->retries[ep]);
+        nb_info("%s; retrying (%d of %ld)", err->reason, attempt + 1, c->upstream_retries);
+        backoff_sleep(attempt);
+    }
+}
+
+typedef struct forecast_arg {
+    const char *key;
+    nb_record *out;
+} forecast_arg;
+
+static nb_err parse_forecast(const nb_httpc_resp *resp, void *arg, const char **why)
+{
+    forecast_arg *a = arg;
+    return om_parse_forecast(nb_buf_str(&resp->body), resp->body.len, a->key, nb_now_ms(),
+                             a->out, why) == NB_OK
+               ? NB_OK
+               : NB_ERR_UPSTREAM;
+}
+
+nb_err upstream_forecast(upstream *u, const char *key, nb_record *out, up_error *err)
+{
+    double lat, lon;
+    if (!nb_location_key_valid(key, &lat, &lon)) return NB_ERR_INVALID;
+    forecast_arg a = {key, out};
+    nb_buf url;
+    nb_buf_init(&url, 4096);
+    bool fallback = false;
+    om_forecast_url(&url, u->cfg->forecast_url, lat, lon, (int)u->cfg->forecast_days, "auto");
+    nb_err e = call(u, EP_FORECAST, nb_buf_str(&url), parse_forecast, &a, err, &fallback);
+    if (e == NB_ERR_CONFLICT && fallback) {
+        nb_info("upstream has no time zone for %s: asking again with GMT", key);
+        nb_buf_reset(&url);
+        om_forecast_url(&url, u->cfg->forecast_url, lat, lon, (int)u->cfg->forecast_days, "GMT");
+        e = call(u, EP_FORECAST, nb_buf_str(&url), parse_forecast, &a, err, NULL);
+    }
+    nb_buf_release(&url);
+    return e;
+}
+
+typedef struct geo_arg {
+    nb_place *out;
+    bool *found;
+} geo_arg;
+
+static nb_err parse_geo(const nb_httpc_resp *resp, void *arg, const char **why)
+{
+    geo_arg *a = arg;
+    return om_parse_geocoding(nb_buf_str(&resp->body), resp->body.len, a->out, a->found, why) ==
+                   NB_OK
+               ? NB_OK
+               : NB_ERR_UPSTREAM;
+}
+
+nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *found,
+                        up_error *err)
+{
+    geo_arg a = {out, found};
+    nb_buf url;
+    nb_buf_init(&url, 4096);
+    nb_err e = om_geocoding_url(&url, u->cfg->geocoding_url, query);
+    if (!e) e = call(u, EP_GEOCODING, nb_buf_str(&url), parse_geo, &a, err, NULL);
+    nb_buf_release(&url);
+    return e;
+}

@@ -19,6 +19,12 @@ class PersistenceTest(testing.TestCase):
         require_built()
         cls.s = Stack()
 
+    @classmethod
+    def tearDownClass(cls):
+        problems = cls.s.stop_daemon()
+        if problems:
+            raise AssertionError("clean shutdown: " + "\n".join(problems[:20]))
+
     def put(self, key, doc, ns="records"):
         return http.request("PUT", self.s.url("/v1/%s/%s" % (ns, key)), body=doc)
 
@@ -299,7 +305,7 @@ class SchemaMigrationTest(testing.TestCase):
         self.assertEqual(rows, [["1"]])
         key = "59.33,18.07"
         self.assertStatus(http.request("PUT", s.url("/v1/records/" + key), body=record(key)), 200)
-        self.assertEqual(s.daemon.stop(), 0)
+        self.assertEqual(s.stop_daemon(), [])
         s.start_daemon()
         self.assertEqual(s.pg.psql("SELECT version FROM schema_version ORDER BY version",
                                    db=s.db), [["1"]])
@@ -309,6 +315,7 @@ class SchemaMigrationTest(testing.TestCase):
         tables = s.pg.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
                            " ORDER BY tablename", db=s.db)
         self.assertEqual(tables, [["geocode"], ["records"], ["schema_version"]])
+        self.assertEqual(s.stop_daemon(), [])
 
     def test_daemons_starting_together_migrate_once(self):
         s = self.s

@@ -81,6 +81,18 @@ class Stack:
                                    ready_url=self.base + "/readyz").start()
         return self.daemon
 
+    def stop_daemon(self):
+        """Stops the daemon (SIGTERM) and returns a list of problems: a non-zero
+        exit (sanitizer builds exit non-zero on leaks) or sanitizer reports."""
+        problems = []
+        rc = self.daemon.stop()
+        if rc != 0:
+            problems.append("persistence exited with %s" % rc)
+        for line in self.daemon.log_text().splitlines():
+            if "Sanitizer" in line or "runtime error:" in line:
+                problems.append(line)
+        return problems
+
     def url(self, path):
         return self.base + path
 

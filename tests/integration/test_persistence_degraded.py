@@ -35,6 +35,11 @@ class Degraded(testing.TestCase):
     def setUp(self):
         require_built()
 
+    def stack(self, **kw):
+        s = Stack(**kw)
+        self.addCleanup(lambda: self.assertEqual(s.stop_daemon(), [], "clean shutdown"))
+        return s
+
     def put(self, s, key, doc):
         return http.request("PUT", s.url("/v1/records/" + key), body=doc)
 
@@ -58,7 +63,7 @@ class Degraded(testing.TestCase):
     # ---- Redis -------------------------------------------------------------
 
     def test_redis_killed_then_back(self):
-        s = Stack()
+        s = self.stack()
         key, other = "52.52,13.41", "48.14,11.58"
         self.assertEqual(self.put(s, key, record(key)).json()["cache"], "written")
         errors = s.metric("nimbus_backend_errors_total", 'backend="redis"')
@@ -91,7 +96,7 @@ class Degraded(testing.TestCase):
         self.assertIsNotNone(s.redis_version(other))
 
     def test_redis_back_with_older_data_never_serves_it(self):
-        s = Stack(redis_appendonly=True)
+        s = self.stack(redis_appendonly=True)
         key = "50.11,8.68"
         t1 = now_ms() - 10000
         r = self.put(s, key, record(key, t1))
@@ -115,7 +120,7 @@ class Degraded(testing.TestCase):
         self.assertGreaterEqual(s.metric("nimbus_store_cache_invalidations_total"), 1)
 
     def test_redis_frozen_requests_keep_their_deadline(self):
-        s = Stack(args=["--backend-timeout-ms", TIMEOUT_MS])
+        s = self.stack(args=["--backend-timeout-ms", TIMEOUT_MS])
         key = "45.46,9.19"
         t1 = now_ms() - 10000
         self.assertStatus(self.put(s, key, record(key, t1)), 200)
@@ -146,7 +151,7 @@ class Degraded(testing.TestCase):
     # ---- PostgreSQL --------------------------------------------------------
 
     def test_postgres_stopped_reads_from_redis_and_acknowledges_nothing_lost(self):
-        s = Stack()
+        s = self.stack()
         cached = "40.42,-3.70"
         self.assertStatus(self.put(s, cached, record(cached)), 200)
 
@@ -192,7 +197,7 @@ class Degraded(testing.TestCase):
         self.assertStatus(self.put(s, "1.00,3.00", record("1.00,3.00")), 200)
 
     def test_postgres_frozen_requests_keep_their_deadline(self):
-        s = Stack(args=["--backend-timeout-ms", TIMEOUT_MS])
+        s = self.stack(args=["--backend-timeout-ms", TIMEOUT_MS])
         cached = "37.98,23.73"
         self.assertStatus(self.put(s, cached, record(cached)), 200)
         pids = pg_processes(s.pg.pid)

@@ -177,7 +177,11 @@ static void current_block(out *o, const json_t *doc, const fr_page *pg, int64_t 
     field(o, "precipitation", fr_wx_fmt(fr_wx_num(cur, "precipitation"), 1, num, sizeof(num)));
     put(o, " mm</dd></div>\n");
 
-    const json_t *today = json_array_get(json_object_get(doc, "daily"), 0);
+    char today_date[16];
+    const json_t *daily = json_object_get(doc, "daily");
+    fr_wx_local_date(pg->now_ms, (long)fr_wx_num(loc, "utc_offset_seconds"), today_date,
+                     sizeof(today_date));
+    const json_t *today = json_array_get(daily, fr_wx_first_day(daily, today_date));
     const char *rise = fr_wx_str(today, "sunrise"), *set = fr_wx_str(today, "sunset");
     put(o, "<div><dt>Sun</dt><dd>");
     field(o, "sunrise", strlen(rise) >= 16 ? rise + 11 : FR_MISSING);
@@ -207,8 +211,11 @@ static void daily_block(out *o, const json_t *doc, const fr_page *pg)
     fr_wx_local_date(pg->now_ms, (long)fr_wx_num(loc, "utc_offset_seconds"), today, sizeof(today));
     put(o, "<section class=\"days\" aria-labelledby=\"days-h\">\n<h2 id=\"days-h\">Forecast</h2>\n"
            "<ol class=\"daily\" data-f=\"daily\">\n");
+    size_t first = fr_wx_first_day(daily, today);
     json_array_foreach(daily, i, d) {
-        if (i >= DAYS_SHOWN)
+        if (i < first)
+            continue;
+        if (i >= first + DAYS_SHOWN)
             break;
         const char *cond = fr_wx_str(d, "condition");
         fr_wx_day_label(fr_wx_str(d, "date"), today, label, sizeof(label));

@@ -89,9 +89,12 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
          fr_wx_fmt(fr_wx_num(cur, "wind_speed"), 0, wind, sizeof(wind)), *dir ? " " : "", dir,
          fr_wx_fmt(fr_wx_num(cur, "relative_humidity"), 0, hum, sizeof(hum)));
 
+    size_t first = fr_wx_first_day(daily, today);
     json_array_foreach(daily, i, d) {
         char label[32], cond[24], hi[32], lo[32], pp[32], ps[32];
-        if (i >= FR_TEXT_DAYS)
+        if (i < first)
+            continue;
+        if (i >= first + FR_TEXT_DAYS)
             break;
         fr_wx_day_label(fr_wx_str(d, "date"), today, label, sizeof(label));
         /* Conditions are short ASCII names; the width keeps columns aligned. */

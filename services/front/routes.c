@@ -240,7 +240,18 @@ static void on_place(nb_req *r, void *ctx)
     place_req p = {0};
     fr_api_resp ar;
     const char *tail = nb_req_tail(r);
+    char tailbuf[PLACE_MAX + 2];
     const char *place = *tail ? tail : nb_req_query(r, "city");
+
+    /* "/Berlin/" is "/Berlin". Longer names are refused below anyway. */
+    size_t tl = strlen(tail);
+    if (tl > 1 && tl < sizeof(tailbuf) && tail[tl - 1] == '/') {
+        memcpy(tailbuf, tail, tl);
+        while (tl > 0 && tailbuf[tl - 1] == '/')
+            tl--;
+        tailbuf[tl] = '\0';
+        place = tailbuf;
+    }
 
     /* Browsers ask for these on their own; they are not places. */
     if (strcmp(tail, "favicon.ico") == 0 || strcmp(tail, "robots.txt") == 0 ||
@@ -266,7 +277,7 @@ static void on_place(nb_req *r, void *ctx)
     } else if (place && *place) {
         p.q.city = place;
     }
-    p.pg.query = p.q.city ? p.q.city : NULL;
+    p.pg.query = place && *place ? place : NULL; /* pre-fills the search box */
 
     if (!p.q.city && !p.q.lat) {
         size_t len = 0;

@@ -141,6 +141,20 @@ void fr_wx_day_label(const char *date, const char *today_local, char *out, size_
         snprintf(out, outlen, "%s", date);
 }
 
+size_t fr_wx_first_day(const json_t *daily, const char *today_local)
+{
+    size_t i;
+    const json_t *d;
+    if (!today_local || !*today_local)
+        return 0;
+    json_array_foreach(daily, i, d) {
+        /* "YYYY-MM-DD" strings order like the dates they name. */
+        if (strcmp(fr_wx_str(d, "date"), today_local) >= 0)
+            return i;
+    }
+    return 0;
+}
+
 void fr_wx_ago(int64_t age_s, char *out, size_t outlen)
 {
     if (age_s < 60) {

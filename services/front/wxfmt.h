@@ -49,6 +49,10 @@ void fr_wx_local_date(int64_t now_ms, long utc_offset_s, char *out, size_t outle
  * ("YYYY-MM-DD" or NULL). Falls back to the raw text when it can't parse. */
 void fr_wx_day_label(const char *date, const char *today_local, char *out, size_t outlen);
 
+/* Index of the first entry of a daily array dated today_local or later
+ * (past days are not forecast any more); 0 when none is, or today is "". */
+size_t fr_wx_first_day(const json_t *daily, const char *today_local);
+
 /* Age phrase from seconds: "just now", "1 minute ago", "12 minutes ago",
  * "3 hours ago", "2 days ago". Negative ages count as just now. */
 void fr_wx_ago(int64_t age_s, char *out, size_t outlen);

@@ -74,10 +74,26 @@ try {
     });
   });
 
+  // Hold the revalidation request (it still goes to the real front, unchanged)
+  // until the stale state has been photographed: the renewal can be faster
+  // than a screenshot. Raw CDP Fetch, not page.route(): routing makes
+  // Playwright disable the cache, and Chromium then sends the page request
+  // itself with Cache-Control: no-cache, i.e. as a revalidation.
+  let releaseRevalidation;
+  const staleShot = new Promise((resolve) => { releaseRevalidation = resolve; });
+  const cdp = await ctx.newCDPSession(page);
+  cdp.on('Fetch.requestPaused', async (ev) => {
+    await staleShot;
+    await cdp.send('Fetch.continueRequest', { requestId: ev.requestId }).catch(() => {});
+  });
+  await cdp.send('Fetch.enable', { patterns: [{ urlPattern: '*format=json*', requestStage: 'Request' }] });
+
   const resp = await page.goto(pageUrl, { waitUntil: 'domcontentloaded' });
   check(resp.status() === 200, `page answers 200 (got ${resp.status()})`);
   const csp = resp.headers()['content-security-policy'] || '';
   check(csp.includes("script-src 'self'"), 'page carries a Content-Security-Policy');
+  const navCc = (await resp.request().allHeaders())['cache-control'] || '';
+  check(!/no-cache|max-age=0/.test(navCc), `page request is a plain one (Cache-Control: ${navCc || 'none'})`);
   const served = await resp.text();
   check(served.includes(`data-f="temperature">${staleTemp}<`), `server-rendered page has the stale temperature ${staleTemp}`);
   check(served.includes('data-state="stale"'), 'server-rendered page is marked stale');
@@ -85,7 +101,12 @@ try {
   const first = await page.evaluate(() => window.__seen[0]);
   check(first && first.temperature === staleTemp, `stale temperature visible at first paint (${JSON.stringify(first)})`);
   check(first.state.includes('updating'), `"updating…" visible with the stale data (${JSON.stringify(first.state)})`);
+  await page.waitForLoadState('load');
   await page.screenshot({ path: path.join(artifacts, 'front-stale-page.png'), fullPage: true });
+  const stillStale = await page.evaluate(() => document.querySelector('[data-f="temperature"]').textContent);
+  check(stillStale === staleTemp, 'stale page photographed (front-stale-page.png)');
+  const released = Date.now();
+  releaseRevalidation();
 
   await page.waitForFunction(
     (stale) => {
@@ -105,6 +126,7 @@ try {
     ago: document.querySelector('[data-f="ago"]').textContent,
     seen: window.__seen.map((s) => s.temperature),
   }));
+  check(Date.now() - released < 5000, `fresh values within ${Date.now() - released} ms of the revalidation`);
   check(after.marker === 'set-before-load', 'window marker survived: no reload');
   check(after.navigations === 1, `one navigation entry (got ${after.navigations})`);
   check(after.temperature !== staleTemp && /^-?\d+\.\d$/.test(after.temperature), `fresh temperature swapped in (${after.temperature})`);

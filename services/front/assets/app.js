@@ -132,11 +132,20 @@
     return s;
   }
 
+  /* Index of the first day dated today (local) or later; 0 if none. */
+  function firstDay(daily) {
+    var today = isoDate(localNow());
+    for (var i = 0; i < daily.length; i++)
+      if (String(daily[i].date) >= today) return i;
+    return 0;
+  }
+
   function renderDaily(daily) {
     var list = $('daily');
     if (!list || !Array.isArray(daily)) return;
     var items = [];
-    daily.slice(0, DAYS_SHOWN).forEach(function (d) {
+    var first = firstDay(daily);
+    daily.slice(first, first + DAYS_SHOWN).forEach(function (d) {
       var li = document.createElement('li');
       li.appendChild(span('d', dayLabel(d.date)));
       li.appendChild(iconSvg('i', icon(d.weather_code, true), d.condition));
@@ -155,11 +164,13 @@
   }
 
   function apply(doc, etag) {
-    var loc = doc.location || {}, cur = doc.current || {}, today = (doc.daily || [])[0] || {};
+    var loc = doc.location || {}, cur = doc.current || {};
     var region = [loc.admin1 && loc.admin1 !== loc.name ? loc.admin1 : '', loc.country || '']
       .filter(Boolean).join(', ');
     wx.dataset.utcOffset = String(loc.utc_offset_seconds || 0);
     wx.dataset.fetchedAt = doc.fetched_at || '';
+    var daily = Array.isArray(doc.daily) ? doc.daily : [];
+    var today = daily[firstDay(daily)] || {};
     if (etag) wx.dataset.etag = etag;
     setText('name', loc.name || loc.key || '');
     setText('region', region);

@@ -245,6 +245,29 @@ static void test_text_report_layout(void **state)
     json_decref(doc);
 }
 
+static void test_past_days_are_not_forecast(void **state)
+{
+    json_t *doc = load(BERLIN);
+    char l[256];
+    /* A day later the first daily entry (the 24th) is yesterday. */
+    char *text = fr_text_weather(doc, NOW_MS + 86400000LL, NULL);
+    assert_string_equal(line(text, 7, l, sizeof(l)),
+                        "  Today     🌧️  Slight rain               6 / 1     °C  rain 80 % 3.4 mm");
+    assert_null(strstr(text, "Overcast               "));
+    free(text);
+
+    fr_page pg = page();
+    pg.now_ms = NOW_MS + 86400000LL;
+    char *html = fr_html_weather(doc, &pg, NULL);
+    const char *list = strstr(html, "data-f=\"daily\"");
+    assert_non_null(list);
+    assert_null(strstr(list, "<span class=\"c\">Overcast</span>"));
+    assert_non_null(strstr(list, "<span class=\"d\">Today</span>"));
+    assert_non_null(strstr(html, "<span data-f=\"sunrise\">–</span>")); /* the 25th has none */
+    free(html);
+    json_decref(doc);
+}
+
 static void test_text_strips_control_characters(void **state)
 {
     json_t *doc = load(BERLIN);
@@ -287,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_html_missing_values_show_a_dash),
         cmocka_unit_test(test_html_search_page),
         cmocka_unit_test(test_text_report_layout),
+        cmocka_unit_test(test_past_days_are_not_forecast),
         cmocka_unit_test(test_text_strips_control_characters),
         cmocka_unit_test(test_text_without_daily_or_location),
     };

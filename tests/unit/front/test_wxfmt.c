@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "api_client.h"
 #include "assets.h"
@@ -99,6 +100,18 @@ static void test_day_labels(void **state)
     assert_string_equal(out, "garbage");
 }
 
+static void test_first_day_skips_the_past(void **state)
+{
+    json_t *daily = json_loads("[{\"date\":\"2026-11-23\"},{\"date\":\"2026-11-24\"},"
+                               "{\"date\":\"2026-11-25\"}]", 0, NULL);
+    assert_int_equal(fr_wx_first_day(daily, "2026-11-22"), 0);
+    assert_int_equal(fr_wx_first_day(daily, "2026-11-24"), 1);
+    assert_int_equal(fr_wx_first_day(daily, "2026-11-25"), 2);
+    assert_int_equal(fr_wx_first_day(daily, "2026-11-30"), 0); /* all past: show them */
+    assert_int_equal(fr_wx_first_day(daily, ""), 0);
+    json_decref(daily);
+}
+
 static void test_ago_phrases(void **state)
 {
     char out[48];
@@ -187,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_compass_points),
         cmocka_unit_test(test_local_time_uses_utc_offset),
         cmocka_unit_test(test_day_labels),
+        cmocka_unit_test(test_first_day_skips_the_past),
         cmocka_unit_test(test_ago_phrases),
         cmocka_unit_test(test_negotiation),
         cmocka_unit_test(test_coordinates_in_paths),

@@ -65,6 +65,11 @@ class WaitTimeout(AssertionError):
     pass
 
 
+class Fatal(AssertionError):
+    """Raised by a wait_until() condition to stop waiting at once (e.g. the
+    process being waited for has exited)."""
+
+
 def wait_until(pred, timeout, interval=0.02, what="condition"):
     """Calls pred() until it returns a truthy value (returned) or timeout seconds
     pass (raises WaitTimeout naming `what` and the last exception, if any)."""
@@ -76,6 +81,8 @@ def wait_until(pred, timeout, interval=0.02, what="condition"):
             if v:
                 return v
             last_exc = None
+        except Fatal:
+            raise
         except Exception as e:  # the condition may raise while not yet true
             last_exc = e
         if time.monotonic() >= deadline:
@@ -353,7 +360,7 @@ class Daemon:
         return out
 
 
-class _Died(Exception):
+class _Died(Fatal):
     pass
 
 
@@ -405,7 +412,7 @@ class Redis:
 
         def ready():
             if not self.proc.alive():
-                raise AssertionError("redis-server exited (%s):\n%s"
+                raise Fatal("redis-server exited (%s):\n%s"
                                      % (self.proc.popen.returncode, self.proc.log_tail()))
             return self.ping()
         try:
@@ -610,7 +617,7 @@ class KafkaBroker:
 
         def ready():
             if not self.proc.alive():
-                raise AssertionError("kafka-dev-broker exited (%s):\n%s"
+                raise Fatal("kafka-dev-broker exited (%s):\n%s"
                                      % (self.proc.popen.returncode, self.proc.log_tail()))
             return os.path.exists(bfile)
         wait_until(ready, timeout, what="kafka-dev-broker bootstrap file")

@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,18 @@ typedef struct stream {
     size_t total; /* bytes an oversized body has in all */
     size_t pad_end;
 } stream;
+
+/* libmicrohttpd's own messages, as JSON log lines like everything else. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    nb_log(NB_LOG_DEBUG, "libmicrohttpd: %s", msg);
+}
 
 static route route_of(const char *url)
 {
@@ -555,7 +568,8 @@ ws_server *ws_server_start(const ws_server_opts *opts, ws_ctl *ctl)
         (uint16_t)opts->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)opts->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 1000u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_END);
     if (!s->mhd) {
         nb_error("cannot listen on %s:%d", opts->bind, opts->port);
         goto out_free;

@@ -1,6 +1,7 @@
 // stale_page.test.mjs — the front's page in a real headless Chromium.
 //
 //   node stale_page.test.mjs <front-url> <place-path> <stale-temperature> <artifacts-dir>
+//                            [<failing-place-path> <its-stale-temperature>]
 //
 // The caller (tests/integration/test_front_browser.py) has made the place's
 // record stale, with a distinctive temperature, and started the whole suite.
@@ -11,13 +12,17 @@
 //      navigation (a window marker set before survives, and there is still
 //      exactly one navigation entry), with one revalidation request;
 //   3. no console errors, no page errors, no request leaves the front's origin;
-//   4. with JavaScript disabled the page shows the same data.
+//   4. with JavaScript disabled the page shows the same data;
+//   5. (optional second stale place) when the revalidation fails at the network
+//      (injected through CDP: the connection is refused), the stale data stays,
+//      the page says "couldn't update — showing data from …", and retries are
+//      spaced by the backoff with never more than one request in flight.
 // Screenshots go to <artifacts-dir>. Exit 0 = passed; 1 = failed (reason on stderr).
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [frontUrl, placePath, staleTemp, artifacts] = process.argv.slice(2);
+const [frontUrl, placePath, staleTemp, artifacts, failPath, failTemp] = process.argv.slice(2);
 if (!frontUrl || !placePath || !staleTemp || !artifacts) {
   console.error('usage: node stale_page.test.mjs <front-url> <place-path> <stale-temperature> <artifacts-dir>');
   process.exit(2);
@@ -174,6 +179,52 @@ try {
   const t3 = await p2.textContent('[data-f="temperature"]');
   check(t3 === freshTemp, `search form (no JS) leads to the place's page (${p2.url()})`);
   await noJs.close();
+
+  // ---- revalidation fails: stale data stays, the page says so, backoff ------
+  if (failPath) {
+    const fctx = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const fp = await fctx.newPage();
+    const pageErrors = [];
+    fp.on('pageerror', (e) => pageErrors.push(e.message));
+    const attempts = [];
+    let inFlight = 0, maxInFlight = 0;
+    const fcdp = await fctx.newCDPSession(fp);
+    fcdp.on('Fetch.requestPaused', async (ev) => {
+      attempts.push(Date.now());
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      // Hold it a little so overlapping requests would show, then refuse it.
+      await new Promise((r) => setTimeout(r, 200));
+      inFlight--;
+      await fcdp.send('Fetch.failRequest', { requestId: ev.requestId, errorReason: 'ConnectionRefused' })
+        .catch(() => {});
+    });
+    await fcdp.send('Fetch.enable', { patterns: [{ urlPattern: '*format=json*', requestStage: 'Request' }] });
+    const fr = await fp.goto(new URL(failPath, frontUrl).toString(), { waitUntil: 'domcontentloaded' });
+    check(fr.status() === 200, `second stale place answers 200 (${failPath})`);
+    await fp.waitForFunction(() => document.getElementById('wx').dataset.view === 'failed', null,
+                             { timeout: 5000 });
+    const state = await fp.evaluate(() => ({
+      temperature: document.querySelector('[data-f="temperature"]').textContent,
+      pill: document.querySelector('[data-f="state"]').textContent,
+      pillHidden: document.querySelector('[data-f="state"]').hidden,
+      navigations: performance.getEntriesByType('navigation').length,
+    }));
+    check(state.temperature === failTemp, `stale data kept after a failed revalidation (${state.temperature})`);
+    check(!state.pillHidden && /^couldn't update — showing data from \d+ hours? ago$/.test(state.pill),
+          `failure is shown: "${state.pill}"`);
+    await fp.screenshot({ path: path.join(artifacts, 'front-update-failed.png'), fullPage: true });
+    // The first retry comes after the first backoff step (2 s), not before.
+    const t0 = Date.now();
+    while (attempts.length < 2 && Date.now() - t0 < 4000) await fp.waitForTimeout(100);
+    check(attempts.length === 2, `one retry after the backoff (${attempts.length} attempts)`);
+    const gap = attempts[1] - attempts[0];
+    check(gap >= 1900 && gap < 3500, `retry spaced by the backoff (${gap} ms)`);
+    check(maxInFlight === 1, `never more than one request in flight (max ${maxInFlight})`);
+    check(state.navigations === 1, 'no reload on failure');
+    check(pageErrors.length === 0, 'no page errors on failure' + (pageErrors.length ? ': ' + pageErrors.join('; ') : ''));
+    await fctx.close();
+  }
 } catch (e) {
   failed = true;
   console.error('FAILED: ' + (e && e.stack || e));

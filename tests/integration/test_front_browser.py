@@ -20,6 +20,8 @@ from nimbus_harness import http, procs, schema, testing
 from test_front import Stack
 
 STALE_TEMPERATURE = 42.4
+FAILING_PLACE = (48.85, 2.35, "Europe/Paris", 3600)  # asked by coordinates: no geocoding
+FAILING_TEMPERATURE = 38.6
 CHROMIUM = os.environ.get("NIMBUS_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -44,7 +46,7 @@ def utc_rfc3339(dt):
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def stale_record(key, lat, lon, timezone, offset_s, age_s):
+def stale_record(key, lat, lon, timezone, offset_s, age_s, temperature=STALE_TEMPERATURE):
     """A record per proto/record.schema.json, fetched age_s ago."""
     fetched = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=age_s)
     local = fetched + datetime.timedelta(seconds=offset_s)
@@ -59,7 +61,7 @@ def stale_record(key, lat, lon, timezone, offset_s, age_s):
     return {
         "key": key, "latitude": lat, "longitude": lon, "fetched_at": utc_rfc3339(fetched),
         "timezone": timezone, "utc_offset_seconds": offset_s,
-        "current": {"time": local.strftime("%Y-%m-%dT%H:%M"), "temperature": STALE_TEMPERATURE,
+        "current": {"time": local.strftime("%Y-%m-%dT%H:%M"), "temperature": temperature,
                     "apparent_temperature": 40.9, "relative_humidity": 12, "weather_code": 0,
                     "wind_speed": 5.0, "wind_direction": 90, "is_day": True},
         "daily": daily,
@@ -85,24 +87,33 @@ class StalePageInChromium(testing.TestCase):
         place = g["results"][0]
         lat, lon = round(place["latitude"], 2), round(place["longitude"], 2)
         key = "%.2f,%.2f" % (lat, lon)
-        rec = schema.validate(stale_record(key, lat, lon, place.get("timezone", "Europe/Berlin"),
-                                           3600, age_s=2 * 3600), "record")
+        self.put_stale(key, lat, lon, place.get("timezone", "Europe/Berlin"), 3600,
+                       STALE_TEMPERATURE)
+        return key
+
+    def put_stale(self, key, lat, lon, timezone, offset_s, temperature):
+        rec = schema.validate(stale_record(key, lat, lon, timezone, offset_s, 2 * 3600,
+                                           temperature), "record")
         r = http.request("PUT", "%s/v1/records/%s" % (self.stack.persistence_url, key), body=rec)
         self.assertIn(r.status, (200, 201, 204), r.body)
-        return key
 
     def test_stale_page_revalidates_in_place(self):
         key = self.put_stale_berlin()
+        lat, lon, tz, off = FAILING_PLACE
+        fail_key = "%.2f,%.2f" % (lat, lon)
+        self.put_stale(fail_key, lat, lon, tz, off, FAILING_TEMPERATURE)
         artifacts = os.path.join(procs.build_dir(), "tests", "artifacts")
         os.makedirs(artifacts, exist_ok=True)
         r = subprocess.run(
             ["node", os.path.join(browser_dir(), "stale_page.test.mjs"), self.stack.url,
-             "/Berlin", "%.1f" % STALE_TEMPERATURE, artifacts],
+             "/Berlin", "%.1f" % STALE_TEMPERATURE, artifacts,
+             "/" + fail_key, "%.1f" % FAILING_TEMPERATURE],
             cwd=browser_dir(), timeout=180, capture_output=True, text=True)
         print(r.stdout)
         self.assertEqual(r.returncode, 0, "browser scenario failed:\n%s\n%s"
                          % (r.stdout[-4000:], r.stderr[-4000:]))
-        for name in ("front-stale-page.png", "front-fresh-page.png", "front-nojs-narrow.png"):
+        for name in ("front-stale-page.png", "front-fresh-page.png", "front-nojs-narrow.png",
+                     "front-update-failed.png"):
             self.assertGreater(os.path.getsize(os.path.join(artifacts, name)), 10000, name)
         # The record the page showed last is the renewed one, now served fresh.
         doc = http.get(self.stack.api_url + "/v1/weather?city=Berlin").json()

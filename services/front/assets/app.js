@@ -216,15 +216,20 @@
     if (maxAge >= 0) schedule(maxAge * 1000 + Math.random() * 1000);
   }
 
-  function failed() {
+  /* A revalidation that brought nothing new. error: the request failed (network,
+   * 5xx, timeout) — say so at once; otherwise the api answered with the same
+   * stale data (its renewal is not done yet) — keep "updating…" until the
+   * attempts run out. Either way: retry after a growing pause, then stop. */
+  function failed(error) {
     failures++;
-    if (failures >= MAX_ATTEMPTS) {
+    var giveUp = failures >= MAX_ATTEMPTS;
+    if (error || giveUp)
       showState('failed', "couldn't update \u2014 showing data from " + ago(ageSeconds()));
-      return; /* stop; a later visibility change starts a new round */
-    }
-    if (wx.dataset.state === 'stale')
+    else if (wx.dataset.state === 'stale')
       showState('updating', 'updating\u2026');
-    schedule(BACKOFF_MS[Math.min(failures - 1, BACKOFF_MS.length - 1)]);
+    if (!giveUp)
+      schedule(BACKOFF_MS[Math.min(failures - 1, BACKOFF_MS.length - 1)]);
+    /* else: stop; the tab becoming visible again starts a new round */
   }
 
   function revalidate() {
@@ -266,10 +271,10 @@
           failures = 0;
           planFromState();
         } else {
-          failed(); /* the api had no newer data yet: try again later */
+          failed(false); /* the api had no newer data yet: try again later */
         }
       })
-      .catch(function () { failed(); })
+      .catch(function () { failed(true); })
       .then(function () {
         if (abortTimer) clearTimeout(abortTimer);
         inFlight = false;
@@ -279,7 +284,7 @@
   document.addEventListener('visibilitychange', function () {
     if (document.hidden) return;
     tick();
-    if (dueWhenVisible || (wx.dataset.view === 'failed' && !inFlight && !timer)) {
+    if (dueWhenVisible || (failures >= MAX_ATTEMPTS && !inFlight && !timer)) {
       dueWhenVisible = false;
       failures = 0;
       schedule(0);

@@ -130,7 +130,8 @@ def start(statedir):
             sdir = os.path.join(statedir, "sim")
             _clean_dir(sdir)
             sim = procs.Daemon("weather-sim", [procs.binary("weather-sim"), "--port", port],
-                               ready_port=port, tmpdir=sdir, detached=True)
+                               ready_url="http://127.0.0.1:%d/healthz" % port, tmpdir=sdir,
+                               detached=True)
             sim.start()
             started.append(("sim", sim.pid, signal.SIGTERM))
             base = "http://127.0.0.1:%d" % port

@@ -2,6 +2,7 @@
 #include "sim_weather.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "sim_gazetteer.h"
@@ -210,7 +211,59 @@ void ws_wx_observe(const ws_cell *c, double elevation, int64_t t, ws_obs *o)
     o->weather_code = code;
 }
 
+/* Daily aggregates cost 96 observations, so they are memoised in a small
+ * direct-mapped cache (the model is deterministic, so this only saves time). */
+enum { DAY_CACHE_SLOTS = 4096 };
+
+typedef struct day_slot {
+    bool used;
+    long iy, ix;
+    int64_t day_start;
+    int offset_s;
+    double elevation;
+    ws_day day;
+} day_slot;
+
+static day_slot day_cache[DAY_CACHE_SLOTS];
+static pthread_mutex_t day_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t day_slot_index(const ws_cell *c, int64_t day_start, int offset_s)
+{
+    return (size_t)(hash3(31, c->iy, c->ix, day_start ^ ((int64_t)offset_s << 40)) %
+                    DAY_CACHE_SLOTS);
+}
+
+static void compute_day(const ws_cell *c, double elevation, int64_t day_start, int offset_s,
+                        ws_day *d);
+
 void ws_wx_day(const ws_cell *c, double elevation, int64_t day_start, int offset_s, ws_day *d)
+{
+    size_t i = day_slot_index(c, day_start, offset_s);
+    day_slot *slot = &day_cache[i];
+    bool hit;
+
+    pthread_mutex_lock(&day_cache_lock);
+    hit = slot->used && slot->iy == c->iy && slot->ix == c->ix && slot->day_start == day_start &&
+          slot->offset_s == offset_s && slot->elevation == elevation;
+    if (hit)
+        *d = slot->day;
+    pthread_mutex_unlock(&day_cache_lock);
+    if (hit)
+        return;
+    compute_day(c, elevation, day_start, offset_s, d);
+    pthread_mutex_lock(&day_cache_lock);
+    slot->used = true;
+    slot->iy = c->iy;
+    slot->ix = c->ix;
+    slot->day_start = day_start;
+    slot->offset_s = offset_s;
+    slot->elevation = elevation;
+    slot->day = *d;
+    pthread_mutex_unlock(&day_cache_lock);
+}
+
+static void compute_day(const ws_cell *c, double elevation, int64_t day_start, int offset_s,
+                        ws_day *d)
 {
     double lat = c->latitude, lon = c->longitude;
     double max_cloud = 0;

@@ -6,7 +6,8 @@
  * codes that agree with the precipitation, humidity from a dew point, wind,
  * pressure and the sun's position. Daily aggregates are computed from the 96
  * steps of the local day, so the current value always lies inside that day's
- * min/max. Everything here is pure arithmetic: thread-safe. */
+ * min/max. Pure arithmetic except a mutex-guarded memo of daily aggregates:
+ * thread-safe. */
 #ifndef WS_WEATHER_H
 #define WS_WEATHER_H
 

@@ -154,7 +154,7 @@ nb_err events_publish(events *ev, const nb_record *r, const char *name)
     json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "id", id, "type",
                             "weather.observation", "time", now, "key", r->key, "location", loc,
                             "observation", obs, "fetched_at", fetched);
-    char *payload = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *payload = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(doc);
     if (!payload) return NB_ERR_NOMEM;
     nb_counter_inc(ev->produced);

@@ -92,10 +92,8 @@ static void *writer_main(void *arg)
             nb_err e = store_put(w->store, j->path, j->body, j->len, &retryable, err, sizeof(err));
             if (e == NB_OK) {
                 stored = done = true;
-                nb_counter_inc(w->stored);
             } else if (!retryable) {
                 nb_error("persistence refused %s: %s", j->path, err);
-                nb_counter_inc(w->refused);
                 done = true;
             } else {
                 long ms = backoff_ms(attempt);
@@ -113,6 +111,7 @@ static void *writer_main(void *arg)
             }
         }
         if (j->done) j->done(j->arg, stored);
+        nb_counter_inc(stored ? w->stored : w->refused); /* after done: tests wait on it */
         pthread_mutex_lock(&w->lock);
         w->head = j->next;
         if (!w->head) w->tail = &w->head;

@@ -73,8 +73,11 @@ class StackUpTest(testing.TestCase):
         self.launcher = None
 
     def tearDown(self):
-        if self.launcher and self.launcher.alive():
-            self.launcher.kill()
+        if self.launcher and self.launcher.alive():  # the test failed half-way
+            try:
+                self.launcher.proc.stop(signal.SIGTERM, 60)
+            except AssertionError:
+                pass
         kill_under(self.clone)  # only after a failure is there anything to kill
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -91,8 +94,11 @@ class StackUpTest(testing.TestCase):
         logdir = procs.scratch_dir("stack-up")  # kept until exit: printed on failure
         self.launcher = procs.Daemon("stack-up", ["./stack", "up", "--upstream", "sim"],
                                      tmpdir=logdir)
+        # SIGTERM, not SIGKILL, if this test process dies (ctest timeout): the
+        # launcher then still stops the daemons it started in their own sessions.
         self.launcher.proc = procs.Proc("stack-up", self.launcher.argv, self.launcher.logfile,
-                                        env=env, base_env=env_clean, cwd=self.clone)
+                                        env=env, base_env=env_clean, cwd=self.clone,
+                                        death_signal=signal.SIGTERM)
 
         def up():
             if not self.launcher.alive():

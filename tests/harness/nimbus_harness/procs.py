@@ -141,10 +141,12 @@ _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
 
 
-def _die_with_parent():
-    # Runs in the child between fork and exec: SIGKILL it when the parent (the
-    # thread that started it; start servers from the main thread) dies.
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+def _die_with_parent(sig=signal.SIGKILL):
+    """A preexec_fn: the child gets sig when its parent (the thread that started
+    it; start servers from the main thread) dies."""
+    def preexec():
+        _libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    return preexec
 
 
 _live = []  # Proc objects to clean up at exit
@@ -155,7 +157,7 @@ class Proc:
     """One started process (own process group) with its output in a log file."""
 
     def __init__(self, name, argv, logfile, env=None, cwd=None, detached=False, user=None,
-                 base_env=None):
+                 base_env=None, death_signal=signal.SIGKILL):
         self.name = name
         self.argv = [str(a) for a in argv]
         self.logfile = logfile
@@ -167,7 +169,8 @@ class Proc:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=full_env, cwd=cwd, start_new_session=True,
-                preexec_fn=None if detached else _die_with_parent, **_as_user(user))
+                preexec_fn=None if detached else _die_with_parent(death_signal),
+                **_as_user(user))
         self.pid = self.popen.pid
         if not detached:
             _live.append(self)

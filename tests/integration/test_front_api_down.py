@@ -33,7 +33,9 @@ class ApiNotRunning(testing.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.front.stop()
+        rc = cls.front.stop()
+        if rc != 0:
+            raise AssertionError("front exited with %s:\n%s" % (rc, cls.front.log_tail()))
 
     def test_page_says_the_service_is_unreachable(self):
         t0 = time.monotonic()
@@ -80,7 +82,9 @@ class ApiHangs(testing.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.front.stop()
+        rc = cls.front.stop()
+        if rc != 0:
+            raise AssertionError("front exited with %s:\n%s" % (rc, cls.front.log_tail()))
         cls.sock.close()
 
     def test_page_answers_within_the_api_timeout(self):

@@ -78,7 +78,9 @@ class StalePageInChromium(testing.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.stack.stop()
+        rc = cls.stack.stop()
+        if rc != 0:
+            raise AssertionError("front exited with %s:\n%s" % (rc, cls.stack.front.log_tail()))
 
     def put_stale_berlin(self):
         sim = self.stack.shared.sim

@@ -63,19 +63,37 @@ def get(url, headers=None, timeout=10):
     return http.get(url, headers=headers, timeout=timeout)
 
 
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+SVG_VOID = {"path", "circle", "use"}  # written as <x/> or <x></x> inside SVG
+
+
 class PageParser(html.parser.HTMLParser):
     """Collects what a reader of the page without JavaScript sees: the text of
-    every data-f field, the attributes of <main id=wx>, scripts, links, forms."""
+    every data-f field, the attributes of <main id=wx>, scripts, links, forms;
+    and checks that every element is closed in order (nesting errors land in
+    .errors), ids are unique and there is exactly one <html>, <head>, <body>."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
+        self.open, self.errors, self.ids, self.counts = [], [], set(), {}
         self.fields, self.main, self.scripts, self.links = {}, None, [], []
         self.forms, self.inputs, self.daily_items, self.text = [], [], 0, []
         self._stack = []  # data-f names being collected
         self._in_daily = False
 
-    def handle_starttag(self, tag, attrs):
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs, selfclosing=True)
+
+    def handle_starttag(self, tag, attrs, selfclosing=False):
         a = dict(attrs)
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+        if "id" in a:
+            if a["id"] in self.ids:
+                self.errors.append("duplicate id %s" % a["id"])
+            self.ids.add(a["id"])
+        if tag not in VOID and not (selfclosing and tag in SVG_VOID):
+            self.open.append(tag)
         if tag == "main" and a.get("id") == "wx":
             self.main = a
         if tag == "script":
@@ -95,6 +113,12 @@ class PageParser(html.parser.HTMLParser):
             self.fields.setdefault(a["data-f"], "")
 
     def handle_endtag(self, tag):
+        if tag in VOID:
+            self.errors.append("end tag for void element %s" % tag)
+        elif not self.open or self.open[-1] != tag:
+            self.errors.append("</%s> closes <%s>" % (tag, self.open[-1] if self.open else "-"))
+        else:
+            self.open.pop()
         if tag == "ol":
             self._in_daily = False
         if self._stack and self._stack[-1][0] == tag:
@@ -110,6 +134,11 @@ def parse_page(body):
     p = PageParser()
     p.feed(body.decode("utf-8"))
     p.close()
+    if p.open:
+        p.errors.append("unclosed: %s" % p.open)
+    for tag in ("html", "head", "body", "title"):
+        if p.counts.get(tag) != 1:
+            p.errors.append("%d <%s> elements" % (p.counts.get(tag, 0), tag))
     return p
 
 
@@ -236,6 +265,7 @@ class FrontTest(testing.TestCase):
         body = r.body
         self.assertTrue(body.startswith(b"<!DOCTYPE html>"))
         page = parse_page(body)
+        self.assertEqual(page.errors, [])
         doc = get(self.url + "/Berlin?format=json").json()
         cur, loc = doc["current"], doc["location"]
         f = page.fields
@@ -276,6 +306,7 @@ class FrontTest(testing.TestCase):
         self.assertStatus(r, 200)
         self.assertSecurityHeaders(r)
         page = parse_page(r.body)
+        self.assertEqual(page.errors, [])
         self.assertIsNone(page.main)
         self.assertTrue(any(i.get("name") == "city" for i in page.inputs))
 
@@ -292,6 +323,7 @@ class FrontTest(testing.TestCase):
             self.assertNotIn(b"<script>alert", r.body, path)
             self.assertIn(b"&lt;script&gt;alert(1)&lt;/script&gt;", r.body, path)
             page = parse_page(r.body)
+            self.assertEqual(page.errors, [], path)
             self.assertTrue(all("src" in s for s in page.scripts), "inline script on " + path)
             # The search box keeps what was typed, as an attribute value.
             self.assertTrue(any(i.get("name") == "city" and i.get("value") == evil

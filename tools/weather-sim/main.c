@@ -46,9 +46,12 @@ int main(int argc, char **argv)
     if (exit_now)
         return EXIT_SUCCESS;
     lvl = nb_log_level_parse(log_level);
-    nb_log_init("weather-sim", lvl < 0 ? NB_LOG_INFO : (nb_log_level)lvl);
-    if (lvl < 0)
-        nb_warn("unknown log level '%s', using info", log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "weather-sim: invalid log-level '%s': use debug, info, warn or error\n",
+                log_level);
+        return 2;
+    }
+    nb_log_init("weather-sim", (nb_log_level)lvl);
     {
         char *cfg = nb_config_dump_json(settings, nsettings);
         char *field = cfg ? malloc(strlen(cfg) + 16) : NULL;

@@ -144,6 +144,32 @@ static void timezone_auto_and_units(void **state)
     nb_buf_release(&b);
 }
 
+static void hourly_series_cover_the_requested_days(void **state)
+{
+    static const kv args[] = {{"latitude", "-33.87"},  {"longitude", "151.21"},
+                              {"timezone", "Australia/Sydney"}, {"forecast_days", "2"},
+                              {"past_days", "1"},      {"hourly", "temperature_2m,weather_code,is_day"},
+                              {NULL, NULL}};
+    nb_buf b;
+    json_error_t err;
+    (void)state;
+    nb_buf_init(&b, 1 << 20);
+    assert_int_equal(forecast(args, &b), 200);
+    json_t *j = json_loads(nb_buf_str(&b), 0, &err);
+    assert_non_null(j);
+    json_t *h = json_object_get(j, "hourly");
+    assert_int_equal(json_array_size(json_object_get(h, "time")), 72);
+    assert_int_equal(json_array_size(json_object_get(h, "weather_code")), 72);
+    /* local midnight of yesterday (Sydney is UTC+11 in November) */
+    assert_string_equal(json_string_value(json_array_get(json_object_get(h, "time"), 0)),
+                        "2026-11-23T00:00");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "hourly_units"),
+                                                          "weather_code")),
+                        "wmo code");
+    json_decref(j);
+    nb_buf_release(&b);
+}
+
 static void several_locations_give_an_array(void **state)
 {
     static const kv args[] = {{"latitude", "52.52,48.85"}, {"longitude", "13.41,2.35"},
@@ -193,6 +219,7 @@ int main(void)
         cmocka_unit_test(berlin_forecast_shape_and_order),
         cmocka_unit_test(forecast_errors_use_the_real_reasons),
         cmocka_unit_test(timezone_auto_and_units),
+        cmocka_unit_test(hourly_series_cover_the_requested_days),
         cmocka_unit_test(several_locations_give_an_array),
         cmocka_unit_test(search_results_and_no_results),
     };

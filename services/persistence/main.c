@@ -23,6 +23,30 @@ typedef struct settings {
     bool access_log;
 } settings;
 
+/* Logs the effective settings, with a password in the Redis URL masked. */
+static void log_settings(const nb_setting *table, int n, const char *redis_url)
+{
+    char *dump = nb_config_dump_json(table, n);
+    json_t *o = dump ? json_loads(dump, 0, NULL) : NULL;
+    free(dump);
+    if (!o)
+        return;
+    const char *at = strchr(redis_url, '@');
+    if (at) {
+        char masked[512];
+        snprintf(masked, sizeof(masked), "redis://***%s", at);
+        json_object_set_new(o, "redis-url", json_string(masked));
+    }
+    dump = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    size_t len = dump ? strlen(dump) : 0;
+    if (len >= 2) {
+        dump[len - 1] = '\0'; /* the fields go in without the braces */
+        nb_log_fields(NB_LOG_INFO, dump + 1, "starting");
+    }
+    free(dump);
+}
+
 int main(int argc, char **argv)
 {
     settings cfg;
@@ -70,13 +94,7 @@ int main(int argc, char **argv)
         return 2;
     }
     nb_log_init("persistence", (nb_log_level)level);
-    char *dump = nb_config_dump_json(table, ntable);
-    size_t dlen = dump ? strlen(dump) : 0;
-    if (dlen >= 2) {
-        dump[dlen - 1] = '\0'; /* the fields go in without the braces */
-        nb_log_fields(NB_LOG_INFO, dump + 1, "starting");
-    }
-    free(dump);
+    log_settings(table, ntable, cfg.redis_url);
 
     /* global inits before any thread: a dead Redis socket must not kill us */
     signal(SIGPIPE, SIG_IGN);

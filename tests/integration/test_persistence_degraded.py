@@ -196,6 +196,25 @@ class Degraded(testing.TestCase):
         self.assertEqual(missing, [], "acknowledged but not in PostgreSQL")
         self.assertStatus(self.put(s, "1.00,3.00", record("1.00,3.00")), 200)
 
+    def test_postgres_absent_at_start_up_then_ready(self):
+        s = self.stack()
+        self.assertEqual(s.stop_daemon(), [])
+        s.pg.stop()
+        port = procs.free_port()
+        s.port, s.base = port, "http://127.0.0.1:%d" % port
+        s.daemon = procs.Daemon(
+            "persistence-late-db",
+            [procs.binary("nimbus-persistence"), "--port", port, "--redis-url", s.redis.url,
+             "--postgres-dsn", s.pg.dsn(s.db), "--access-log", "false"],
+            ready_url=s.base + "/healthz").start()  # alive, but not ready
+        status, body = self.ready(s)
+        self.assertEqual((status, body["postgres"]), (503, "down"))
+        self.assertUnavailable(self.put(s, "3.00,3.00", record("3.00,3.00")))
+        s.pg.start()
+        procs.wait_until(lambda: self.ready(s)[0] == 200, 15, what="ready once PostgreSQL is up")
+        self.assertStatus(self.put(s, "3.00,3.00", record("3.00,3.00")), 200)
+        self.assertEqual(s.pg.psql("SELECT version FROM schema_version", db=s.db), [["1"]])
+
     def test_postgres_frozen_requests_keep_their_deadline(self):
         s = self.stack(args=["--backend-timeout-ms", TIMEOUT_MS])
         cached = "37.98,23.73"

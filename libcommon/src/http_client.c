@@ -72,39 +72,40 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-static void copy_header_value(char *dst, size_t dstlen, const char *v, size_t n)
-{
-    while (n && (*v == ' ' || *v == '\t')) v++, n--;
-    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ')) n--;
-    if (n >= dstlen) n = dstlen - 1;
-    memcpy(dst, v, n);
-    dst[n] = '\0';
-}
-
+/* Keeps every "Name: value" line as "name\0value\0" (a status line or the
+ * blank line ends nothing: they have no colon). */
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
     nb_httpc_resp *r = ((sink *)arg)->resp;
     size_t len = size * n;
-    static const struct {
-        const char *name;
-        size_t off, cap;
-    } wanted[] = {
-        {"content-type:", offsetof(nb_httpc_resp, content_type), sizeof(r->content_type)},
-        {"retry-after:", offsetof(nb_httpc_resp, retry_after), sizeof(r->retry_after)},
-        {"x-store:", offsetof(nb_httpc_resp, store), sizeof(r->store)},
-    };
-    for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
-        size_t nl = strlen(wanted[i].name);
-        if (len > nl && strncasecmp(p, wanted[i].name, nl) == 0)
-            copy_header_value((char *)r + wanted[i].off, wanted[i].cap, p + nl, len - nl);
-    }
+    const char *colon = memchr(p, ':', len), *end = p + len;
+    if (!colon) return len;
+    const char *v = colon + 1;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    nb_buf *h = &r->headers;
+    if (nb_buf_add(h, p, (size_t)(colon - p)) || nb_buf_add(h, "", 1) ||
+        nb_buf_add(h, v, (size_t)(end - v)) || nb_buf_add(h, "", 1))
+        return 0; /* headers over their cap: give up on this answer */
     return len;
+}
+
+const char *nb_httpc_header(const nb_httpc_resp *resp, const char *name)
+{
+    const char *found = NULL, *p = resp->headers.data, *end = p + resp->headers.len;
+    while (p && p < end) {
+        const char *value = p + strlen(p) + 1;
+        if (strcasecmp(p, name) == 0) found = value;
+        p = value + strlen(value) + 1;
+    }
+    return found;
 }
 
 nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp)
 {
     memset(resp, 0, sizeof(*resp));
     nb_buf_init(&resp->body, req->max_body ? req->max_body : 1024 * 1024);
+    nb_buf_init(&resp->headers, 64 * 1024);
     CURL *h = thread_handle();
     if (!h) {
         snprintf(resp->errmsg, sizeof(resp->errmsg), "curl_easy_init failed");
@@ -166,6 +167,7 @@ nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp)
 void nb_httpc_resp_release(nb_httpc_resp *resp)
 {
     nb_buf_release(&resp->body);
+    nb_buf_release(&resp->headers);
 }
 
 char *nb_url_escape(const char *s)

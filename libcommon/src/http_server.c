@@ -657,12 +657,7 @@ void nb_server_stop(nb_server *s)
     pthread_mutex_lock(&s->lock);
     while (s->nlive > 0 && nb_mono_ms() < deadline) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        nb_timespec_in(20, &ts);
         pthread_cond_timedwait(&s->cond, &s->lock, &ts);
     }
     /* Answer what is still waiting, so every suspended connection is resumed

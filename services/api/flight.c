@@ -224,12 +224,7 @@ static void *timer_main(void *arg)
     pthread_mutex_lock(&f->lock);
     while (!f->stopping) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        nb_timespec_in(20, &ts);
         pthread_cond_timedwait(&f->cond, &f->lock, &ts);
         int64_t now = nb_mono_ms();
         fl_waiter *late = take_expired_waiters(f, now);

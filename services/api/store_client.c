@@ -70,42 +70,55 @@ static nb_err status_error(long status)
     return NB_ERR_UPSTREAM;
 }
 
-nb_err store_get_record(store_client *s, const char *key, nb_record *out, char source[16])
+/* GET path; on 200 the body goes to parse (which returns false if invalid). */
+static nb_err get_json(store_client *s, const char *path,
+                       bool (*parse)(const nb_httpc_resp *resp, void *out), void *out)
 {
-    char *path = store_record_path(key);
     if (!path) return NB_ERR_NOMEM;
     nb_httpc_resp resp;
     nb_err e = do_call(s, "GET", path, NULL, 0, &resp);
-    free(path);
     if (!e && resp.status != 200) e = status_error(resp.status);
-    if (!e) {
-        const char *why;
-        if (nb_record_parse(nb_buf_str(&resp.body), resp.body.len, out, &why) != NB_OK) {
-            nb_counter_inc(s->errors);
-            e = NB_ERR_UPSTREAM;
-        }
-        snprintf(source, 16, "%s", resp.store[0] ? resp.store : "cache");
+    if (!e && !parse(&resp, out)) {
+        nb_counter_inc(s->errors);
+        e = NB_ERR_UPSTREAM;
     }
     nb_httpc_resp_release(&resp);
+    return e;
+}
+
+typedef struct record_out {
+    nb_record *rec;
+    char *source;
+} record_out;
+
+static bool parse_record(const nb_httpc_resp *resp, void *arg)
+{
+    record_out *o = arg;
+    const char *why, *store = nb_httpc_header(resp, "X-Store");
+    snprintf(o->source, 16, "%s", store ? store : "cache");
+    return nb_record_parse(nb_buf_str(&resp->body), resp->body.len, o->rec, &why) == NB_OK;
+}
+
+static bool parse_geo(const nb_httpc_resp *resp, void *out)
+{
+    const char *why;
+    return nb_geo_parse(nb_buf_str(&resp->body), resp->body.len, out, &why) == NB_OK;
+}
+
+nb_err store_get_record(store_client *s, const char *key, nb_record *out, char source[16])
+{
+    char *path = store_record_path(key);
+    record_out o = {out, source};
+    nb_err e = get_json(s, path, parse_record, &o);
+    free(path);
     return e;
 }
 
 nb_err store_get_geo(store_client *s, const char *query, nb_geo_entry *out)
 {
     char *path = store_geo_path(query);
-    if (!path) return NB_ERR_NOMEM;
-    nb_httpc_resp resp;
-    nb_err e = do_call(s, "GET", path, NULL, 0, &resp);
+    nb_err e = get_json(s, path, parse_geo, out);
     free(path);
-    if (!e && resp.status != 200) e = status_error(resp.status);
-    if (!e) {
-        const char *why;
-        if (nb_geo_parse(nb_buf_str(&resp.body), resp.body.len, out, &why) != NB_OK) {
-            nb_counter_inc(s->errors);
-            e = NB_ERR_UPSTREAM;
-        }
-    }
-    nb_httpc_resp_release(&resp);
     return e;
 }
 

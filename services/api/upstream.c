@@ -115,7 +115,8 @@ static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *a
                      ep_names[ep], resp.status, reason[0] ? ": " : "", reason);
             if (resp.status == 429) {
                 e = NB_ERR_RATE_LIMITED;
-                err->retry_after_s = resp.retry_after[0] ? atoi(resp.retry_after) : 60;
+                const char *ra = nb_httpc_header(&resp, "Retry-After");
+                err->retry_after_s = ra ? atoi(ra) : 60;
                 if (err->retry_after_s <= 0) err->retry_after_s = 60;
             } else {
                 e = NB_ERR_UPSTREAM;

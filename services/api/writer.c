@@ -62,13 +62,7 @@ static bool wait_backoff(writer *w, long ms)
         if (left < ms) ms = left > 0 ? (long)left : 0;
     }
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    nb_timespec_in(ms, &ts);
     if (ms > 0) pthread_cond_timedwait(&w->cond, &w->lock, &ts);
     bool give_up = w->stopping && nb_mono_ms() >= w->stop_deadline_ms;
     pthread_mutex_unlock(&w->lock);

@@ -17,6 +17,10 @@ int64_t nb_mono_ms(void);
 /* Monotonic seconds as a double, for latency measurements. */
 double nb_mono_s(void);
 
+/* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
+struct timespec;
+void nb_timespec_in(int64_t ms, struct timespec *ts);
+
 /* "2026-11-24T00:05:49.123Z" (out >= 32 bytes). */
 void nb_time_rfc3339(int64_t ms, char *out, size_t outlen);
 /* Parses RFC 3339 with 'Z' or a numeric offset, optional fraction. */

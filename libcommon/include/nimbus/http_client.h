@@ -26,12 +26,10 @@ typedef struct nb_httpc_req {
 } nb_httpc_req;
 
 typedef struct nb_httpc_resp {
-    long status;             /* 0 when no HTTP answer arrived */
-    nb_buf body;             /* owned; release with nb_httpc_resp_release */
-    char content_type[128];
-    char retry_after[32];    /* Retry-After header value or "" */
-    char store[16];          /* X-Store header value or "" (persistence) */
-    char errmsg[256];        /* transport error text when status == 0 */
+    long status;      /* 0 when no HTTP answer arrived */
+    nb_buf body;      /* owned; release with nb_httpc_resp_release */
+    nb_buf headers;   /* the answer's headers as "name\0value\0" pairs (owned) */
+    char errmsg[256]; /* transport error text when status == 0 */
 } nb_httpc_resp;
 
 nb_err nb_httpc_global_init(void);
@@ -42,6 +40,9 @@ void nb_httpc_global_cleanup(void);
  * NB_ERR_UPSTREAM otherwise, with resp->errmsg set. resp is initialised here. */
 nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp);
 void nb_httpc_resp_release(nb_httpc_resp *resp);
+/* The value of a response header (case-insensitive name; the last one if
+ * repeated), trimmed, or NULL. Borrowed: valid until the release. */
+const char *nb_httpc_header(const nb_httpc_resp *resp, const char *name);
 
 /* Percent-encodes s for a query value or path segment. Caller frees. */
 char *nb_url_escape(const char *s);

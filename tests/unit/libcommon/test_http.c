@@ -117,7 +117,9 @@ static void errors_have_one_shape(void **state)
 {
     nb_httpc_resp r;
     assert_int_equal(get("/error", &r, NULL, NULL), 503);
-    assert_string_equal(r.retry_after, "3");
+    assert_string_equal(nb_httpc_header(&r, "retry-after"), "3");
+    assert_string_equal(nb_httpc_header(&r, "Content-Type"), "application/json");
+    assert_null(nb_httpc_header(&r, "X-Nothing"));
     json_t *o = json_loads(nb_buf_str(&r.body), 0, NULL);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "error")), "unavailable");

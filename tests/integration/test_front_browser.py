@@ -124,5 +124,36 @@ class StalePageInChromium(testing.TestCase):
         self.assertNotEqual(doc["current"]["temperature"], STALE_TEMPERATURE)
 
 
+
+class FreshPageRenewsAtMaxAge(testing.TestCase):
+    """With an 8 s freshness the page revalidates when max-age runs out."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(CHROMIUM, os.X_OK) or not shutil.which("node"):
+            raise unittest.SkipTest("needs %s and node" % CHROMIUM)
+        ensure_playwright()
+        cls.stack = Stack(fresh_ttl_s=8)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.stack.stop()
+        if rc != 0:
+            raise AssertionError("front exited with %s:\n%s" % (rc, cls.stack.front.log_tail()))
+
+    def test_fresh_page_revalidates_when_max_age_runs_out(self):
+        artifacts = os.path.join(procs.build_dir(), "tests", "artifacts")
+        os.makedirs(artifacts, exist_ok=True)
+        # Fetched now: the page that follows is fresh with max-age <= 8.
+        self.assertEqual(http.get(self.stack.api_url + "/v1/weather?city=Tokyo").status, 200)
+        r = subprocess.run(
+            ["node", os.path.join(browser_dir(), "fresh_page.test.mjs"), self.stack.url,
+             "/Tokyo", artifacts],
+            cwd=browser_dir(), timeout=120, capture_output=True, text=True)
+        print(r.stdout)
+        self.assertEqual(r.returncode, 0, "browser scenario failed:\n%s\n%s"
+                         % (r.stdout[-4000:], r.stderr[-4000:]))
+
+
 if __name__ == "__main__":
     testing.main()

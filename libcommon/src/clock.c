@@ -1,27 +1,16 @@
 /* clock.c — time sources and RFC 3339 / HTTP date formats. */
 #include "nimbus/clock.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static int64_t clock_offset_ms;
-static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
-
-static void clock_init(void)
-{
-    const char *s = getenv("NIMBUS_CLOCK_OFFSET_MS");
-    if (s && *s) clock_offset_ms = strtoll(s, NULL, 10);
-}
-
 int64_t nb_now_ms(void)
 {
-    pthread_once(&clock_once, clock_init);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset_ms;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int64_t nb_mono_ms(void)

@@ -1,8 +1,4 @@
-/* clock.h — time sources and the time formats nimbus speaks.
- *
- * Wall-clock time is read through nb_now_ms() so tests may shift it
- * (NIMBUS_CLOCK_OFFSET_MS environment variable, read once at first use —
- * for tests only). Thread-safe. */
+/* clock.h — time sources and the time formats nimbus speaks. Thread-safe. */
 #ifndef NIMBUS_CLOCK_H
 #define NIMBUS_CLOCK_H
 
@@ -10,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Unix time in milliseconds (wall clock, plus the test offset). */
+/* Unix time in milliseconds (wall clock). */
 int64_t nb_now_ms(void);
 /* Monotonic milliseconds, for deadlines and durations. */
 int64_t nb_mono_ms(void);

@@ -40,8 +40,8 @@ typedef struct kv_value {
 } kv_value;
 
 typedef struct kv_put_result {
-    bool applied;          /* the new value was stored */
-    int64_t stored_ms;     /* version now stored (the new one when applied) */
+    bool applied;      /* the new value was stored */
+    int64_t stored_ms; /* version now stored (the new one when applied) */
 } kv_put_result;
 
 typedef struct kv kv;
@@ -51,8 +51,7 @@ typedef struct kv_ops {
     nb_err (*get)(kv *k, kv_ns ns, const char *key, kv_value *out);
     /* expires_at_ms: absolute wall-clock expiry (nb_now_ms), 0 = never. */
     nb_err (*put_if_newer)(kv *k, kv_ns ns, const char *key, int64_t version_ms,
-                           int64_t expires_at_ms, const char *data, size_t len,
-                           kv_put_result *res);
+                           int64_t expires_at_ms, const char *data, size_t len, kv_put_result *res);
     nb_err (*del)(kv *k, kv_ns ns, const char *key);
     /* Cheap liveness check; (re)connects if needed. */
     nb_err (*ping)(kv *k);
@@ -96,8 +95,7 @@ static inline void kv_reset(kv *k)
 }
 static inline void kv_free(kv *k)
 {
-    if (k)
-        k->ops->free(k);
+    if (k) k->ops->free(k);
 }
 
 static inline bool kv_err_is_down(nb_err e)

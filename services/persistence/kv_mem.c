@@ -59,8 +59,7 @@ static mem_entry **find_slot(kv_mem *m, kv_ns ns, const char *key)
 {
     mem_entry **p = &m->head;
     for (; *p; p = &(*p)->next)
-        if ((*p)->ns == ns && strcmp((*p)->key, key) == 0)
-            return p;
+        if ((*p)->ns == ns && strcmp((*p)->key, key) == 0) return p;
     return p;
 }
 
@@ -83,8 +82,7 @@ static nb_err mem_get(kv *k, kv_ns ns, const char *key, kv_value *out)
         goto out_unlock;
     }
     mem_entry *e = *find_slot(m, ns, key);
-    if (!e || !entry_live(e, nb_now_ms()))
-        goto out_unlock;
+    if (!e || !entry_live(e, nb_now_ms())) goto out_unlock;
     out->data = malloc(e->len + 1);
     if (!out->data) {
         rc = NB_ERR_NOMEM;
@@ -222,8 +220,7 @@ static const kv_ops mem_ops = {
 kv *kv_mem_new(const char *name, int64_t ttl_ms)
 {
     kv_mem *m = calloc(1, sizeof(*m));
-    if (!m)
-        return NULL;
+    if (!m) return NULL;
     m->base.ops = &mem_ops;
     strncpy(m->name, name ? name : "mem", sizeof(m->name) - 1);
     m->base.name = m->name;

@@ -93,8 +93,7 @@ static void conn_unlink_free(kv_pg *p, pg_conn *pc)
         pc->prev->next = pc->next;
     else
         p->conns = pc->next;
-    if (pc->next)
-        pc->next->prev = pc->prev;
+    if (pc->next) pc->next->prev = pc->prev;
     conn_close(pc);
     free(pc);
 }
@@ -111,16 +110,13 @@ static void conn_destroy(void *arg)
 static pg_conn *conn_slot(kv_pg *p)
 {
     pg_conn *pc = pthread_getspecific(p->tls);
-    if (pc)
-        return pc;
+    if (pc) return pc;
     pc = calloc(1, sizeof(*pc));
-    if (!pc)
-        return NULL;
+    if (!pc) return NULL;
     pc->owner = p;
     pthread_mutex_lock(&p->mu);
     pc->next = p->conns;
-    if (p->conns)
-        p->conns->prev = pc;
+    if (p->conns) p->conns->prev = pc;
     p->conns = pc;
     pthread_mutex_unlock(&p->mu);
     pthread_setspecific(p->tls, pc);
@@ -136,13 +132,10 @@ static PGconn *conn_get(kv_pg *p, int64_t deadline, nb_err *err)
         return NULL;
     }
     uint64_t gen = atomic_load(&p->gen);
-    if (pc->c && (pc->gen != gen || PQstatus(pc->c) != CONNECTION_OK))
-        conn_close(pc);
-    if (pc->c)
-        return pc->c;
+    if (pc->c && (pc->gen != gen || PQstatus(pc->c) != CONNECTION_OK)) conn_close(pc);
+    if (pc->c) return pc->c;
     *err = pgc_connect(p->dsn, p->timeout_ms, deadline, &pc->c);
-    if (*err != NB_OK)
-        return NULL;
+    if (*err != NB_OK) return NULL;
     pc->gen = gen;
     return pc->c;
 }
@@ -158,11 +151,9 @@ static nb_err exec(kv_pg *p, const char *stmt, int n, const char *const *params,
     if (atomic_load(&p->schema_version) == 0)
         return NB_ERR_UNAVAILABLE; /* not migrated yet: the probe thread will */
     PGconn *c = conn_get(p, deadline, &rc);
-    if (!c)
-        return rc;
+    if (!c) return rc;
     rc = pgc_exec(c, stmt, n, params, deadline, res);
-    if (rc == NB_ERR_TIMEOUT || rc == NB_ERR_UNAVAILABLE)
-        conn_close(pthread_getspecific(p->tls));
+    if (rc == NB_ERR_TIMEOUT || rc == NB_ERR_UNAVAILABLE) conn_close(pthread_getspecific(p->tls));
     return rc;
 }
 
@@ -175,8 +166,7 @@ static nb_err pg_get(kv *k, kv_ns ns, const char *key, kv_value *out)
     PGresult *r;
     /* the records query has no $2; pass only what the statement uses */
     nb_err rc = exec(p, sql[ns].get, ns == KV_NS_GEOCODE ? 2 : 1, params, &r);
-    if (rc != NB_OK)
-        return rc;
+    if (rc != NB_OK) return rc;
     if (PQntuples(r) == 0) {
         rc = NB_ERR_NOT_FOUND;
         goto out_clear;
@@ -208,8 +198,7 @@ static nb_err pg_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, int64
     snprintf(expires, sizeof(expires), "%" PRId64, expires_at_ms);
     /* text parameters must be NUL-terminated: copy if the caller's bytes are not */
     char *body = malloc(len + 1);
-    if (!body)
-        return NB_ERR_NOMEM;
+    if (!body) return NB_ERR_NOMEM;
     memcpy(body, data, len);
     body[len] = '\0';
     nb_err rc;
@@ -221,8 +210,7 @@ static nb_err pg_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, int64
         rc = exec(p, sql[ns].put, 4, params, &r);
     }
     free(body);
-    if (rc != NB_OK)
-        return rc;
+    if (rc != NB_OK) return rc;
     if (PQntuples(r) == 1) {
         res->applied = true;
         res->stored_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -233,8 +221,7 @@ static nb_err pg_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, int64
     /* not applied: report the version that won */
     const char *kparam[1] = {key};
     rc = exec(p, sql[ns].current, 1, kparam, &r);
-    if (rc != NB_OK)
-        return rc;
+    if (rc != NB_OK) return rc;
     res->applied = false;
     res->stored_ms = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
@@ -260,8 +247,7 @@ static nb_err pg_ping(kv *k)
     if (atomic_load(&p->schema_version) == 0) {
         int64_t deadline = nb_mono_ms() + MIGRATION_TIMEOUT_MS;
         PGconn *c = conn_get(p, nb_mono_ms() + p->timeout_ms, &rc);
-        if (!c)
-            return rc;
+        if (!c) return rc;
         int version = 0;
         rc = schema_migrate(c, deadline, &version);
         if (rc != NB_OK) {
@@ -306,8 +292,7 @@ static const kv_ops pg_ops = {
 kv *kv_pg_new(const char *dsn, int timeout_ms)
 {
     kv_pg *p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     p->dsn = strdup(dsn);
     if (!p->dsn || pthread_key_create(&p->tls, conn_destroy) != 0) {
         free(p->dsn);

@@ -68,8 +68,7 @@ static void conn_unlink_free(kv_redis *r, redis_conn *rc)
         rc->prev->next = rc->next;
     else
         r->conns = rc->next;
-    if (rc->next)
-        rc->next->prev = rc->prev;
+    if (rc->next) rc->next->prev = rc->prev;
     conn_close(rc);
     free(rc);
 }
@@ -100,8 +99,7 @@ static bool setup_command(redisContext *c, const char *what, redisReply *reply)
     if (!ok)
         nb_warn("redis %s failed: %s", what,
                 reply ? reply->str : (c->errstr[0] ? c->errstr : "no reply"));
-    if (reply)
-        freeReplyObject(reply);
+    if (reply) freeReplyObject(reply);
     return ok;
 }
 
@@ -118,17 +116,14 @@ static redisContext *conn_get(kv_redis *r, nb_err *err)
         rc->owner = r;
         pthread_mutex_lock(&r->mu);
         rc->next = r->conns;
-        if (r->conns)
-            r->conns->prev = rc;
+        if (r->conns) r->conns->prev = rc;
         r->conns = rc;
         pthread_mutex_unlock(&r->mu);
         pthread_setspecific(r->tls, rc);
     }
     uint64_t gen = atomic_load(&r->gen);
-    if (rc->c && rc->gen != gen)
-        conn_close(rc);
-    if (rc->c)
-        return rc->c;
+    if (rc->c && rc->gen != gen) conn_close(rc);
+    if (rc->c) return rc->c;
 
     struct timeval tv = {.tv_sec = r->timeout_ms / 1000, .tv_usec = (r->timeout_ms % 1000) * 1000};
     redisContext *c = redisConnectWithTimeout(r->host, r->port, tv);
@@ -146,8 +141,7 @@ static redisContext *conn_get(kv_redis *r, nb_err *err)
         *err = NB_ERR_UNAVAILABLE;
         goto out_free;
     }
-    if (r->password[0] &&
-        !setup_command(c, "AUTH", redisCommand(c, "AUTH %s", r->password))) {
+    if (r->password[0] && !setup_command(c, "AUTH", redisCommand(c, "AUTH %s", r->password))) {
         *err = c->err ? err_of(c) : NB_ERR_UNAVAILABLE;
         goto out_free;
     }
@@ -185,14 +179,11 @@ static nb_err redis_get(kv *k, kv_ns ns, const char *key, kv_value *out)
     char rkey[320];
     nb_err rc;
     int klen = make_key(rkey, sizeof(rkey), ns, key);
-    if (klen < 0)
-        return NB_ERR_INVALID;
+    if (klen < 0) return NB_ERR_INVALID;
     redisContext *c = conn_get(r, &rc);
-    if (!c)
-        return rc;
+    if (!c) return rc;
     redisReply *reply = redisCommand(c, "HMGET %b v d", rkey, (size_t)klen);
-    if (!reply)
-        return conn_failed(r);
+    if (!reply) return conn_failed(r);
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
         rc = NB_ERR_INTERNAL;
         goto out_free;
@@ -225,23 +216,18 @@ static nb_err redis_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, in
     char rkey[320];
     nb_err rc;
     int klen = make_key(rkey, sizeof(rkey), ns, key);
-    if (klen < 0)
-        return NB_ERR_INVALID;
+    if (klen < 0) return NB_ERR_INVALID;
     long long ttl = r->ttl_ms;
     if (expires_at_ms > 0) {
         int64_t left = expires_at_ms - nb_now_ms();
-        if (left < ttl)
-            ttl = left;
+        if (left < ttl) ttl = left;
     }
-    if (ttl <= 0)
-        ttl = 0;
+    if (ttl <= 0) ttl = 0;
     redisContext *c = conn_get(r, &rc);
-    if (!c)
-        return rc;
+    if (!c) return rc;
     redisReply *reply = redisCommand(c, "EVAL %s 1 %b %lld %b %lld", put_script, rkey, (size_t)klen,
                                      (long long)version_ms, data, len, ttl);
-    if (!reply)
-        return conn_failed(r);
+    if (!reply) return conn_failed(r);
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER ||
         reply->element[1]->type != REDIS_REPLY_INTEGER) {
@@ -264,14 +250,11 @@ static nb_err redis_del(kv *k, kv_ns ns, const char *key)
     char rkey[320];
     nb_err rc;
     int klen = make_key(rkey, sizeof(rkey), ns, key);
-    if (klen < 0)
-        return NB_ERR_INVALID;
+    if (klen < 0) return NB_ERR_INVALID;
     redisContext *c = conn_get(r, &rc);
-    if (!c)
-        return rc;
+    if (!c) return rc;
     redisReply *reply = redisCommand(c, "DEL %b", rkey, (size_t)klen);
-    if (!reply)
-        return conn_failed(r);
+    if (!reply) return conn_failed(r);
     rc = reply->type == REDIS_REPLY_INTEGER ? NB_OK : NB_ERR_INTERNAL;
     freeReplyObject(reply);
     return rc;
@@ -282,11 +265,9 @@ static nb_err redis_ping(kv *k)
     kv_redis *r = as_redis(k);
     nb_err rc;
     redisContext *c = conn_get(r, &rc);
-    if (!c)
-        return rc;
+    if (!c) return rc;
     redisReply *reply = redisCommand(c, "PING");
-    if (!reply)
-        return conn_failed(r);
+    if (!reply) return conn_failed(r);
     rc = reply->type == REDIS_REPLY_STATUS ? NB_OK : NB_ERR_INTERNAL;
     freeReplyObject(reply);
     return rc;
@@ -381,8 +362,7 @@ kv *kv_redis_new(const char *url, int timeout_ms, int64_t ttl_ms, const char **w
         *why = "out of memory";
         return NULL;
     }
-    if (!parse_url(r, url, why))
-        goto out_free;
+    if (!parse_url(r, url, why)) goto out_free;
     if (pthread_key_create(&r->tls, conn_destroy) != 0) {
         *why = "no thread-local key";
         goto out_free;

@@ -29,8 +29,7 @@ static void log_settings(const nb_setting *table, int n, const char *redis_url)
     char *dump = nb_config_dump_json(table, n);
     json_t *o = dump ? json_loads(dump, 0, NULL) : NULL;
     free(dump);
-    if (!o)
-        return;
+    if (!o) return;
     const char *at = strchr(redis_url, '@');
     if (at) {
         char masked[512];
@@ -56,8 +55,8 @@ int main(int argc, char **argv)
         {"threads", NB_SET_INT, &cfg.threads, "2", 1, 64, "HTTP polling threads"},
         {"workers", NB_SET_INT, &cfg.workers, "8", 1, 256,
          "worker threads (each owns one Redis and one PostgreSQL connection)"},
-        {"redis-url", NB_SET_STR, &cfg.redis_url, "redis://127.0.0.1:6379/0",
-         0, 0, "cache: redis://[:password@]host[:port][/db]"},
+        {"redis-url", NB_SET_STR, &cfg.redis_url, "redis://127.0.0.1:6379/0", 0, 0,
+         "cache: redis://[:password@]host[:port][/db]"},
         {"postgres-dsn", NB_SET_STR, &cfg.postgres_dsn,
          "host=127.0.0.1 port=5432 dbname=nimbus user=nimbus", 0, 0,
          "database: libpq connection string or URI"},
@@ -86,8 +85,7 @@ int main(int argc, char **argv)
                        "nimbus data layer: records and geocoding entries on Redis + PostgreSQL",
                        &exit_now) != NB_OK)
         return 2;
-    if (exit_now)
-        return 0;
+    if (exit_now) return 0;
     int level = nb_log_level_parse(cfg.log_level);
     if (level < 0) {
         fprintf(stderr, "nimbus-persistence: --log-level must be debug|info|warn|error\n");
@@ -145,7 +143,6 @@ out:
     store_free(st);
     kv_free(db);
     kv_free(cache);
-    if (status == 0)
-        nb_info("stopped");
+    if (status == 0) nb_info("stopped");
     return status;
 }

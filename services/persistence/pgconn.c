@@ -21,14 +21,11 @@ static bool wait_fd(int fd, short events, int64_t deadline_ms)
 {
     for (;;) {
         int64_t left = deadline_ms - nb_mono_ms();
-        if (left <= 0)
-            return false;
+        if (left <= 0) return false;
         struct pollfd p = {.fd = fd, .events = events};
         int n = poll(&p, 1, (int)left);
-        if (n > 0)
-            return true;
-        if (n < 0 && errno != EINTR)
-            return true; /* let libpq see and report the error */
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return true; /* let libpq see and report the error */
     }
 }
 
@@ -56,8 +53,7 @@ nb_err pgc_connect(const char *dsn, int statement_timeout_ms, int64_t deadline_m
         vals[2] = options;
     }
     PGconn *c = PQconnectStartParams(keys, vals, 1);
-    if (!c)
-        return NB_ERR_NOMEM;
+    if (!c) return NB_ERR_NOMEM;
     if (PQstatus(c) == CONNECTION_BAD) {
         rc = NB_ERR_UNAVAILABLE;
         goto out_fail;
@@ -92,8 +88,7 @@ static void *cancel_thread(void *arg)
 {
     PGcancel *cn = arg;
     char err[256];
-    if (!PQcancel(cn, err, sizeof(err)))
-        nb_debug("postgres cancel failed: %s", err);
+    if (!PQcancel(cn, err, sizeof(err))) nb_debug("postgres cancel failed: %s", err);
     PQfreeCancel(cn);
     atomic_fetch_sub(&cancels_in_flight, 1);
     return NULL;
@@ -105,16 +100,14 @@ static void cancel_async(PGconn *c)
     if (atomic_fetch_add(&cancels_in_flight, 1) >= MAX_CANCELS)
         goto out_skip; /* statement_timeout will end it on the server */
     PGcancel *cn = PQgetCancel(c);
-    if (!cn)
-        goto out_skip;
+    if (!cn) goto out_skip;
     pthread_attr_t attr;
     pthread_t t;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int err = pthread_create(&t, &attr, cancel_thread, cn);
     pthread_attr_destroy(&attr);
-    if (err == 0)
-        return;
+    if (err == 0) return;
     PQfreeCancel(cn);
 out_skip:
     atomic_fetch_sub(&cancels_in_flight, 1);
@@ -132,8 +125,7 @@ nb_err pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *para
     nb_err rc = NB_OK;
 
     *res = NULL;
-    if (!PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0))
-        return NB_ERR_UNAVAILABLE;
+    if (!PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0)) return NB_ERR_UNAVAILABLE;
     int f;
     while ((f = PQflush(c)) == 1) {
         if (!wait_fd(PQsocket(c), POLLOUT, deadline_ms)) {
@@ -141,8 +133,7 @@ nb_err pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *para
             return NB_ERR_TIMEOUT;
         }
     }
-    if (f < 0)
-        return NB_ERR_UNAVAILABLE;
+    if (f < 0) return NB_ERR_UNAVAILABLE;
     for (;;) {
         while (PQisBusy(c)) {
             if (!wait_fd(PQsocket(c), POLLIN, deadline_ms)) {
@@ -156,15 +147,13 @@ nb_err pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *para
             }
         }
         PGresult *r = PQgetResult(c);
-        if (!r)
-            break;
+        if (!r) break;
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
             PQclear(last);
             last = r;
         } else {
-            if (rc == NB_OK)
-                nb_warn("postgres statement failed: %s", PQresultErrorMessage(r));
+            if (rc == NB_OK) nb_warn("postgres statement failed: %s", PQresultErrorMessage(r));
             rc = NB_ERR_INTERNAL;
             PQclear(r);
         }
@@ -177,8 +166,7 @@ nb_err pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *para
         PQclear(last);
         return rc;
     }
-    if (!last)
-        return NB_ERR_INTERNAL;
+    if (!last) return NB_ERR_INTERNAL;
     *res = last;
     return NB_OK;
 }

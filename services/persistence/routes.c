@@ -94,8 +94,7 @@ static void put_and_answer(nb_req *r, store *st, kv_ns ns, const char *key, int6
 static bool record_key(nb_req *r, const char **key)
 {
     *key = nb_req_tail(r);
-    if (nb_location_key_valid(*key, NULL, NULL))
-        return true;
+    if (nb_location_key_valid(*key, NULL, NULL)) return true;
     nb_respond_error(r, NB_ERR_INVALID,
                      "location key must be canonical lat,lon with 2 decimals, e.g. 52.52,13.41");
     return false;
@@ -104,8 +103,7 @@ static bool record_key(nb_req *r, const char **key)
 static void get_record(nb_req *r, void *ctx)
 {
     const char *key;
-    if (record_key(r, &key))
-        respond_stored(r, ctx, KV_NS_RECORD, key);
+    if (record_key(r, &key)) respond_stored(r, ctx, KV_NS_RECORD, key);
 }
 
 static void put_record(nb_req *r, void *ctx)
@@ -114,8 +112,7 @@ static void put_record(nb_req *r, void *ctx)
     size_t len;
     nb_record rec;
 
-    if (!record_key(r, &key) || !body_is_json(r))
-        return;
+    if (!record_key(r, &key) || !body_is_json(r)) return;
     const char *body = nb_req_body(r, &len);
     if (!body || len == 0) {
         nb_respond_error(r, NB_ERR_INVALID, "empty body");
@@ -127,8 +124,8 @@ static void put_record(nb_req *r, void *ctx)
         return;
     }
     if (strcmp(rec.key, key) != 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "record key %s does not match the path key %s",
-                         rec.key, key);
+        nb_respond_error(r, NB_ERR_INVALID, "record key %s does not match the path key %s", rec.key,
+                         key);
         return;
     }
     size_t dlen;
@@ -146,8 +143,7 @@ static void put_record(nb_req *r, void *ctx)
 static bool geo_query(nb_req *r, char out[NB_QUERY_MAX + 1])
 {
     const char *why = NULL;
-    if (nb_geo_normalise(nb_req_tail(r), out, &why) == NB_OK)
-        return true;
+    if (nb_geo_normalise(nb_req_tail(r), out, &why) == NB_OK) return true;
     nb_respond_error(r, NB_ERR_INVALID, "invalid geocoding query: %s", why ? why : "unreadable");
     return false;
 }
@@ -155,8 +151,7 @@ static bool geo_query(nb_req *r, char out[NB_QUERY_MAX + 1])
 static void get_geocode(nb_req *r, void *ctx)
 {
     char q[NB_QUERY_MAX + 1];
-    if (geo_query(r, q))
-        respond_stored(r, ctx, KV_NS_GEOCODE, q);
+    if (geo_query(r, q)) respond_stored(r, ctx, KV_NS_GEOCODE, q);
 }
 
 static void put_geocode(nb_req *r, void *ctx)
@@ -166,8 +161,7 @@ static void put_geocode(nb_req *r, void *ctx)
     size_t len;
     nb_geo_entry *g = NULL;
 
-    if (!geo_query(r, q) || !body_is_json(r))
-        return;
+    if (!geo_query(r, q) || !body_is_json(r)) return;
     const char *body = nb_req_body(r, &len);
     if (!body || len == 0) {
         nb_respond_error(r, NB_ERR_INVALID, "empty body");

@@ -48,8 +48,7 @@ nb_err schema_migrate(PGconn *c, int64_t deadline_ms, int *version)
     int current = 0;
     nb_err rc;
 
-    if ((rc = run(c, "BEGIN", 0, NULL, deadline_ms)) != NB_OK)
-        return rc;
+    if ((rc = run(c, "BEGIN", 0, NULL, deadline_ms)) != NB_OK) return rc;
     /* the session's statement_timeout is meant for requests, not DDL */
     if ((rc = run(c, "SET LOCAL statement_timeout = 0", 0, NULL, deadline_ms)) != NB_OK)
         goto out_rollback;
@@ -64,8 +63,7 @@ nb_err schema_migrate(PGconn *c, int64_t deadline_ms, int *version)
         goto out_rollback;
     rc = pgc_exec(c, "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL, deadline_ms,
                   &r);
-    if (rc != NB_OK)
-        goto out_rollback;
+    if (rc != NB_OK) goto out_rollback;
     current = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
     if (current > SCHEMA_VERSION) {
@@ -77,20 +75,16 @@ nb_err schema_migrate(PGconn *c, int64_t deadline_ms, int *version)
         snprintf(vtext, sizeof(vtext), "%d", v);
         const char *params[1] = {vtext};
         for (const char *const *sql = migrations[v - 1]; *sql; sql++)
-            if ((rc = run(c, *sql, 0, NULL, deadline_ms)) != NB_OK)
-                goto out_rollback;
+            if ((rc = run(c, *sql, 0, NULL, deadline_ms)) != NB_OK) goto out_rollback;
         if ((rc = run(c, "INSERT INTO schema_version (version) VALUES ($1::integer)", 1, params,
                       deadline_ms)) != NB_OK)
             goto out_rollback;
         nb_info("database schema migrated to version %d", v);
     }
-    if ((rc = run(c, "COMMIT", 0, NULL, deadline_ms)) != NB_OK)
-        return rc;
-    if (version)
-        *version = current > SCHEMA_VERSION ? current : SCHEMA_VERSION;
+    if ((rc = run(c, "COMMIT", 0, NULL, deadline_ms)) != NB_OK) return rc;
+    if (version) *version = current > SCHEMA_VERSION ? current : SCHEMA_VERSION;
     return NB_OK;
 out_rollback:
-    if (rc == NB_ERR_INTERNAL)
-        run(c, "ROLLBACK", 0, NULL, deadline_ms);
+    if (rc == NB_ERR_INTERNAL) run(c, "ROLLBACK", 0, NULL, deadline_ms);
     return rc;
 }

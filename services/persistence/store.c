@@ -72,11 +72,9 @@ static void mark_down(store *s, store_backend b, nb_err why)
 {
     backend *be = &s->be[b];
     nb_counter_inc(be->errors);
-    if (!kv_err_is_down(why))
-        return;
+    if (!kv_err_is_down(why)) return;
     bool was_up = true;
-    if (!atomic_compare_exchange_strong(&be->up, &was_up, false))
-        return;
+    if (!atomic_compare_exchange_strong(&be->up, &was_up, false)) return;
     nb_gauge_set(be->up_gauge, 0);
     nb_warn("%s (%s) is down (%s); serving without it until it answers again", be->role,
             kv_name(be->k), why == NB_ERR_TIMEOUT ? "timeout" : "unreachable");
@@ -91,8 +89,7 @@ static void probe(store *s, store_backend b, int64_t now)
 {
     backend *be = &s->be[b];
     if (atomic_load(&be->up)) {
-        if (now < be->next_health_ms)
-            return;
+        if (now < be->next_health_ms) return;
         be->next_health_ms = now + s->o.health_interval_ms;
         nb_err rc = kv_ping(be->k);
         if (rc != NB_OK) {
@@ -107,8 +104,7 @@ static void probe(store *s, store_backend b, int64_t now)
         be->next_probe_ms = now + be->backoff_ms;
         return;
     }
-    if (now < be->next_probe_ms)
-        return;
+    if (now < be->next_probe_ms) return;
     nb_err rc = kv_ping(be->k);
     if (rc == NB_OK) {
         be->next_probe_ms = 0;
@@ -120,8 +116,7 @@ static void probe(store *s, store_backend b, int64_t now)
         return;
     }
     be->backoff_ms *= 2;
-    if (be->backoff_ms > s->o.probe_max_ms)
-        be->backoff_ms = s->o.probe_max_ms;
+    if (be->backoff_ms > s->o.probe_max_ms) be->backoff_ms = s->o.probe_max_ms;
     be->next_probe_ms = nb_mono_ms() + be->backoff_ms;
 }
 
@@ -145,8 +140,7 @@ static dirty_key **dirty_slot(store *s, kv_ns ns, const char *key)
 {
     dirty_key **p = &s->dirty[dirty_hash(ns, key)];
     for (; *p; p = &(*p)->next)
-        if ((*p)->ns == ns && strcmp((*p)->key, key) == 0)
-            break;
+        if ((*p)->ns == ns && strcmp((*p)->key, key) == 0) break;
     return p;
 }
 
@@ -155,12 +149,12 @@ static void dirty_add(store *s, kv_ns ns, const char *key)
     atomic_fetch_add(&s->dirty_epoch, 1);
     pthread_mutex_lock(&s->mu);
     dirty_key **slot = dirty_slot(s, ns, key);
-    if (*slot)
-        goto out_unlock;
+    if (*slot) goto out_unlock;
     if (atomic_load(&s->dirty_count) >= s->o.dirty_cap) {
         nb_counter_inc(s->dirty_dropped);
-        nb_error("too many keys to invalidate in the cache; %s:%s may be served stale until its TTL",
-                 kv_ns_name(ns), key);
+        nb_error(
+            "too many keys to invalidate in the cache; %s:%s may be served stale until its TTL",
+            kv_ns_name(ns), key);
         goto out_unlock;
     }
     size_t klen = strlen(key);
@@ -181,8 +175,7 @@ out_unlock:
 
 static bool dirty_contains(store *s, kv_ns ns, const char *key)
 {
-    if (atomic_load(&s->dirty_count) == 0)
-        return false;
+    if (atomic_load(&s->dirty_count) == 0) return false;
     pthread_mutex_lock(&s->mu);
     bool found = *dirty_slot(s, ns, key) != NULL;
     pthread_mutex_unlock(&s->mu);
@@ -220,8 +213,7 @@ static void dirty_drain(store *s)
 {
     for (size_t b = 0; b < DIRTY_BUCKETS; b++) {
         for (;;) {
-            if (!atomic_load(&s->be[STORE_CACHE].up) || atomic_load(&s->dirty_count) == 0)
-                return;
+            if (!atomic_load(&s->be[STORE_CACHE].up) || atomic_load(&s->dirty_count) == 0) return;
             kv_ns ns;
             char key[256];
             pthread_mutex_lock(&s->mu);
@@ -231,10 +223,8 @@ static void dirty_drain(store *s)
                 snprintf(key, sizeof(key), "%s", d->key);
             }
             pthread_mutex_unlock(&s->mu);
-            if (!d)
-                break;
-            if (!invalidate(s, ns, key))
-                return;
+            if (!d) break;
+            if (!invalidate(s, ns, key)) return;
         }
     }
 }
@@ -252,8 +242,7 @@ static void fill_enqueue(store *s, kv_ns ns, const char *key, kv_value *v, uint6
 {
     fill_item it = {.ns = ns, .key = strdup(key), .value = *v, .epoch = epoch};
     *v = (kv_value){0};
-    if (!it.key)
-        goto out_drop;
+    if (!it.key) goto out_drop;
     pthread_mutex_lock(&s->mu);
     if (!s->running || s->q_len == s->o.fill_queue_cap) {
         pthread_mutex_unlock(&s->mu);
@@ -296,11 +285,9 @@ static int64_t next_wakeup(store *s, int64_t now)
         backend *be = &s->be[b];
         int64_t t = atomic_load(&be->up) ? be->next_health_ms
                                          : (be->next_probe_ms ? be->next_probe_ms : now);
-        if (t < next)
-            next = t;
+        if (t < next) next = t;
     }
-    if (atomic_load(&s->dirty_count) > 0 && atomic_load(&s->be[STORE_CACHE].up) &&
-        next > now + 100)
+    if (atomic_load(&s->dirty_count) > 0 && atomic_load(&s->be[STORE_CACHE].up) && next > now + 100)
         next = now + 100;
     return next;
 }
@@ -358,7 +345,8 @@ static void backend_init(backend *be, kv *k, const char *role)
     atomic_init(&be->up, true);
     snprintf(labels, sizeof(labels), "store=\"%s\"", role);
     be->hits = nb_counter_new("nimbus_store_hits_total", labels, "Reads answered by this store");
-    be->misses = nb_counter_new("nimbus_store_misses_total", labels, "Reads this store did not have");
+    be->misses =
+        nb_counter_new("nimbus_store_misses_total", labels, "Reads this store did not have");
     snprintf(labels, sizeof(labels), "backend=\"%s\"", kv_name(k));
     be->errors = nb_counter_new("nimbus_backend_errors_total", labels,
                                 "Failed backend operations (unreachable, timeout or error reply)");
@@ -371,19 +359,14 @@ static void backend_init(backend *be, kv *k, const char *role)
 store *store_new(const store_opts *opts)
 {
     store *s = calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->o = *opts;
-    if (!s->o.fill_queue_cap)
-        s->o.fill_queue_cap = 1024;
-    if (!s->o.dirty_cap)
-        s->o.dirty_cap = 65536;
-    if (s->o.probe_min_ms <= 0)
-        s->o.probe_min_ms = 50;
+    if (!s->o.fill_queue_cap) s->o.fill_queue_cap = 1024;
+    if (!s->o.dirty_cap) s->o.dirty_cap = 65536;
+    if (s->o.probe_min_ms <= 0) s->o.probe_min_ms = 50;
     if (s->o.probe_max_ms < s->o.probe_min_ms)
         s->o.probe_max_ms = s->o.probe_min_ms > 2000 ? s->o.probe_min_ms : 2000;
-    if (s->o.health_interval_ms <= 0)
-        s->o.health_interval_ms = 1000;
+    if (s->o.health_interval_ms <= 0) s->o.health_interval_ms = 1000;
     s->queue = calloc(s->o.fill_queue_cap, sizeof(*s->queue));
     if (!s->queue) {
         free(s);
@@ -428,8 +411,7 @@ nb_err store_start(store *s)
 
 void store_stop(store *s)
 {
-    if (!s || !s->started)
-        return;
+    if (!s || !s->started) return;
     pthread_mutex_lock(&s->mu);
     s->running = false;
     pthread_cond_signal(&s->cond);
@@ -442,14 +424,12 @@ void store_stop(store *s)
         s->q_head = (s->q_head + 1) % s->o.fill_queue_cap;
         s->q_len--;
     }
-    if (dropped)
-        nb_counter_add(s->fill_dropped, dropped);
+    if (dropped) nb_counter_add(s->fill_dropped, dropped);
 }
 
 void store_free(store *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     store_stop(s);
     for (size_t b = 0; b < DIRTY_BUCKETS; b++) {
         dirty_key *d = s->dirty[b];
@@ -503,8 +483,7 @@ nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backe
                 mark_down(s, STORE_CACHE, rc);
         }
     }
-    if (!atomic_load(&db->up))
-        return NB_ERR_UNAVAILABLE;
+    if (!atomic_load(&db->up)) return NB_ERR_UNAVAILABLE;
     uint64_t epoch = atomic_load(&s->dirty_epoch);
     rc = kv_get(db->k, ns, key, out);
     if (rc == NB_ERR_NOT_FOUND) {
@@ -539,8 +518,7 @@ nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_
     kv_put_result r;
 
     *res = (store_put_result){0};
-    if (!atomic_load(&db->up))
-        return NB_ERR_UNAVAILABLE;
+    if (!atomic_load(&db->up)) return NB_ERR_UNAVAILABLE;
     nb_err rc = kv_put_if_newer(db->k, ns, key, version_ms, expires_at_ms, data, len, &r);
     if (rc != NB_OK) {
         mark_down(s, STORE_DB, rc);
@@ -548,8 +526,7 @@ nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_
     }
     res->applied = r.applied;
     res->stored_ms = r.stored_ms;
-    if (!r.applied)
-        return NB_OK; /* the database holds something newer; nothing to cache */
+    if (!r.applied) return NB_OK; /* the database holds something newer; nothing to cache */
     if (atomic_load(&cache->up)) {
         kv_put_result cr;
         rc = kv_put_if_newer(cache->k, ns, key, version_ms, expires_at_ms, data, len, &cr);

@@ -61,8 +61,7 @@ static bool wait_for(bool (*pred)(void *), void *arg, int timeout_ms)
 {
     int64_t deadline = nb_mono_ms() + timeout_ms;
     while (nb_mono_ms() < deadline) {
-        if (pred(arg))
-            return true;
+        if (pred(arg)) return true;
         struct timespec ts = {0, 2 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -402,7 +401,8 @@ int main(void)
 {
     nb_log_init("persistence-test", NB_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(cache_hit_is_answered_without_the_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_hit_is_answered_without_the_database, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(cache_miss_database_hit_fills_the_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(full_miss_is_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(database_down_reads_from_cache_and_refuses_writes, setup,

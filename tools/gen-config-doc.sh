@@ -90,7 +90,10 @@ def parse_help(text):
 
 def settings_table(name, binary):
     out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
-    text = out.stdout + out.stderr
+    if out.returncode != 0:  # e.g. a sanitizer report at exit: say so, keep the help text
+        print(f"gen-config-doc: {binary} --help exited {out.returncode}:\n{out.stderr[-2000:]}",
+              file=sys.stderr)
+    text = out.stdout  # help goes to stdout; stderr may hold logs or sanitizer output
     summary, settings = parse_help(text)
     if not settings:
         raise SystemExit(f"gen-config-doc: could not parse {binary} --help:\n{text}")

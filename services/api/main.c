@@ -63,11 +63,12 @@ int main(int argc, char **argv)
     nb_server_wait_for_signal(srv);
     rc = 0;
 out:
-    /* Reverse order: stop answering, finish fetches, then writes and events. */
+    /* Reverse order: stop answering, finish fetches, drain the writes (their
+     * callbacks touch the flights), then the flights and the events. */
     nb_server_free(srv);
     pool_free(fetchers);
-    flights_free(fl);
     writer_free(wr, cfg.grace_ms);
+    flights_free(fl);
     events_free(ev, cfg.kafka_flush_ms);
     weather_free(wx);
     upstream_free(up);

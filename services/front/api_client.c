@@ -1,111 +1,14 @@
-/* api_client.c — libcurl client for the api with response headers kept
- * (see api_client.h). */
+/* api_client.c — front's calls to the api on libcommon's HTTP client, with
+ * the caching headers kept (see api_client.h). */
 #include "api_client.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "nimbus/log.h"
-
-/* --- one easy handle per thread ------------------------------------------ */
-
-static pthread_key_t handle_key;
-static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
-
-static void handle_free(void *h)
-{
-    curl_easy_cleanup(h);
-}
-
-static void handle_key_create(void)
-{
-    pthread_key_create(&handle_key, handle_free);
-}
-
-static CURL *thread_handle(void)
-{
-    pthread_once(&handle_once, handle_key_create);
-    CURL *h = pthread_getspecific(handle_key);
-    if (h) {
-        curl_easy_reset(h); /* keeps the connection cache: keep-alive to the api */
-        return h;
-    }
-    h = curl_easy_init();
-    if (h && pthread_setspecific(handle_key, h) != 0) {
-        curl_easy_cleanup(h);
-        h = NULL;
-    }
-    return h;
-}
-
-/* --- callbacks ----------------------------------------------------------- */
-
-typedef struct xfer {
-    fr_api_resp *resp;
-    bool too_large;
-} xfer;
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    xfer *x = arg;
-    size_t len = size * n;
-    if (nb_buf_add(&x->resp->body, p, len) != NB_OK) {
-        x->too_large = true;
-        return 0; /* aborts the transfer: chunked bodies are capped here */
-    }
-    return len;
-}
-
-/* Copies a header value (trimmed) into dst when the line is "name: value". */
-static bool take_header(const char *line, size_t len, const char *name, char *dst, size_t dstlen)
-{
-    size_t nl = strlen(name);
-    if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-        return false;
-    const char *v = line + nl + 1, *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && isspace((unsigned char)end[-1]))
-        end--;
-    size_t vl = (size_t)(end - v);
-    if (vl >= dstlen)
-        vl = dstlen - 1;
-    memcpy(dst, v, vl);
-    dst[vl] = '\0';
-    return true;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    fr_api_resp *r = ((xfer *)arg)->resp;
-    size_t len = size * n;
-    struct {
-        const char *name;
-        char *dst;
-        size_t dstlen;
-    } wanted[] = {
-        {"Content-Type", r->content_type, sizeof(r->content_type)},
-        {"Cache-Control", r->cache_control, sizeof(r->cache_control)},
-        {"Age", r->age, sizeof(r->age)},
-        {"ETag", r->etag, sizeof(r->etag)},
-        {"Last-Modified", r->last_modified, sizeof(r->last_modified)},
-        {"Cache-Status", r->cache_status, sizeof(r->cache_status)},
-        {"X-Cache", r->x_cache, sizeof(r->x_cache)},
-        {"X-Source", r->x_source, sizeof(r->x_source)},
-        {"Retry-After", r->retry_after, sizeof(r->retry_after)},
-    };
-    for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
-        if (take_header(p, len, wanted[i].name, wanted[i].dst, wanted[i].dstlen))
-            break;
-    return len;
-}
-
-/* --- requests ------------------------------------------------------------ */
+#include "nimbus/http_client.h"
 
 static void resp_init(fr_api_resp *r, size_t cap)
 {
@@ -118,77 +21,59 @@ void fr_api_resp_release(fr_api_resp *resp)
     nb_buf_release(&resp->body);
 }
 
-/* Performs a GET of url; fills resp. */
-static nb_err do_get(const char *url, struct curl_slist *headers, long connect_ms, long total_ms,
+static void copy_header(const nb_httpc_resp *h, const char *name, char *dst, size_t dstlen)
+{
+    const char *v = nb_httpc_header(h, name);
+    snprintf(dst, dstlen, "%s", v ? v : "");
+}
+
+/* GETs url with the given "Name: value" headers and fills resp: the status,
+ * the body (handed over) and the caching headers front passes on. */
+static nb_err do_get(const char *url, const char *const *headers, long connect_ms, long total_ms,
                      fr_api_resp *resp)
 {
-    xfer x = {.resp = resp};
-    CURL *h = thread_handle();
-    if (!h) {
-        snprintf(resp->errmsg, sizeof(resp->errmsg), "curl_easy_init failed");
-        return NB_ERR_NOMEM;
+    nb_httpc_req req = {.method = "GET", .url = url, .headers = headers,
+                        .connect_timeout_ms = connect_ms, .timeout_ms = total_ms,
+                        .max_body = resp->body.cap};
+    nb_httpc_resp h;
+    nb_err err = nb_httpc_do(&req, &h);
+    resp->status = h.status;
+    snprintf(resp->errmsg, sizeof(resp->errmsg), "%s", h.errmsg);
+    if (err == NB_OK) {
+        nb_buf_release(&resp->body);
+        resp->body = h.body; /* handed over */
+        nb_buf_init(&h.body, 0);
+        copy_header(&h, "Content-Type", resp->content_type, sizeof(resp->content_type));
+        copy_header(&h, "Cache-Control", resp->cache_control, sizeof(resp->cache_control));
+        copy_header(&h, "Age", resp->age, sizeof(resp->age));
+        copy_header(&h, "ETag", resp->etag, sizeof(resp->etag));
+        copy_header(&h, "Last-Modified", resp->last_modified, sizeof(resp->last_modified));
+        copy_header(&h, "Cache-Status", resp->cache_status, sizeof(resp->cache_status));
+        copy_header(&h, "X-Cache", resp->x_cache, sizeof(resp->x_cache));
+        copy_header(&h, "X-Source", resp->x_source, sizeof(resp->x_source));
+        copy_header(&h, "Retry-After", resp->retry_after, sizeof(resp->retry_after));
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total_ms);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "nimbus-front/0.1");
-
-    CURLcode rc = curl_easy_perform(h);
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-        return NB_OK;
-    }
-    resp->status = 0;
-    snprintf(resp->errmsg, sizeof(resp->errmsg), "%s", curl_easy_strerror(rc));
-    if (x.too_large)
-        return NB_ERR_TOO_LARGE;
-    if (rc == CURLE_OPERATION_TIMEDOUT)
-        return NB_ERR_TIMEOUT;
-    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
-        return NB_ERR_UNAVAILABLE;
-    return NB_ERR_UPSTREAM;
+    nb_httpc_resp_release(&h);
+    return err;
 }
 
 /* Appends "&name=<escaped value>" (or "?..." first) to url. */
 static nb_err add_param(nb_buf *url, bool *first, const char *name, const char *value)
 {
-    char *e = curl_easy_escape(NULL, value, 0);
+    char *e = nb_url_escape(value);
     if (!e)
         return NB_ERR_NOMEM;
     nb_err err = nb_buf_addf(url, "%c%s=%s", *first ? '?' : '&', name, e);
-    curl_free(e);
+    free(e);
     *first = false;
     return err;
-}
-
-static struct curl_slist *add_header(struct curl_slist *list, bool *ok, const char *name,
-                                     const char *value)
-{
-    char line[512];
-    if (!*ok)
-        return list;
-    snprintf(line, sizeof(line), "%s: %s", name, value);
-    struct curl_slist *l = curl_slist_append(list, line);
-    if (!l)
-        *ok = false;
-    return l ? l : list;
 }
 
 nb_err fr_api_weather(const fr_api *api, const fr_api_query *q, fr_api_resp *resp)
 {
     nb_buf url;
-    struct curl_slist *headers = NULL;
-    bool first = true, ok = true;
+    bool first = true;
     nb_err err = NB_OK;
-    const char *rid = nb_log_request_id();
 
     resp_init(resp, api->max_body);
     nb_buf_init(&url, 4096);
@@ -203,27 +88,21 @@ nb_err fr_api_weather(const fr_api *api, const fr_api_query *q, fr_api_resp *res
         err = add_param(&url, &first, "days", q->days);
     if (err != NB_OK) {
         snprintf(resp->errmsg, sizeof(resp->errmsg), "request too large");
-        goto out_free_url;
+        goto out;
     }
-
-    headers = add_header(headers, &ok, "Accept", "application/json");
-    if (rid)
-        headers = add_header(headers, &ok, "X-Request-Id", rid);
-    if (q->no_cache)
-        headers = add_header(headers, &ok, "Cache-Control", "no-cache");
     /* Header values from clients are single-line already (MHD parsed them). */
-    if (q->if_none_match && strlen(q->if_none_match) < 400)
-        headers = add_header(headers, &ok, "If-None-Match", q->if_none_match);
-    if (!ok) {
-        err = NB_ERR_NOMEM;
-        snprintf(resp->errmsg, sizeof(resp->errmsg), "out of memory");
-        goto out_free_headers;
+    char inm[420];
+    const char *headers[4] = {"Accept: application/json"};
+    int n = 1;
+    if (q->no_cache)
+        headers[n++] = "Cache-Control: no-cache";
+    if (q->if_none_match && strlen(q->if_none_match) < 400) {
+        snprintf(inm, sizeof(inm), "If-None-Match: %s", q->if_none_match);
+        headers[n++] = inm;
     }
+    headers[n] = NULL;
     err = do_get(nb_buf_str(&url), headers, api->connect_timeout_ms, api->timeout_ms, resp);
-
-out_free_headers:
-    curl_slist_free_all(headers);
-out_free_url:
+out:
     nb_buf_release(&url);
     return err;
 }

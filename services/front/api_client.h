@@ -1,16 +1,9 @@
-/* api_client.h — front's HTTP client for the api (GET /v1/weather, /healthz).
+/* api_client.h — front's client of the api (GET /v1/weather, /healthz), on
+ * libcommon's http_client (one reused curl handle per thread, timeouts, body
+ * cap, X-Request-Id from the thread's log request id). It keeps the caching
+ * headers front passes through to scripts and reads for the page.
  *
- * Why not libcommon's http_client: front must pass the api's caching headers
- * (Cache-Control, Age, ETag, Last-Modified, Cache-Status, X-Cache, X-Source)
- * through to scripts and read max-age/swr for the page, and nb_httpc_resp
- * does not expose response headers. This module is the same design on
- * libcurl: one easy handle per calling thread, reused for keep-alive, freed
- * when the thread exits; connect and total timeouts; body capped while
- * reading; only http(s), no redirects; the thread's log request id is sent
- * as X-Request-Id.
- *
- * Threads: any thread may call (each uses its own handle). Call
- * nb_httpc_global_init() (curl_global_init) from main() first. */
+ * Threads: any thread may call. Call nb_httpc_global_init() from main() first. */
 #ifndef FRONT_API_CLIENT_H
 #define FRONT_API_CLIENT_H
 

@@ -84,8 +84,12 @@ class ApiStack:
         self.api.start()
 
     def stop(self):
-        self.api.stop()
-        self.persistence.stop()
+        """Stops both daemons; each must finish its work and exit 0 on SIGTERM
+        (under the sanitizers too: a report makes the exit code non-zero)."""
+        rc_api = self.api.stop(timeout=20)
+        rc_persistence = self.persistence.stop(timeout=20)
+        assert rc_api == 0, "api exited %s on SIGTERM:\n%s" % (rc_api, self.api.log_tail())
+        assert rc_persistence == 0, "persistence exited %s on SIGTERM" % rc_persistence
 
     # --- asking -----------------------------------------------------------
     def weather(self, headers=None, timeout=30, **params):

@@ -113,7 +113,7 @@ class Behaviour(ApiTestCase):
             self.assertNotEqual(events[0]["observation"]["time"], events[1]["observation"]["time"])
             self.assertEqual(len({e["id"] for e in events}), 2)
         finally:
-            quick.stop()
+            self.assertEqual(quick.stop(timeout=20), 0, "the api exits 0 on SIGTERM")
             s.sim.clock(0)
 
     def test_invalid_timezone_falls_back_to_gmt(self):

@@ -67,7 +67,11 @@ class Stack:
         self.redis = procs.Redis(appendonly=redis_appendonly).start()
         self.pg = procs.Postgres().start()
         self.db = self.pg.fresh_db("persist")
+        # a generous deadline unless the test is about deadlines: the suite runs on
+        # loaded machines and a slow first statement must not read as an outage
         self.args = list(args)
+        if "--backend-timeout-ms" not in self.args:
+            self.args += ["--backend-timeout-ms", 2000]
         self.daemon = None
         self.start_daemon()
 

@@ -123,9 +123,11 @@ static pg_conn *conn_slot(kv_pg *p)
     return pc;
 }
 
-/* The calling thread's connection, connected before deadline, or NULL. */
-static PGconn *conn_get(kv_pg *p, int64_t deadline, nb_err *err)
+/* The calling thread's connection, connected before deadline, or NULL.
+ * *fresh (may be NULL) tells whether this call made it. */
+static PGconn *conn_get(kv_pg *p, int64_t deadline, nb_err *err, bool *fresh)
 {
+    if (fresh) *fresh = false;
     pg_conn *pc = conn_slot(p);
     if (!pc) {
         *err = NB_ERR_NOMEM;
@@ -137,23 +139,32 @@ static PGconn *conn_get(kv_pg *p, int64_t deadline, nb_err *err)
     *err = pgc_connect(p->dsn, p->timeout_ms, deadline, &pc->c);
     if (*err != NB_OK) return NULL;
     pc->gen = gen;
+    if (fresh) *fresh = true;
     return pc->c;
 }
 
 /* Runs one statement with the instance's deadline; drops the connection when
- * it failed or timed out. */
+ * it failed or timed out. A reused connection found broken (PostgreSQL
+ * restarted since its last use) is replaced and the statement run once more
+ * within the same deadline: every statement here is safe to repeat (reads,
+ * deletes, the upsert-if-newer). A timeout is never retried. */
 static nb_err exec(kv_pg *p, const char *stmt, int n, const char *const *params, PGresult **res)
 {
     int64_t deadline = nb_mono_ms() + p->timeout_ms;
-    nb_err rc;
+    nb_err rc = NB_ERR_UNAVAILABLE;
 
     *res = NULL;
     if (atomic_load(&p->schema_version) == 0)
         return NB_ERR_UNAVAILABLE; /* not migrated yet: the probe thread will */
-    PGconn *c = conn_get(p, deadline, &rc);
-    if (!c) return rc;
-    rc = pgc_exec(c, stmt, n, params, deadline, res);
-    if (rc == NB_ERR_TIMEOUT || rc == NB_ERR_UNAVAILABLE) conn_close(pthread_getspecific(p->tls));
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool fresh;
+        PGconn *c = conn_get(p, deadline, &rc, &fresh);
+        if (!c) return rc;
+        rc = pgc_exec(c, stmt, n, params, deadline, res);
+        if (rc != NB_ERR_TIMEOUT && rc != NB_ERR_UNAVAILABLE) return rc;
+        conn_close(pthread_getspecific(p->tls));
+        if (fresh || rc == NB_ERR_TIMEOUT) return rc;
+    }
     return rc;
 }
 
@@ -246,7 +257,7 @@ static nb_err pg_ping(kv *k)
 
     if (atomic_load(&p->schema_version) == 0) {
         int64_t deadline = nb_mono_ms() + MIGRATION_TIMEOUT_MS;
-        PGconn *c = conn_get(p, nb_mono_ms() + p->timeout_ms, &rc);
+        PGconn *c = conn_get(p, nb_mono_ms() + p->timeout_ms, &rc, NULL);
         if (!c) return rc;
         int version = 0;
         rc = schema_migrate(c, deadline, &version);

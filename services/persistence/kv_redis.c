@@ -9,6 +9,7 @@
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +105,10 @@ static bool setup_command(redisContext *c, const char *what, redisReply *reply)
 }
 
 /* The calling thread's live connection, or NULL with *err set. */
-static redisContext *conn_get(kv_redis *r, nb_err *err)
+/* fresh (may be NULL) tells whether the connection was made by this call. */
+static redisContext *conn_get(kv_redis *r, nb_err *err, bool *fresh)
 {
+    if (fresh) *fresh = false;
     redis_conn *rc = pthread_getspecific(r->tls);
     if (!rc) {
         rc = calloc(1, sizeof(*rc));
@@ -151,6 +154,7 @@ static redisContext *conn_get(kv_redis *r, nb_err *err)
     }
     rc->c = c;
     rc->gen = gen;
+    if (fresh) *fresh = true;
     return c;
 out_free:
     redisFree(c);
@@ -167,6 +171,28 @@ static nb_err conn_failed(kv_redis *r)
     return e;
 }
 
+/* Runs one command on the calling thread's connection. A reused connection
+ * that fails at once with an I/O error (Redis restarted since its last use) is
+ * replaced and the command tried once more; every command here is safe to
+ * repeat (reads, deletes, the monotonic put). A timeout is never retried.
+ * Returns the reply (caller frees) or NULL with *err set. */
+static redisReply *run(kv_redis *r, nb_err *err, const char *fmt, ...)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool fresh;
+        redisContext *c = conn_get(r, err, &fresh);
+        if (!c) return NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        redisReply *reply = redisvCommand(c, fmt, ap);
+        va_end(ap);
+        if (reply) return reply;
+        *err = conn_failed(r);
+        if (fresh || *err == NB_ERR_TIMEOUT) return NULL;
+    }
+    return NULL;
+}
+
 static int make_key(char *out, size_t outlen, kv_ns ns, const char *key)
 {
     int n = snprintf(out, outlen, "nimbus:%s:%s", kv_ns_name(ns), key);
@@ -180,10 +206,8 @@ static nb_err redis_get(kv *k, kv_ns ns, const char *key, kv_value *out)
     nb_err rc;
     int klen = make_key(rkey, sizeof(rkey), ns, key);
     if (klen < 0) return NB_ERR_INVALID;
-    redisContext *c = conn_get(r, &rc);
-    if (!c) return rc;
-    redisReply *reply = redisCommand(c, "HMGET %b v d", rkey, (size_t)klen);
-    if (!reply) return conn_failed(r);
+    redisReply *reply = run(r, &rc, "HMGET %b v d", rkey, (size_t)klen);
+    if (!reply) return rc;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
         rc = NB_ERR_INTERNAL;
         goto out_free;
@@ -223,11 +247,9 @@ static nb_err redis_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, in
         if (left < ttl) ttl = left;
     }
     if (ttl <= 0) ttl = 0;
-    redisContext *c = conn_get(r, &rc);
-    if (!c) return rc;
-    redisReply *reply = redisCommand(c, "EVAL %s 1 %b %lld %b %lld", put_script, rkey, (size_t)klen,
-                                     (long long)version_ms, data, len, ttl);
-    if (!reply) return conn_failed(r);
+    redisReply *reply = run(r, &rc, "EVAL %s 1 %b %lld %b %lld", put_script, rkey, (size_t)klen,
+                            (long long)version_ms, data, len, ttl);
+    if (!reply) return rc;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_INTEGER ||
         reply->element[1]->type != REDIS_REPLY_INTEGER) {
@@ -251,10 +273,8 @@ static nb_err redis_del(kv *k, kv_ns ns, const char *key)
     nb_err rc;
     int klen = make_key(rkey, sizeof(rkey), ns, key);
     if (klen < 0) return NB_ERR_INVALID;
-    redisContext *c = conn_get(r, &rc);
-    if (!c) return rc;
-    redisReply *reply = redisCommand(c, "DEL %b", rkey, (size_t)klen);
-    if (!reply) return conn_failed(r);
+    redisReply *reply = run(r, &rc, "DEL %b", rkey, (size_t)klen);
+    if (!reply) return rc;
     rc = reply->type == REDIS_REPLY_INTEGER ? NB_OK : NB_ERR_INTERNAL;
     freeReplyObject(reply);
     return rc;
@@ -264,10 +284,8 @@ static nb_err redis_ping(kv *k)
 {
     kv_redis *r = as_redis(k);
     nb_err rc;
-    redisContext *c = conn_get(r, &rc);
-    if (!c) return rc;
-    redisReply *reply = redisCommand(c, "PING");
-    if (!reply) return conn_failed(r);
+    redisReply *reply = run(r, &rc, "PING");
+    if (!reply) return rc;
     rc = reply->type == REDIS_REPLY_STATUS ? NB_OK : NB_ERR_INTERNAL;
     freeReplyObject(reply);
     return rc;

@@ -95,6 +95,30 @@ class Degraded(testing.TestCase):
         self.assertEqual(self.put(s, other, record(other)).json()["cache"], "written")
         self.assertIsNotNone(s.redis_version(other))
 
+    def test_connections_dropped_by_the_servers_are_replaced_without_errors(self):
+        s = self.stack()
+        key = "53.55,9.99"
+        self.assertStatus(self.put(s, key, record(key)), 200)
+        for _ in range(20):  # let every worker open its connections
+            self.assertStatus(self.get(s, key), 200)
+        counters = lambda: [s.metric(m, 'backend="%s"' % b)  # noqa: E731
+                            for m in ("nimbus_backend_errors_total",
+                                      "nimbus_backend_reconnects_total")
+                            for b in ("redis", "postgres")]
+        before = counters()
+        s.redis.cli("CLIENT", "KILL", "TYPE", "normal")
+        s.pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                  " WHERE application_name = 'nimbus-persistence'", db=s.db)
+        for i in range(20):
+            r = self.put(s, key, record(key, now_ms() + i))
+            self.assertStatus(r, 200)
+            self.assertEqual(r.json()["cache"], "written")
+            r = self.get(s, key)
+            self.assertStatus(r, 200)
+            self.assertHeader(r, "X-Store", "cache")
+        self.assertEqual(counters(), before, "no backend was seen failing")
+        self.assertEqual(self.ready(s)[1]["status"], "ok")
+
     def test_redis_back_with_older_data_never_serves_it(self):
         s = self.stack(redis_appendonly=True)
         key = "50.11,8.68"

@@ -75,9 +75,10 @@ PIDS+=($!)
 wait_for postgres 30 "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" -U nimbus -d postgres
 "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U nimbus nimbus
 
+read -ra EXTRA <<<"${PERSISTENCE_ARGS:-}"
 "$BIN" --port "$PORT" --redis-url "redis://127.0.0.1:$REDIS_PORT/0" \
   --postgres-dsn "host=127.0.0.1 port=$PG_PORT dbname=nimbus user=nimbus" \
-  --access-log false --log-level warn ${PERSISTENCE_ARGS:-} >"$TMP/persistence.log" 2>&1 &
+  --access-log false --log-level warn "${EXTRA[@]}" >"$TMP/persistence.log" 2>&1 &
 PIDS+=($!)
 wait_for persistence 30 curl -fsS "http://127.0.0.1:$PORT/readyz"
 

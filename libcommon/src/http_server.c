@@ -84,7 +84,9 @@ struct nb_server {
     route builtin_health, builtin_ready, builtin_metrics, builtin_none;
 
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* worker queue and live-count changes */
+    pthread_cond_t work;    /* a request was queued for the workers, or stopping */
+    pthread_cond_t drained; /* a request completed while shutdown waits for them */
+    bool draining;
     nb_req *live;
     int nlive;
     nb_req *q_head, **q_tail;
@@ -213,7 +215,7 @@ static void live_remove(nb_server *s, nb_req *r)
     else s->live = r->live_next;
     if (r->live_next) r->live_next->live_prev = r->live_prev;
     s->nlive--;
-    pthread_cond_broadcast(&s->cond);
+    if (s->draining) pthread_cond_signal(&s->drained); /* only shutdown waits here */
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -222,7 +224,7 @@ static void *worker_main(void *arg)
     nb_server *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (!s->q_head && !s->stopping) pthread_cond_wait(&s->cond, &s->lock);
+        while (!s->q_head && !s->stopping) pthread_cond_wait(&s->work, &s->lock);
         nb_req *r = s->q_head;
         if (!r) {
             pthread_mutex_unlock(&s->lock);
@@ -248,7 +250,7 @@ static void worker_enqueue(nb_server *s, nb_req *r)
     r->q_next = NULL;
     *s->q_tail = r;
     s->q_tail = &r->q_next;
-    pthread_cond_signal(&s->cond);
+    pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -562,7 +564,8 @@ nb_server *nb_server_new(const nb_server_opts *opts)
     if (s->o.threads < 1) s->o.threads = 1;
     if (s->o.workers < 1) s->o.workers = 1;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->drained, NULL);
     s->q_tail = &s->q_head;
     route_set(&s->builtin_health, "GET", "/healthz", "healthz", NB_ROUTE_INLINE, handle_health, s);
     route_set(&s->builtin_ready, "GET", "/readyz", "readyz", NB_ROUTE_WORKER, handle_ready, s);
@@ -612,11 +615,10 @@ nb_err nb_server_start(nb_server *s)
                      MHD_USE_ERROR_LOG;
     s->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->o.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)s->o.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_CONNECTION_LIMIT, 10000U,
-        MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)s->o.threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->o.conn_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+        MHD_OPTION_CONNECTION_LIMIT, 10000U, MHD_OPTION_END);
     if (!s->d) {
         nb_error("cannot listen on %s:%d: %s", s->o.bind, s->o.port, strerror(errno));
         return NB_ERR_UNAVAILABLE;
@@ -656,10 +658,11 @@ void nb_server_stop(nb_server *s)
     MHD_socket lsock = MHD_quiesce_daemon(s->d); /* stop accepting */
     int64_t deadline = nb_mono_ms() + s->o.grace_ms;
     pthread_mutex_lock(&s->lock);
+    s->draining = true;
     while (s->nlive > 0 && nb_mono_ms() < deadline) {
         struct timespec ts;
         nb_timespec_in(20, &ts);
-        pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+        pthread_cond_timedwait(&s->drained, &s->lock, &ts);
     }
     /* Answer what is still waiting, so every suspended connection is resumed
      * before MHD stops (pitfalls). Their owners may still answer: dropped. */
@@ -675,7 +678,8 @@ void nb_server_stop(nb_server *s)
         }
     }
     s->stopping = true;
-    pthread_cond_broadcast(&s->cond);
+    s->draining = false;
+    pthread_cond_broadcast(&s->work);
     pthread_mutex_unlock(&s->lock);
     if (forced) nb_warn("%d requests still in flight at shutdown were answered 503", forced);
     for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
@@ -713,7 +717,8 @@ void nb_server_free(nb_server *s)
     route_release(&s->builtin_none);
     free(s->routes);
     free(s->workers);
-    pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->drained);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -144,20 +144,37 @@ static bool get_str(json_t *o, const char *k, char *out, size_t outlen, bool req
     return true;
 }
 
-static bool localtime_valid(const char *s, bool allow_empty)
+/* n decimal digits at s, as a number (-1 if any is not a digit). */
+static int num_at(const char *s, int n)
 {
-    if (!*s) return allow_empty;
-    int y, mo, d, h, mi, used = 0;
-    return strlen(s) == 16 &&
-           sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &used) == 5 && used == 16 &&
-           mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59;
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* "YYYY-MM-DD" at s (s has at least 10 bytes or a NUL before). */
+static bool date_at(const char *s)
+{
+    int mo, d;
+    return num_at(s, 4) >= 0 && s[4] == '-' && (mo = num_at(s + 5, 2)) >= 1 && mo <= 12 &&
+           s[7] == '-' && (d = num_at(s + 8, 2)) >= 1 && d <= 31;
 }
 
 static bool date_valid(const char *s)
 {
-    int y, mo, d, used = 0;
-    return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) == 3 &&
-           used == 10 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
+    return strlen(s) == 10 && date_at(s);
+}
+
+/* Local "YYYY-MM-DDTHH:MM"; "" allowed when allow_empty. */
+static bool localtime_valid(const char *s, bool allow_empty)
+{
+    if (!*s) return allow_empty;
+    int h, mi;
+    return strlen(s) == 16 && date_at(s) && s[10] == 'T' && (h = num_at(s + 11, 2)) >= 0 &&
+           h <= 23 && s[13] == ':' && (mi = num_at(s + 14, 2)) >= 0 && mi <= 59;
 }
 
 static bool wmo_valid(double v)

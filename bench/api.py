@@ -19,7 +19,8 @@ harness; everything is stopped on exit), then measures with
 
 and prints req/s, p50 and p99 of each with the targets: api fresh-hit
 throughput >= 25% of nginx's; stale-hit p99 <= 1.5 x fresh-hit p99.
-Env: WRK_DURATION (10s), WRK_CONNS (32), ACCESS_LOG (false).
+Env: WRK_DURATION (10s), WRK_CONNS (32), ACCESS_LOG (false), and extra daemon
+flags in PERSISTENCE_ARGS, API_ARGS, FRONT_ARGS (for A/B runs).
 """
 import os
 import re
@@ -40,6 +41,8 @@ from nimbus_harness.sim import WeatherSim  # noqa: E402
 DURATION = os.environ.get("WRK_DURATION", "10s")
 CONNS = os.environ.get("WRK_CONNS", "32")
 ACCESS_LOG = os.environ.get("ACCESS_LOG", "false")
+EXTRA = {d: os.environ.get(d.upper() + "_ARGS", "").split()
+         for d in ("persistence", "api", "front")}
 
 
 def wrk(url, headers=()):
@@ -120,11 +123,11 @@ def main():
     pport = procs.free_port()
     daemon("persistence", [procs.binary("nimbus-persistence"), "--port", str(pport),
                            "--redis-url", redis.url, "--postgres-dsn", pg.dsn("nimbus"),
-                           "--access-log", ACCESS_LOG], pport)
+                           "--access-log", ACCESS_LOG] + EXTRA["persistence"], pport)
     api_common = ["--persistence-url", "http://127.0.0.1:%d" % pport,
                   "--forecast-url", sim.forecast_url, "--geocoding-url", sim.geocoding_url,
                   "--kafka-brokers", kafka.bootstrap, "--access-log", ACCESS_LOG,
-                  "--upstream-pace-per-min", "1000000"]
+                  "--upstream-pace-per-min", "1000000"] + EXTRA["api"]
     aport = procs.free_port()
     daemon("api", [procs.binary("nimbus-api"), "--port", str(aport)] + api_common, aport)
     # Records older than a second are stale here: renewal never stops.
@@ -133,7 +136,8 @@ def main():
            + api_common, sport)
     fport = procs.free_port()
     daemon("front", [procs.binary("nimbus-front"), "--port", str(fport),
-                     "--api-url", "http://127.0.0.1:%d" % aport, "--access-log", ACCESS_LOG],
+                     "--api-url", "http://127.0.0.1:%d" % aport, "--access-log", ACCESS_LOG]
+           + EXTRA["front"],
            fport)
     nport = procs.free_port()
     conf = os.path.join(tmp, "nginx.conf")
@@ -167,8 +171,9 @@ def main():
     sim.reset()
     results["front page (fresh)"] = wrk(front_url, headers=["Accept: text/html"])
 
-    print("\nnimbus bench: wrk -t2 -c%s -d%s --latency, loopback, %d cores, access log %s"
-          % (CONNS, DURATION, os.cpu_count(), ACCESS_LOG))
+    print("\nnimbus bench: wrk -t2 -c%s -d%s --latency, loopback, %d cores, access log %s%s"
+          % (CONNS, DURATION, os.cpu_count(), ACCESS_LOG,
+             "".join(" %s_ARGS=%r" % (d.upper(), " ".join(a)) for d, a in EXTRA.items() if a)))
     print("%-34s %12s %10s %10s" % ("", "req/s", "p50 ms", "p99 ms"))
     for name, r in results.items():
         print("%-34s %12.0f %10.2f %10.2f" % (name, r["rps"], r["p50"], r["p99"]))

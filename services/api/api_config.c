@@ -56,6 +56,9 @@ static const nb_setting table[] = {
      "threads fetching from the upstream (renewals and misses)"},
     {"renew-queue", NB_SET_INT, &c.renew_queue, "1000", 1, 1000000,
      "fetches that may wait for a thread; past it renewals are skipped, misses get 503"},
+    {"memo-entries", NB_SET_INT, &c.memo_entries, "10000", 0, 10000000,
+     "locations whose parsed record and rendered document are remembered between requests "
+     "(persistence is still asked every time; 0 = none)"},
     {"write-queue", NB_SET_INT, &c.write_queue, "100000", 1, 10000000,
      "writes to persistence that may wait for retry"},
     {"body-cap", NB_SET_INT, &c.body_cap, "16384", 0, 1048576, "largest request body, bytes"},

@@ -24,6 +24,7 @@ typedef struct api_config {
     long revalidate_wait_ms, miss_deadline_ms;
     long renew_workers, renew_queue;
     long write_queue;
+    long memo_entries;
     long body_cap, conn_timeout_s, grace_ms;
     const char *log_level;
     bool access_log;

@@ -30,7 +30,7 @@ static int64_t age_s(const nb_record *rec, int64_t now_ms)
     return a < 0 ? 0 : a;
 }
 
-char *doc_render(const api_config *cfg, const answer *a, int64_t now_ms, size_t *len)
+char *doc_render_head(const api_config *cfg, const answer *a, size_t *len)
 {
     const nb_record *r = a->rec;
     const nb_current *c = &r->current;
@@ -75,19 +75,46 @@ char *doc_render(const api_config *cfg, const answer *a, int64_t now_ms, size_t 
     }
     char fetched[40];
     nb_time_rfc3339(r->fetched_at_ms, fetched, sizeof(fetched));
-    int64_t age = age_s(r, now_ms);
-    bool fresh = age < cfg->fresh_ttl_s;
     json_t *doc = json_pack(
-        "{s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:o, s:s, s:{s:s, s:I, s:I, s:s}, s:s}",
-        "location", loc, "units", "temperature", "°C", "wind_speed", "km/h", "precipitation",
-        "mm", "relative_humidity", "%", "wind_direction", "°", "pressure", "hPa", "current", cur,
-        "daily", days, "fetched_at", fetched, "freshness", "state", fresh ? "fresh" : "stale",
-        "age_s", (json_int_t)age, "fresh_ttl_s", (json_int_t)cfg->fresh_ttl_s, "source",
-        a->source, "attribution", "Weather data by Open-Meteo.com");
+        "{s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:o, s:s, s:s}", "location", loc, "units",
+        "temperature", "°C", "wind_speed", "km/h", "precipitation", "mm", "relative_humidity",
+        "%", "wind_direction", "°", "pressure", "hPa", "current", cur, "daily", days,
+        "fetched_at", fetched, "attribution", "Weather data by Open-Meteo.com");
     char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(doc);
-    if (s && len) *len = strlen(s);
+    if (!s) return NULL;
+    size_t n = strlen(s);
+    s[--n] = '\0'; /* the closing brace: doc_respond adds freshness, then closes */
+    if (len) *len = n;
     return s;
+}
+
+/* Appends the per-request part: freshness, then the closing brace. */
+static nb_err add_tail(nb_buf *b, const api_config *cfg, const answer *a, int64_t now_ms)
+{
+    int64_t age = age_s(a->rec, now_ms);
+    return nb_buf_addf(b,
+                       ",\"freshness\":{\"state\":\"%s\",\"age_s\":%lld,\"fresh_ttl_s\":%ld,"
+                       "\"source\":\"%s\"}}",
+                       age < cfg->fresh_ttl_s ? "fresh" : "stale", (long long)age,
+                       cfg->fresh_ttl_s, a->source);
+}
+
+char *doc_render(const api_config *cfg, const answer *a, int64_t now_ms, size_t *len)
+{
+    size_t hl;
+    char *head = doc_render_head(cfg, a, &hl);
+    if (!head) return NULL;
+    nb_buf b;
+    nb_buf_init(&b, hl + 256);
+    nb_err e = nb_buf_add(&b, head, hl);
+    if (!e) e = add_tail(&b, cfg, a, now_ms);
+    free(head);
+    if (e) {
+        nb_buf_release(&b);
+        return NULL;
+    }
+    return nb_buf_detach(&b, len);
 }
 
 /* The representation's validator: same data, days and place → same ETag. */
@@ -118,7 +145,8 @@ static bool etag_matches(const char *inm, const char *etag)
     return false;
 }
 
-void doc_respond(nb_req *r, const api_config *cfg, const answer *a)
+void doc_respond(nb_req *r, const api_config *cfg, const answer *a, const char *head,
+                 size_t head_len)
 {
     int64_t now = nb_now_ms();
     int64_t age = age_s(a->rec, now);
@@ -166,11 +194,14 @@ void doc_respond(nb_req *r, const api_config *cfg, const answer *a)
         nb_respond(r, 304, "application/json", "", 0);
         return;
     }
-    size_t len;
-    char *body = doc_render(cfg, a, now, &len);
-    if (!body) {
+    nb_buf b;
+    nb_buf_init(&b, head_len + 256);
+    if (nb_buf_add(&b, head, head_len) || add_tail(&b, cfg, a, now)) {
+        nb_buf_release(&b);
         nb_respond_error(r, NB_ERR_NOMEM, "could not render the weather document");
         return;
     }
+    size_t len;
+    char *body = nb_buf_detach(&b, &len);
     nb_respond_take(r, 200, "application/json; charset=utf-8", body, len);
 }

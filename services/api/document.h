@@ -24,10 +24,17 @@ typedef struct answer {
     answer_kind kind;
 } answer;
 
-/* Answers r with the document, or 304 when If-None-Match matches. */
-void doc_respond(nb_req *r, const api_config *cfg, const answer *a);
+/* The document without its per-request part (freshness): JSON text lacking
+ * its closing brace, which depends only on the record, the days and the
+ * place, so it can be rendered once and remembered. Caller frees. */
+char *doc_render_head(const api_config *cfg, const answer *a, size_t *len);
 
-/* Renders the document alone (caller frees); for tests. */
+/* Answers r: the caching headers, then 304 when If-None-Match matches, or
+ * 200 with head (borrowed, from doc_render_head) completed by freshness. */
+void doc_respond(nb_req *r, const api_config *cfg, const answer *a, const char *head,
+                 size_t head_len);
+
+/* The whole document at now_ms (caller frees); for tests. */
 char *doc_render(const api_config *cfg, const answer *a, int64_t now_ms, size_t *len);
 
 #endif

@@ -6,6 +6,7 @@
 #include "api_config.h"
 #include "events.h"
 #include "flight.h"
+#include "memo.h"
 #include "nimbus/http_client.h"
 #include "nimbus/http_server.h"
 #include "nimbus/log.h"
@@ -41,11 +42,12 @@ int main(int argc, char **argv)
     flights *fl = flights_new();
     writer *wr = store ? writer_new(store, cfg.write_queue) : NULL;
     pool *fetchers = pool_new((int)cfg.renew_workers, cfg.renew_queue);
+    memo *mem = memo_new((size_t)cfg.memo_entries);
     weather *wx = NULL;
     nb_server *srv = NULL;
-    if (!store || !up || !ev || !fl || !wr || !fetchers) goto out;
+    if (!store || !up || !ev || !fl || !wr || !fetchers || !mem) goto out;
     weather_deps deps = {.cfg = &cfg, .store = store, .up = up, .wr = wr, .ev = ev, .fl = fl,
-                         .fetchers = fetchers};
+                         .fetchers = fetchers, .memo = mem};
     wx = weather_new(&deps);
     if (!wx) goto out;
 
@@ -71,6 +73,7 @@ out:
     flights_free(fl);
     events_free(ev, cfg.kafka_flush_ms);
     weather_free(wx);
+    memo_free(mem);
     upstream_free(up);
     store_client_free(store);
     nb_httpc_global_cleanup();

@@ -47,13 +47,17 @@ char *store_geo_path(const char *query)
     return p;
 }
 
-static nb_err do_call(store_client *s, const char *method, const char *path, const char *body,
-                      size_t len, nb_httpc_resp *resp)
+/* One call to persistence; header: one extra "Name: value" line or NULL. */
+static nb_err do_call(store_client *s, const char *method, const char *path, const char *header,
+                      const char *body, size_t len, nb_httpc_resp *resp)
 {
     char url[1024];
     snprintf(url, sizeof(url), "%s%s", s->cfg->persistence_url, path);
-    static const char *const json_hdr[] = {"Content-Type: application/json", NULL};
-    nb_httpc_req req = {.method = method, .url = url, .headers = body ? json_hdr : NULL,
+    const char *headers[3] = {NULL};
+    int n = 0;
+    if (body) headers[n++] = "Content-Type: application/json";
+    if (header) headers[n++] = header;
+    nb_httpc_req req = {.method = method, .url = url, .headers = headers,
                         .body = body, .body_len = len,
                         .connect_timeout_ms = s->cfg->persistence_timeout_ms / 2,
                         .timeout_ms = s->cfg->persistence_timeout_ms, .max_body = 1 << 20};
@@ -70,14 +74,19 @@ static nb_err status_error(long status)
     return NB_ERR_UPSTREAM;
 }
 
-/* GET path; on 200 the body goes to parse (which returns false if invalid). */
-static nb_err get_json(store_client *s, const char *path,
-                       bool (*parse)(const nb_httpc_resp *resp, void *out), void *out)
+/* GET path (conditional when if_none_match is set); on 200 the answer goes
+ * to parse (false if invalid); a 304 sets *unchanged. */
+static nb_err get_json(store_client *s, const char *path, const char *if_none_match,
+                       bool (*parse)(const nb_httpc_resp *resp, void *out), void *out,
+                       bool *unchanged)
 {
     if (!path) return NB_ERR_NOMEM;
+    char inm[MEMO_ETAG_MAX + 16];
+    if (if_none_match) snprintf(inm, sizeof(inm), "If-None-Match: %s", if_none_match);
     nb_httpc_resp resp;
-    nb_err e = do_call(s, "GET", path, NULL, 0, &resp);
-    if (!e && resp.status != 200) e = status_error(resp.status);
+    nb_err e = do_call(s, "GET", path, if_none_match ? inm : NULL, NULL, 0, &resp);
+    if (unchanged) *unchanged = !e && resp.status == 304;
+    if (!e && resp.status != 200 && resp.status != 304) e = status_error(resp.status);
     if (!e && !parse(&resp, out)) {
         nb_counter_inc(s->errors);
         e = NB_ERR_UPSTREAM;
@@ -88,14 +97,17 @@ static nb_err get_json(store_client *s, const char *path,
 
 typedef struct record_out {
     nb_record *rec;
-    char *source;
+    char *source, *etag;
 } record_out;
 
 static bool parse_record(const nb_httpc_resp *resp, void *arg)
 {
     record_out *o = arg;
-    const char *why, *store = nb_httpc_header(resp, "X-Store");
+    const char *why, *store = nb_httpc_header(resp, "X-Store"),
+                     *etag = nb_httpc_header(resp, "ETag");
     snprintf(o->source, 16, "%s", store ? store : "cache");
+    snprintf(o->etag, MEMO_ETAG_MAX, "%s", etag && strlen(etag) < MEMO_ETAG_MAX ? etag : "");
+    if (resp->status == 304) return true;
     return nb_record_parse(nb_buf_str(&resp->body), resp->body.len, o->rec, &why) == NB_OK;
 }
 
@@ -105,11 +117,13 @@ static bool parse_geo(const nb_httpc_resp *resp, void *out)
     return nb_geo_parse(nb_buf_str(&resp->body), resp->body.len, out, &why) == NB_OK;
 }
 
-nb_err store_get_record(store_client *s, const char *key, nb_record *out, char source[16])
+nb_err store_get_record(store_client *s, const char *key, const char *if_none_match,
+                        nb_record *out, char source[16], char etag[MEMO_ETAG_MAX],
+                        bool *unchanged)
 {
     char *path = store_record_path(key);
-    record_out o = {out, source};
-    nb_err e = get_json(s, path, parse_record, &o);
+    record_out o = {out, source, etag};
+    nb_err e = get_json(s, path, if_none_match, parse_record, &o, unchanged);
     free(path);
     return e;
 }
@@ -117,7 +131,7 @@ nb_err store_get_record(store_client *s, const char *key, nb_record *out, char s
 nb_err store_get_geo(store_client *s, const char *query, nb_geo_entry *out)
 {
     char *path = store_geo_path(query);
-    nb_err e = get_json(s, path, parse_geo, out);
+    nb_err e = get_json(s, path, NULL, parse_geo, out, NULL);
     free(path);
     return e;
 }
@@ -126,7 +140,7 @@ nb_err store_put(store_client *s, const char *path, const char *body, size_t len
                  bool *retryable, char *errmsg, size_t errlen)
 {
     nb_httpc_resp resp;
-    nb_err e = do_call(s, "PUT", path, body, len, &resp);
+    nb_err e = do_call(s, "PUT", path, NULL, body, len, &resp);
     *retryable = true;
     if (e) {
         snprintf(errmsg, errlen, "%s", resp.errmsg);
@@ -143,7 +157,7 @@ nb_err store_put(store_client *s, const char *path, const char *body, size_t len
 bool store_ping(store_client *s)
 {
     nb_httpc_resp resp;
-    nb_err e = do_call(s, "GET", "/healthz", NULL, 0, &resp);
+    nb_err e = do_call(s, "GET", "/healthz", NULL, NULL, 0, &resp);
     bool ok = !e && resp.status == 200;
     nb_httpc_resp_release(&resp);
     return ok;

@@ -9,6 +9,7 @@
 
 #include "api_config.h"
 #include "nimbus/err.h"
+#include "memo.h"
 #include "nimbus/record.h"
 
 typedef struct store_client store_client;
@@ -16,9 +17,13 @@ typedef struct store_client store_client;
 store_client *store_client_new(const api_config *cfg);
 void store_client_free(store_client *s);
 
-/* NB_OK with the record and source ("cache" or "database"); NB_ERR_NOT_FOUND;
+/* NB_OK with the record, its source ("cache" or "database") and its version
+ * (etag, "" if persistence sent none). With if_none_match equal to the stored
+ * version: NB_OK, *unchanged and out untouched. NB_ERR_NOT_FOUND;
  * NB_ERR_UNAVAILABLE / NB_ERR_TIMEOUT / NB_ERR_UPSTREAM when persistence fails. */
-nb_err store_get_record(store_client *s, const char *key, nb_record *out, char source[16]);
+nb_err store_get_record(store_client *s, const char *key, const char *if_none_match,
+                        nb_record *out, char source[16], char etag[MEMO_ETAG_MAX],
+                        bool *unchanged);
 /* NB_OK with the entry (expired entries are never returned); NB_ERR_NOT_FOUND; errors. */
 nb_err store_get_geo(store_client *s, const char *query, nb_geo_entry *out);
 

@@ -70,7 +70,22 @@ static void respond_record(wx *x, const nb_record *rec, const char *source, answ
     nb_counter_inc(c[kind]);
     answer a = {.rec = rec, .place = x->by_name ? &x->place : NULL, .days = x->days,
                 .source = source, .kind = kind};
-    doc_respond(x->req, s->cfg, &a);
+    /* The document's head depends on the record, the days and the place only. */
+    char variant[160];
+    snprintf(variant, sizeof(variant), "%d|%s|%s", x->days, a.place ? a.place->name : "",
+             a.place ? a.place->country_code : "");
+    size_t len;
+    char *head = memo_get_doc(s->d.memo, rec->key, rec->fetched_at_ms, variant, &len);
+    if (!head) {
+        head = doc_render_head(s->cfg, &a, &len);
+        if (head) memo_put_doc(s->d.memo, rec->key, rec->fetched_at_ms, variant, head, len);
+    }
+    if (!head) {
+        nb_respond_error(x->req, NB_ERR_NOMEM, "could not render the weather document");
+        return;
+    }
+    doc_respond(x->req, s->cfg, &a, head, len);
+    free(head);
 }
 
 static void respond_fetch_error(nb_req *r, const fl_result *res)
@@ -401,8 +416,13 @@ static void serve_key(wx *x)
         finish(x);
         return;
     }
-    char source[16];
-    nb_err e = store_get_record(s->d.store, x->key, &res->rec, source);
+    /* Ask persistence every time; when it still holds the version we parsed
+     * before, it answers 304 and the remembered record is used. */
+    char source[16], etag[MEMO_ETAG_MAX], known[MEMO_ETAG_MAX];
+    bool have = memo_get(s->d.memo, x->key, known, &res->rec) && known[0], unchanged = false;
+    nb_err e = store_get_record(s->d.store, x->key, have ? known : NULL, &res->rec, source, etag,
+                                &unchanged);
+    if (e == NB_OK && !unchanged && etag[0]) memo_put(s->d.memo, x->key, etag, &res->rec);
     if (e == NB_OK) {
         int64_t age_ms = nb_now_ms() - res->rec.fetched_at_ms;
         if (age_ms < s->cfg->fresh_ttl_s * 1000) { /* flows 1 and 3 */

@@ -16,6 +16,7 @@
 #include "api_config.h"
 #include "events.h"
 #include "flight.h"
+#include "memo.h"
 #include "nimbus/buf.h"
 #include "nimbus/http_server.h"
 #include "pool.h"
@@ -32,6 +33,7 @@ typedef struct weather_deps {
     events *ev;
     flights *fl;
     pool *fetchers;
+    memo *memo;
 } weather_deps;
 
 typedef struct weather weather;

@@ -1,7 +1,8 @@
 /* routes.c — HTTP handlers of persistence (see routes.h).
  *
  * GET answers the stored bytes as they are (no parsing on the fast path) with
- * X-Store saying which store answered. PUT validates the body with the shared
+ * X-Store saying which store answered and ETag the stored version; a GET with
+ * that ETag in If-None-Match gets 304. PUT validates the body with the shared
  * codecs (libcommon record.h), stores the canonical encoding, and answers the
  * put result. Every failure is answered through nb_respond_error. */
 #include "routes.h"
@@ -34,10 +35,22 @@ static void respond_stored(nb_req *r, store *st, kv_ns ns, const char *key)
     store_backend from;
     nb_err rc = store_get(st, ns, key, &v, &from);
     switch (rc) {
-    case NB_OK:
+    case NB_OK: {
+        /* The version (fetched_at / resolved_at) is the validator: a client
+         * that holds this version gets a 304 without the body. */
+        char etag[32];
+        snprintf(etag, sizeof(etag), "\"%lld\"", (long long)v.version_ms);
         nb_req_add_header(r, "X-Store", store_name(from));
+        nb_req_add_header(r, "ETag", etag);
+        const char *inm = nb_req_header(r, "If-None-Match");
+        if (inm && strcmp(inm, etag) == 0) {
+            free(v.data);
+            nb_respond(r, 304, "application/json", "", 0);
+            return;
+        }
         nb_respond_take(r, 200, "application/json", v.data, v.len);
         return; /* the server owns v.data now */
+    }
     case NB_ERR_NOT_FOUND:
         nb_respond_error(r, NB_ERR_NOT_FOUND, "nothing stored for %s",
                          ns == KV_NS_RECORD ? "this location" : "this query");

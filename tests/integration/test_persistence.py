@@ -56,6 +56,22 @@ class PersistenceTest(testing.TestCase):
         self.assertEqual(body["fetched_at"], rec["fetched_at"])
         self.assertEqual(body["current"], rec["current"])
 
+    def test_conditional_get_with_the_stored_version(self):
+        key, fetched = "41.39,2.17", now_ms()
+        self.assertStatus(self.put(key, record(key, fetched_at_ms=fetched)), 200)
+        etag = self.assertHeader(self.get(key), "ETag")
+        self.assertEqual(etag, '"%d"' % fetched)
+        url = self.s.url("/v1/records/" + key)
+        same = http.request("GET", url, headers={"If-None-Match": etag})
+        self.assertStatus(same, 304)
+        self.assertEqual(same.body, b"")
+        self.assertHeader(same, "X-Store", "cache")
+        newer = record(key, fetched_at_ms=fetched + 1000)
+        self.assertStatus(self.put(key, newer), 200)
+        changed = http.request("GET", url, headers={"If-None-Match": etag})
+        self.assertStatus(changed, 200)
+        self.assertEqual(changed.json()["fetched_at"], newer["fetched_at"])
+
     def test_cache_miss_database_hit_fills_cache(self):
         key = "40.71,-74.01"
         rec = record(key)

@@ -618,7 +618,10 @@ nb_err nb_server_start(nb_server *s)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)s->o.threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->o.conn_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
-        MHD_OPTION_CONNECTION_LIMIT, 10000U, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, 10000U,
+        /* headers only: bodies go to our own capped buffer. MHD clears this
+         * pool for every request, so smaller is cheaper (default 32 KiB). */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
     if (!s->d) {
         nb_error("cannot listen on %s:%d: %s", s->o.bind, s->o.port, strerror(errno));
         return NB_ERR_UNAVAILABLE;

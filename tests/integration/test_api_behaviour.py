@@ -151,6 +151,28 @@ class Behaviour(ApiTestCase):
             self.assertIn(reason, body["reason"], query)
         self.assertEqual(s.sim.counters(), {"forecast": 0, "search": 0})
 
+    def test_writes_wait_for_persistence_to_come_back(self):
+        # persistence down: the api still answers from the upstream, keeps the
+        # write and retries it until persistence is back; nothing is lost.
+        s = self.stack
+        retries = s.metric("nimbus_store_write_retries_total")
+        s.persistence.stop()
+        try:
+            r = s.weather(lat="37.98", lon="23.73")
+            self.assertWeather(r, "MISS", "upstream")
+            ready = http.request("GET", s.url + "/readyz")
+            self.assertEqual(ready.status, 503)
+            self.assertEqual(ready.json()["persistence"], "down")
+            procs.wait_until(lambda: s.metric("nimbus_store_write_retries_total") > retries, 10,
+                             what="the api retrying the write")
+            self.assertGreaterEqual(s.metric("nimbus_store_write_queue_depth"), 1)
+        finally:
+            s.persistence.start()
+        procs.wait_until(lambda: s.pg_record("37.98,23.73") is not None, 30,
+                         what="the retried write in PostgreSQL")
+        self.assertEqual(s.pg_record("37.98,23.73")["fetched_at"], r.json()["fetched_at"])
+        self.assertEqual(s.metric('nimbus_store_writes_total{result="lost"}'), 0)
+
     def test_metrics_and_readiness(self):
         s = self.stack
         ready = http.request("GET", s.url + "/readyz")

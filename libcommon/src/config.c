@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "nimbus/log.h"
+
 static void env_name(const char *name, char *out, size_t outlen)
 {
     size_t i = 0;
@@ -178,7 +180,17 @@ char *nb_config_dump_json(const nb_setting *table, int n)
         case NB_SET_BOOL: v = json_boolean(*(bool *)s->dst); break;
         default: {
             const char *str = *(const char **)s->dst;
-            v = secret ? json_string("***") : (str ? json_string(str) : json_null());
+            const char *scheme = str ? strstr(str, "://") : NULL;
+            const char *at = scheme ? strchr(scheme, '@') : NULL;
+            if (secret) {
+                v = json_string("***");
+            } else if (at) { /* scheme://user:password@host... */
+                char masked[512];
+                snprintf(masked, sizeof(masked), "%.*s***%s", (int)(scheme + 3 - str), str, at);
+                v = json_string(masked);
+            } else {
+                v = str ? json_string(str) : json_null();
+            }
         }
         }
         json_object_set_new(o, s->name, v ? v : json_null());
@@ -186,4 +198,15 @@ char *nb_config_dump_json(const nb_setting *table, int n)
     char *out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;
+}
+
+void nb_config_log(const nb_setting *table, int n)
+{
+    char *dump = nb_config_dump_json(table, n);
+    size_t len = dump ? strlen(dump) : 0;
+    char *fields = dump ? malloc(len + 16) : NULL;
+    if (fields) snprintf(fields, len + 16, "\"config\":%s", dump);
+    nb_log_fields(NB_LOG_INFO, fields, "starting");
+    free(fields);
+    free(dump);
 }

@@ -29,6 +29,18 @@ int nb_log_level_parse(const char *s)
     return -1;
 }
 
+bool nb_log_start(const char *service, const char *level)
+{
+    int l = nb_log_level_parse(level);
+    if (l < 0) {
+        fprintf(stderr, "%s: invalid log-level '%s': use debug, info, warn or error\n", service,
+                level);
+        return false;
+    }
+    nb_log_init(service, (nb_log_level)l);
+    return true;
+}
+
 void nb_log_set_request_id(const char *rid)
 {
     if (!rid) {

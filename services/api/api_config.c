@@ -80,7 +80,7 @@ nb_err api_config_load(api_config *cfg, int argc, char **argv, bool *exit_now)
     return e;
 }
 
-char *api_config_dump(void)
+void api_config_log(void)
 {
-    return nb_config_dump_json(table, (int)(sizeof(table) / sizeof(table[0])));
+    nb_config_log(table, (int)(sizeof(table) / sizeof(table[0])));
 }

@@ -32,7 +32,7 @@ typedef struct api_config {
 
 /* Fills cfg from defaults, NIMBUS_* env and flags. *exit_now after --help. */
 nb_err api_config_load(api_config *cfg, int argc, char **argv, bool *exit_now);
-/* The effective settings as one JSON object (caller frees). */
-char *api_config_dump(void);
+/* Logs the effective settings (secrets masked). */
+void api_config_log(void);
 
 #endif

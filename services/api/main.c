@@ -22,15 +22,8 @@ int main(int argc, char **argv)
     bool exit_now;
     if (api_config_load(&cfg, argc, argv, &exit_now) != NB_OK) return 2;
     if (exit_now) return 0;
-    int level = nb_log_level_parse(cfg.log_level);
-    if (level < 0) {
-        fprintf(stderr, "nimbus-api: invalid log-level '%s'\n", cfg.log_level);
-        return 2;
-    }
-    nb_log_init("api", (nb_log_level)level);
-    char *dump = api_config_dump();
-    nb_info("starting with %s", dump ? dump : "{}");
-    free(dump);
+    if (!nb_log_start("api", cfg.log_level)) return 2;
+    api_config_log();
 
     json_object_seed(0);
     if (nb_httpc_global_init() != NB_OK) return 1;

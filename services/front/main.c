@@ -42,24 +42,14 @@ int main(int argc, char **argv)
         return 2;
     if (exit_now)
         return EXIT_SUCCESS;
-    int level = nb_log_level_parse(log_level);
-    if (level < 0) {
-        fprintf(stderr, "nimbus-front: --log-level: expected debug, info, warn or error\n");
+    if (!nb_log_start("front", log_level))
         return 2;
-    }
-    nb_log_init("front", (nb_log_level)level);
     json_object_seed(0);
     if (nb_httpc_global_init() != NB_OK) {
         nb_error("curl_global_init failed");
         return EXIT_FAILURE;
     }
-    char *dump = nb_config_dump_json(settings, nsettings);
-    char *fields = dump ? malloc(strlen(dump) + 16) : NULL;
-    if (fields)
-        sprintf(fields, "\"config\":%s", dump);
-    nb_log_fields(NB_LOG_INFO, fields, "starting");
-    free(fields);
-    free(dump);
+    nb_config_log(settings, nsettings);
 
     routes.api = (fr_api){.base_url = api_url,
                           .connect_timeout_ms = connect_ms < timeout_ms ? connect_ms : timeout_ms,

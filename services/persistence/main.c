@@ -23,29 +23,6 @@ typedef struct settings {
     bool access_log;
 } settings;
 
-/* Logs the effective settings, with a password in the Redis URL masked. */
-static void log_settings(const nb_setting *table, int n, const char *redis_url)
-{
-    char *dump = nb_config_dump_json(table, n);
-    json_t *o = dump ? json_loads(dump, 0, NULL) : NULL;
-    free(dump);
-    if (!o) return;
-    const char *at = strchr(redis_url, '@');
-    if (at) {
-        char masked[512];
-        snprintf(masked, sizeof(masked), "redis://***%s", at);
-        json_object_set_new(o, "redis-url", json_string(masked));
-    }
-    dump = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    size_t len = dump ? strlen(dump) : 0;
-    if (len >= 2) {
-        dump[len - 1] = '\0'; /* the fields go in without the braces */
-        nb_log_fields(NB_LOG_INFO, dump + 1, "starting");
-    }
-    free(dump);
-}
-
 int main(int argc, char **argv)
 {
     settings cfg;
@@ -86,13 +63,8 @@ int main(int argc, char **argv)
                        &exit_now) != NB_OK)
         return 2;
     if (exit_now) return 0;
-    int level = nb_log_level_parse(cfg.log_level);
-    if (level < 0) {
-        fprintf(stderr, "nimbus-persistence: --log-level must be debug|info|warn|error\n");
-        return 2;
-    }
-    nb_log_init("persistence", (nb_log_level)level);
-    log_settings(table, ntable, cfg.redis_url);
+    if (!nb_log_start("persistence", cfg.log_level)) return 2;
+    nb_config_log(table, ntable);
 
     /* global inits before any thread: a dead Redis socket must not kill us */
     signal(SIGPIPE, SIG_IGN);

@@ -169,7 +169,7 @@ int main(int argc, char **argv)
         {"brokers", NB_SET_INT, &brokers, "1", 1, 16, "number of mock brokers"},
         {"log-level", NB_SET_STR, &log_level, "info", 0, 0, "debug|info|warn|error"},
     };
-    int rc = 1, level, ntopics = 0;
+    int rc = 1, ntopics = 0;
     bool exit_now = false;
     char *topic_flags = NULL, *topic_list = NULL;
     char *topics[KDB_MAX_TOPICS];
@@ -182,12 +182,8 @@ int main(int argc, char **argv)
         return 2;
     if (exit_now)
         return 0;
-    level = nb_log_level_parse(log_level);
-    if (level < 0) {
-        fprintf(stderr, "kafka-dev-broker: --log-level: unknown level '%s'\n", log_level);
+    if (!nb_log_start("kafka-dev-broker", log_level))
         return 2;
-    }
-    nb_log_init("kafka-dev-broker", (nb_log_level)level);
 
     topic_flags = kdb_topic_flags(argc, argv);
     topic_list = strdup(topic);

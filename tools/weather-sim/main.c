@@ -36,7 +36,7 @@ int main(int argc, char **argv)
     ws_ctl ctl;
     ws_server *srv;
     sigset_t sigs;
-    int sig = 0, lvl, rc = EXIT_FAILURE;
+    int sig = 0, rc = EXIT_FAILURE;
 
     if (nb_config_load(settings, nsettings, argc, argv, "weather-sim",
                        "Open-Meteo-compatible forecast and geocoding simulator with test "
@@ -45,22 +45,9 @@ int main(int argc, char **argv)
         return 2;
     if (exit_now)
         return EXIT_SUCCESS;
-    lvl = nb_log_level_parse(log_level);
-    if (lvl < 0) {
-        fprintf(stderr, "weather-sim: invalid log-level '%s': use debug, info, warn or error\n",
-                log_level);
+    if (!nb_log_start("weather-sim", log_level))
         return 2;
-    }
-    nb_log_init("weather-sim", (nb_log_level)lvl);
-    {
-        char *cfg = nb_config_dump_json(settings, nsettings);
-        char *field = cfg ? malloc(strlen(cfg) + 16) : NULL;
-        if (field)
-            sprintf(field, "\"config\":%s", cfg);
-        nb_log_fields(NB_LOG_INFO, field, "configuration");
-        free(field);
-        free(cfg);
-    }
+    nb_config_log(settings, nsettings);
     ws_tz_init();
     ws_ctl_init(&ctl);
 

@@ -35,8 +35,11 @@ typedef struct nb_setting {
 nb_err nb_config_load(const nb_setting *table, int n, int argc, char **argv, const char *prog,
                       const char *summary, bool *exit_now);
 
-/* Renders the effective configuration as one JSON object (for the start-up log).
- * Settings whose name contains "password" or "dsn" print as "***". Caller frees. */
+/* Renders the effective configuration as one JSON object. Settings whose name
+ * contains "password" or "dsn" print as "***", and the user:password part of
+ * any URL as "***". Caller frees. */
 char *nb_config_dump_json(const nb_setting *table, int n);
+/* Logs the effective configuration: one "starting" line with a "config" field. */
+void nb_config_log(const nb_setting *table, int n);
 
 #endif

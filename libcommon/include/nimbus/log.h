@@ -7,12 +7,17 @@
 #ifndef NIMBUS_LOG_H
 #define NIMBUS_LOG_H
 
+#include <stdbool.h>
+
 typedef enum nb_log_level { NB_LOG_DEBUG, NB_LOG_INFO, NB_LOG_WARN, NB_LOG_ERROR } nb_log_level;
 
 /* Call once from main() before threads start. service is borrowed (static). */
 void nb_log_init(const char *service, nb_log_level min_level);
 /* Parses "debug|info|warn|error"; returns -1 if unknown. */
 int nb_log_level_parse(const char *s);
+/* nb_log_init from a level given as text (a setting); prints the reason to
+ * stderr and returns false when the level is unknown. Call once from main(). */
+bool nb_log_start(const char *service, const char *level);
 
 /* The request id of the calling thread (NULL for none). The string is copied. */
 void nb_log_set_request_id(const char *rid);

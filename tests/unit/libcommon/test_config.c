@@ -76,8 +76,8 @@ static void dump_hides_secrets(void **state)
     char *s = nb_config_dump_json(t, 1);
     assert_null(strstr(s, "secret"));
     free(s);
-    const char *url = "redis://:hunter2@127.0.0.1:6379/0";
-    nb_setting u[] = {{"redis-url", NB_SET_STR, &url, NULL, 0, 0, "url"}};
+    const char *redis_url = "redis://:hunter2@127.0.0.1:6379/0";
+    nb_setting u[] = {{"redis-url", NB_SET_STR, &redis_url, NULL, 0, 0, "url"}};
     s = nb_config_dump_json(u, 1);
     assert_null(strstr(s, "hunter2"));
     assert_non_null(strstr(s, "redis://***@127.0.0.1:6379/0"));

@@ -63,6 +63,27 @@ static void finish(wx *x)
     free(x);
 }
 
+/* Room for a flight result (a record is too big for the stack of every
+ * caller); on failure x is answered 500 and finished. */
+static fl_result *result_new(wx *x)
+{
+    fl_result *res = malloc(sizeof(*res));
+    if (!res) {
+        nb_respond_error(x->req, NB_ERR_NOMEM, "out of memory");
+        finish(x);
+    }
+    return res;
+}
+
+/* x waited past its deadline for what (the upstream, the geocoder). */
+static void respond_deadline(wx *x, const char *what)
+{
+    nb_req_add_header(x->req, "Retry-After", "5");
+    nb_respond_error_status(x->req, 503, NB_ERR_TIMEOUT, "%s did not answer within %ld ms", what,
+                            x->svc->cfg->miss_deadline_ms);
+    finish(x);
+}
+
 static void respond_record(wx *x, const nb_record *rec, const char *source, answer_kind kind)
 {
     weather *s = x->svc;
@@ -316,10 +337,8 @@ static void on_weather_done(fl_waiter *w, const fl_result *res)
     } else if (res) {
         respond_fetch_error(x->req, res);
     } else {
-        nb_req_add_header(x->req, "Retry-After", "5");
-        nb_respond_error_status(x->req, 503, NB_ERR_TIMEOUT,
-                                "the upstream did not answer within %ld ms",
-                                x->svc->cfg->miss_deadline_ms);
+        respond_deadline(x, "the upstream");
+        return;
     }
     finish(x);
 }
@@ -333,12 +352,8 @@ static void wait_for_weather(wx *x)
     x->w.deadline_ms =
         nb_mono_ms() + (x->has_stale ? s->cfg->revalidate_wait_ms : s->cfg->miss_deadline_ms);
     x->w.done = on_weather_done;
-    fl_result *res = malloc(sizeof(*res));
-    if (!res) {
-        nb_respond_error(x->req, NB_ERR_NOMEM, "out of memory");
-        finish(x);
-        return;
-    }
+    fl_result *res = result_new(x);
+    if (!res) return;
     fl_state st = flights_join(s->d.fl, id, &x->w, true, res);
     if (st == FL_STARTED) {
         fetch_job *j = weather_job(s, x->key, x->has_stale ? &x->stale : NULL,
@@ -387,11 +402,7 @@ static void on_geo_done(fl_waiter *w, const fl_result *res)
         apply_geo(x, res);
         return;
     }
-    nb_req_add_header(x->req, "Retry-After", "5");
-    nb_respond_error_status(x->req, 503, NB_ERR_TIMEOUT,
-                            "the geocoder did not answer within %ld ms",
-                            x->svc->cfg->miss_deadline_ms);
-    finish(x);
+    respond_deadline(x, "the geocoder");
 }
 
 /* ---- the flows ------------------------------------------------------- */
@@ -402,12 +413,8 @@ static void serve_key(wx *x)
     weather *s = x->svc;
     char id[NB_KEY_MAX + 4];
     snprintf(id, sizeof(id), "w:%s", x->key);
-    fl_result *res = malloc(sizeof(*res));
-    if (!res) {
-        nb_respond_error(x->req, NB_ERR_NOMEM, "out of memory");
-        finish(x);
-        return;
-    }
+    fl_result *res = result_new(x);
+    if (!res) return;
     /* Just fetched here, and not yet in persistence: answer from memory. */
     if (flights_join(s->d.fl, id, NULL, false, res) == FL_DONE && res->err == NB_OK &&
         nb_now_ms() - res->rec.fetched_at_ms < s->cfg->fresh_ttl_s * 1000) {
@@ -454,12 +461,8 @@ static void resolve_name(wx *x)
     weather *s = x->svc;
     char id[NB_QUERY_MAX + 8];
     snprintf(id, sizeof(id), "g:%s", x->query);
-    fl_result *res = malloc(sizeof(*res));
-    if (!res) {
-        nb_respond_error(x->req, NB_ERR_NOMEM, "out of memory");
-        finish(x);
-        return;
-    }
+    fl_result *res = result_new(x);
+    if (!res) return;
     if (flights_join(s->d.fl, id, NULL, false, res) == FL_DONE && res->err == NB_OK) {
         apply_geo(x, res);
         free(res);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nimbus/buf.h"
+#include "out.h"
 #include "wxfmt.h"
 
 #define PAGE_CAP (1024 * 1024)
@@ -49,95 +50,57 @@ static const char ICON_SPRITE[] =
     "cy=\"16.5\" r=\"2\" fill=\"#ef6b5b\"/></symbol>\n"
     "</svg>\n";
 
-/* A writer with a sticky error: render code reads straight through and the
- * end checks once. */
-typedef struct out {
-    nb_buf b;
-    nb_err err;
-} out;
-
-static void put(out *o, const char *s)
+static void head(fr_out *o, const fr_page *pg, const char *title)
 {
-    if (o->err == NB_OK)
-        o->err = nb_buf_adds(&o->b, s);
-}
-
-__attribute__((format(printf, 2, 3))) static void putf(out *o, const char *fmt, ...)
-{
-    va_list ap;
-    if (o->err != NB_OK)
-        return;
-    va_start(ap, fmt);
-    o->err = nb_buf_vaddf(&o->b, fmt, ap);
-    va_end(ap);
-}
-
-static void esc(out *o, const char *s)
-{
-    if (o->err == NB_OK)
-        o->err = nb_buf_add_html(&o->b, s ? s : "");
-}
-
-static char *finish(out *o, size_t *len)
-{
-    if (o->err != NB_OK) {
-        nb_buf_release(&o->b);
-        return NULL;
-    }
-    return nb_buf_detach(&o->b, len);
-}
-
-static void head(out *o, const fr_page *pg, const char *title)
-{
-    put(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    fr_put(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
            "<meta name=\"color-scheme\" content=\"light dark\">\n<title>");
-    esc(o, title);
-    put(o, " · nimbus weather</title>\n");
-    put(o, "<link rel=\"icon\" href=\"data:,\">\n");
-    putf(o, "<link rel=\"stylesheet\" href=\"/static/style.css?v=");
-    esc(o, pg->asset_version);
-    put(o, "\">\n<script src=\"/static/app.js?v=");
-    esc(o, pg->asset_version);
-    put(o, "\" defer></script>\n</head>\n<body>\n");
-    put(o, ICON_SPRITE);
+    fr_put_html(o, title);
+    fr_put(o, " · nimbus weather</title>\n");
+    fr_put(o, "<link rel=\"icon\" href=\"data:,\">\n");
+    fr_putf(o, "<link rel=\"stylesheet\" href=\"/static/style.css?v=");
+    fr_put_html(o, pg->asset_version);
+    fr_put(o, "\">\n<script src=\"/static/app.js?v=");
+    fr_put_html(o, pg->asset_version);
+    fr_put(o, "\" defer></script>\n</head>\n<body>\n");
+    fr_put(o, ICON_SPRITE);
 }
 
-static void top_bar(out *o, const fr_page *pg)
+static void top_bar(fr_out *o, const fr_page *pg)
 {
-    put(o, "<header class=\"top\">\n<a class=\"brand\" href=\"/\"><svg class=\"logo\" viewBox=\"0 0 24 24\" "
+    fr_put(o, "<header class=\"top\">\n<a class=\"brand\" href=\"/\"><svg class=\"logo\" viewBox=\"0 0 24 24\" "
            "aria-hidden=\"true\"><use href=\"#i-partly\"></use></svg> nimbus</a>\n<form class=\"search\" action=\"/\" method=\"get\" role=\"search\">\n"
            "<input type=\"search\" name=\"city\" placeholder=\"City or lat,lon\" "
            "aria-label=\"City or coordinates\" autocomplete=\"off\" required value=\"");
-    esc(o, pg->query);
-    put(o, "\">\n<button type=\"submit\">Search</button>\n</form>\n</header>\n");
+    fr_put_html(o, pg->query);
+    fr_put(o, "\">\n<button type=\"submit\">Search</button>\n</form>\n</header>\n");
 }
 
-static void foot(out *o)
+static void foot(fr_out *o)
 {
-    put(o, "<footer class=\"foot\"><a href=\"https://open-meteo.com/\" rel=\"noreferrer\">"
+    fr_put(o, "<footer class=\"foot\"><a href=\"https://open-meteo.com/\" rel=\"noreferrer\">"
            "Weather data by Open-Meteo.com</a></footer>\n</body>\n</html>\n");
 }
 
 /* An icon: <svg class=cls ...><use href="#i-NAME"></use></svg>, labelled. */
-static void icon(out *o, const char *cls, const char *f, double code, double is_day,
+static void icon(fr_out *o, const char *cls, const char *f, double code, double is_day,
                  const char *label)
 {
-    putf(o, "<svg class=\"%s\"%s%s%s viewBox=\"0 0 24 24\" role=\"img\" aria-label=\"", cls,
+    fr_putf(o, "<svg class=\"%s\"%s%s%s viewBox=\"0 0 24 24\" role=\"img\" aria-label=\"", cls,
          f ? " data-f=\"" : "", f ? f : "", f ? "\"" : "");
-    esc(o, label);
-    putf(o, "\"><use href=\"#i-%s\"></use></svg>", fr_wx_icon_name(code, is_day));
+    fr_put_html(o, label);
+    fr_putf(o, "\"><use href=\"#i-%s\"></use></svg>", fr_wx_icon_name(code, is_day));
 }
 
 /* One <span data-f=name>value</span> with the value escaped. */
-static void field(out *o, const char *name, const char *value)
+static void field(fr_out *o, const char *name, const char *value)
 {
-    putf(o, "<span data-f=\"%s\">", name);
-    esc(o, value);
-    put(o, "</span>");
+    fr_putf(o, "<span data-f=\"%s\">", name);
+    fr_put_html(o, value);
+    fr_put(o, "</span>");
 }
 
-static void current_block(out *o, const json_t *doc, const fr_page *pg, int64_t age_s,
+static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64_t age_s,
                           bool stale)
 {
     const json_t *loc = json_object_get(doc, "location");
@@ -149,33 +112,33 @@ static void current_block(out *o, const json_t *doc, const fr_page *pg, int64_t 
     fr_wx_region(loc, region, sizeof(region));
     fr_wx_local_time(pg->now_ms, (long)fr_wx_num(loc, "utc_offset_seconds"), ltime, sizeof(ltime));
 
-    put(o, "<section class=\"now\" aria-labelledby=\"place\">\n<h1 id=\"place\">");
+    fr_put(o, "<section class=\"now\" aria-labelledby=\"place\">\n<h1 id=\"place\">");
     field(o, "name", fr_wx_place_name(loc));
-    put(o, " ");
-    put(o, "<small>");
+    fr_put(o, " ");
+    fr_put(o, "<small>");
     field(o, "region", region);
-    put(o, "</small></h1>\n<p class=\"meta\">Local time ");
+    fr_put(o, "</small></h1>\n<p class=\"meta\">Local time ");
     field(o, "localtime", ltime);
-    put(o, " · ");
+    fr_put(o, " · ");
     field(o, "timezone", fr_wx_str(loc, "timezone"));
-    put(o, "</p>\n<div class=\"current\">\n");
+    fr_put(o, "</p>\n<div class=\"current\">\n");
     icon(o, "icon", "icon", code, fr_wx_bool(cur, "is_day"), cond);
-    put(o, "\n<div class=\"temp\">");
+    fr_put(o, "\n<div class=\"temp\">");
     field(o, "temperature", fr_wx_fmt(fr_wx_num(cur, "temperature"), 1, num, sizeof(num)));
-    put(o, "<span class=\"unit\">°C</span></div>\n<div class=\"cond\"><strong>");
+    fr_put(o, "<span class=\"unit\">°C</span></div>\n<div class=\"cond\"><strong>");
     field(o, "condition", cond);
-    put(o, "</strong><br>Feels like ");
+    fr_put(o, "</strong><br>Feels like ");
     field(o, "apparent_temperature",
           fr_wx_fmt(fr_wx_num(cur, "apparent_temperature"), 1, num, sizeof(num)));
-    put(o, " °C</div>\n</div>\n<dl class=\"facts\">\n<div><dt>Humidity</dt><dd>");
+    fr_put(o, " °C</div>\n</div>\n<dl class=\"facts\">\n<div><dt>Humidity</dt><dd>");
     field(o, "relative_humidity", fr_wx_fmt(fr_wx_num(cur, "relative_humidity"), 0, num, sizeof(num)));
-    put(o, " %</dd></div>\n<div><dt>Wind</dt><dd>");
+    fr_put(o, " %</dd></div>\n<div><dt>Wind</dt><dd>");
     field(o, "wind_speed", fr_wx_fmt(fr_wx_num(cur, "wind_speed"), 0, num, sizeof(num)));
-    put(o, " km/h ");
+    fr_put(o, " km/h ");
     field(o, "wind_dir", fr_wx_compass(fr_wx_num(cur, "wind_direction")));
-    put(o, "</dd></div>\n<div><dt>Precipitation</dt><dd>");
+    fr_put(o, "</dd></div>\n<div><dt>Precipitation</dt><dd>");
     field(o, "precipitation", fr_wx_fmt(fr_wx_num(cur, "precipitation"), 1, num, sizeof(num)));
-    put(o, " mm</dd></div>\n");
+    fr_put(o, " mm</dd></div>\n");
 
     char today_date[16];
     const json_t *daily = json_object_get(doc, "daily");
@@ -183,24 +146,24 @@ static void current_block(out *o, const json_t *doc, const fr_page *pg, int64_t 
                      sizeof(today_date));
     const json_t *today = json_array_get(daily, fr_wx_first_day(daily, today_date));
     const char *rise = fr_wx_str(today, "sunrise"), *set = fr_wx_str(today, "sunset");
-    put(o, "<div><dt>Sun</dt><dd>");
+    fr_put(o, "<div><dt>Sun</dt><dd>");
     field(o, "sunrise", strlen(rise) >= 16 ? rise + 11 : FR_MISSING);
-    put(o, " – ");
+    fr_put(o, " – ");
     field(o, "sunset", strlen(set) >= 16 ? set + 11 : FR_MISSING);
-    put(o, "</dd></div>\n</dl>\n");
+    fr_put(o, "</dd></div>\n</dl>\n");
 
     fr_wx_ago(age_s < 0 ? 0 : age_s, ago, sizeof(ago));
-    put(o, "<p class=\"status\" role=\"status\" aria-live=\"polite\">Updated ");
+    fr_put(o, "<p class=\"status\" role=\"status\" aria-live=\"polite\">Updated ");
     field(o, "ago", ago);
-    putf(o, " <span class=\"pill\" data-f=\"state\"%s>%s</span></p>\n",
+    fr_putf(o, " <span class=\"pill\" data-f=\"state\"%s>%s</span></p>\n",
          stale ? "" : " hidden", stale ? "updating…" : "");
     if (stale)
-        put(o, "<noscript><p class=\"hint\">Newer data is being fetched — reload the page in a "
+        fr_put(o, "<noscript><p class=\"hint\">Newer data is being fetched — reload the page in a "
                "moment to see it.</p></noscript>\n");
-    put(o, "</section>\n");
+    fr_put(o, "</section>\n");
 }
 
-static void daily_block(out *o, const json_t *doc, const fr_page *pg)
+static void daily_block(fr_out *o, const json_t *doc, const fr_page *pg)
 {
     const json_t *loc = json_object_get(doc, "location");
     const json_t *daily = json_object_get(doc, "daily");
@@ -209,7 +172,7 @@ static void daily_block(out *o, const json_t *doc, const fr_page *pg)
     const json_t *d;
 
     fr_wx_local_date(pg->now_ms, (long)fr_wx_num(loc, "utc_offset_seconds"), today, sizeof(today));
-    put(o, "<section class=\"days\" aria-labelledby=\"days-h\">\n<h2 id=\"days-h\">Forecast</h2>\n"
+    fr_put(o, "<section class=\"days\" aria-labelledby=\"days-h\">\n<h2 id=\"days-h\">Forecast</h2>\n"
            "<ol class=\"daily\" data-f=\"daily\">\n");
     size_t first = fr_wx_first_day(daily, today);
     json_array_foreach(daily, i, d) {
@@ -219,51 +182,51 @@ static void daily_block(out *o, const json_t *doc, const fr_page *pg)
             break;
         const char *cond = fr_wx_str(d, "condition");
         fr_wx_day_label(fr_wx_str(d, "date"), today, label, sizeof(label));
-        put(o, "<li><span class=\"d\">");
-        esc(o, label);
-        put(o, "</span>");
+        fr_put(o, "<li><span class=\"d\">");
+        fr_put_html(o, label);
+        fr_put(o, "</span>");
         icon(o, "i", NULL, fr_wx_num(d, "weather_code"), 1, cond);
-        put(o, "<span class=\"c\">");
-        esc(o, cond);
-        put(o, "</span><span class=\"t\"><b>");
-        put(o, fr_wx_fmt(fr_wx_num(d, "temperature_max"), 0, num, sizeof(num)));
-        put(o, "°</b> / ");
-        put(o, fr_wx_fmt(fr_wx_num(d, "temperature_min"), 0, num, sizeof(num)));
-        put(o, "°</span><span class=\"p\">");
-        put(o, fr_wx_fmt(fr_wx_num(d, "precipitation_probability_max"), 0, num, sizeof(num)));
-        put(o, " % · ");
-        put(o, fr_wx_fmt(fr_wx_num(d, "precipitation_sum"), 1, num, sizeof(num)));
-        put(o, " mm</span></li>\n");
+        fr_put(o, "<span class=\"c\">");
+        fr_put_html(o, cond);
+        fr_put(o, "</span><span class=\"t\"><b>");
+        fr_put(o, fr_wx_fmt(fr_wx_num(d, "temperature_max"), 0, num, sizeof(num)));
+        fr_put(o, "°</b> / ");
+        fr_put(o, fr_wx_fmt(fr_wx_num(d, "temperature_min"), 0, num, sizeof(num)));
+        fr_put(o, "°</span><span class=\"p\">");
+        fr_put(o, fr_wx_fmt(fr_wx_num(d, "precipitation_probability_max"), 0, num, sizeof(num)));
+        fr_put(o, " % · ");
+        fr_put(o, fr_wx_fmt(fr_wx_num(d, "precipitation_sum"), 1, num, sizeof(num)));
+        fr_put(o, " mm</span></li>\n");
     }
-    put(o, "</ol>\n</section>\n");
+    fr_put(o, "</ol>\n</section>\n");
 }
 
 char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len)
 {
-    out o = {.err = NB_OK};
+    fr_out o;
     const json_t *loc = json_object_get(doc, "location");
     const json_t *fr = json_object_get(doc, "freshness");
     bool stale = strcmp(fr_wx_str(fr, "state"), "fresh") != 0;
     int64_t age_s = fr_wx_age_s(doc, pg->now_ms);
 
-    nb_buf_init(&o.b, PAGE_CAP);
+    fr_out_init(&o, PAGE_CAP);
     head(&o, pg, fr_wx_place_name(loc));
     top_bar(&o, pg);
-    putf(&o, "<main id=\"wx\" class=\"wx\" data-state=\"%s\" data-max-age=\"%ld\" data-swr=\"%ld\" "
+    fr_putf(&o, "<main id=\"wx\" class=\"wx\" data-state=\"%s\" data-max-age=\"%ld\" data-swr=\"%ld\" "
              "data-utc-offset=\"%ld\" data-fetched-at=\"",
          stale ? "stale" : "fresh", pg->max_age_s, pg->swr_s,
          (long)fr_wx_num(loc, "utc_offset_seconds"));
-    esc(&o, fr_wx_str(doc, "fetched_at"));
-    put(&o, "\" data-etag=\"");
-    esc(&o, pg->etag);
-    put(&o, "\" data-src=\"");
-    esc(&o, pg->data_path);
-    put(&o, "\">\n");
+    fr_put_html(&o, fr_wx_str(doc, "fetched_at"));
+    fr_put(&o, "\" data-etag=\"");
+    fr_put_html(&o, pg->etag);
+    fr_put(&o, "\" data-src=\"");
+    fr_put_html(&o, pg->data_path);
+    fr_put(&o, "\">\n");
     current_block(&o, doc, pg, age_s, stale);
     daily_block(&o, doc, pg);
-    put(&o, "</main>\n");
+    fr_put(&o, "</main>\n");
     foot(&o);
-    return finish(&o, len);
+    return fr_out_finish(&o, len);
 }
 
 char *fr_html_search(const fr_page *pg, size_t *len)
@@ -272,40 +235,40 @@ char *fr_html_search(const fr_page *pg, size_t *len)
         {"Berlin", "/Berlin"},   {"São Paulo", "/S%C3%A3o%20Paulo"}, {"Tokyo", "/Tokyo"},
         {"Nairobi", "/Nairobi"}, {"Reykjavík", "/Reykjav%C3%ADk"},
     };
-    out o = {.err = NB_OK};
+    fr_out o;
 
-    nb_buf_init(&o.b, PAGE_CAP);
+    fr_out_init(&o, PAGE_CAP);
     head(&o, pg, "Search");
     top_bar(&o, pg);
-    put(&o, "<main class=\"hero\">\n<h1>Weather, right now</h1>\n<p>Type a city above, or a "
+    fr_put(&o, "<main class=\"hero\">\n<h1>Weather, right now</h1>\n<p>Type a city above, or a "
             "position as <code>lat,lon</code>. Also works from a terminal: "
             "<code>curl host/Berlin</code>.</p>\n<ul class=\"examples\">\n");
     for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++)
-        putf(&o, "<li><a href=\"%s\">%s</a></li>\n", examples[i][1], examples[i][0]);
-    put(&o, "</ul>\n</main>\n");
+        fr_putf(&o, "<li><a href=\"%s\">%s</a></li>\n", examples[i][1], examples[i][0]);
+    fr_put(&o, "</ul>\n</main>\n");
     foot(&o);
-    return finish(&o, len);
+    return fr_out_finish(&o, len);
 }
 
 char *fr_html_error(const fr_page *pg, int status, const char *title, const char *detail,
                     size_t *len)
 {
-    out o = {.err = NB_OK};
+    fr_out o;
 
-    nb_buf_init(&o.b, PAGE_CAP);
+    fr_out_init(&o, PAGE_CAP);
     head(&o, pg, title);
     top_bar(&o, pg);
-    putf(&o, "<main class=\"error\" data-status=\"%d\">\n<h1>", status);
-    esc(&o, title);
-    put(&o, "</h1>\n<p>");
-    esc(&o, detail);
-    put(&o, "</p>\n");
+    fr_putf(&o, "<main class=\"error\" data-status=\"%d\">\n<h1>", status);
+    fr_put_html(&o, title);
+    fr_put(&o, "</h1>\n<p>");
+    fr_put_html(&o, detail);
+    fr_put(&o, "</p>\n");
     if (pg->query && *pg->query) {
-        put(&o, "<p class=\"asked\">You asked for <q>");
-        esc(&o, pg->query);
-        put(&o, "</q>.</p>\n");
+        fr_put(&o, "<p class=\"asked\">You asked for <q>");
+        fr_put_html(&o, pg->query);
+        fr_put(&o, "</q>.</p>\n");
     }
-    put(&o, "<p><a href=\"/\">Search for another place</a></p>\n</main>\n");
+    fr_put(&o, "<p><a href=\"/\">Search for another place</a></p>\n</main>\n");
     foot(&o);
-    return finish(&o, len);
+    return fr_out_finish(&o, len);
 }

@@ -7,27 +7,13 @@
 #include <string.h>
 
 #include "nimbus/buf.h"
+#include "out.h"
 #include "wxfmt.h"
 
 #define TEXT_CAP (256 * 1024)
 
-typedef struct out {
-    nb_buf b;
-    nb_err err;
-} out;
-
-__attribute__((format(printf, 2, 3))) static void putf(out *o, const char *fmt, ...)
-{
-    va_list ap;
-    if (o->err != NB_OK)
-        return;
-    va_start(ap, fmt);
-    o->err = nb_buf_vaddf(&o->b, fmt, ap);
-    va_end(ap);
-}
-
 /* Appends s with C0 controls and DEL replaced by '?' (no terminal escapes). */
-static void safe(out *o, const char *s)
+static void safe(fr_out *o, const char *s)
 {
     for (; s && *s && o->err == NB_OK; s++) {
         unsigned char c = (unsigned char)*s;
@@ -36,23 +22,14 @@ static void safe(out *o, const char *s)
     }
 }
 
-static char *finish(out *o, size_t *len)
+static void footer(fr_out *o)
 {
-    if (o->err != NB_OK) {
-        nb_buf_release(&o->b);
-        return NULL;
-    }
-    return nb_buf_detach(&o->b, len);
-}
-
-static void footer(out *o)
-{
-    putf(o, "Weather data by Open-Meteo.com (https://open-meteo.com/)\n");
+    fr_putf(o, "Weather data by Open-Meteo.com (https://open-meteo.com/)\n");
 }
 
 char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
 {
-    out o = {.err = NB_OK};
+    fr_out o;
     const json_t *loc = json_object_get(doc, "location");
     const json_t *cur = json_object_get(doc, "current");
     const json_t *daily = json_object_get(doc, "daily");
@@ -62,30 +39,30 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
     size_t i;
     const json_t *d;
 
-    nb_buf_init(&o.b, TEXT_CAP);
+    fr_out_init(&o, TEXT_CAP);
     fr_wx_region(loc, region, sizeof(region));
     fr_wx_local_time(now_ms, offset, ltime, sizeof(ltime));
     fr_wx_local_date(now_ms, offset, today, sizeof(today));
 
-    putf(&o, "Weather for ");
+    fr_putf(&o, "Weather for ");
     safe(&o, fr_wx_place_name(loc));
     if (*region) {
-        putf(&o, ", ");
+        fr_putf(&o, ", ");
         safe(&o, region);
     }
-    putf(&o, " (");
+    fr_putf(&o, " (");
     safe(&o, fr_wx_str(loc, "key"));
-    putf(&o, ")\nLocal time %s (", ltime);
+    fr_putf(&o, ")\nLocal time %s (", ltime);
     safe(&o, fr_wx_str(loc, "timezone"));
-    putf(&o, ")\n\n");
+    fr_putf(&o, ")\n\n");
 
-    putf(&o, "  %s  ", fr_wx_icon(fr_wx_num(cur, "weather_code"), fr_wx_bool(cur, "is_day")));
+    fr_putf(&o, "  %s  ", fr_wx_icon(fr_wx_num(cur, "weather_code"), fr_wx_bool(cur, "is_day")));
     safe(&o, fr_wx_str(cur, "condition"));
-    putf(&o, "\n      %s °C (feels like %s °C)\n",
+    fr_putf(&o, "\n      %s °C (feels like %s °C)\n",
          fr_wx_fmt(fr_wx_num(cur, "temperature"), 1, t, sizeof(t)),
          fr_wx_fmt(fr_wx_num(cur, "apparent_temperature"), 1, feels, sizeof(feels)));
     const char *dir = fr_wx_compass(fr_wx_num(cur, "wind_direction"));
-    putf(&o, "      Wind %s km/h%s%s · Humidity %s %%\n\n",
+    fr_putf(&o, "      Wind %s km/h%s%s · Humidity %s %%\n\n",
          fr_wx_fmt(fr_wx_num(cur, "wind_speed"), 0, wind, sizeof(wind)), *dir ? " " : "", dir,
          fr_wx_fmt(fr_wx_num(cur, "relative_humidity"), 0, hum, sizeof(hum)));
 
@@ -99,12 +76,12 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
         fr_wx_day_label(fr_wx_str(d, "date"), today, label, sizeof(label));
         /* Conditions are short ASCII names; the width keeps columns aligned. */
         snprintf(cond, sizeof(cond), "%s", fr_wx_str(d, "condition"));
-        putf(&o, "  %-9s %s  ", label, fr_wx_icon(fr_wx_num(d, "weather_code"), 1));
+        fr_putf(&o, "  %-9s %s  ", label, fr_wx_icon(fr_wx_num(d, "weather_code"), 1));
         size_t before = o.b.len;
         safe(&o, cond);
         for (size_t w = o.b.len - before; w < 22 && o.err == NB_OK; w++)
-            putf(&o, " ");
-        putf(&o, "%5s / %-5s °C  rain %s %% %s mm\n",
+            fr_putf(&o, " ");
+        fr_putf(&o, "%5s / %-5s °C  rain %s %% %s mm\n",
              fr_wx_fmt(fr_wx_num(d, "temperature_max"), 0, hi, sizeof(hi)),
              fr_wx_fmt(fr_wx_num(d, "temperature_min"), 0, lo, sizeof(lo)),
              fr_wx_fmt(fr_wx_num(d, "precipitation_probability_max"), 0, pp, sizeof(pp)),
@@ -114,35 +91,35 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
     int64_t age = fr_wx_age_s(doc, now_ms);
     fr_wx_ago(age < 0 ? 0 : age, ago, sizeof(ago));
     bool stale = strcmp(fr_wx_str(fresh, "state"), "fresh") != 0;
-    putf(&o, "\nUpdated %s%s\n", ago, stale ? " (newer data is on its way — ask again shortly)" : "");
+    fr_putf(&o, "\nUpdated %s%s\n", ago, stale ? " (newer data is on its way — ask again shortly)" : "");
     footer(&o);
-    return finish(&o, len);
+    return fr_out_finish(&o, len);
 }
 
 char *fr_text_help(size_t *len)
 {
-    out o = {.err = NB_OK};
-    nb_buf_init(&o.b, TEXT_CAP);
-    putf(&o, "nimbus weather\n\n"
+    fr_out o;
+    fr_out_init(&o, TEXT_CAP);
+    fr_putf(&o, "nimbus weather\n\n"
              "  curl HOST/Berlin             weather for a place\n"
              "  curl HOST/52.52,13.41        weather for a position (lat,lon)\n"
              "  curl 'HOST/?city=São Paulo'  the same with a query\n"
              "  curl HOST/Berlin?format=json the api's JSON document\n\n");
     footer(&o);
-    return finish(&o, len);
+    return fr_out_finish(&o, len);
 }
 
 char *fr_text_error(const char *title, const char *detail, const char *query, size_t *len)
 {
-    out o = {.err = NB_OK};
-    nb_buf_init(&o.b, TEXT_CAP);
+    fr_out o;
+    fr_out_init(&o, TEXT_CAP);
     safe(&o, title);
     if (query && *query) {
-        putf(&o, ": ");
+        fr_putf(&o, ": ");
         safe(&o, query);
     }
-    putf(&o, "\n");
+    fr_putf(&o, "\n");
     safe(&o, detail);
-    putf(&o, "\n");
-    return finish(&o, len);
+    fr_putf(&o, "\n");
+    return fr_out_finish(&o, len);
 }

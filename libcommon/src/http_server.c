@@ -74,6 +74,8 @@ struct nb_req {
 
     struct nb_req *live_prev, *live_next; /* s->live list */
     struct nb_req *q_next;                /* worker queue */
+    nb_handler_fn run_fn;                 /* nb_req_to_worker: what the worker runs */
+    void *run_ctx;
 };
 
 struct nb_server {
@@ -239,7 +241,8 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&r->lock);
         if (answered) continue;
         nb_log_set_request_id(r->rid);
-        r->rt->fn(r, r->rt->ctx);
+        if (r->run_fn) r->run_fn(r, r->run_ctx);
+        else r->rt->fn(r, r->rt->ctx);
         nb_log_set_request_id(NULL);
     }
 }
@@ -252,6 +255,13 @@ static void worker_enqueue(nb_server *s, nb_req *r)
     s->q_tail = &r->q_next;
     pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->lock);
+}
+
+void nb_req_to_worker(nb_req *r, nb_handler_fn fn, void *ctx)
+{
+    r->run_fn = fn;
+    r->run_ctx = ctx;
+    worker_enqueue(r->srv, r);
 }
 
 /* ---- answering ------------------------------------------------------- */

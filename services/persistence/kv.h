@@ -49,6 +49,11 @@ typedef struct kv kv;
 typedef struct kv_ops {
     const char *name; /* "redis", "postgres", "mem" */
     nb_err (*get)(kv *k, kv_ns ns, const char *key, kv_value *out);
+    /* Optional: n gets in one round trip (pipelined). NB_OK when the batch ran,
+     * with each key's own result in rcs[i] (out[i] filled when NB_OK); an
+     * error when the connection failed (nothing in out to release). */
+    nb_err (*get_many)(kv *k, size_t n, const kv_ns *ns, const char *const *keys,
+                       kv_value *out, nb_err *rcs);
     /* expires_at_ms: absolute wall-clock expiry (nb_now_ms), 0 = never. */
     nb_err (*put_if_newer)(kv *k, kv_ns ns, const char *key, int64_t version_ms,
                            int64_t expires_at_ms, const char *data, size_t len, kv_put_result *res);
@@ -75,6 +80,18 @@ static inline nb_err kv_get(kv *k, kv_ns ns, const char *key, kv_value *out)
 {
     return k->ops->get(k, ns, key, out);
 }
+/* n gets; one round trip where the backend can pipeline, else one by one. */
+static inline nb_err kv_get_many(kv *k, size_t n, const kv_ns *ns, const char *const *keys,
+                                 kv_value *out, nb_err *rcs)
+{
+    if (k->ops->get_many) return k->ops->get_many(k, n, ns, keys, out, rcs);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (kv_value){0};
+        rcs[i] = k->ops->get(k, ns[i], keys[i], &out[i]);
+    }
+    return NB_OK;
+}
+
 static inline nb_err kv_put_if_newer(kv *k, kv_ns ns, const char *key, int64_t version_ms,
                                      int64_t expires_at_ms, const char *data, size_t len,
                                      kv_put_result *res)

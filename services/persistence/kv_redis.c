@@ -199,6 +199,22 @@ static int make_key(char *out, size_t outlen, kv_ns ns, const char *key)
     return (n < 0 || (size_t)n >= outlen) ? -1 : n;
 }
 
+/* Reads an "HMGET key v d" reply into out. */
+static nb_err hmget_value(const redisReply *reply, kv_value *out)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return NB_ERR_INTERNAL;
+    const redisReply *v = reply->element[0], *d = reply->element[1];
+    if (v->type != REDIS_REPLY_STRING || d->type != REDIS_REPLY_STRING) return NB_ERR_NOT_FOUND;
+    out->data = malloc((size_t)d->len + 1);
+    if (!out->data) return NB_ERR_NOMEM;
+    memcpy(out->data, d->str, (size_t)d->len);
+    out->data[d->len] = '\0';
+    out->len = (size_t)d->len;
+    out->version_ms = strtoll(v->str, NULL, 10);
+    out->expires_at_ms = 0;
+    return NB_OK;
+}
+
 static nb_err redis_get(kv *k, kv_ns ns, const char *key, kv_value *out)
 {
     kv_redis *r = as_redis(k);
@@ -208,29 +224,46 @@ static nb_err redis_get(kv *k, kv_ns ns, const char *key, kv_value *out)
     if (klen < 0) return NB_ERR_INVALID;
     redisReply *reply = run(r, &rc, "HMGET %b v d", rkey, (size_t)klen);
     if (!reply) return rc;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-        rc = NB_ERR_INTERNAL;
-        goto out_free;
-    }
-    redisReply *v = reply->element[0], *d = reply->element[1];
-    if (v->type != REDIS_REPLY_STRING || d->type != REDIS_REPLY_STRING) {
-        rc = NB_ERR_NOT_FOUND;
-        goto out_free;
-    }
-    out->data = malloc((size_t)d->len + 1);
-    if (!out->data) {
-        rc = NB_ERR_NOMEM;
-        goto out_free;
-    }
-    memcpy(out->data, d->str, (size_t)d->len);
-    out->data[d->len] = '\0';
-    out->len = (size_t)d->len;
-    out->version_ms = strtoll(v->str, NULL, 10);
-    out->expires_at_ms = 0;
-    rc = NB_OK;
-out_free:
+    rc = hmget_value(reply, out);
     freeReplyObject(reply);
     return rc;
+}
+
+/* Pipelined HMGETs on the calling thread's connection: every command is
+ * written in one go, then the replies are read in order. Like run(), a batch
+ * that fails on a reused connection (dropped by the server meanwhile) is sent
+ * once more on a new one; a timeout is never retried. */
+static nb_err redis_get_many(kv *k, size_t n, const kv_ns *ns, const char *const *keys,
+                             kv_value *out, nb_err *rcs)
+{
+    kv_redis *r = as_redis(k);
+    nb_err err = NB_ERR_UNAVAILABLE;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool fresh;
+        redisContext *c = conn_get(r, &err, &fresh);
+        if (!c) return err;
+        for (size_t i = 0; i < n; i++) {
+            char rkey[320];
+            int klen = make_key(rkey, sizeof(rkey), ns[i], keys[i]);
+            out[i] = (kv_value){0};
+            rcs[i] = NB_ERR_INVALID;
+            if (klen >= 0 && redisAppendCommand(c, "HMGET %b v d", rkey, (size_t)klen) == REDIS_OK)
+                rcs[i] = NB_OK; /* sent: a reply follows */
+        }
+        size_t i = 0;
+        for (; i < n; i++) {
+            if (rcs[i] != NB_OK) continue;
+            redisReply *reply = NULL;
+            if (redisGetReply(c, (void **)&reply) != REDIS_OK || !reply) break;
+            rcs[i] = hmget_value(reply, &out[i]);
+            freeReplyObject(reply);
+        }
+        if (i == n) return NB_OK;
+        for (size_t j = 0; j < i; j++) kv_value_release(&out[j]);
+        err = conn_failed(r);
+        if (fresh || err == NB_ERR_TIMEOUT) return err;
+    }
+    return err;
 }
 
 static nb_err redis_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
@@ -309,6 +342,7 @@ static void redis_free(kv *k)
 static const kv_ops redis_ops = {
     .name = "redis",
     .get = redis_get,
+    .get_many = redis_get_many,
     .put_if_newer = redis_put,
     .del = redis_del,
     .ping = redis_ping,

@@ -111,6 +111,7 @@ int main(int argc, char **argv)
     nb_server_stop(srv);
     status = 0;
 out:
+    store_stop_reads(st); /* its callbacks touch the server: stop them first */
     nb_server_free(srv);
     store_free(st);
     kv_free(db);

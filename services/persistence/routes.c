@@ -2,7 +2,9 @@
  *
  * GET answers the stored bytes as they are (no parsing on the fast path) with
  * X-Store saying which store answered and ETag the stored version; a GET with
- * that ETag in If-None-Match gets 304. PUT validates the body with the shared
+ * that ETag in If-None-Match gets 304. GETs are inline: the polling thread
+ * queues the cache read for the store's batched reader (one pipelined Redis
+ * round trip for many requests) and only misses go to a worker. PUT validates the body with the shared
  * codecs (libcommon record.h), stores the canonical encoding, and answers the
  * put result. Every failure is answered through nb_respond_error. */
 #include "routes.h"
@@ -28,29 +30,32 @@ static void respond_unavailable(nb_req *r, const char *what)
     nb_respond_error(r, NB_ERR_UNAVAILABLE, "%s", what);
 }
 
-/* Answers a GET from the store: 200 with the bytes, 404, or 503. */
-static void respond_stored(nb_req *r, store *st, kv_ns ns, const char *key)
+/* Answers a GET with a stored value: 200 with the bytes, or 304 when the
+ * client already holds this version. Takes v's bytes. */
+static void respond_value(nb_req *r, kv_value *v, store_backend from)
 {
-    kv_value v;
-    store_backend from;
-    nb_err rc = store_get(st, ns, key, &v, &from);
-    switch (rc) {
-    case NB_OK: {
-        /* The version (fetched_at / resolved_at) is the validator: a client
-         * that holds this version gets a 304 without the body. */
-        char etag[32];
-        snprintf(etag, sizeof(etag), "\"%lld\"", (long long)v.version_ms);
-        nb_req_add_header(r, "X-Store", store_name(from));
-        nb_req_add_header(r, "ETag", etag);
-        const char *inm = nb_req_header(r, "If-None-Match");
-        if (inm && strcmp(inm, etag) == 0) {
-            free(v.data);
-            nb_respond(r, 304, "application/json", "", 0);
-            return;
-        }
-        nb_respond_take(r, 200, "application/json", v.data, v.len);
-        return; /* the server owns v.data now */
+    /* The version (fetched_at / resolved_at) is the validator: a client that
+     * holds this version gets a 304 without the body. */
+    char etag[32];
+    snprintf(etag, sizeof(etag), "\"%lld\"", (long long)v->version_ms);
+    nb_req_add_header(r, "X-Store", store_name(from));
+    nb_req_add_header(r, "ETag", etag);
+    const char *inm = nb_req_header(r, "If-None-Match");
+    if (inm && strcmp(inm, etag) == 0) {
+        free(v->data);
+        nb_respond(r, 304, "application/json", "", 0);
+        return;
     }
+    nb_respond_take(r, 200, "application/json", v->data, v->len); /* the server owns it now */
+}
+
+/* Answers a GET from what the store said: the value, 404, or 503. */
+static void respond_read(nb_req *r, nb_err rc, kv_ns ns, kv_value *v, store_backend from)
+{
+    switch (rc) {
+    case NB_OK:
+        respond_value(r, v, from);
+        return;
     case NB_ERR_NOT_FOUND:
         nb_respond_error(r, NB_ERR_NOT_FOUND, "nothing stored for %s",
                          ns == KV_NS_RECORD ? "this location" : "this query");
@@ -62,6 +67,62 @@ static void respond_stored(nb_req *r, store *st, kv_ns ns, const char *key)
         nb_respond_error(r, rc, "could not read the store");
         return;
     }
+}
+
+/* A GET in flight between the polling thread, the store's reader thread and
+ * a worker. */
+typedef struct pending_get {
+    nb_req *r;
+    store *st;
+    kv_ns ns;
+    char key[NB_QUERY_MAX + 1];
+} pending_get;
+
+/* Worker: the whole read path (the cache could not take the batched read). */
+static void get_anywhere(nb_req *r, void *ctx)
+{
+    pending_get *p = ctx;
+    kv_value v;
+    store_backend from;
+    nb_err rc = store_get(p->st, p->ns, p->key, &v, &from);
+    respond_read(r, rc, p->ns, &v, from);
+    free(p);
+}
+
+/* Worker: the cache did not have it; the database may. */
+static void get_from_db(nb_req *r, void *ctx)
+{
+    pending_get *p = ctx;
+    kv_value v;
+    nb_err rc = store_get_db(p->st, p->ns, p->key, &v);
+    respond_read(r, rc, p->ns, &v, STORE_DB);
+    free(p);
+}
+
+/* Reader thread: a cache hit is answered here; anything else goes to a worker. */
+static void on_cached(void *arg, nb_err rc, kv_value *v)
+{
+    pending_get *p = arg;
+    if (rc != NB_OK) {
+        nb_req_to_worker(p->r, get_from_db, p);
+        return;
+    }
+    respond_value(p->r, v, STORE_CACHE);
+    free(p);
+}
+
+/* Polling thread: queue the read for the store's batched cache reader, so
+ * cache hits never wait for a worker; the rest runs on workers. */
+static void get_stored(nb_req *r, store *st, kv_ns ns, const char *key)
+{
+    pending_get *p = malloc(sizeof(*p));
+    if (!p) {
+        nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
+        return;
+    }
+    *p = (pending_get){.r = r, .st = st, .ns = ns};
+    snprintf(p->key, sizeof(p->key), "%s", key);
+    if (!store_get_cached_async(st, ns, key, on_cached, p)) nb_req_to_worker(r, get_anywhere, p);
 }
 
 /* Checks the PUT's media type; answers 415 and returns false otherwise. */
@@ -116,7 +177,7 @@ static bool record_key(nb_req *r, const char **key)
 static void get_record(nb_req *r, void *ctx)
 {
     const char *key;
-    if (record_key(r, &key)) respond_stored(r, ctx, KV_NS_RECORD, key);
+    if (record_key(r, &key)) get_stored(r, ctx, KV_NS_RECORD, key);
 }
 
 static void put_record(nb_req *r, void *ctx)
@@ -164,7 +225,7 @@ static bool geo_query(nb_req *r, char out[NB_QUERY_MAX + 1])
 static void get_geocode(nb_req *r, void *ctx)
 {
     char q[NB_QUERY_MAX + 1];
-    if (geo_query(r, q)) respond_stored(r, ctx, KV_NS_GEOCODE, q);
+    if (geo_query(r, q)) get_stored(r, ctx, KV_NS_GEOCODE, q);
 }
 
 static void put_geocode(nb_req *r, void *ctx)
@@ -211,11 +272,11 @@ out_free:
 nb_err routes_register(nb_server *s, store *st)
 {
     nb_err rc;
-    if ((rc = nb_server_route(s, "GET", "/v1/records/*", "records", NB_ROUTE_WORKER, get_record,
+    if ((rc = nb_server_route(s, "GET", "/v1/records/*", "records", NB_ROUTE_INLINE, get_record,
                               st)) ||
         (rc = nb_server_route(s, "PUT", "/v1/records/*", "records", NB_ROUTE_WORKER, put_record,
                               st)) ||
-        (rc = nb_server_route(s, "GET", "/v1/geocode/*", "geocode", NB_ROUTE_WORKER, get_geocode,
+        (rc = nb_server_route(s, "GET", "/v1/geocode/*", "geocode", NB_ROUTE_INLINE, get_geocode,
                               st)) ||
         (rc = nb_server_route(s, "PUT", "/v1/geocode/*", "geocode", NB_ROUTE_WORKER, put_geocode,
                               st)))

@@ -30,6 +30,14 @@ typedef struct fill_item {
     uint64_t epoch;
 } fill_item;
 
+typedef struct read_item {
+    struct read_item *next;
+    kv_ns ns;
+    store_get_cb cb;
+    void *arg;
+    char key[]; /* NUL-terminated */
+} read_item;
+
 typedef struct dirty_key {
     struct dirty_key *next;
     kv_ns ns;
@@ -64,7 +72,16 @@ struct store {
     pthread_t thread;
 
     nb_counter *fills, *fill_dropped, *invalidations, *dirty_dropped;
+
+    /* batched cache reads (the reader thread); under rmu */
+    pthread_mutex_t rmu;
+    pthread_cond_t rcond;
+    read_item *rhead, **rtail;
+    bool rrunning, rstarted;
+    pthread_t reader;
 };
+
+static void *reader_thread(void *arg);
 
 /* --- breaker -------------------------------------------------------------- */
 
@@ -373,6 +390,9 @@ store *store_new(const store_opts *opts)
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_cond_init(&s->rcond, NULL);
+    s->rtail = &s->rhead;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -406,11 +426,29 @@ nb_err store_start(store *s)
         return NB_ERR_INTERNAL;
     }
     s->started = true;
+    s->rrunning = true;
+    if (pthread_create(&s->reader, NULL, reader_thread, s) != 0) {
+        s->rrunning = false;
+        return NB_ERR_INTERNAL;
+    }
+    s->rstarted = true;
     return NB_OK;
+}
+
+void store_stop_reads(store *s)
+{
+    if (!s || !s->rstarted) return;
+    pthread_mutex_lock(&s->rmu);
+    s->rrunning = false;
+    pthread_cond_signal(&s->rcond);
+    pthread_mutex_unlock(&s->rmu);
+    pthread_join(s->reader, NULL);
+    s->rstarted = false;
 }
 
 void store_stop(store *s)
 {
+    store_stop_reads(s);
     if (!s || !s->started) return;
     pthread_mutex_lock(&s->mu);
     s->running = false;
@@ -442,6 +480,8 @@ void store_free(store *s)
     free(s->queue);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->rcond);
+    pthread_mutex_destroy(&s->rmu);
     free(s);
 }
 
@@ -460,32 +500,13 @@ size_t store_dirty_count(store *s)
 
 /* --- request path --------------------------------------------------------- */
 
-nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backend *from)
+nb_err store_get_db(store *s, kv_ns ns, const char *key, kv_value *out)
 {
     backend *cache = &s->be[STORE_CACHE], *db = &s->be[STORE_DB];
-    nb_err rc;
-
     *out = (kv_value){0};
-    if (atomic_load(&cache->up)) {
-        if (dirty_contains(s, ns, key)) {
-            /* the cache may hold an older value: drop it, then read the truth */
-            invalidate(s, ns, key);
-        } else {
-            rc = kv_get(cache->k, ns, key, out);
-            if (rc == NB_OK) {
-                nb_counter_inc(cache->hits);
-                *from = STORE_CACHE;
-                return NB_OK;
-            }
-            if (rc == NB_ERR_NOT_FOUND)
-                nb_counter_inc(cache->misses);
-            else
-                mark_down(s, STORE_CACHE, rc);
-        }
-    }
     if (!atomic_load(&db->up)) return NB_ERR_UNAVAILABLE;
     uint64_t epoch = atomic_load(&s->dirty_epoch);
-    rc = kv_get(db->k, ns, key, out);
+    nb_err rc = kv_get(db->k, ns, key, out);
     if (rc == NB_ERR_NOT_FOUND) {
         nb_counter_inc(db->misses);
         return NB_ERR_NOT_FOUND;
@@ -495,7 +516,6 @@ nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backe
         return NB_ERR_UNAVAILABLE;
     }
     nb_counter_inc(db->hits);
-    *from = STORE_DB;
     if (atomic_load(&cache->up)) {
         kv_value copy = {.len = out->len,
                          .version_ms = out->version_ms,
@@ -509,6 +529,112 @@ nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backe
         }
     }
     return NB_OK;
+}
+
+/* Counts a cache read's outcome; a failure marks the cache down. */
+static void cache_outcome(store *s, nb_err rc)
+{
+    backend *cache = &s->be[STORE_CACHE];
+    if (rc == NB_OK) nb_counter_inc(cache->hits);
+    else if (rc == NB_ERR_NOT_FOUND) nb_counter_inc(cache->misses);
+    else mark_down(s, STORE_CACHE, rc);
+}
+
+/* True when the cache may answer for key now (up, and not possibly stale). */
+static bool cache_usable(store *s, kv_ns ns, const char *key)
+{
+    if (!atomic_load(&s->be[STORE_CACHE].up)) return false;
+    if (!dirty_contains(s, ns, key)) return true;
+    invalidate(s, ns, key); /* the cache may hold an older value: drop it first */
+    return false;
+}
+
+nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backend *from)
+{
+    *out = (kv_value){0};
+    if (cache_usable(s, ns, key)) {
+        nb_err rc = kv_get(s->be[STORE_CACHE].k, ns, key, out);
+        cache_outcome(s, rc);
+        if (rc == NB_OK) {
+            *from = STORE_CACHE;
+            return NB_OK;
+        }
+    }
+    nb_err rc = store_get_db(s, ns, key, out);
+    if (rc == NB_OK) *from = STORE_DB;
+    return rc;
+}
+
+/* --- batched cache reads ---------------------------------------------------- */
+
+#define READ_BATCH 64
+
+bool store_get_cached_async(store *s, kv_ns ns, const char *key, store_get_cb cb, void *arg)
+{
+    if (!s->rstarted || !cache_usable(s, ns, key)) return false;
+    size_t n = strlen(key) + 1;
+    read_item *it = malloc(sizeof(*it) + n);
+    if (!it) return false;
+    it->next = NULL;
+    it->ns = ns;
+    it->cb = cb;
+    it->arg = arg;
+    memcpy(it->key, key, n);
+    pthread_mutex_lock(&s->rmu);
+    bool was_empty = s->rhead == NULL;
+    *s->rtail = it;
+    s->rtail = &it->next;
+    if (was_empty) pthread_cond_signal(&s->rcond); /* the reader sleeps only when empty */
+    pthread_mutex_unlock(&s->rmu);
+    return true;
+}
+
+/* Answers a batch: one pipelined round trip for all of its keys. */
+static void read_batch(store *s, read_item **items, size_t n)
+{
+    kv_ns ns[READ_BATCH];
+    const char *keys[READ_BATCH];
+    kv_value vals[READ_BATCH];
+    nb_err rcs[READ_BATCH];
+    for (size_t i = 0; i < n; i++) {
+        ns[i] = items[i]->ns;
+        keys[i] = items[i]->key;
+    }
+    nb_err err = kv_get_many(s->be[STORE_CACHE].k, n, ns, keys, vals, rcs);
+    for (size_t i = 0; i < n; i++) {
+        nb_err rc = err ? err : rcs[i];
+        cache_outcome(s, rc);
+        if (rc == NB_OK) items[i]->cb(items[i]->arg, NB_OK, &vals[i]);
+        else items[i]->cb(items[i]->arg, NB_ERR_NOT_FOUND, NULL);
+        free(items[i]);
+    }
+}
+
+static void *reader_thread(void *arg)
+{
+    store *s = arg;
+    read_item *batch[READ_BATCH];
+    for (;;) {
+        pthread_mutex_lock(&s->rmu);
+        while (!s->rhead && s->rrunning) pthread_cond_wait(&s->rcond, &s->rmu);
+        size_t n = 0;
+        while (s->rhead && n < READ_BATCH) {
+            batch[n++] = s->rhead;
+            s->rhead = s->rhead->next;
+        }
+        if (!s->rhead) s->rtail = &s->rhead;
+        bool running = s->rrunning;
+        pthread_mutex_unlock(&s->rmu);
+        if (n == 0 && !running) return NULL;
+        if (!running) { /* stopping: no more cache reads, hand them back */
+            for (size_t i = 0; i < n; i++) {
+                batch[i]->cb(batch[i]->arg, NB_ERR_NOT_FOUND, NULL);
+                free(batch[i]);
+            }
+            continue;
+        }
+        read_batch(s, batch, n);
+    }
 }
 
 nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,

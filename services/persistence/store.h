@@ -64,6 +64,24 @@ void store_free(store *s);
  * set; NB_ERR_NOT_FOUND when neither store has it; NB_ERR_UNAVAILABLE when
  * the cache missed and the database cannot be asked. */
 nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backend *from);
+/* The database half of store_get(): NB_OK (and the value is put back into the
+ * cache off the request path), NB_ERR_NOT_FOUND or NB_ERR_UNAVAILABLE. */
+nb_err store_get_db(store *s, kv_ns ns, const char *key, kv_value *out);
+
+/* A cache read answered later: rc NB_OK with *v (the callee owns it now), or
+ * NB_ERR_NOT_FOUND when the cache did not have it or failed — then read the
+ * database with store_get_db(). Runs on the store's reader thread: must not
+ * block. */
+typedef void (*store_get_cb)(void *arg, nb_err rc, kv_value *v);
+/* Queues a cache read for the reader thread, which answers many keys per Redis
+ * round trip (pipelined) instead of one blocking worker per read. false when
+ * the cache cannot answer now (down, or the key may be stale there): use
+ * store_get() on a thread that may block instead. */
+bool store_get_cached_async(store *s, kv_ns ns, const char *key, store_get_cb cb, void *arg);
+/* Stops the reader thread (pending reads get NB_ERR_NOT_FOUND). Idempotent;
+ * store_stop() calls it too. */
+void store_stop_reads(store *s);
+
 /* NB_OK with *res filled; NB_ERR_UNAVAILABLE when the database did not take
  * it (nothing was acknowledged, the cache was not touched). */
 nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,

@@ -67,6 +67,11 @@ void nb_server_wait_for_signal(nb_server *s);
 void nb_server_stop(nb_server *s);
 void nb_server_free(nb_server *s);
 
+/* Runs fn(r, ctx) on the server's worker pool: for a request a handler has
+ * not answered (an inline handler that found it must block after all, or a
+ * deferred answer that needs a blocking step). Any thread. */
+void nb_req_to_worker(nb_req *r, nb_handler_fn fn, void *ctx);
+
 /* --- request accessors (valid until the request is answered) ----------- */
 const char *nb_req_method(const nb_req *r);
 const char *nb_req_path(const nb_req *r);

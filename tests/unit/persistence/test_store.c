@@ -2,6 +2,7 @@
  * degraded-mode rules, proved over two kv_mem backends (cache, database). */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -369,6 +370,66 @@ static void dirty_keys_are_invalidated_when_the_cache_returns(void **state)
     assert_true(counter("nimbus_store_cache_invalidations_total", NULL) >= inval + 1);
 }
 
+
+/* --- batched cache reads ---------------------------------------------------- */
+
+typedef struct read_probe {
+    atomic_int calls;
+    nb_err rc;
+    int64_t version;
+} read_probe;
+
+static void on_read(void *arg, nb_err rc, kv_value *v)
+{
+    read_probe *p = arg;
+    p->rc = rc;
+    if (rc == NB_OK) {
+        p->version = v->version_ms;
+        kv_value_release(v);
+    }
+    atomic_fetch_add(&p->calls, 1);
+}
+
+static bool answered(void *p)
+{
+    return atomic_load(&((read_probe *)p)->calls) > 0;
+}
+
+static void batched_reads_answer_hits_and_hand_back_misses(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    put_ok(f, KV_NS_RECORD, "20.00,20.00", 4242, 0, "{}", &res);
+
+    read_probe hit = {0}, miss = {0};
+    assert_true(store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &hit));
+    assert_true(store_get_cached_async(f->st, KV_NS_RECORD, "21.00,21.00", on_read, &miss));
+    assert_true(wait_for(answered, &hit, 2000));
+    assert_true(wait_for(answered, &miss, 2000));
+    assert_int_equal(hit.rc, NB_OK);
+    assert_int_equal(hit.version, 4242);
+    assert_int_equal(miss.rc, NB_ERR_NOT_FOUND); /* the caller asks the database next */
+    assert_int_equal(atomic_load(&hit.calls), 1);
+
+    /* A down cache takes no batched reads: the caller uses store_get(). */
+    kv_mem_set_down(f->cache, true);
+    kv_value v;
+    store_backend from;
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "20.00,20.00", &v, &from), NB_OK);
+    kv_value_release(&v);
+    read_probe refused = {0};
+    assert_false(store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &refused));
+    assert_int_equal(atomic_load(&refused.calls), 0);
+}
+
+static void stopping_reads_hands_back_what_is_queued(void **state)
+{
+    fixture *f = *state;
+    store_stop_reads(f->st);
+    read_probe p = {0};
+    assert_false(store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &p));
+}
+
 static int setup_small_queue(void **state)
 {
     return setup_with(state, 1);
@@ -416,6 +477,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(failed_cache_write_is_never_served_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(dirty_keys_are_invalidated_when_the_cache_returns, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(batched_reads_answer_hits_and_hand_back_misses, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(stopping_reads_hands_back_what_is_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(full_fill_queue_drops_with_a_counter, setup_small_queue,
                                         teardown),
     };

@@ -120,19 +120,3 @@ void nb_time_http(int64_t ms, char *out, size_t outlen)
     snprintf(out, outlen, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday], tm.tm_mday,
              months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
-
-bool nb_time_parse_http(const char *s, int64_t *ms)
-{
-    char wd[4], mon[4];
-    int d, y, h, mi, sec;
-    if (sscanf(s, "%3s, %d %3s %d %d:%d:%d GMT", wd, &d, mon, &y, &h, &mi, &sec) != 7)
-        return false;
-    int m = -1;
-    for (int i = 0; i < 12; i++)
-        if (strcmp(mon, months[i]) == 0) m = i;
-    if (m < 0) return false;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = sec};
-    *ms = (int64_t)timegm(&tm) * 1000;
-    return true;
-}

@@ -60,7 +60,6 @@ struct nb_req {
     size_t discarded;
     char rid[65];
     double start_s;
-    int64_t start_ms;
 
     pthread_mutex_t lock;
     enum req_state state;
@@ -484,7 +483,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->path = url;
         r->tail = "";
         r->start_s = nb_mono_s();
-        r->start_ms = nb_mono_ms();
         nb_buf_init(&r->body, s->o.body_cap);
         pthread_mutex_init(&r->lock, NULL);
         const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
@@ -738,16 +736,6 @@ void nb_server_free(nb_server *s)
 
 /* ---- accessors ------------------------------------------------------- */
 
-const char *nb_req_method(const nb_req *r)
-{
-    return r->method;
-}
-
-const char *nb_req_path(const nb_req *r)
-{
-    return r->path;
-}
-
 const char *nb_req_tail(const nb_req *r)
 {
     return r->tail;
@@ -772,9 +760,4 @@ const char *nb_req_body(const nb_req *r, size_t *len)
 {
     if (len) *len = r->body.len;
     return nb_buf_str(&r->body);
-}
-
-int64_t nb_req_start_ms(const nb_req *r)
-{
-    return r->start_ms;
 }

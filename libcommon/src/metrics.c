@@ -83,11 +83,6 @@ void nb_gauge_set(nb_gauge *g, int64_t v)
     if (g) atomic_store_explicit(&g->m.gauge, v, memory_order_relaxed);
 }
 
-void nb_gauge_add(nb_gauge *g, int64_t d)
-{
-    if (g) atomic_fetch_add_explicit(&g->m.gauge, d, memory_order_relaxed);
-}
-
 nb_gauge *nb_gauge_fn_new(const char *name, const char *labels, const char *help,
                           int64_t (*fn)(void *arg), void *arg)
 {

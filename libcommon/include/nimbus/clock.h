@@ -23,6 +23,5 @@ void nb_time_rfc3339(int64_t ms, char *out, size_t outlen);
 bool nb_time_parse_rfc3339(const char *s, int64_t *ms);
 /* IMF-fixdate for HTTP headers: "Tue, 24 Nov 2026 00:05:49 GMT" (out >= 32). */
 void nb_time_http(int64_t ms, char *out, size_t outlen);
-bool nb_time_parse_http(const char *s, int64_t *ms);
 
 #endif

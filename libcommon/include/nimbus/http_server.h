@@ -73,8 +73,6 @@ void nb_server_free(nb_server *s);
 void nb_req_to_worker(nb_req *r, nb_handler_fn fn, void *ctx);
 
 /* --- request accessors (valid until the request is answered) ----------- */
-const char *nb_req_method(const nb_req *r);
-const char *nb_req_path(const nb_req *r);
 /* The part of the path matched by a trailing "*" ("" if none). */
 const char *nb_req_tail(const nb_req *r);
 /* Query argument (percent-decoded) or NULL. */
@@ -83,8 +81,6 @@ const char *nb_req_query(const nb_req *r, const char *name);
 const char *nb_req_header(const nb_req *r, const char *name);
 const char *nb_req_id(const nb_req *r);
 const char *nb_req_body(const nb_req *r, size_t *len);
-/* Monotonic time the request arrived, in ms. */
-int64_t nb_req_start_ms(const nb_req *r);
 
 /* --- answering (exactly once per request; any thread) ------------------ */
 /* Adds a response header; call before nb_respond*. name/value are copied. */

@@ -28,7 +28,6 @@ uint64_t nb_counter_get(const nb_counter *c);
 
 nb_gauge *nb_gauge_new(const char *name, const char *labels, const char *help);
 void nb_gauge_set(nb_gauge *g, int64_t v);
-void nb_gauge_add(nb_gauge *g, int64_t d);
 /* A gauge whose value is read from fn(arg) at render time. */
 nb_gauge *nb_gauge_fn_new(const char *name, const char *labels, const char *help,
                           int64_t (*fn)(void *arg), void *arg);

@@ -6,7 +6,7 @@
 // fresh with a small max-age. This proves the script waits for max-age (no
 // request before it), then revalidates once, in place, and ends fresh again —
 // no polling in between. Exit 0 = passed.
-import { chromium } from 'playwright-core';
+import { check, launch } from './lib.mjs';
 import path from 'node:path';
 
 const [frontUrl, placePath, artifacts] = process.argv.slice(2);
@@ -15,15 +15,7 @@ if (!frontUrl || !placePath || !artifacts) {
   process.exit(2);
 }
 
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-  console.log('ok - ' + msg);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.NIMBUS_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser = await launch();
 let failed = false;
 try {
   const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 } });

@@ -18,7 +18,7 @@
 //      the page says "couldn't update — showing data from …", and retries are
 //      spaced by the backoff with never more than one request in flight.
 // Screenshots go to <artifacts-dir>. Exit 0 = passed; 1 = failed (reason on stderr).
-import { chromium } from 'playwright-core';
+import { check, launch } from './lib.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -31,15 +31,7 @@ fs.mkdirSync(artifacts, { recursive: true });
 const pageUrl = new URL(placePath, frontUrl).toString();
 const origin = new URL(frontUrl).origin;
 
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-  console.log('ok - ' + msg);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.NIMBUS_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser = await launch();
 let failed = false;
 try {
   // ---- with JavaScript: stale at once, then fresh in place ------------------

@@ -33,7 +33,8 @@ static nb_err buf_reserve(nb_buf *b, size_t extra)
     size_t need = b->len + extra + 1;
     if (need <= b->alloc) return NB_OK;
     size_t n = b->alloc ? b->alloc : 256;
-    while (n < need) n *= 2;
+    while (n < need)
+        n *= 2;
     if (n > b->cap + 1) n = b->cap + 1;
     char *p = realloc(b->data, n);
     if (!p) return NB_ERR_NOMEM;
@@ -86,12 +87,23 @@ nb_err nb_buf_add_html(nb_buf *b, const char *s)
     for (const char *p = s; *p; p++) {
         const char *rep = NULL;
         switch (*p) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: continue;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            continue;
         }
         nb_err e = nb_buf_add(b, run, (size_t)(p - run));
         if (!e) e = nb_buf_adds(b, rep);

@@ -87,7 +87,8 @@ bool nb_time_parse_rfc3339(const char *s, int64_t *ms)
             p++;
         }
         if (n == 0) return false;
-        for (; n < 3; n++) frac_ms *= 10;
+        for (; n < 3; n++)
+            frac_ms *= 10;
     }
     int off = 0;
     if (*p == 'Z' || *p == 'z') {
@@ -101,8 +102,12 @@ bool nb_time_parse_rfc3339(const char *s, int64_t *ms)
         return false;
     }
     if (*p) return false;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
     time_t t = timegm(&tm);
     *ms = ((int64_t)t - off) * 1000 + frac_ms;
     return true;

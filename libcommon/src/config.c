@@ -65,8 +65,8 @@ static bool apply(const char *prog, const nb_setting *s, const char *v, const ch
     }
     case NB_SET_BOOL:
         if (!parse_bool(v, (bool *)s->dst)) {
-            fprintf(stderr, "%s: invalid %s '%s' (from %s): use true or false\n", prog, s->name,
-                    v, origin);
+            fprintf(stderr, "%s: invalid %s '%s' (from %s): use true or false\n", prog, s->name, v,
+                    origin);
             return false;
         }
         return true;
@@ -77,10 +77,14 @@ static bool apply(const char *prog, const nb_setting *s, const char *v, const ch
 static const char *type_word(nb_setting_type t)
 {
     switch (t) {
-    case NB_SET_INT: return "N";
-    case NB_SET_BOOL: return "BOOL";
-    case NB_SET_URL: return "URL";
-    default: return "TEXT";
+    case NB_SET_INT:
+        return "N";
+    case NB_SET_BOOL:
+        return "BOOL";
+    case NB_SET_URL:
+        return "URL";
+    default:
+        return "TEXT";
     }
 }
 
@@ -93,8 +97,8 @@ static void print_help(const nb_setting *table, int n, const char *prog, const c
     for (int i = 0; i < n; i++) {
         const nb_setting *s = &table[i];
         env_name(s->name, env, sizeof(env));
-        printf("  --%s=%s\n      env %s, default: %s\n      %s", s->name, type_word(s->type),
-               env, s->def ? (*s->def ? s->def : "(empty)") : "(required)", s->help);
+        printf("  --%s=%s\n      env %s, default: %s\n      %s", s->name, type_word(s->type), env,
+               s->def ? (*s->def ? s->def : "(empty)") : "(required)", s->help);
         if (s->type == NB_SET_INT) printf(" [%ld..%ld]", s->min, s->max);
         printf("\n");
     }
@@ -145,7 +149,8 @@ nb_err nb_config_load(const nb_setting *table, int n, int argc, char **argv, con
         const char *v;
         if (eq) {
             v = eq + 1;
-        } else if (s->type == NB_SET_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
+        } else if (s->type == NB_SET_BOOL &&
+                   (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
             v = "true";
         } else if (i + 1 < argc) {
             v = argv[++i];
@@ -176,8 +181,12 @@ char *nb_config_dump_json(const nb_setting *table, int n)
         bool secret = strstr(s->name, "password") || strstr(s->name, "dsn");
         json_t *v;
         switch (s->type) {
-        case NB_SET_INT: v = json_integer(*(long *)s->dst); break;
-        case NB_SET_BOOL: v = json_boolean(*(bool *)s->dst); break;
+        case NB_SET_INT:
+            v = json_integer(*(long *)s->dst);
+            break;
+        case NB_SET_BOOL:
+            v = json_boolean(*(bool *)s->dst);
+            break;
         default: {
             const char *str = *(const char **)s->dst;
             const char *scheme = str ? strstr(str, "://") : NULL;

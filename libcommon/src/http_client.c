@@ -3,9 +3,9 @@
 #include "nimbus/http_client.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +81,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     const char *colon = memchr(p, ':', len), *end = p + len;
     if (!colon) return len;
     const char *v = colon + 1;
-    while (v < end && (*v == ' ' || *v == '\t')) v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
     nb_buf *h = &r->headers;
     if (nb_buf_add(h, p, (size_t)(colon - p)) || nb_buf_add(h, "", 1) ||
         nb_buf_add(h, v, (size_t)(end - v)) || nb_buf_add(h, "", 1))
@@ -113,7 +115,8 @@ nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp)
     }
     sink k = {.resp = resp};
     struct curl_slist *hl = NULL;
-    for (const char *const *p = req->headers; p && *p; p++) hl = curl_slist_append(hl, *p);
+    for (const char *const *p = req->headers; p && *p; p++)
+        hl = curl_slist_append(hl, *p);
     char ridh[96];
     const char *rid = nb_log_request_id();
     if (rid) {
@@ -126,7 +129,8 @@ nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 2000L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 2000L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 10000L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &k);
@@ -156,11 +160,14 @@ nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp)
     snprintf(resp->errmsg, sizeof(resp->errmsg), "%s", curl_easy_strerror(rc));
     resp->status = 0;
     switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT: return NB_ERR_TIMEOUT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return NB_ERR_TIMEOUT;
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return NB_ERR_UNAVAILABLE;
-    default: return NB_ERR_UPSTREAM;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return NB_ERR_UNAVAILABLE;
+    default:
+        return NB_ERR_UPSTREAM;
     }
 }
 

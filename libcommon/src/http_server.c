@@ -212,8 +212,10 @@ static void live_add(nb_server *s, nb_req *r)
 static void live_remove(nb_server *s, nb_req *r)
 {
     pthread_mutex_lock(&s->lock);
-    if (r->live_prev) r->live_prev->live_next = r->live_next;
-    else s->live = r->live_next;
+    if (r->live_prev)
+        r->live_prev->live_next = r->live_next;
+    else
+        s->live = r->live_next;
     if (r->live_next) r->live_next->live_prev = r->live_prev;
     s->nlive--;
     if (s->draining) pthread_cond_signal(&s->drained); /* only shutdown waits here */
@@ -225,7 +227,8 @@ static void *worker_main(void *arg)
     nb_server *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->lock);
-        while (!s->q_head && !s->stopping) pthread_cond_wait(&s->work, &s->lock);
+        while (!s->q_head && !s->stopping)
+            pthread_cond_wait(&s->work, &s->lock);
         nb_req *r = s->q_head;
         if (!r) {
             pthread_mutex_unlock(&s->lock);
@@ -240,8 +243,10 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&r->lock);
         if (answered) continue;
         nb_log_set_request_id(r->rid);
-        if (r->run_fn) r->run_fn(r, r->run_ctx);
-        else r->rt->fn(r, r->rt->ctx);
+        if (r->run_fn)
+            r->run_fn(r, r->run_ctx);
+        else
+            r->rt->fn(r, r->rt->ctx);
         nb_log_set_request_id(NULL);
     }
 }
@@ -341,8 +346,9 @@ static void respond_error_v(nb_req *r, int status, nb_err e, const char *fmt, va
                           "request_id", r->rid);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    if (!s) s = strdup("{\"error\":\"internal_error\",\"reason\":\"out of memory\","
-                       "\"request_id\":\"-\"}");
+    if (!s)
+        s = strdup("{\"error\":\"internal_error\",\"reason\":\"out of memory\","
+                   "\"request_id\":\"-\"}");
     nb_respond_take(r, status, "application/json", s, s ? strlen(s) : 0);
 }
 
@@ -366,8 +372,8 @@ void nb_respond_error_status(nb_req *r, int status, nb_err e, const char *reason
 static enum MHD_Result queue_answer(nb_req *r)
 {
     pthread_mutex_lock(&r->lock);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body,
-                                                                MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
     r->resp_body = NULL; /* MHD owns it now */
     if (!resp) {
         pthread_mutex_unlock(&r->lock);
@@ -375,7 +381,8 @@ static enum MHD_Result queue_answer(nb_req *r)
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
     MHD_add_response_header(resp, "X-Request-Id", r->rid);
-    for (hdr *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+    for (hdr *h = r->headers; h; h = h->next)
+        MHD_add_response_header(resp, h->name, h->value);
     r->state = RS_QUEUED;
     int status = r->status;
     pthread_mutex_unlock(&r->lock);
@@ -441,8 +448,10 @@ static void dispatch(nb_server *s, nb_req *r)
     r->rt = rt ? rt : &s->builtin_none;
     r->state = RS_HANDLING;
     if (!rt) {
-        if (path_known) nb_respond_error(r, NB_ERR_METHOD, "method %s not allowed here", r->method);
-        else nb_respond_error(r, NB_ERR_NOT_FOUND, "no route for %s", r->path);
+        if (path_known)
+            nb_respond_error(r, NB_ERR_METHOD, "method %s not allowed here", r->method);
+        else
+            nb_respond_error(r, NB_ERR_NOT_FOUND, "no route for %s", r->path);
         return;
     }
     r->tail = rt->wildcard ? r->path + rt->plen : "";
@@ -466,9 +475,8 @@ static void dispatch(nb_server *s, nb_req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     nb_server *s = cls;
     nb_req *r = *con_cls;
@@ -486,8 +494,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         nb_buf_init(&r->body, s->o.body_cap);
         pthread_mutex_init(&r->lock, NULL);
         const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-        if (rid && rid_valid(rid)) snprintf(r->rid, sizeof(r->rid), "%s", rid);
-        else rid_generate(r->rid);
+        if (rid && rid_valid(rid))
+            snprintf(r->rid, sizeof(r->rid), "%s", rid);
+        else
+            rid_generate(r->rid);
         r->rt = &s->builtin_none;
         live_add(s, r);
         *con_cls = r;
@@ -602,7 +612,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
     nb_warn("libmicrohttpd: %s", msg);
 }
 
@@ -693,7 +704,8 @@ void nb_server_stop(nb_server *s)
     pthread_cond_broadcast(&s->work);
     pthread_mutex_unlock(&s->lock);
     if (forced) nb_warn("%d requests still in flight at shutdown were answered 503", forced);
-    for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
     s->nworkers = 0;
     /* Give resumed connections a moment to be written out. */
     int64_t flush_deadline = nb_mono_ms() + 500;
@@ -721,7 +733,8 @@ void nb_server_free(nb_server *s)
 {
     if (!s) return;
     nb_server_stop(s);
-    for (int i = 0; i < s->nroutes; i++) route_release(&s->routes[i]);
+    for (int i = 0; i < s->nroutes; i++)
+        route_release(&s->routes[i]);
     route_release(&s->builtin_health);
     route_release(&s->builtin_ready);
     route_release(&s->builtin_metrics);

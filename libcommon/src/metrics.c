@@ -3,32 +3,38 @@
 #include "nimbus/metrics.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum metric_kind { M_COUNTER, M_GAUGE, M_GAUGE_FN, M_HISTOGRAM };
 
 static const double hist_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                     0.1,    0.25,  0.5,    1,     2.5,  5,    10};
+                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 #define NBUCKETS (sizeof(hist_bounds) / sizeof(hist_bounds[0]))
 
 typedef struct metric {
     struct metric *next;
     enum metric_kind kind;
     char *name, *labels, *help;
-    _Atomic uint64_t count;   /* counter value, histogram count */
-    _Atomic int64_t gauge;    /* gauge value */
-    _Atomic uint64_t sum_us;  /* histogram sum in microseconds */
+    _Atomic uint64_t count;  /* counter value, histogram count */
+    _Atomic int64_t gauge;   /* gauge value */
+    _Atomic uint64_t sum_us; /* histogram sum in microseconds */
     _Atomic uint64_t buckets[NBUCKETS];
     int64_t (*fn)(void *);
     void *arg;
 } metric;
 
-struct nb_counter { metric m; };
-struct nb_gauge { metric m; };
-struct nb_histogram { metric m; };
+struct nb_counter {
+    metric m;
+};
+struct nb_gauge {
+    metric m;
+};
+struct nb_histogram {
+    metric m;
+};
 
 static metric *registry_head, **registry_tail = &registry_head;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -115,9 +121,12 @@ void nb_histogram_observe(nb_histogram *h, double seconds)
 static const char *kind_word(enum metric_kind k)
 {
     switch (k) {
-    case M_COUNTER: return "counter";
-    case M_HISTOGRAM: return "histogram";
-    default: return "gauge";
+    case M_COUNTER:
+        return "counter";
+    case M_HISTOGRAM:
+        return "histogram";
+    default:
+        return "gauge";
     }
 }
 
@@ -139,17 +148,17 @@ static nb_err render_one(nb_buf *out, metric *m)
         nb_err e = NB_OK;
         for (size_t i = 0; i < NBUCKETS && !e; i++) {
             cum += atomic_load(&m->buckets[i]);
-            e = nb_buf_addf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", m->name, l, sep,
-                            hist_bounds[i], (unsigned long long)cum);
+            e = nb_buf_addf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", m->name, l, sep, hist_bounds[i],
+                            (unsigned long long)cum);
         }
         uint64_t count = atomic_load(&m->count);
         if (!e)
             e = nb_buf_addf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", m->name, l, sep,
                             (unsigned long long)count);
         if (!e)
-            e = nb_buf_addf(out, "%s_sum%s%s%s %.6f\n%s_count%s%s%s %llu\n", m->name,
-                            *l ? "{" : "", l, *l ? "}" : "", atomic_load(&m->sum_us) / 1e6,
-                            m->name, *l ? "{" : "", l, *l ? "}" : "", (unsigned long long)count);
+            e = nb_buf_addf(out, "%s_sum%s%s%s %.6f\n%s_count%s%s%s %llu\n", m->name, *l ? "{" : "",
+                            l, *l ? "}" : "", atomic_load(&m->sum_us) / 1e6, m->name, *l ? "{" : "",
+                            l, *l ? "}" : "", (unsigned long long)count);
         return e;
     }
     }

@@ -198,7 +198,8 @@ nb_err nb_record_parse(const char *json, size_t len, nb_record *r, const char **
     memset(r, 0, sizeof(*r));
     if (!o) FAIL("body is not valid JSON");
     if (!json_is_object(o)) FAIL("record must be a JSON object");
-    if (!get_str(o, "key", r->key, sizeof(r->key), true) || !nb_location_key_valid(r->key, NULL, NULL))
+    if (!get_str(o, "key", r->key, sizeof(r->key), true) ||
+        !nb_location_key_valid(r->key, NULL, NULL))
         FAIL("key must be canonical 'lat,lon' with 2 decimals");
     json_t *v;
     if (!json_is_number(v = json_object_get(o, "latitude")) ||
@@ -283,25 +284,23 @@ char *nb_record_dump(const nb_record *r, size_t *len)
         "temperature", num_or_null(c->temperature), "apparent_temperature",
         num_or_null(c->apparent_temperature), "relative_humidity",
         num_or_null(c->relative_humidity), "weather_code", int_or_null(c->weather_code),
-        "wind_speed", num_or_null(c->wind_speed), "wind_direction",
-        num_or_null(c->wind_direction), "wind_gusts", num_or_null(c->wind_gusts),
-        "precipitation", num_or_null(c->precipitation), "cloud_cover",
-        num_or_null(c->cloud_cover), "pressure_msl", num_or_null(c->pressure_msl), "is_day",
-        bool_or_null(c->is_day));
+        "wind_speed", num_or_null(c->wind_speed), "wind_direction", num_or_null(c->wind_direction),
+        "wind_gusts", num_or_null(c->wind_gusts), "precipitation", num_or_null(c->precipitation),
+        "cloud_cover", num_or_null(c->cloud_cover), "pressure_msl", num_or_null(c->pressure_msl),
+        "is_day", bool_or_null(c->is_day));
     json_t *days = json_array();
     for (int i = 0; i < r->ndays; i++) {
         const nb_day *d = &r->daily[i];
         json_array_append_new(
-            days, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date",
-                            d->date, "weather_code", int_or_null(d->weather_code),
-                            "temperature_max", num_or_null(d->temperature_max),
-                            "temperature_min", num_or_null(d->temperature_min),
-                            "precipitation_sum", num_or_null(d->precipitation_sum),
-                            "precipitation_probability_max",
-                            num_or_null(d->precipitation_probability_max), "wind_speed_max",
-                            num_or_null(d->wind_speed_max), "uv_index_max",
-                            num_or_null(d->uv_index_max), "sunrise", str_or_null(d->sunrise),
-                            "sunset", str_or_null(d->sunset)));
+            days,
+            json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date", d->date,
+                      "weather_code", int_or_null(d->weather_code), "temperature_max",
+                      num_or_null(d->temperature_max), "temperature_min",
+                      num_or_null(d->temperature_min), "precipitation_sum",
+                      num_or_null(d->precipitation_sum), "precipitation_probability_max",
+                      num_or_null(d->precipitation_probability_max), "wind_speed_max",
+                      num_or_null(d->wind_speed_max), "uv_index_max", num_or_null(d->uv_index_max),
+                      "sunrise", str_or_null(d->sunrise), "sunset", str_or_null(d->sunset)));
     }
     json_t *o = json_pack("{s:s, s:f, s:f, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "key", r->key,
                           "latitude", r->latitude, "longitude", r->longitude, "fetched_at", ts,
@@ -374,8 +373,8 @@ char *nb_geo_dump(const nb_geo_entry *g, size_t *len)
 {
     char rt[40], et[40];
     nb_time_rfc3339(g->resolved_at_ms, rt, sizeof(rt));
-    json_t *o = json_pack("{s:s, s:b, s:s}", "query", g->query, "found", g->found,
-                          "resolved_at", rt);
+    json_t *o =
+        json_pack("{s:s, s:b, s:s}", "query", g->query, "found", g->found, "resolved_at", rt);
     if (!o) return NULL;
     if (g->expires_at_ms) {
         nb_time_rfc3339(g->expires_at_ms, et, sizeof(et));
@@ -405,34 +404,63 @@ char *nb_geo_dump(const nb_geo_entry *g, size_t *len)
 const char *nb_wmo_condition(int code)
 {
     switch (code) {
-    case 0: return "Clear sky";
-    case 1: return "Mainly clear";
-    case 2: return "Partly cloudy";
-    case 3: return "Overcast";
-    case 45: return "Fog";
-    case 48: return "Depositing rime fog";
-    case 51: return "Light drizzle";
-    case 53: return "Moderate drizzle";
-    case 55: return "Dense drizzle";
-    case 56: return "Light freezing drizzle";
-    case 57: return "Dense freezing drizzle";
-    case 61: return "Slight rain";
-    case 63: return "Moderate rain";
-    case 65: return "Heavy rain";
-    case 66: return "Light freezing rain";
-    case 67: return "Heavy freezing rain";
-    case 71: return "Slight snow fall";
-    case 73: return "Moderate snow fall";
-    case 75: return "Heavy snow fall";
-    case 77: return "Snow grains";
-    case 80: return "Slight rain showers";
-    case 81: return "Moderate rain showers";
-    case 82: return "Violent rain showers";
-    case 85: return "Slight snow showers";
-    case 86: return "Heavy snow showers";
-    case 95: return "Thunderstorm";
-    case 96: return "Thunderstorm with slight hail";
-    case 99: return "Thunderstorm with heavy hail";
-    default: return "Unknown";
+    case 0:
+        return "Clear sky";
+    case 1:
+        return "Mainly clear";
+    case 2:
+        return "Partly cloudy";
+    case 3:
+        return "Overcast";
+    case 45:
+        return "Fog";
+    case 48:
+        return "Depositing rime fog";
+    case 51:
+        return "Light drizzle";
+    case 53:
+        return "Moderate drizzle";
+    case 55:
+        return "Dense drizzle";
+    case 56:
+        return "Light freezing drizzle";
+    case 57:
+        return "Dense freezing drizzle";
+    case 61:
+        return "Slight rain";
+    case 63:
+        return "Moderate rain";
+    case 65:
+        return "Heavy rain";
+    case 66:
+        return "Light freezing rain";
+    case 67:
+        return "Heavy freezing rain";
+    case 71:
+        return "Slight snow fall";
+    case 73:
+        return "Moderate snow fall";
+    case 75:
+        return "Heavy snow fall";
+    case 77:
+        return "Snow grains";
+    case 80:
+        return "Slight rain showers";
+    case 81:
+        return "Moderate rain showers";
+    case 82:
+        return "Violent rain showers";
+    case 85:
+        return "Slight snow showers";
+    case 86:
+        return "Heavy snow showers";
+    case 95:
+        return "Thunderstorm";
+    case 96:
+        return "Thunderstorm with slight hail";
+    case 99:
+        return "Thunderstorm with heavy hail";
+    default:
+        return "Unknown";
     }
 }

@@ -15,13 +15,13 @@ static const nb_setting table[] = {
      "base URL of the persistence service"},
     {"persistence-timeout-ms", NB_SET_INT, &c.persistence_timeout_ms, "2000", 50, 60000,
      "total timeout of one call to persistence"},
-    {"forecast-url", NB_SET_URL, &c.forecast_url, "https://api.open-meteo.com/v1/forecast", 0,
-     0, "Open-Meteo-compatible forecast endpoint"},
+    {"forecast-url", NB_SET_URL, &c.forecast_url, "https://api.open-meteo.com/v1/forecast", 0, 0,
+     "Open-Meteo-compatible forecast endpoint"},
     {"geocoding-url", NB_SET_URL, &c.geocoding_url,
      "https://geocoding-api.open-meteo.com/v1/search", 0, 0,
      "Open-Meteo-compatible geocoding endpoint"},
-    {"upstream-connect-timeout-ms", NB_SET_INT, &c.upstream_connect_timeout_ms, "2000", 50,
-     60000, "connect timeout of one upstream call"},
+    {"upstream-connect-timeout-ms", NB_SET_INT, &c.upstream_connect_timeout_ms, "2000", 50, 60000,
+     "connect timeout of one upstream call"},
     {"upstream-timeout-ms", NB_SET_INT, &c.upstream_timeout_ms, "4000", 100, 120000,
      "total timeout of one upstream call"},
     {"upstream-retries", NB_SET_INT, &c.upstream_retries, "2", 0, 10,
@@ -62,8 +62,7 @@ static const nb_setting table[] = {
     {"write-queue", NB_SET_INT, &c.write_queue, "100000", 1, 10000000,
      "writes to persistence that may wait for retry"},
     {"body-cap", NB_SET_INT, &c.body_cap, "16384", 0, 1048576, "largest request body, bytes"},
-    {"conn-timeout-s", NB_SET_INT, &c.conn_timeout_s, "30", 1, 3600,
-     "idle connection timeout"},
+    {"conn-timeout-s", NB_SET_INT, &c.conn_timeout_s, "30", 1, 3600, "idle connection timeout"},
     {"grace-ms", NB_SET_INT, &c.grace_ms, "5000", 0, 600000,
      "how long shutdown waits for in-flight requests"},
     {"log-level", NB_SET_STR, &c.log_level, "info", 0, 0, "debug, info, warn or error"},
@@ -72,10 +71,9 @@ static const nb_setting table[] = {
 
 nb_err api_config_load(api_config *cfg, int argc, char **argv, bool *exit_now)
 {
-    nb_err e = nb_config_load(table, (int)(sizeof(table) / sizeof(table[0])), argc, argv,
-                              "nimbus-api",
-                              "nimbus api: weather answers with stale-while-revalidate.",
-                              exit_now);
+    nb_err e =
+        nb_config_load(table, (int)(sizeof(table) / sizeof(table[0])), argc, argv, "nimbus-api",
+                       "nimbus api: weather answers with stale-while-revalidate.", exit_now);
     *cfg = c;
     return e;
 }

@@ -35,51 +35,48 @@ char *doc_render_head(const api_config *cfg, const answer *a, size_t *len)
     const nb_record *r = a->rec;
     const nb_current *c = &r->current;
     json_t *loc = json_pack("{s:s, s:f, s:f, s:o, s:s, s:s, s:i}", "key", r->key, "latitude",
-                            r->latitude, "longitude", r->longitude, "elevation",
-                            num(r->elevation), "timezone", r->timezone,
-                            "timezone_abbreviation", r->timezone_abbreviation,
-                            "utc_offset_seconds", r->utc_offset_seconds);
+                            r->latitude, "longitude", r->longitude, "elevation", num(r->elevation),
+                            "timezone", r->timezone, "timezone_abbreviation",
+                            r->timezone_abbreviation, "utc_offset_seconds", r->utc_offset_seconds);
     if (a->place) {
         json_object_set_new(loc, "name", json_string(a->place->name));
         if (a->place->country[0])
             json_object_set_new(loc, "country", json_string(a->place->country));
         if (a->place->country_code[0])
             json_object_set_new(loc, "country_code", json_string(a->place->country_code));
-        if (a->place->admin1[0])
-            json_object_set_new(loc, "admin1", json_string(a->place->admin1));
+        if (a->place->admin1[0]) json_object_set_new(loc, "admin1", json_string(a->place->admin1));
     }
-    json_t *cur = json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "time", c->time,
-        "temperature", num(c->temperature), "apparent_temperature", num(c->apparent_temperature),
-        "relative_humidity", num(c->relative_humidity), "weather_code", code(c->weather_code),
-        "condition", condition(c->weather_code), "wind_speed", num(c->wind_speed),
-        "wind_direction", num(c->wind_direction), "wind_gusts", num(c->wind_gusts),
-        "precipitation", num(c->precipitation), "cloud_cover", num(c->cloud_cover),
-        "pressure_msl", num(c->pressure_msl), "is_day",
-        isnan(c->is_day) ? json_null() : json_boolean(c->is_day != 0));
+    json_t *cur =
+        json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "time",
+                  c->time, "temperature", num(c->temperature), "apparent_temperature",
+                  num(c->apparent_temperature), "relative_humidity", num(c->relative_humidity),
+                  "weather_code", code(c->weather_code), "condition", condition(c->weather_code),
+                  "wind_speed", num(c->wind_speed), "wind_direction", num(c->wind_direction),
+                  "wind_gusts", num(c->wind_gusts), "precipitation", num(c->precipitation),
+                  "cloud_cover", num(c->cloud_cover), "pressure_msl", num(c->pressure_msl),
+                  "is_day", isnan(c->is_day) ? json_null() : json_boolean(c->is_day != 0));
     json_t *days = json_array();
     int nd = a->days < r->ndays ? a->days : r->ndays;
     for (int i = 0; i < nd; i++) {
         const nb_day *d = &r->daily[i];
         json_array_append_new(
-            days,
-            json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date", d->date,
-                      "weather_code", code(d->weather_code), "condition",
-                      condition(d->weather_code), "temperature_max", num(d->temperature_max),
-                      "temperature_min", num(d->temperature_min), "precipitation_sum",
-                      num(d->precipitation_sum), "precipitation_probability_max",
-                      num(d->precipitation_probability_max), "wind_speed_max",
-                      num(d->wind_speed_max), "uv_index_max", num(d->uv_index_max), "sunrise",
-                      d->sunrise[0] ? json_string(d->sunrise) : json_null(), "sunset",
-                      d->sunset[0] ? json_string(d->sunset) : json_null()));
+            days, json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date",
+                            d->date, "weather_code", code(d->weather_code), "condition",
+                            condition(d->weather_code), "temperature_max", num(d->temperature_max),
+                            "temperature_min", num(d->temperature_min), "precipitation_sum",
+                            num(d->precipitation_sum), "precipitation_probability_max",
+                            num(d->precipitation_probability_max), "wind_speed_max",
+                            num(d->wind_speed_max), "uv_index_max", num(d->uv_index_max), "sunrise",
+                            d->sunrise[0] ? json_string(d->sunrise) : json_null(), "sunset",
+                            d->sunset[0] ? json_string(d->sunset) : json_null()));
     }
     char fetched[40];
     nb_time_rfc3339(r->fetched_at_ms, fetched, sizeof(fetched));
-    json_t *doc = json_pack(
-        "{s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:o, s:s, s:s}", "location", loc, "units",
-        "temperature", "°C", "wind_speed", "km/h", "precipitation", "mm", "relative_humidity",
-        "%", "wind_direction", "°", "pressure", "hPa", "current", cur, "daily", days,
-        "fetched_at", fetched, "attribution", "Weather data by Open-Meteo.com");
+    json_t *doc = json_pack("{s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:o, s:o, s:s, s:s}",
+                            "location", loc, "units", "temperature", "°C", "wind_speed", "km/h",
+                            "precipitation", "mm", "relative_humidity", "%", "wind_direction", "°",
+                            "pressure", "hPa", "current", cur, "daily", days, "fetched_at", fetched,
+                            "attribution", "Weather data by Open-Meteo.com");
     char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(doc);
     if (!s) return NULL;
@@ -96,8 +93,8 @@ static nb_err add_tail(nb_buf *b, const api_config *cfg, const answer *a, int64_
     return nb_buf_addf(b,
                        ",\"freshness\":{\"state\":\"%s\",\"age_s\":%lld,\"fresh_ttl_s\":%ld,"
                        "\"source\":\"%s\"}}",
-                       age < cfg->fresh_ttl_s ? "fresh" : "stale", (long long)age,
-                       cfg->fresh_ttl_s, a->source);
+                       age < cfg->fresh_ttl_s ? "fresh" : "stale", (long long)age, cfg->fresh_ttl_s,
+                       a->source);
 }
 
 char *doc_render(const api_config *cfg, const answer *a, int64_t now_ms, size_t *len)
@@ -124,7 +121,8 @@ static void make_etag(const answer *a, char out[40])
     char seed[256];
     snprintf(seed, sizeof(seed), "%s|%lld|%d|%s", a->rec->key, (long long)a->rec->fetched_at_ms,
              a->days, a->place ? a->place->name : "");
-    for (const char *p = seed; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (const char *p = seed; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     snprintf(out, 40, "W/\"%016llx\"", (unsigned long long)h);
 }
 
@@ -135,12 +133,13 @@ static bool etag_matches(const char *inm, const char *etag)
     const char *opaque = etag + 2; /* skip W/ */
     size_t n = strlen(opaque);
     for (const char *p = inm; *p;) {
-        while (*p == ' ' || *p == ',') p++;
+        while (*p == ' ' || *p == ',')
+            p++;
         if (*p == '*') return true;
         if (p[0] == 'W' && p[1] == '/') p += 2;
-        if (strncmp(p, opaque, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-            return true;
-        while (*p && *p != ',') p++;
+        if (strncmp(p, opaque, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ')) return true;
+        while (*p && *p != ',')
+            p++;
     }
     return false;
 }

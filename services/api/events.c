@@ -48,7 +48,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void *poll_main(void *arg)
 {
     events *ev = arg;
-    while (atomic_load(&ev->running)) rd_kafka_poll(ev->rk, 100);
+    while (atomic_load(&ev->running))
+        rd_kafka_poll(ev->rk, 100);
     return NULL;
 }
 
@@ -74,8 +75,8 @@ events *events_new(const api_config *cfg)
                                   "Notification events by result");
     ev->delivered = nb_counter_new("nimbus_events_total", "result=\"delivered\"",
                                    "Notification events by result");
-    ev->failed = nb_counter_new("nimbus_events_total", "result=\"failed\"",
-                                "Notification events by result");
+    ev->failed =
+        nb_counter_new("nimbus_events_total", "result=\"failed\"", "Notification events by result");
     nb_gauge_fn_new("nimbus_events_pending", NULL, "Events produced and not yet delivered",
                     pending_metric, ev);
     if (!cfg->kafka_brokers[0]) {
@@ -117,13 +118,14 @@ static void uuid_v4(char out[37])
     unsigned char b[16];
     if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
         uint64_t t = (uint64_t)nb_now_ms() ^ (uint64_t)nb_mono_ms() << 20;
-        for (int i = 0; i < 16; i++) b[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)i;
+        for (int i = 0; i < 16; i++)
+            b[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)i;
     }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 static json_t *num(double v)
@@ -138,19 +140,15 @@ nb_err events_publish(events *ev, const nb_record *r, const char *name)
     nb_time_rfc3339(nb_now_ms(), now, sizeof(now));
     nb_time_rfc3339(r->fetched_at_ms, fetched, sizeof(fetched));
     const nb_current *c = &r->current;
-    json_t *loc = json_pack("{s:f, s:f, s:s}", "latitude", r->latitude, "longitude",
-                            r->longitude, "timezone", r->timezone);
+    json_t *loc = json_pack("{s:f, s:f, s:s}", "latitude", r->latitude, "longitude", r->longitude,
+                            "timezone", r->timezone);
     if (name && *name) json_object_set_new(loc, "name", json_string(name));
-    json_t *obs = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:s}", "time", c->time,
-                            "temperature", num(c->temperature), "apparent_temperature",
-                            num(c->apparent_temperature), "relative_humidity",
-                            num(c->relative_humidity), "wind_speed", num(c->wind_speed),
-                            "weather_code",
-                            isnan(c->weather_code) ? json_null()
-                                                   : json_integer((json_int_t)c->weather_code),
-                            "condition",
-                            isnan(c->weather_code) ? "Unknown"
-                                                   : nb_wmo_condition((int)c->weather_code));
+    json_t *obs = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:s}", "time", c->time, "temperature", num(c->temperature),
+        "apparent_temperature", num(c->apparent_temperature), "relative_humidity",
+        num(c->relative_humidity), "wind_speed", num(c->wind_speed), "weather_code",
+        isnan(c->weather_code) ? json_null() : json_integer((json_int_t)c->weather_code),
+        "condition", isnan(c->weather_code) ? "Unknown" : nb_wmo_condition((int)c->weather_code));
     json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "id", id, "type",
                             "weather.observation", "time", now, "key", r->key, "location", loc,
                             "observation", obs, "fetched_at", fetched);

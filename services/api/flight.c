@@ -34,14 +34,16 @@ struct flights {
 static uint32_t hash(const char *s)
 {
     uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
     return h % NBUCKETS;
 }
 
 static entry **find(flights *f, const char *id)
 {
     entry **pp = &f->buckets[hash(id)];
-    while (*pp && strcmp((*pp)->id, id) != 0) pp = &(*pp)->next;
+    while (*pp && strcmp((*pp)->id, id) != 0)
+        pp = &(*pp)->next;
     return pp;
 }
 
@@ -57,8 +59,10 @@ static void running_add(flights *f, entry *e)
 
 static void running_remove(flights *f, entry *e)
 {
-    if (e->rprev) e->rprev->rnext = e->rnext;
-    else f->running = e->rnext;
+    if (e->rprev)
+        e->rprev->rnext = e->rnext;
+    else
+        f->running = e->rnext;
     if (e->rnext) e->rnext->rprev = e->rprev;
     e->running = false;
     f->nrunning--;

@@ -21,8 +21,8 @@ typedef struct fl_result {
     nb_err err; /* NB_OK or why the fetch failed */
     int retry_after_s;
     char reason[256];
-    nb_record rec;   /* weather */
-    bool geo_found;  /* geocoding */
+    nb_record rec;  /* weather */
+    bool geo_found; /* geocoding */
     nb_place place;
 } fl_result;
 

@@ -39,15 +39,27 @@ int main(int argc, char **argv)
     weather *wx = NULL;
     nb_server *srv = NULL;
     if (!store || !up || !ev || !fl || !wr || !fetchers || !mem) goto out;
-    weather_deps deps = {.cfg = &cfg, .store = store, .up = up, .wr = wr, .ev = ev, .fl = fl,
-                         .fetchers = fetchers, .memo = mem};
+    weather_deps deps = {.cfg = &cfg,
+                         .store = store,
+                         .up = up,
+                         .wr = wr,
+                         .ev = ev,
+                         .fl = fl,
+                         .fetchers = fetchers,
+                         .memo = mem};
     wx = weather_new(&deps);
     if (!wx) goto out;
 
-    nb_server_opts so = {.bind = cfg.bind, .port = (int)cfg.port, .threads = (int)cfg.threads,
-                         .workers = (int)cfg.workers, .body_cap = (size_t)cfg.body_cap,
-                         .conn_timeout_s = (int)cfg.conn_timeout_s, .grace_ms = (int)cfg.grace_ms,
-                         .access_log = cfg.access_log, .ready = weather_ready, .ready_ctx = wx};
+    nb_server_opts so = {.bind = cfg.bind,
+                         .port = (int)cfg.port,
+                         .threads = (int)cfg.threads,
+                         .workers = (int)cfg.workers,
+                         .body_cap = (size_t)cfg.body_cap,
+                         .conn_timeout_s = (int)cfg.conn_timeout_s,
+                         .grace_ms = (int)cfg.grace_ms,
+                         .access_log = cfg.access_log,
+                         .ready = weather_ready,
+                         .ready_ctx = wx};
     srv = nb_server_new(&so);
     if (!srv ||
         nb_server_route(srv, "GET", "/v1/weather", "weather", NB_ROUTE_WORKER, weather_handle,

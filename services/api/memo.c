@@ -11,8 +11,8 @@
 #define VARIANT_MAX 160
 
 typedef struct entry {
-    struct entry *next;                /* bucket chain */
-    struct entry *older, *newer;       /* insertion order, for eviction */
+    struct entry *next;          /* bucket chain */
+    struct entry *older, *newer; /* insertion order, for eviction */
     char key[NB_KEY_MAX];
     char etag[MEMO_ETAG_MAX];
     nb_record rec;
@@ -36,7 +36,8 @@ struct memo {
 static uint32_t hash(const char *k)
 {
     uint32_t h = 2166136261u;
-    for (; *k; k++) h = (h ^ (unsigned char)*k) * 16777619u;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 16777619u;
     return h;
 }
 
@@ -51,7 +52,8 @@ static stripe *stripe_of(memo *m, const char *key, entry ***bucket)
 static entry *find(entry **bucket, const char *key)
 {
     entry *e = *bucket;
-    while (e && strcmp(e->key, key) != 0) e = e->next;
+    while (e && strcmp(e->key, key) != 0)
+        e = e->next;
     return e;
 }
 
@@ -60,7 +62,8 @@ memo *memo_new(size_t max_entries)
     memo *m = calloc(1, sizeof(*m));
     if (!m) return NULL;
     m->per_stripe = (max_entries + STRIPES - 1) / STRIPES;
-    for (int i = 0; i < STRIPES; i++) pthread_mutex_init(&m->s[i].lock, NULL);
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&m->s[i].lock, NULL);
     return m;
 }
 
@@ -96,12 +99,17 @@ bool memo_get(memo *m, const char *key, char etag[MEMO_ETAG_MAX], nb_record *out
 static void unlink_entry(stripe *st, entry **bucket, entry *e)
 {
     entry **pp = bucket;
-    while (*pp != e) pp = &(*pp)->next;
+    while (*pp != e)
+        pp = &(*pp)->next;
     *pp = e->next;
-    if (e->older) e->older->newer = e->newer;
-    else st->oldest = e->newer;
-    if (e->newer) e->newer->older = e->older;
-    else st->newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        st->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        st->newest = e->older;
     st->n--;
 }
 
@@ -127,8 +135,10 @@ void memo_put(memo *m, const char *key, const char *etag, const nb_record *rec)
         e->next = *b;
         *b = e;
         e->older = st->newest;
-        if (st->newest) st->newest->newer = e;
-        else st->oldest = e;
+        if (st->newest)
+            st->newest->newer = e;
+        else
+            st->oldest = e;
         st->newest = e;
         st->n++;
     }

@@ -138,7 +138,8 @@ nb_err om_parse_forecast(const char *body, size_t len, const char *key, int64_t 
         for (size_t f = 0; f < sizeof(day_fields) / sizeof(day_fields[0]); f++) {
             json_t *arr = json_object_get(d, day_fields[f].name);
             double *dst = (double *)((char *)x + day_fields[f].off);
-            if (!arr) *dst = NAN;
+            if (!arr)
+                *dst = NAN;
             else if (!json_is_array(arr) || !num_at(json_array_get(arr, i), dst))
                 FAIL("forecast answer has a non-numeric daily value");
         }
@@ -148,7 +149,8 @@ nb_err om_parse_forecast(const char *body, size_t len, const char *key, int64_t 
         if (!copy_str(sr ? json_array_get(sr, i) : NULL, x->sunrise, sizeof(x->sunrise)) ||
             !copy_str(ss ? json_array_get(ss, i) : NULL, x->sunset, sizeof(x->sunset)))
             FAIL("forecast answer has an invalid sunrise/sunset");
-        if ((x->sunrise[0] && strlen(x->sunrise) != 16) || (x->sunset[0] && strlen(x->sunset) != 16))
+        if ((x->sunrise[0] && strlen(x->sunrise) != 16) ||
+            (x->sunset[0] && strlen(x->sunset) != 16))
             x->sunrise[0] = x->sunset[0] = '\0'; /* unix-time or odd formats: drop */
     }
     if (n == 0) FAIL("forecast answer has no days");
@@ -166,8 +168,7 @@ out:
     return e;
 }
 
-nb_err om_parse_geocoding(const char *body, size_t len, nb_place *p, bool *found,
-                          const char **why)
+nb_err om_parse_geocoding(const char *body, size_t len, nb_place *p, bool *found, const char **why)
 {
     nb_err e = NB_ERR_UPSTREAM;
     json_error_t jerr;
@@ -198,8 +199,7 @@ nb_err om_parse_geocoding(const char *body, size_t len, nb_place *p, bool *found
         snprintf(p->timezone, sizeof(p->timezone), "GMT");
     if (!copy_str(json_object_get(first, "country"), p->country, sizeof(p->country)))
         p->country[0] = '\0';
-    if (!copy_str(json_object_get(first, "country_code"), p->country_code,
-                  sizeof(p->country_code)))
+    if (!copy_str(json_object_get(first, "country_code"), p->country_code, sizeof(p->country_code)))
         p->country_code[0] = '\0';
     if (!copy_str(json_object_get(first, "admin1"), p->admin1, sizeof(p->admin1)))
         p->admin1[0] = '\0';

@@ -44,8 +44,10 @@ bool pace_take(pace *p, int *retry_after_s)
     pthread_mutex_lock(&p->lock);
     refill(p);
     bool ok = p->tokens >= 1.0;
-    if (ok) p->tokens -= 1.0;
-    else *retry_after_s = (int)ceil((1.0 - p->tokens) / p->per_ms / 1000.0);
+    if (ok)
+        p->tokens -= 1.0;
+    else
+        *retry_after_s = (int)ceil((1.0 - p->tokens) / p->per_ms / 1000.0);
     pthread_mutex_unlock(&p->lock);
     if (!ok && *retry_after_s < 1) *retry_after_s = 1;
     return ok;

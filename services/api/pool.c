@@ -26,7 +26,8 @@ static void *pool_main(void *arg)
     pool *p = arg;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->head && !p->stopping) pthread_cond_wait(&p->cond, &p->lock);
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->cond, &p->lock);
         job *j = p->head;
         if (!j) break;
         p->head = j->next;
@@ -96,7 +97,8 @@ void pool_free(pool *p)
     p->stopping = true;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
-    for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
     free(p->threads);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);

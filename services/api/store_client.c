@@ -18,8 +18,8 @@ store_client *store_client_new(const api_config *cfg)
     store_client *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
     s->cfg = cfg;
-    s->errors = nb_counter_new("nimbus_persistence_errors_total", NULL,
-                               "Calls to persistence that failed");
+    s->errors =
+        nb_counter_new("nimbus_persistence_errors_total", NULL, "Calls to persistence that failed");
     return s;
 }
 
@@ -57,10 +57,14 @@ static nb_err do_call(store_client *s, const char *method, const char *path, con
     int n = 0;
     if (body) headers[n++] = "Content-Type: application/json";
     if (header) headers[n++] = header;
-    nb_httpc_req req = {.method = method, .url = url, .headers = headers,
-                        .body = body, .body_len = len,
+    nb_httpc_req req = {.method = method,
+                        .url = url,
+                        .headers = headers,
+                        .body = body,
+                        .body_len = len,
                         .connect_timeout_ms = s->cfg->persistence_timeout_ms / 2,
-                        .timeout_ms = s->cfg->persistence_timeout_ms, .max_body = 1 << 20};
+                        .timeout_ms = s->cfg->persistence_timeout_ms,
+                        .max_body = 1 << 20};
     nb_err e = nb_httpc_do(&req, resp);
     if (e) nb_counter_inc(s->errors);
     return e;
@@ -117,9 +121,8 @@ static bool parse_geo(const nb_httpc_resp *resp, void *out)
     return nb_geo_parse(nb_buf_str(&resp->body), resp->body.len, out, &why) == NB_OK;
 }
 
-nb_err store_get_record(store_client *s, const char *key, const char *if_none_match,
-                        nb_record *out, char source[16], char etag[MEMO_ETAG_MAX],
-                        bool *unchanged)
+nb_err store_get_record(store_client *s, const char *key, const char *if_none_match, nb_record *out,
+                        char source[16], char etag[MEMO_ETAG_MAX], bool *unchanged)
 {
     char *path = store_record_path(key);
     record_out o = {out, source, etag};
@@ -136,8 +139,8 @@ nb_err store_get_geo(store_client *s, const char *query, nb_geo_entry *out)
     return e;
 }
 
-nb_err store_put(store_client *s, const char *path, const char *body, size_t len,
-                 bool *retryable, char *errmsg, size_t errlen)
+nb_err store_put(store_client *s, const char *path, const char *body, size_t len, bool *retryable,
+                 char *errmsg, size_t errlen)
 {
     nb_httpc_resp resp;
     nb_err e = do_call(s, "PUT", path, NULL, body, len, &resp);

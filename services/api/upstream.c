@@ -65,7 +65,7 @@ static void backoff_sleep(int attempt)
     uint32_t r = 0;
     if (getrandom(&r, sizeof(r), 0) != sizeof(r)) r = (uint32_t)nb_mono_ms();
     long base = 200L << (attempt < 5 ? attempt : 5); /* 200, 400, 800 ms ... */
-    long ms = base / 2 + (long)(r % (uint32_t)base);  /* jitter: 0.5x .. 1.5x */
+    long ms = base / 2 + (long)(r % (uint32_t)base); /* jitter: 0.5x .. 1.5x */
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
@@ -75,20 +75,21 @@ typedef nb_err (*parse_fn)(const nb_httpc_resp *resp, void *arg, const char **wh
 /* One logical call: pace, request, classify, retry. On HTTP 200 the body is
  * handed to parse. A 400 "Invalid timezone" makes *tz_fallback true and
  * returns NB_ERR_CONFLICT so the caller can ask again with GMT. */
-static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *arg,
-                   up_error *err, bool *tz_fallback)
+static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *arg, up_error *err,
+                   bool *tz_fallback)
 {
     const api_config *c = u->cfg;
     memset(err, 0, sizeof(*err));
     for (int attempt = 0;; attempt++) {
         if (!pace_take(u->pace, &err->retry_after_s)) {
             nb_counter_inc(u->pace_rejections);
-            snprintf(err->reason, sizeof(err->reason), "upstream pace limit of %ld calls a minute reached",
-                     c->upstream_pace_per_min);
+            snprintf(err->reason, sizeof(err->reason),
+                     "upstream pace limit of %ld calls a minute reached", c->upstream_pace_per_min);
             return NB_ERR_RATE_LIMITED;
         }
         nb_counter_inc(u->calls[ep]);
-        nb_httpc_req req = {.method = "GET", .url = url,
+        nb_httpc_req req = {.method = "GET",
+                            .url = url,
                             .connect_timeout_ms = c->upstream_connect_timeout_ms,
                             .timeout_ms = c->upstream_timeout_ms,
                             .max_body = (size_t)c->upstream_max_body};
@@ -100,8 +101,9 @@ static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *a
         if (e == NB_OK && resp.status == 200) {
             const char *why = NULL;
             e = parse(&resp, arg, &why);
-            if (e) snprintf(err->reason, sizeof(err->reason), "upstream %s answer unusable: %s",
-                            ep_names[ep], why ? why : "?");
+            if (e)
+                snprintf(err->reason, sizeof(err->reason), "upstream %s answer unusable: %s",
+                         ep_names[ep], why ? why : "?");
         } else if (e == NB_OK) {
             char reason[200];
             om_error_reason(resp.body.data ? resp.body.data : "", resp.body.len, reason,
@@ -111,8 +113,8 @@ static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *a
                 nb_httpc_resp_release(&resp);
                 return NB_ERR_CONFLICT;
             }
-            snprintf(err->reason, sizeof(err->reason), "upstream %s answered %ld%s%s",
-                     ep_names[ep], resp.status, reason[0] ? ": " : "", reason);
+            snprintf(err->reason, sizeof(err->reason), "upstream %s answered %ld%s%s", ep_names[ep],
+                     resp.status, reason[0] ? ": " : "", reason);
             if (resp.status == 429) {
                 e = NB_ERR_RATE_LIMITED;
                 const char *ra = nb_httpc_header(&resp, "Retry-After");
@@ -149,8 +151,8 @@ typedef struct forecast_arg {
 static nb_err parse_forecast(const nb_httpc_resp *resp, void *arg, const char **why)
 {
     forecast_arg *a = arg;
-    return om_parse_forecast(nb_buf_str(&resp->body), resp->body.len, a->key, nb_now_ms(),
-                             a->out, why) == NB_OK
+    return om_parse_forecast(nb_buf_str(&resp->body), resp->body.len, a->key, nb_now_ms(), a->out,
+                             why) == NB_OK
                ? NB_OK
                : NB_ERR_UPSTREAM;
 }
@@ -189,8 +191,7 @@ static nb_err parse_geo(const nb_httpc_resp *resp, void *arg, const char **why)
                : NB_ERR_UPSTREAM;
 }
 
-nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *found,
-                        up_error *err)
+nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *found, up_error *err)
 {
     geo_arg a = {out, found};
     nb_buf url;

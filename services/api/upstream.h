@@ -28,8 +28,7 @@ void upstream_free(upstream *u);
  * NB_ERR_TIMEOUT / NB_ERR_UNAVAILABLE (no answer) with err filled. */
 nb_err upstream_forecast(upstream *u, const char *key, nb_record *out, up_error *err);
 /* NB_OK with *found telling whether the place exists. */
-nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *found,
-                        up_error *err);
+nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *found, up_error *err);
 /* Tokens left in the pace bucket (for /readyz). */
 double upstream_pace_available(upstream *u);
 

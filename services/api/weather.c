@@ -13,8 +13,8 @@
 #include "nimbus/metrics.h"
 
 #define DEFAULT_DAYS 7
-#define ERROR_HOLD_MS 1000  /* a failed fetch is not retried for this long */
-#define GEO_MEMO_MS 600000  /* resolved names kept in memory */
+#define ERROR_HOLD_MS 1000 /* a failed fetch is not retried for this long */
+#define GEO_MEMO_MS 600000 /* resolved names kept in memory */
 
 struct weather {
     weather_deps d;
@@ -89,8 +89,11 @@ static void respond_record(wx *x, const nb_record *rec, const char *source, answ
     weather *s = x->svc;
     nb_counter *c[] = {s->hit, s->stale, s->miss, s->revalidated};
     nb_counter_inc(c[kind]);
-    answer a = {.rec = rec, .place = x->by_name ? &x->place : NULL, .days = x->days,
-                .source = source, .kind = kind};
+    answer a = {.rec = rec,
+                .place = x->by_name ? &x->place : NULL,
+                .days = x->days,
+                .source = source,
+                .kind = kind};
     /* The document's head depends on the record, the days and the place only. */
     char variant[160];
     snprintf(variant, sizeof(variant), "%d|%s|%s", x->days, a.place ? a.place->name : "",
@@ -291,8 +294,7 @@ static void submit(weather *s, fetch_job *j, pool_fn fn)
     free(res);
 }
 
-static fetch_job *weather_job(weather *s, const char *key, const nb_record *prev,
-                              const char *name)
+static fetch_job *weather_job(weather *s, const char *key, const nb_record *prev, const char *name)
 {
     fetch_job *j = calloc(1, sizeof(*j));
     if (!j) return NULL;
@@ -451,8 +453,7 @@ static void serve_key(wx *x)
     }
     free(res);
     if (e != NB_ERR_NOT_FOUND)
-        nb_warn("persistence read of %s failed (%s): asking the upstream", x->key,
-                nb_err_code(e));
+        nb_warn("persistence read of %s failed (%s): asking the upstream", x->key, nb_err_code(e));
     wait_for_weather(x); /* flow 5 */
 }
 
@@ -523,8 +524,10 @@ void weather_handle(nb_req *r, void *ctx)
         return;
     }
     x->revalidate = is_revalidation(r);
-    if (x->by_name) resolve_name(x);
-    else serve_key(x);
+    if (x->by_name)
+        resolve_name(x);
+    else
+        serve_key(x);
 }
 
 /* ---- service --------------------------------------------------------- */
@@ -555,10 +558,10 @@ weather *weather_new(const weather_deps *deps)
     s->events_same = nb_counter_new("nimbus_renewals_same_observation_total", NULL,
                                     "Renewals that brought no new observation (no event)");
     nb_gauge_fn_new("nimbus_fetch_queue_depth", NULL,
-                    "Upstream fetches (renewals and misses) queued or running",
-                    fetch_depth_metric, deps->fetchers);
-    nb_gauge_fn_new("nimbus_fetches_in_flight", NULL, "Distinct keys being fetched",
-                    flights_metric, deps->fl);
+                    "Upstream fetches (renewals and misses) queued or running", fetch_depth_metric,
+                    deps->fetchers);
+    nb_gauge_fn_new("nimbus_fetches_in_flight", NULL, "Distinct keys being fetched", flights_metric,
+                    deps->fl);
     return s;
 }
 
@@ -574,8 +577,7 @@ bool weather_ready(void *ctx, nb_buf *out)
     nb_buf_addf(out,
                 "{\"ready\":%s,\"persistence\":\"%s\",\"events_pending\":%ld,"
                 "\"fetch_queue\":%ld,\"upstream_pace_tokens\":%.1f}",
-                store_up ? "true" : "false", store_up ? "up" : "down",
-                events_pending(s->d.ev), pool_depth(s->d.fetchers),
-                upstream_pace_available(s->d.up));
+                store_up ? "true" : "false", store_up ? "up" : "down", events_pending(s->d.ev),
+                pool_depth(s->d.fetchers), upstream_pace_available(s->d.up));
     return store_up;
 }

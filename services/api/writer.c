@@ -74,7 +74,8 @@ static void *writer_main(void *arg)
     writer *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->lock);
-        while (!w->head && !w->stopping) pthread_cond_wait(&w->cond, &w->lock);
+        while (!w->head && !w->stopping)
+            pthread_cond_wait(&w->cond, &w->lock);
         job *j = w->head;
         pthread_mutex_unlock(&w->lock);
         if (!j) return NULL; /* stopping and drained */
@@ -91,7 +92,8 @@ static void *writer_main(void *arg)
                 done = true;
             } else {
                 long ms = backoff_ms(attempt);
-                nb_warn("write of %s failed (%s); retry %d in %ld ms", j->path, err, attempt + 1, ms);
+                nb_warn("write of %s failed (%s); retry %d in %ld ms", j->path, err, attempt + 1,
+                        ms);
                 nb_counter_inc(w->retries);
                 if (!wait_backoff(w, ms)) {
                     pthread_mutex_lock(&w->lock);

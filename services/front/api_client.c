@@ -32,8 +32,11 @@ static void copy_header(const nb_httpc_resp *h, const char *name, char *dst, siz
 static nb_err do_get(const char *url, const char *const *headers, long connect_ms, long total_ms,
                      fr_api_resp *resp)
 {
-    nb_httpc_req req = {.method = "GET", .url = url, .headers = headers,
-                        .connect_timeout_ms = connect_ms, .timeout_ms = total_ms,
+    nb_httpc_req req = {.method = "GET",
+                        .url = url,
+                        .headers = headers,
+                        .connect_timeout_ms = connect_ms,
+                        .timeout_ms = total_ms,
                         .max_body = resp->body.cap};
     nb_httpc_resp h;
     nb_err err = nb_httpc_do(&req, &h);
@@ -61,8 +64,7 @@ static nb_err do_get(const char *url, const char *const *headers, long connect_m
 static nb_err add_param(nb_buf *url, bool *first, const char *name, const char *value)
 {
     char *e = nb_url_escape(value);
-    if (!e)
-        return NB_ERR_NOMEM;
+    if (!e) return NB_ERR_NOMEM;
     nb_err err = nb_buf_addf(url, "%c%s=%s", *first ? '?' : '&', name, e);
     free(e);
     *first = false;
@@ -78,14 +80,10 @@ nb_err fr_api_weather(const fr_api *api, const fr_api_query *q, fr_api_resp *res
     resp_init(resp, api->max_body);
     nb_buf_init(&url, 4096);
     err = nb_buf_addf(&url, "%s/v1/weather", api->base_url);
-    if (err == NB_OK && q->city)
-        err = add_param(&url, &first, "city", q->city);
-    if (err == NB_OK && q->lat)
-        err = add_param(&url, &first, "lat", q->lat);
-    if (err == NB_OK && q->lon)
-        err = add_param(&url, &first, "lon", q->lon);
-    if (err == NB_OK && q->days)
-        err = add_param(&url, &first, "days", q->days);
+    if (err == NB_OK && q->city) err = add_param(&url, &first, "city", q->city);
+    if (err == NB_OK && q->lat) err = add_param(&url, &first, "lat", q->lat);
+    if (err == NB_OK && q->lon) err = add_param(&url, &first, "lon", q->lon);
+    if (err == NB_OK && q->days) err = add_param(&url, &first, "days", q->days);
     if (err != NB_OK) {
         snprintf(resp->errmsg, sizeof(resp->errmsg), "request too large");
         goto out;
@@ -94,8 +92,7 @@ nb_err fr_api_weather(const fr_api *api, const fr_api_query *q, fr_api_resp *res
     char inm[420];
     const char *headers[4] = {"Accept: application/json"};
     int n = 1;
-    if (q->no_cache)
-        headers[n++] = "Cache-Control: no-cache";
+    if (q->no_cache) headers[n++] = "Cache-Control: no-cache";
     if (q->if_none_match && strlen(q->if_none_match) < 400) {
         snprintf(inm, sizeof(inm), "If-None-Match: %s", q->if_none_match);
         headers[n++] = inm;
@@ -132,10 +129,8 @@ static long directive(const char *cc, const char *name)
             p++;
         if (strncasecmp(p, name, nl) == 0 && p[nl] == '=') {
             const char *v = p + nl + 1;
-            if (*v == '"')
-                v++;
-            if (isdigit((unsigned char)*v))
-                return strtol(v, NULL, 10);
+            if (*v == '"') v++;
+            if (isdigit((unsigned char)*v)) return strtol(v, NULL, 10);
             return -1;
         }
         p = strchr(p, ',');

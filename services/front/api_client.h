@@ -14,7 +14,7 @@
 #include "nimbus/err.h"
 
 typedef struct fr_api {
-    const char *base_url;    /* "http://127.0.0.1:8080" (borrowed) */
+    const char *base_url; /* "http://127.0.0.1:8080" (borrowed) */
     long connect_timeout_ms;
     long timeout_ms;
     size_t max_body;

@@ -15,8 +15,7 @@ static const fr_asset assets[] = {
 const fr_asset *fr_asset_find(const char *name)
 {
     for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++)
-        if (strcmp(assets[i].name, name) == 0)
-            return &assets[i];
+        if (strcmp(assets[i].name, name) == 0) return &assets[i];
     return NULL;
 }
 

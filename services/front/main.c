@@ -40,10 +40,8 @@ int main(int argc, char **argv)
                        "the web page: HTML for browsers, text for curl, JSON for scripts",
                        &exit_now) != NB_OK)
         return 2;
-    if (exit_now)
-        return EXIT_SUCCESS;
-    if (!nb_log_start("front", log_level))
-        return 2;
+    if (exit_now) return EXIT_SUCCESS;
+    if (!nb_log_start("front", log_level)) return 2;
     json_object_seed(0);
     if (nb_httpc_global_init() != NB_OK) {
         nb_error("curl_global_init failed");

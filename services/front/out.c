@@ -11,15 +11,13 @@ void fr_out_init(fr_out *o, size_t cap)
 
 void fr_put(fr_out *o, const char *s)
 {
-    if (o->err == NB_OK)
-        o->err = nb_buf_adds(&o->b, s);
+    if (o->err == NB_OK) o->err = nb_buf_adds(&o->b, s);
 }
 
 void fr_putf(fr_out *o, const char *fmt, ...)
 {
     va_list ap;
-    if (o->err != NB_OK)
-        return;
+    if (o->err != NB_OK) return;
     va_start(ap, fmt);
     o->err = nb_buf_vaddf(&o->b, fmt, ap);
     va_end(ap);
@@ -27,8 +25,7 @@ void fr_putf(fr_out *o, const char *fmt, ...)
 
 void fr_put_html(fr_out *o, const char *s)
 {
-    if (o->err == NB_OK)
-        o->err = nb_buf_add_html(&o->b, s ? s : "");
+    if (o->err == NB_OK) o->err = nb_buf_add_html(&o->b, s ? s : "");
 }
 
 char *fr_out_finish(fr_out *o, size_t *len)

@@ -32,7 +32,8 @@ static const char ICON_SPRITE[] =
     "fill=\"#f6b40e\"/><path d=\"M8.5 2v1.6M2 8.5h1.6M3.9 3.9l1.1 1.1M13.1 3.9l-1.1 1.1M3.9 "
     "13.1l1.1-1.1\" stroke=\"#f6b40e\" stroke-width=\"1.6\" stroke-linecap=\"round\"/><path "
     "transform=\"translate(3 2) scale(.88)\" d=\"" CLOUD "\" fill=\"#aab8c8\"/></symbol>\n"
-    "<symbol id=\"i-cloud\" viewBox=\"0 0 24 24\"><path d=\"" CLOUD "\" fill=\"#9fb0c3\"/></symbol>\n"
+    "<symbol id=\"i-cloud\" viewBox=\"0 0 24 24\"><path d=\"" CLOUD
+    "\" fill=\"#9fb0c3\"/></symbol>\n"
     "<symbol id=\"i-fog\" viewBox=\"0 0 24 24\">" CLOUD_UP "<path d=\"M4 18.5h16M7 21.5h10\" "
     "stroke=\"#9fb0c3\" stroke-width=\"2\" stroke-linecap=\"round\"/></symbol>\n"
     "<symbol id=\"i-drizzle\" viewBox=\"0 0 24 24\">" CLOUD_UP "<path d=\"M8 18l-.5 2M12 18l-.5 "
@@ -53,8 +54,8 @@ static const char ICON_SPRITE[] =
 static void head(fr_out *o, const fr_page *pg, const char *title)
 {
     fr_put(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-           "<meta name=\"color-scheme\" content=\"light dark\">\n<title>");
+              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+              "<meta name=\"color-scheme\" content=\"light dark\">\n<title>");
     fr_put_html(o, title);
     fr_put(o, " · nimbus weather</title>\n");
     fr_put(o, "<link rel=\"icon\" href=\"data:,\">\n");
@@ -68,10 +69,12 @@ static void head(fr_out *o, const fr_page *pg, const char *title)
 
 static void top_bar(fr_out *o, const fr_page *pg)
 {
-    fr_put(o, "<header class=\"top\">\n<a class=\"brand\" href=\"/\"><svg class=\"logo\" viewBox=\"0 0 24 24\" "
-           "aria-hidden=\"true\"><use href=\"#i-partly\"></use></svg> nimbus</a>\n<form class=\"search\" action=\"/\" method=\"get\" role=\"search\">\n"
-           "<input type=\"search\" name=\"city\" placeholder=\"City or lat,lon\" "
-           "aria-label=\"City or coordinates\" autocomplete=\"off\" required value=\"");
+    fr_put(o, "<header class=\"top\">\n<a class=\"brand\" href=\"/\"><svg class=\"logo\" "
+              "viewBox=\"0 0 24 24\" "
+              "aria-hidden=\"true\"><use href=\"#i-partly\"></use></svg> nimbus</a>\n<form "
+              "class=\"search\" action=\"/\" method=\"get\" role=\"search\">\n"
+              "<input type=\"search\" name=\"city\" placeholder=\"City or lat,lon\" "
+              "aria-label=\"City or coordinates\" autocomplete=\"off\" required value=\"");
     fr_put_html(o, pg->query);
     fr_put(o, "\">\n<button type=\"submit\">Search</button>\n</form>\n</header>\n");
 }
@@ -79,7 +82,7 @@ static void top_bar(fr_out *o, const fr_page *pg)
 static void foot(fr_out *o)
 {
     fr_put(o, "<footer class=\"foot\"><a href=\"https://open-meteo.com/\" rel=\"noreferrer\">"
-           "Weather data by Open-Meteo.com</a></footer>\n</body>\n</html>\n");
+              "Weather data by Open-Meteo.com</a></footer>\n</body>\n</html>\n");
 }
 
 /* An icon: <svg class=cls ...><use href="#i-NAME"></use></svg>, labelled. */
@@ -87,7 +90,7 @@ static void icon(fr_out *o, const char *cls, const char *f, double code, double 
                  const char *label)
 {
     fr_putf(o, "<svg class=\"%s\"%s%s%s viewBox=\"0 0 24 24\" role=\"img\" aria-label=\"", cls,
-         f ? " data-f=\"" : "", f ? f : "", f ? "\"" : "");
+            f ? " data-f=\"" : "", f ? f : "", f ? "\"" : "");
     fr_put_html(o, label);
     fr_putf(o, "\"><use href=\"#i-%s\"></use></svg>", fr_wx_icon_name(code, is_day));
 }
@@ -131,7 +134,8 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     field(o, "apparent_temperature",
           fr_wx_fmt(fr_wx_num(cur, "apparent_temperature"), 1, num, sizeof(num)));
     fr_put(o, " °C</div>\n</div>\n<dl class=\"facts\">\n<div><dt>Humidity</dt><dd>");
-    field(o, "relative_humidity", fr_wx_fmt(fr_wx_num(cur, "relative_humidity"), 0, num, sizeof(num)));
+    field(o, "relative_humidity",
+          fr_wx_fmt(fr_wx_num(cur, "relative_humidity"), 0, num, sizeof(num)));
     fr_put(o, " %</dd></div>\n<div><dt>Wind</dt><dd>");
     field(o, "wind_speed", fr_wx_fmt(fr_wx_num(cur, "wind_speed"), 0, num, sizeof(num)));
     fr_put(o, " km/h ");
@@ -155,11 +159,11 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     fr_wx_ago(age_s < 0 ? 0 : age_s, ago, sizeof(ago));
     fr_put(o, "<p class=\"status\" role=\"status\" aria-live=\"polite\">Updated ");
     field(o, "ago", ago);
-    fr_putf(o, " <span class=\"pill\" data-f=\"state\"%s>%s</span></p>\n",
-         stale ? "" : " hidden", stale ? "updating…" : "");
+    fr_putf(o, " <span class=\"pill\" data-f=\"state\"%s>%s</span></p>\n", stale ? "" : " hidden",
+            stale ? "updating…" : "");
     if (stale)
         fr_put(o, "<noscript><p class=\"hint\">Newer data is being fetched — reload the page in a "
-               "moment to see it.</p></noscript>\n");
+                  "moment to see it.</p></noscript>\n");
     fr_put(o, "</section>\n");
 }
 
@@ -172,14 +176,14 @@ static void daily_block(fr_out *o, const json_t *doc, const fr_page *pg)
     const json_t *d;
 
     fr_wx_local_date(pg->now_ms, (long)fr_wx_num(loc, "utc_offset_seconds"), today, sizeof(today));
-    fr_put(o, "<section class=\"days\" aria-labelledby=\"days-h\">\n<h2 id=\"days-h\">Forecast</h2>\n"
+    fr_put(o,
+           "<section class=\"days\" aria-labelledby=\"days-h\">\n<h2 id=\"days-h\">Forecast</h2>\n"
            "<ol class=\"daily\" data-f=\"daily\">\n");
     size_t first = fr_wx_first_day(daily, today);
-    json_array_foreach(daily, i, d) {
-        if (i < first)
-            continue;
-        if (i >= first + DAYS_SHOWN)
-            break;
+    json_array_foreach(daily, i, d)
+    {
+        if (i < first) continue;
+        if (i >= first + DAYS_SHOWN) break;
         const char *cond = fr_wx_str(d, "condition");
         fr_wx_day_label(fr_wx_str(d, "date"), today, label, sizeof(label));
         fr_put(o, "<li><span class=\"d\">");
@@ -212,10 +216,11 @@ char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len)
     fr_out_init(&o, PAGE_CAP);
     head(&o, pg, fr_wx_place_name(loc));
     top_bar(&o, pg);
-    fr_putf(&o, "<main id=\"wx\" class=\"wx\" data-state=\"%s\" data-max-age=\"%ld\" data-swr=\"%ld\" "
-             "data-utc-offset=\"%ld\" data-fetched-at=\"",
-         stale ? "stale" : "fresh", pg->max_age_s, pg->swr_s,
-         (long)fr_wx_num(loc, "utc_offset_seconds"));
+    fr_putf(&o,
+            "<main id=\"wx\" class=\"wx\" data-state=\"%s\" data-max-age=\"%ld\" data-swr=\"%ld\" "
+            "data-utc-offset=\"%ld\" data-fetched-at=\"",
+            stale ? "stale" : "fresh", pg->max_age_s, pg->swr_s,
+            (long)fr_wx_num(loc, "utc_offset_seconds"));
     fr_put_html(&o, fr_wx_str(doc, "fetched_at"));
     fr_put(&o, "\" data-etag=\"");
     fr_put_html(&o, pg->etag);
@@ -241,8 +246,8 @@ char *fr_html_search(const fr_page *pg, size_t *len)
     head(&o, pg, "Search");
     top_bar(&o, pg);
     fr_put(&o, "<main class=\"hero\">\n<h1>Weather, right now</h1>\n<p>Type a city above, or a "
-            "position as <code>lat,lon</code>. Also works from a terminal: "
-            "<code>curl host/Berlin</code>.</p>\n<ul class=\"examples\">\n");
+               "position as <code>lat,lon</code>. Also works from a terminal: "
+               "<code>curl host/Berlin</code>.</p>\n<ul class=\"examples\">\n");
     for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++)
         fr_putf(&o, "<li><a href=\"%s\">%s</a></li>\n", examples[i][1], examples[i][0]);
     fr_put(&o, "</ul>\n</main>\n");

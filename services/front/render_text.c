@@ -59,20 +59,19 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
     fr_putf(&o, "  %s  ", fr_wx_icon(fr_wx_num(cur, "weather_code"), fr_wx_bool(cur, "is_day")));
     safe(&o, fr_wx_str(cur, "condition"));
     fr_putf(&o, "\n      %s °C (feels like %s °C)\n",
-         fr_wx_fmt(fr_wx_num(cur, "temperature"), 1, t, sizeof(t)),
-         fr_wx_fmt(fr_wx_num(cur, "apparent_temperature"), 1, feels, sizeof(feels)));
+            fr_wx_fmt(fr_wx_num(cur, "temperature"), 1, t, sizeof(t)),
+            fr_wx_fmt(fr_wx_num(cur, "apparent_temperature"), 1, feels, sizeof(feels)));
     const char *dir = fr_wx_compass(fr_wx_num(cur, "wind_direction"));
     fr_putf(&o, "      Wind %s km/h%s%s · Humidity %s %%\n\n",
-         fr_wx_fmt(fr_wx_num(cur, "wind_speed"), 0, wind, sizeof(wind)), *dir ? " " : "", dir,
-         fr_wx_fmt(fr_wx_num(cur, "relative_humidity"), 0, hum, sizeof(hum)));
+            fr_wx_fmt(fr_wx_num(cur, "wind_speed"), 0, wind, sizeof(wind)), *dir ? " " : "", dir,
+            fr_wx_fmt(fr_wx_num(cur, "relative_humidity"), 0, hum, sizeof(hum)));
 
     size_t first = fr_wx_first_day(daily, today);
-    json_array_foreach(daily, i, d) {
+    json_array_foreach(daily, i, d)
+    {
         char label[32], cond[24], hi[32], lo[32], pp[32], ps[32];
-        if (i < first)
-            continue;
-        if (i >= first + FR_TEXT_DAYS)
-            break;
+        if (i < first) continue;
+        if (i >= first + FR_TEXT_DAYS) break;
         fr_wx_day_label(fr_wx_str(d, "date"), today, label, sizeof(label));
         /* Conditions are short ASCII names; the width keeps columns aligned. */
         snprintf(cond, sizeof(cond), "%s", fr_wx_str(d, "condition"));
@@ -82,16 +81,17 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
         for (size_t w = o.b.len - before; w < 22 && o.err == NB_OK; w++)
             fr_putf(&o, " ");
         fr_putf(&o, "%5s / %-5s °C  rain %s %% %s mm\n",
-             fr_wx_fmt(fr_wx_num(d, "temperature_max"), 0, hi, sizeof(hi)),
-             fr_wx_fmt(fr_wx_num(d, "temperature_min"), 0, lo, sizeof(lo)),
-             fr_wx_fmt(fr_wx_num(d, "precipitation_probability_max"), 0, pp, sizeof(pp)),
-             fr_wx_fmt(fr_wx_num(d, "precipitation_sum"), 1, ps, sizeof(ps)));
+                fr_wx_fmt(fr_wx_num(d, "temperature_max"), 0, hi, sizeof(hi)),
+                fr_wx_fmt(fr_wx_num(d, "temperature_min"), 0, lo, sizeof(lo)),
+                fr_wx_fmt(fr_wx_num(d, "precipitation_probability_max"), 0, pp, sizeof(pp)),
+                fr_wx_fmt(fr_wx_num(d, "precipitation_sum"), 1, ps, sizeof(ps)));
     }
 
     int64_t age = fr_wx_age_s(doc, now_ms);
     fr_wx_ago(age < 0 ? 0 : age, ago, sizeof(ago));
     bool stale = strcmp(fr_wx_str(fresh, "state"), "fresh") != 0;
-    fr_putf(&o, "\nUpdated %s%s\n", ago, stale ? " (newer data is on its way — ask again shortly)" : "");
+    fr_putf(&o, "\nUpdated %s%s\n", ago,
+            stale ? " (newer data is on its way — ask again shortly)" : "");
     footer(&o);
     return fr_out_finish(&o, len);
 }
@@ -101,10 +101,10 @@ char *fr_text_help(size_t *len)
     fr_out o;
     fr_out_init(&o, TEXT_CAP);
     fr_putf(&o, "nimbus weather\n\n"
-             "  curl HOST/Berlin             weather for a place\n"
-             "  curl HOST/52.52,13.41        weather for a position (lat,lon)\n"
-             "  curl 'HOST/?city=São Paulo'  the same with a query\n"
-             "  curl HOST/Berlin?format=json the api's JSON document\n\n");
+                "  curl HOST/Berlin             weather for a place\n"
+                "  curl HOST/52.52,13.41        weather for a position (lat,lon)\n"
+                "  curl 'HOST/?city=São Paulo'  the same with a query\n"
+                "  curl HOST/Berlin?format=json the api's JSON document\n\n");
     footer(&o);
     return fr_out_finish(&o, len);
 }

@@ -17,8 +17,8 @@
 #include "render_html.h"
 #include "render_text.h"
 
-#define CSP                                                                                       \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "            \
+#define CSP                                                                                        \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 #define HTML_TYPE "text/html; charset=utf-8"
 #define TEXT_TYPE "text/plain; charset=utf-8"
@@ -34,23 +34,18 @@ static bool has_token(const char *list, const char *token)
 fr_format fr_negotiate(const char *format, const char *accept, const char *user_agent)
 {
     if (format) {
-        if (strcasecmp(format, "json") == 0)
-            return FR_FMT_JSON;
+        if (strcasecmp(format, "json") == 0) return FR_FMT_JSON;
         if (strcasecmp(format, "text") == 0 || strcasecmp(format, "txt") == 0 ||
             strcasecmp(format, "plain") == 0)
             return FR_FMT_TEXT;
-        if (strcasecmp(format, "html") == 0)
-            return FR_FMT_HTML;
+        if (strcasecmp(format, "html") == 0) return FR_FMT_HTML;
     }
-    if (has_token(accept, "text/html"))
-        return FR_FMT_HTML;
-    if (has_token(accept, "application/json"))
-        return FR_FMT_JSON;
-    if (has_token(accept, "text/plain"))
-        return FR_FMT_TEXT;
-    if (user_agent && (strncasecmp(user_agent, "curl/", 5) == 0 ||
-                       strncasecmp(user_agent, "Wget/", 5) == 0 ||
-                       strncasecmp(user_agent, "HTTPie/", 7) == 0))
+    if (has_token(accept, "text/html")) return FR_FMT_HTML;
+    if (has_token(accept, "application/json")) return FR_FMT_JSON;
+    if (has_token(accept, "text/plain")) return FR_FMT_TEXT;
+    if (user_agent &&
+        (strncasecmp(user_agent, "curl/", 5) == 0 || strncasecmp(user_agent, "Wget/", 5) == 0 ||
+         strncasecmp(user_agent, "HTTPie/", 7) == 0))
         return FR_FMT_TEXT;
     return FR_FMT_HTML;
 }
@@ -58,16 +53,13 @@ fr_format fr_negotiate(const char *format, const char *accept, const char *user_
 /* One decimal number: -?digits(.digits)? ; returns the end or NULL. */
 static const char *scan_decimal(const char *p)
 {
-    if (*p == '-' || *p == '+')
-        p++;
-    if (!isdigit((unsigned char)*p))
-        return NULL;
+    if (*p == '-' || *p == '+') p++;
+    if (!isdigit((unsigned char)*p)) return NULL;
     while (isdigit((unsigned char)*p))
         p++;
     if (*p == '.') {
         p++;
-        if (!isdigit((unsigned char)*p))
-            return NULL;
+        if (!isdigit((unsigned char)*p)) return NULL;
         while (isdigit((unsigned char)*p))
             p++;
     }
@@ -77,14 +69,12 @@ static const char *scan_decimal(const char *p)
 bool fr_parse_coords(const char *s, char lat[32], char lon[32])
 {
     const char *a = s, *ae = scan_decimal(a);
-    if (!ae || *ae != ',' || ae - a >= 32)
-        return false;
+    if (!ae || *ae != ',' || ae - a >= 32) return false;
     const char *b = ae + 1;
     while (*b == ' ')
         b++;
     const char *be = scan_decimal(b);
-    if (!be || *be != '\0' || be - b >= 32)
-        return false;
+    if (!be || *be != '\0' || be - b >= 32) return false;
     memcpy(lat, a, (size_t)(ae - a));
     lat[ae - a] = '\0';
     memcpy(lon, b, (size_t)(be - b));
@@ -118,8 +108,8 @@ static void respond_page(nb_req *r, int status, fr_format fmt, char *body, size_
 }
 
 /* An error for a human (HTML or text) or a script (JSON error body). */
-static void respond_problem(nb_req *r, fr_format fmt, const fr_page *pg, int status,
-                            nb_err code, const char *title, const char *detail)
+static void respond_problem(nb_req *r, fr_format fmt, const fr_page *pg, int status, nb_err code,
+                            const char *title, const char *detail)
 {
     size_t len = 0;
     if (fmt == FR_FMT_JSON) {
@@ -136,8 +126,7 @@ static bool wants_revalidation(const nb_req *r)
 {
     const char *cc = nb_req_header(r, "Cache-Control");
     const char *pragma = nb_req_header(r, "Pragma");
-    if (cc && (strcasestr(cc, "no-cache") || strcasestr(cc, "max-age=0")))
-        return true;
+    if (cc && (strcasestr(cc, "no-cache") || strcasestr(cc, "max-age=0"))) return true;
     return pragma && strcasestr(pragma, "no-cache");
 }
 
@@ -148,20 +137,23 @@ static void pass_through(nb_req *r, fr_api_resp *ar)
         const char *name;
         const char *value;
     } h[] = {
-        {"Cache-Control", ar->cache_control}, {"Age", ar->age},
-        {"ETag", ar->etag},                   {"Last-Modified", ar->last_modified},
-        {"Cache-Status", ar->cache_status},   {"X-Cache", ar->x_cache},
-        {"X-Source", ar->x_source},           {"Retry-After", ar->retry_after},
+        {"Cache-Control", ar->cache_control},
+        {"Age", ar->age},
+        {"ETag", ar->etag},
+        {"Last-Modified", ar->last_modified},
+        {"Cache-Status", ar->cache_status},
+        {"X-Cache", ar->x_cache},
+        {"X-Source", ar->x_source},
+        {"Retry-After", ar->retry_after},
     };
     for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
-        if (h[i].value[0])
-            nb_req_add_header(r, h[i].name, h[i].value);
+        if (h[i].value[0]) nb_req_add_header(r, h[i].name, h[i].value);
     nb_req_add_header(r, "Vary", "Accept, User-Agent");
     nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
     size_t len;
     char *body = nb_buf_detach(&ar->body, &len);
-    nb_respond_take(r, (int)ar->status,
-                    ar->content_type[0] ? ar->content_type : "application/json", body, len);
+    nb_respond_take(r, (int)ar->status, ar->content_type[0] ? ar->content_type : "application/json",
+                    body, len);
 }
 
 /* The "reason" of an api error body, or fallback. Borrowed from doc. */
@@ -200,7 +192,8 @@ static void answer_from_api(fr_routes *rt, nb_req *r, place_req *p, fr_api_resp 
     if (ar->status == 200 || (ar->status >= 400 && ar->body.len > 0))
         doc = json_loadb(ar->body.data ? ar->body.data : "", ar->body.len, 0, &jerr);
 
-    if (ar->status == 200 && json_is_object(doc) && json_is_object(json_object_get(doc, "current"))) {
+    if (ar->status == 200 && json_is_object(doc) &&
+        json_is_object(json_object_get(doc, "current"))) {
         long max_age, swr;
         fr_cache_control_parse(ar->cache_control, &max_age, &swr);
         p->pg.etag = ar->etag;
@@ -219,9 +212,9 @@ static void answer_from_api(fr_routes *rt, nb_req *r, place_req *p, fr_api_resp 
                         api_reason(doc, "The request was not understood."));
     } else if (ar->status == 502 || ar->status == 503 || ar->status == 504) {
         nb_counter_inc(rt->api_failures);
-        if (ar->retry_after[0])
-            nb_req_add_header(r, "Retry-After", ar->retry_after);
-        respond_problem(r, p->fmt, &p->pg, 503, NB_ERR_UNAVAILABLE, "Weather temporarily unavailable",
+        if (ar->retry_after[0]) nb_req_add_header(r, "Retry-After", ar->retry_after);
+        respond_problem(r, p->fmt, &p->pg, 503, NB_ERR_UNAVAILABLE,
+                        "Weather temporarily unavailable",
                         "Our weather source is not answering right now and we have no stored data "
                         "for this place yet. Please try again in a minute.");
     } else {
@@ -282,7 +275,8 @@ static void on_place(nb_req *r, void *ctx)
     if (!p.q.city && !p.q.lat) {
         size_t len = 0;
         if (p.fmt == FR_FMT_JSON) {
-            nb_respond_error(r, NB_ERR_INVALID, "give a place: /<name>, /<lat>,<lon>, ?city= or ?lat=&lon=");
+            nb_respond_error(r, NB_ERR_INVALID,
+                             "give a place: /<name>, /<lat>,<lon>, ?city= or ?lat=&lon=");
             return;
         }
         char *body = p.fmt == FR_FMT_HTML ? fr_html_search(&p.pg, &len) : fr_text_help(&len);
@@ -297,13 +291,11 @@ static void on_place(nb_req *r, void *ctx)
 
     if (p.q.lat) {
         char *path = malloc(strlen(p.lat) + strlen(p.lon) + 3);
-        if (path)
-            sprintf(path, "/%s,%s", p.lat, p.lon);
+        if (path) sprintf(path, "/%s,%s", p.lat, p.lon);
         p.data_path = path;
     } else {
         char *e = nb_url_escape(p.q.city);
-        if (e && (p.data_path = malloc(strlen(e) + 2)))
-            sprintf(p.data_path, "/%s", e);
+        if (e && (p.data_path = malloc(strlen(e) + 2))) sprintf(p.data_path, "/%s", e);
         free(e);
     }
     if (!p.data_path) {
@@ -353,9 +345,10 @@ static void on_static(nb_req *r, void *ctx)
     nb_req_add_header(r, "ETag", etag);
     nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
     /* The pages link with ?v=<set version>: such a URL never changes content. */
-    nb_req_add_header(r, "Cache-Control", v && strcmp(v, fr_assets_version()) == 0
-                                              ? "public, max-age=31536000, immutable"
-                                              : "public, max-age=300");
+    nb_req_add_header(r, "Cache-Control",
+                      v && strcmp(v, fr_assets_version()) == 0
+                          ? "public, max-age=31536000, immutable"
+                          : "public, max-age=300");
     if (inm && strstr(inm, etag)) {
         nb_respond(r, 304, a->content_type, "", 0);
         return;
@@ -388,7 +381,6 @@ nb_err fr_routes_register(fr_routes *rt, nb_server *s)
         return NB_ERR_NOMEM;
     /* First match wins: the assets before the catch-all place route. */
     err = nb_server_route(s, "GET", "/static/*", "static", NB_ROUTE_INLINE, on_static, rt);
-    if (err == NB_OK)
-        err = nb_server_route(s, "GET", "/*", "place", NB_ROUTE_WORKER, on_place, rt);
+    if (err == NB_OK) err = nb_server_route(s, "GET", "/*", "place", NB_ROUTE_WORKER, on_place, rt);
     return err;
 }

@@ -41,41 +41,97 @@ char *fr_wx_fmt(double v, int decimals, char *out, size_t outlen)
 
 const char *fr_wx_icon(double weather_code, double is_day)
 {
-    if (!isfinite(weather_code))
-        return "🌡️";
+    if (!isfinite(weather_code)) return "🌡️";
     bool night = isfinite(is_day) && is_day == 0;
     switch ((int)weather_code) {
-    case 0: return night ? "🌙" : "☀️";
-    case 1: return night ? "🌙" : "🌤️";
-    case 2: return "⛅";
-    case 3: return "☁️";
-    case 45: case 48: return "🌫️";
-    case 51: case 53: case 55: case 56: case 57: return "🌦️";
-    case 61: case 63: case 65: case 66: case 67: return "🌧️";
-    case 71: case 73: case 75: case 77: case 85: case 86: return "🌨️";
-    case 80: case 81: case 82: return "🌦️";
-    case 95: case 96: case 99: return "⛈️";
-    default: return "🌡️";
+    case 0:
+        return night ? "🌙" : "☀️";
+    case 1:
+        return night ? "🌙" : "🌤️";
+    case 2:
+        return "⛅";
+    case 3:
+        return "☁️";
+    case 45:
+    case 48:
+        return "🌫️";
+    case 51:
+    case 53:
+    case 55:
+    case 56:
+    case 57:
+        return "🌦️";
+    case 61:
+    case 63:
+    case 65:
+    case 66:
+    case 67:
+        return "🌧️";
+    case 71:
+    case 73:
+    case 75:
+    case 77:
+    case 85:
+    case 86:
+        return "🌨️";
+    case 80:
+    case 81:
+    case 82:
+        return "🌦️";
+    case 95:
+    case 96:
+    case 99:
+        return "⛈️";
+    default:
+        return "🌡️";
     }
 }
 
 const char *fr_wx_icon_name(double weather_code, double is_day)
 {
-    if (!isfinite(weather_code))
-        return "unknown";
+    if (!isfinite(weather_code)) return "unknown";
     bool night = isfinite(is_day) && is_day == 0;
     switch ((int)weather_code) {
-    case 0: return night ? "moon" : "sun";
-    case 1: return night ? "moon" : "partly";
-    case 2: return "partly";
-    case 3: return "cloud";
-    case 45: case 48: return "fog";
-    case 51: case 53: case 55: case 56: case 57: return "drizzle";
-    case 61: case 63: case 65: case 66: case 67: return "rain";
-    case 71: case 73: case 75: case 77: case 85: case 86: return "snow";
-    case 80: case 81: case 82: return "drizzle";
-    case 95: case 96: case 99: return "thunder";
-    default: return "unknown";
+    case 0:
+        return night ? "moon" : "sun";
+    case 1:
+        return night ? "moon" : "partly";
+    case 2:
+        return "partly";
+    case 3:
+        return "cloud";
+    case 45:
+    case 48:
+        return "fog";
+    case 51:
+    case 53:
+    case 55:
+    case 56:
+    case 57:
+        return "drizzle";
+    case 61:
+    case 63:
+    case 65:
+    case 66:
+    case 67:
+        return "rain";
+    case 71:
+    case 73:
+    case 75:
+    case 77:
+    case 85:
+    case 86:
+        return "snow";
+    case 80:
+    case 81:
+    case 82:
+        return "drizzle";
+    case 95:
+    case 96:
+    case 99:
+        return "thunder";
+    default:
+        return "unknown";
     }
 }
 
@@ -83,11 +139,9 @@ const char *fr_wx_compass(double degrees)
 {
     static const char *const points[16] = {"N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
                                            "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"};
-    if (!isfinite(degrees))
-        return "";
+    if (!isfinite(degrees)) return "";
     double d = fmod(degrees, 360.0);
-    if (d < 0)
-        d += 360.0;
+    if (d < 0) d += 360.0;
     return points[(int)floor(d / 22.5 + 0.5) % 16];
 }
 
@@ -145,12 +199,11 @@ size_t fr_wx_first_day(const json_t *daily, const char *today_local)
 {
     size_t i;
     const json_t *d;
-    if (!today_local || !*today_local)
-        return 0;
-    json_array_foreach(daily, i, d) {
+    if (!today_local || !*today_local) return 0;
+    json_array_foreach(daily, i, d)
+    {
         /* "YYYY-MM-DD" strings order like the dates they name. */
-        if (strcmp(fr_wx_str(d, "date"), today_local) >= 0)
-            return i;
+        if (strcmp(fr_wx_str(d, "date"), today_local) >= 0) return i;
     }
     return 0;
 }
@@ -174,8 +227,7 @@ int64_t fr_wx_age_s(const json_t *doc, int64_t now_ms)
 {
     int64_t fetched;
     const char *s = fr_wx_str(doc, "fetched_at");
-    if (!*s || !nb_time_parse_rfc3339(s, &fetched))
-        return -1;
+    if (!*s || !nb_time_parse_rfc3339(s, &fetched)) return -1;
     int64_t age = (now_ms - fetched) / 1000;
     return age < 0 ? 0 : age;
 }
@@ -185,8 +237,7 @@ void fr_wx_region(const json_t *location, char *out, size_t outlen)
     const char *name = fr_wx_str(location, "name");
     const char *admin1 = fr_wx_str(location, "admin1");
     const char *country = fr_wx_str(location, "country");
-    if (strcmp(admin1, name) == 0)
-        admin1 = "";
+    if (strcmp(admin1, name) == 0) admin1 = "";
     snprintf(out, outlen, "%s%s%s", admin1, *admin1 && *country ? ", " : "", country);
 }
 

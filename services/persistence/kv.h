@@ -52,8 +52,8 @@ typedef struct kv_ops {
     /* Optional: n gets in one round trip (pipelined). NB_OK when the batch ran,
      * with each key's own result in rcs[i] (out[i] filled when NB_OK); an
      * error when the connection failed (nothing in out to release). */
-    nb_err (*get_many)(kv *k, size_t n, const kv_ns *ns, const char *const *keys,
-                       kv_value *out, nb_err *rcs);
+    nb_err (*get_many)(kv *k, size_t n, const kv_ns *ns, const char *const *keys, kv_value *out,
+                       nb_err *rcs);
     /* expires_at_ms: absolute wall-clock expiry (nb_now_ms), 0 = never. */
     nb_err (*put_if_newer)(kv *k, kv_ns ns, const char *key, int64_t version_ms,
                            int64_t expires_at_ms, const char *data, size_t len, kv_put_result *res);

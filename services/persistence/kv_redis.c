@@ -259,7 +259,8 @@ static nb_err redis_get_many(kv *k, size_t n, const kv_ns *ns, const char *const
             freeReplyObject(reply);
         }
         if (i == n) return NB_OK;
-        for (size_t j = 0; j < i; j++) kv_value_release(&out[j]);
+        for (size_t j = 0; j < i; j++)
+            kv_value_release(&out[j]);
         err = conn_failed(r);
         if (fresh || err == NB_ERR_TIMEOUT) return err;
     }

@@ -4,9 +4,9 @@
  * X-Store saying which store answered and ETag the stored version; a GET with
  * that ETag in If-None-Match gets 304. GETs are inline: the polling thread
  * queues the cache read for the store's batched reader (one pipelined Redis
- * round trip for many requests) and only misses go to a worker. PUT validates the body with the shared
- * codecs (libcommon record.h), stores the canonical encoding, and answers the
- * put result. Every failure is answered through nb_respond_error. */
+ * round trip for many requests) and only misses go to a worker. PUT validates the body with the
+ * shared codecs (libcommon record.h), stores the canonical encoding, and answers the put result.
+ * Every failure is answered through nb_respond_error. */
 #include "routes.h"
 
 #include <jansson.h>

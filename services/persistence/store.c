@@ -535,9 +535,12 @@ nb_err store_get_db(store *s, kv_ns ns, const char *key, kv_value *out)
 static void cache_outcome(store *s, nb_err rc)
 {
     backend *cache = &s->be[STORE_CACHE];
-    if (rc == NB_OK) nb_counter_inc(cache->hits);
-    else if (rc == NB_ERR_NOT_FOUND) nb_counter_inc(cache->misses);
-    else mark_down(s, STORE_CACHE, rc);
+    if (rc == NB_OK)
+        nb_counter_inc(cache->hits);
+    else if (rc == NB_ERR_NOT_FOUND)
+        nb_counter_inc(cache->misses);
+    else
+        mark_down(s, STORE_CACHE, rc);
 }
 
 /* True when the cache may answer for key now (up, and not possibly stale). */
@@ -604,8 +607,10 @@ static void read_batch(store *s, read_item **items, size_t n)
     for (size_t i = 0; i < n; i++) {
         nb_err rc = err ? err : rcs[i];
         cache_outcome(s, rc);
-        if (rc == NB_OK) items[i]->cb(items[i]->arg, NB_OK, &vals[i]);
-        else items[i]->cb(items[i]->arg, NB_ERR_NOT_FOUND, NULL);
+        if (rc == NB_OK)
+            items[i]->cb(items[i]->arg, NB_OK, &vals[i]);
+        else
+            items[i]->cb(items[i]->arg, NB_ERR_NOT_FOUND, NULL);
         free(items[i]);
     }
 }
@@ -616,7 +621,8 @@ static void *reader_thread(void *arg)
     read_item *batch[READ_BATCH];
     for (;;) {
         pthread_mutex_lock(&s->rmu);
-        while (!s->rhead && s->rrunning) pthread_cond_wait(&s->rcond, &s->rmu);
+        while (!s->rhead && s->rrunning)
+            pthread_cond_wait(&s->rcond, &s->rmu);
         size_t n = 0;
         while (s->rhead && n < READ_BATCH) {
             batch[n++] = s->rhead;

@@ -55,8 +55,7 @@ nb_err kdb_open(int broker_cnt, kdb_broker **out)
     rd_kafka_conf_t *conf = NULL;
     kdb_broker *b = calloc(1, sizeof(*b));
 
-    if (!b)
-        return NB_ERR_NOMEM;
+    if (!b) return NB_ERR_NOMEM;
     conf = rd_kafka_conf_new();
     if (!conf) {
         err = NB_ERR_NOMEM;
@@ -88,8 +87,7 @@ nb_err kdb_open(int broker_cnt, kdb_broker **out)
 out_destroy_rk:
     rd_kafka_destroy(b->rk);
 out_free_conf:
-    if (conf)
-        rd_kafka_conf_destroy(conf);
+    if (conf) rd_kafka_conf_destroy(conf);
 out_free_broker:
     free(b);
     return err;
@@ -107,12 +105,10 @@ static bool kdb_topic_ready(kdb_broker *b, const char *topic, int partitions, in
     for (int i = 0; i < md->topic_cnt; i++) {
         const rd_kafka_metadata_topic_t *t = &md->topics[i];
 
-        if (strcmp(t->topic, topic) != 0 || t->err || t->partition_cnt != partitions)
-            continue;
+        if (strcmp(t->topic, topic) != 0 || t->err || t->partition_cnt != partitions) continue;
         ready = true;
         for (int p = 0; p < t->partition_cnt; p++)
-            if (t->partitions[p].err || t->partitions[p].leader < 0)
-                ready = false;
+            if (t->partitions[p].err || t->partitions[p].leader < 0) ready = false;
     }
     rd_kafka_metadata_destroy(md);
     return ready;
@@ -143,8 +139,7 @@ nb_err kdb_create_topic(kdb_broker *b, const char *topic, int partitions, int ti
             nb_error("topic %s not visible in metadata after %d ms", topic, timeout_ms);
             return NB_ERR_TIMEOUT;
         }
-        if (kdb_topic_ready(b, topic, partitions, (int)(left < 1000 ? left : 1000)))
-            return NB_OK;
+        if (kdb_topic_ready(b, topic, partitions, (int)(left < 1000 ? left : 1000))) return NB_OK;
     }
 }
 
@@ -184,8 +179,7 @@ bool kdb_is_up(const kdb_broker *b)
 
 void kdb_close(kdb_broker *b)
 {
-    if (!b)
-        return;
+    if (!b) return;
     rd_kafka_destroy(b->rk);
     free(b);
 }

@@ -55,11 +55,9 @@ static int kdb_signals_setup(sigset_t *waitmask)
         sigaddset(&sa.sa_mask, sigs[i]);
     }
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        if (sigaction(sigs[i], &sa, NULL) != 0)
-            return -1;
+        if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
     signal(SIGPIPE, SIG_IGN);
-    if (sigprocmask(SIG_BLOCK, &block, waitmask) != 0)
-        return -1;
+    if (sigprocmask(SIG_BLOCK, &block, waitmask) != 0) return -1;
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         sigdelset(waitmask, sigs[i]);
     return 0;
@@ -74,8 +72,7 @@ static nb_err kdb_write_atomic(const char *path, const char *text)
     char *tmp = malloc(tmplen);
     FILE *f = NULL;
 
-    if (!tmp)
-        return NB_ERR_NOMEM;
+    if (!tmp) return NB_ERR_NOMEM;
     snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
     f = fopen(tmp, "w");
     if (!f) {
@@ -109,8 +106,7 @@ static int kdb_add_topics(char *list, char **names, int n)
     for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         while (*t == ' ')
             t++;
-        if (*t == '\0')
-            continue;
+        if (*t == '\0') continue;
         if (n >= KDB_MAX_TOPICS) {
             fprintf(stderr, "kafka-dev-broker: more than %d topics\n", KDB_MAX_TOPICS);
             return -1;
@@ -130,8 +126,7 @@ static char *kdb_topic_flags(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         len += strlen(argv[i]) + 1;
     all = calloc(1, len);
-    if (!all)
-        return NULL;
+    if (!all) return NULL;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
 
@@ -180,19 +175,15 @@ int main(int argc, char **argv)
                        "kafka-dev-broker", "Kafka broker for development (librdkafka mock cluster)",
                        &exit_now) != NB_OK)
         return 2;
-    if (exit_now)
-        return 0;
-    if (!nb_log_start("kafka-dev-broker", log_level))
-        return 2;
+    if (exit_now) return 0;
+    if (!nb_log_start("kafka-dev-broker", log_level)) return 2;
 
     topic_flags = kdb_topic_flags(argc, argv);
     topic_list = strdup(topic);
-    if (!topic_flags || !topic_list)
-        goto out;
+    if (!topic_flags || !topic_list) goto out;
     ntopics = kdb_add_topics(topic_flags[0] ? topic_flags : topic_list, topics, 0);
     if (ntopics <= 0) {
-        if (ntopics == 0)
-            fprintf(stderr, "kafka-dev-broker: --topic: no topic given\n");
+        if (ntopics == 0) fprintf(stderr, "kafka-dev-broker: --topic: no topic given\n");
         rc = 2;
         goto out;
     }
@@ -200,8 +191,7 @@ int main(int argc, char **argv)
         nb_error("installing signal handlers: %s", strerror(errno));
         goto out;
     }
-    if (kdb_open((int)brokers, &broker) != NB_OK)
-        goto out;
+    if (kdb_open((int)brokers, &broker) != NB_OK) goto out;
     for (int i = 0; i < ntopics; i++) {
         if (kdb_create_topic(broker, topics[i], (int)partitions, KDB_TOPIC_TIMEOUT_MS) != NB_OK)
             goto out_close;
@@ -216,11 +206,9 @@ int main(int argc, char **argv)
     while (!g_stop) {
         sigsuspend(&waitmask); /* returns after a handler ran */
         if (g_want == KDB_WANT_DOWN && kdb_is_up(broker)) {
-            if (kdb_set_down(broker) == NB_OK)
-                kdb_log_state(broker, brokers);
+            if (kdb_set_down(broker) == NB_OK) kdb_log_state(broker, brokers);
         } else if (g_want == KDB_WANT_UP && !kdb_is_up(broker)) {
-            if (kdb_set_up(broker) == NB_OK)
-                kdb_log_state(broker, brokers);
+            if (kdb_set_up(broker) == NB_OK) kdb_log_state(broker, brokers);
         }
         g_want = KDB_WANT_NONE;
     }

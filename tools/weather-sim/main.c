@@ -3,8 +3,8 @@
  * control state -> HTTP server -> wait for SIGTERM/SIGINT -> stop. */
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,10 +43,8 @@ int main(int argc, char **argv)
                        "controls (/_sim/...)",
                        &exit_now) != NB_OK)
         return 2;
-    if (exit_now)
-        return EXIT_SUCCESS;
-    if (!nb_log_start("weather-sim", log_level))
-        return 2;
+    if (exit_now) return EXIT_SUCCESS;
+    if (!nb_log_start("weather-sim", log_level)) return 2;
     nb_config_log(settings, nsettings);
     ws_tz_init();
     ws_ctl_init(&ctl);
@@ -67,8 +65,7 @@ int main(int argc, char **argv)
         .connection_timeout_s = conn_timeout,
     };
     srv = ws_server_start(&opts, &ctl);
-    if (!srv)
-        goto out_ctl;
+    if (!srv) goto out_ctl;
     {
         char fields[128];
         snprintf(fields, sizeof(fields), "\"port\":%d,\"bind\":\"%s\"", ws_server_port(srv), bind);

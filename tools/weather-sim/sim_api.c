@@ -27,12 +27,44 @@ enum {
 
 /* ------------------------------------------------------------------ variables */
 
-typedef enum qty { Q_TEMP, Q_PCT, Q_MM, Q_CM, Q_WMO, Q_HPA, Q_WIND, Q_DEG, Q_NONE, Q_UV, Q_TIME } qty;
+typedef enum qty {
+    Q_TEMP,
+    Q_PCT,
+    Q_MM,
+    Q_CM,
+    Q_WMO,
+    Q_HPA,
+    Q_WIND,
+    Q_DEG,
+    Q_NONE,
+    Q_UV,
+    Q_TIME
+} qty;
 
 typedef enum field {
-    F_TEMP, F_RH, F_APPARENT, F_PRECIP, F_RAIN, F_SHOWERS, F_SNOW, F_CODE, F_CLOUD,
-    F_PRESSURE, F_WIND, F_WIND_DIR, F_GUSTS, F_IS_DAY,
-    D_CODE, D_TMAX, D_TMIN, D_PRECIP_SUM, D_PROB, D_SUNRISE, D_SUNSET, D_WIND_MAX, D_UV,
+    F_TEMP,
+    F_RH,
+    F_APPARENT,
+    F_PRECIP,
+    F_RAIN,
+    F_SHOWERS,
+    F_SNOW,
+    F_CODE,
+    F_CLOUD,
+    F_PRESSURE,
+    F_WIND,
+    F_WIND_DIR,
+    F_GUSTS,
+    F_IS_DAY,
+    D_CODE,
+    D_TMAX,
+    D_TMIN,
+    D_PRECIP_SUM,
+    D_PROB,
+    D_SUNRISE,
+    D_SUNSET,
+    D_WIND_MAX,
+    D_UV,
 } field;
 
 typedef struct var_desc {
@@ -42,13 +74,20 @@ typedef struct var_desc {
 } var_desc;
 
 static const var_desc obs_vars[] = {
-    {"temperature_2m", F_TEMP, Q_TEMP},       {"relative_humidity_2m", F_RH, Q_PCT},
-    {"apparent_temperature", F_APPARENT, Q_TEMP}, {"precipitation", F_PRECIP, Q_MM},
-    {"rain", F_RAIN, Q_MM},                   {"showers", F_SHOWERS, Q_MM},
-    {"snowfall", F_SNOW, Q_CM},               {"weather_code", F_CODE, Q_WMO},
-    {"cloud_cover", F_CLOUD, Q_PCT},          {"pressure_msl", F_PRESSURE, Q_HPA},
-    {"wind_speed_10m", F_WIND, Q_WIND},       {"wind_direction_10m", F_WIND_DIR, Q_DEG},
-    {"wind_gusts_10m", F_GUSTS, Q_WIND},      {"is_day", F_IS_DAY, Q_NONE},
+    {"temperature_2m", F_TEMP, Q_TEMP},
+    {"relative_humidity_2m", F_RH, Q_PCT},
+    {"apparent_temperature", F_APPARENT, Q_TEMP},
+    {"precipitation", F_PRECIP, Q_MM},
+    {"rain", F_RAIN, Q_MM},
+    {"showers", F_SHOWERS, Q_MM},
+    {"snowfall", F_SNOW, Q_CM},
+    {"weather_code", F_CODE, Q_WMO},
+    {"cloud_cover", F_CLOUD, Q_PCT},
+    {"pressure_msl", F_PRESSURE, Q_HPA},
+    {"wind_speed_10m", F_WIND, Q_WIND},
+    {"wind_direction_10m", F_WIND_DIR, Q_DEG},
+    {"wind_gusts_10m", F_GUSTS, Q_WIND},
+    {"is_day", F_IS_DAY, Q_NONE},
 };
 
 static const var_desc day_vars[] = {
@@ -74,17 +113,28 @@ static const char *unit_text(const units *u, qty q)
 {
     static const char *wind[] = {"km/h", "m/s", "mp/h", "kn"};
     switch (q) {
-    case Q_TEMP: return u->fahrenheit ? "°F" : "°C";
-    case Q_PCT: return "%";
-    case Q_MM: return u->inch ? "inch" : "mm";
-    case Q_CM: return u->inch ? "inch" : "cm";
-    case Q_WMO: return "wmo code";
-    case Q_HPA: return "hPa";
-    case Q_WIND: return wind[u->wind];
-    case Q_DEG: return "°";
-    case Q_NONE: return "";
-    case Q_UV: return "";
-    case Q_TIME: return u->unixtime ? "unixtime" : "iso8601";
+    case Q_TEMP:
+        return u->fahrenheit ? "°F" : "°C";
+    case Q_PCT:
+        return "%";
+    case Q_MM:
+        return u->inch ? "inch" : "mm";
+    case Q_CM:
+        return u->inch ? "inch" : "cm";
+    case Q_WMO:
+        return "wmo code";
+    case Q_HPA:
+        return "hPa";
+    case Q_WIND:
+        return wind[u->wind];
+    case Q_DEG:
+        return "°";
+    case Q_NONE:
+        return "";
+    case Q_UV:
+        return "";
+    case Q_TIME:
+        return u->unixtime ? "unixtime" : "iso8601";
     }
     return "";
 }
@@ -93,17 +143,27 @@ static const char *unit_text(const units *u, qty q)
 static nb_err add_value(nb_buf *b, const units *u, qty q, double v)
 {
     switch (q) {
-    case Q_TEMP: return ws_fmt_num(b, u->fahrenheit ? v * 9.0 / 5.0 + 32.0 : v, 1);
-    case Q_PCT: case Q_WMO: case Q_DEG: case Q_NONE: return ws_fmt_num(b, v, 0);
-    case Q_MM: return u->inch ? ws_fmt_num(b, v / 25.4, 3) : ws_fmt_num(b, v, 2);
-    case Q_CM: return u->inch ? ws_fmt_num(b, v / 2.54, 3) : ws_fmt_num(b, v, 2);
-    case Q_HPA: return ws_fmt_num(b, v, 1);
+    case Q_TEMP:
+        return ws_fmt_num(b, u->fahrenheit ? v * 9.0 / 5.0 + 32.0 : v, 1);
+    case Q_PCT:
+    case Q_WMO:
+    case Q_DEG:
+    case Q_NONE:
+        return ws_fmt_num(b, v, 0);
+    case Q_MM:
+        return u->inch ? ws_fmt_num(b, v / 25.4, 3) : ws_fmt_num(b, v, 2);
+    case Q_CM:
+        return u->inch ? ws_fmt_num(b, v / 2.54, 3) : ws_fmt_num(b, v, 2);
+    case Q_HPA:
+        return ws_fmt_num(b, v, 1);
     case Q_WIND: {
         static const double div[] = {1.0, 3.6, 1.609344, 1.852};
         return ws_fmt_num(b, v / div[u->wind], 1);
     }
-    case Q_UV: return ws_fmt_num(b, v, 2);
-    case Q_TIME: return ws_fmt_num(b, v, 0);
+    case Q_UV:
+        return ws_fmt_num(b, v, 2);
+    case Q_TIME:
+        return ws_fmt_num(b, v, 0);
     }
     return NB_OK;
 }
@@ -111,35 +171,58 @@ static nb_err add_value(nb_buf *b, const units *u, qty q, double v)
 static double obs_get(const ws_obs *o, field f)
 {
     switch (f) {
-    case F_TEMP: return o->temperature_2m;
-    case F_RH: return o->relative_humidity_2m;
-    case F_APPARENT: return o->apparent_temperature;
-    case F_PRECIP: return o->precipitation;
-    case F_RAIN: return o->rain;
-    case F_SHOWERS: return o->showers;
-    case F_SNOW: return o->snowfall;
-    case F_CODE: return o->weather_code;
-    case F_CLOUD: return o->cloud_cover;
-    case F_PRESSURE: return o->pressure_msl;
-    case F_WIND: return o->wind_speed_10m;
-    case F_WIND_DIR: return o->wind_direction_10m;
-    case F_GUSTS: return o->wind_gusts_10m;
-    case F_IS_DAY: return o->is_day;
-    default: return NAN;
+    case F_TEMP:
+        return o->temperature_2m;
+    case F_RH:
+        return o->relative_humidity_2m;
+    case F_APPARENT:
+        return o->apparent_temperature;
+    case F_PRECIP:
+        return o->precipitation;
+    case F_RAIN:
+        return o->rain;
+    case F_SHOWERS:
+        return o->showers;
+    case F_SNOW:
+        return o->snowfall;
+    case F_CODE:
+        return o->weather_code;
+    case F_CLOUD:
+        return o->cloud_cover;
+    case F_PRESSURE:
+        return o->pressure_msl;
+    case F_WIND:
+        return o->wind_speed_10m;
+    case F_WIND_DIR:
+        return o->wind_direction_10m;
+    case F_GUSTS:
+        return o->wind_gusts_10m;
+    case F_IS_DAY:
+        return o->is_day;
+    default:
+        return NAN;
     }
 }
 
 static double day_get(const ws_day *d, field f)
 {
     switch (f) {
-    case D_CODE: return d->weather_code;
-    case D_TMAX: return d->temperature_2m_max;
-    case D_TMIN: return d->temperature_2m_min;
-    case D_PRECIP_SUM: return d->precipitation_sum;
-    case D_PROB: return d->precipitation_probability_max;
-    case D_WIND_MAX: return d->wind_speed_10m_max;
-    case D_UV: return d->uv_index_max;
-    default: return NAN;
+    case D_CODE:
+        return d->weather_code;
+    case D_TMAX:
+        return d->temperature_2m_max;
+    case D_TMIN:
+        return d->temperature_2m_min;
+    case D_PRECIP_SUM:
+        return d->precipitation_sum;
+    case D_PROB:
+        return d->precipitation_probability_max;
+    case D_WIND_MAX:
+        return d->wind_speed_10m_max;
+    case D_UV:
+        return d->uv_index_max;
+    default:
+        return NAN;
     }
 }
 
@@ -176,8 +259,7 @@ static int split_list(const char *s, char *store, size_t storelen, const char **
 {
     int n = 0;
     size_t used = 0;
-    if (!s)
-        return 0;
+    if (!s) return 0;
     while (*s) {
         const char *end = strchr(s, ',');
         size_t len = end ? (size_t)(end - s) : strlen(s);
@@ -187,15 +269,13 @@ static int split_list(const char *s, char *store, size_t storelen, const char **
         while (z > a && isspace((unsigned char)z[-1]))
             z--;
         if (z > a) {
-            if (n >= max || used + (size_t)(z - a) + 1 > storelen)
-                return -1;
+            if (n >= max || used + (size_t)(z - a) + 1 > storelen) return -1;
             memcpy(store + used, a, (size_t)(z - a));
             store[used + (size_t)(z - a)] = '\0';
             items[n++] = store + used;
             used += (size_t)(z - a) + 1;
         }
-        if (!end)
-            break;
+        if (!end) break;
         s = end + 1;
     }
     return n;
@@ -227,15 +307,16 @@ static int resolve_vars(const char **names, int n, const var_desc *table, size_t
     for (int i = 0; i < n; i++) {
         out[i] = NULL;
         for (size_t k = 0; k < tn; k++)
-            if (strcmp(names[i], table[k].name) == 0)
-                out[i] = &table[k];
-        if (!out[i])
-            return -(i + 1);
+            if (strcmp(names[i], table[k].name) == 0) out[i] = &table[k];
+        if (!out[i]) return -(i + 1);
     }
     return n;
 }
 
-static const char *param(const ws_params *q, const char *key) { return q->get(q->ctx, key); }
+static const char *param(const ws_params *q, const char *key)
+{
+    return q->get(q->ctx, key);
+}
 
 bool ws_api_timezone_is_gmt(const ws_params *q)
 {
@@ -276,15 +357,14 @@ static int parse_unit(const ws_params *q, const char *key, const char *const *al
 {
     const char *v = param(q, key);
     *which = 0;
-    if (!v || !v[0])
-        return 0;
+    if (!v || !v[0]) return 0;
     for (int i = 0; i < n; i++)
         if (strcmp(v, allowed[i]) == 0) {
             *which = i;
             return 0;
         }
-    return bad_request(out, "Cannot initialize %s from invalid String value %s for key %s", type,
-                       v, key);
+    return bad_request(out, "Cannot initialize %s from invalid String value %s for key %s", type, v,
+                       key);
 }
 
 static int parse_request(const ws_params *q, request *r, nb_buf *out)
@@ -294,10 +374,8 @@ static int parse_request(const ws_params *q, request *r, nb_buf *out)
     int nlat, nlon, rc, which;
 
     memset(r, 0, sizeof(*r));
-    if (!lat_s)
-        return bad_request(out, "Value of type 'Float' required for key 'latitude'.");
-    if (!lon_s)
-        return bad_request(out, "Value of type 'Float' required for key 'longitude'.");
+    if (!lat_s) return bad_request(out, "Value of type 'Float' required for key 'latitude'.");
+    if (!lon_s) return bad_request(out, "Value of type 'Float' required for key 'longitude'.");
     nlat = split_list(lat_s, r->latstore, sizeof(r->latstore), items, MAX_LOCATIONS + 1);
     if (nlat < 0 || nlat > MAX_LOCATIONS)
         return bad_request(out, "Only up to %d locations can be requested at once", MAX_LOCATIONS);
@@ -311,8 +389,8 @@ static int parse_request(const ws_params *q, request *r, nb_buf *out)
         if (!parse_double(items[i], &r->lon[i]))
             return bad_request(out, "Value of type 'Float' required for key 'longitude'.");
     if (nlat != nlon || nlat == 0)
-        return bad_request(out,
-                           "Parameter 'latitude' and 'longitude' must have the same number of elements");
+        return bad_request(
+            out, "Parameter 'latitude' and 'longitude' must have the same number of elements");
     r->nloc = nlat;
     for (int i = 0; i < r->nloc; i++) {
         char given[48];
@@ -322,7 +400,8 @@ static int parse_request(const ws_params *q, request *r, nb_buf *out)
         }
         if (r->lon[i] < -180 || r->lon[i] > 180) {
             ws_fmt_f32_text((float)r->lon[i], given, sizeof(given));
-            return bad_request(out, "Longitude must be in range of -180 to 180°. Given: %s.", given);
+            return bad_request(out, "Longitude must be in range of -180 to 180°. Given: %s.",
+                               given);
         }
     }
 
@@ -333,8 +412,7 @@ static int parse_request(const ws_params *q, request *r, nb_buf *out)
             const char *names[MAX_VARS];
             const char *v = param(q, keys[s]);
             int n = split_list(v, r->varstore[s], sizeof(r->varstore[s]), names, MAX_VARS);
-            if (n < 0)
-                return bad_request(out, "Too many variables for key %s", keys[s]);
+            if (n < 0) return bad_request(out, "Too many variables for key %s", keys[s]);
             const var_desc **dst = s == 0 ? r->cur : s == 1 ? r->hour : r->day;
             const var_desc *table = s == 2 ? day_vars : obs_vars;
             size_t tn = s == 2 ? sizeof(day_vars) / sizeof(day_vars[0])
@@ -345,9 +423,18 @@ static int parse_request(const ws_params *q, request *r, nb_buf *out)
                                    "Cannot initialize %s from invalid String value %s for key %s",
                                    s == 2 ? "ForecastVariableDaily" : "ForecastSurfaceVariable",
                                    names[-got - 1], keys[s]);
-            if (s == 0) { r->ncur = got; r->has_current = v != NULL && n > 0; }
-            if (s == 1) { r->nhour = got; r->has_hourly = v != NULL && n > 0; }
-            if (s == 2) { r->nday = got; r->has_daily = v != NULL && n > 0; }
+            if (s == 0) {
+                r->ncur = got;
+                r->has_current = v != NULL && n > 0;
+            }
+            if (s == 1) {
+                r->nhour = got;
+                r->has_hourly = v != NULL && n > 0;
+            }
+            if (s == 2) {
+                r->nday = got;
+                r->has_daily = v != NULL && n > 0;
+            }
         }
     }
 
@@ -359,7 +446,8 @@ static int parse_request(const ws_params *q, request *r, nb_buf *out)
             if (!parse_long(fd, &r->forecast_days))
                 return bad_request(out, "Value of type 'Int' required for key 'forecast_days'.");
             if (r->forecast_days < 0 || r->forecast_days > MAX_DAYS)
-                return bad_request(out, "Forecast days is invalid. Allowed range 0 to %d. Given %ld.",
+                return bad_request(out,
+                                   "Forecast days is invalid. Allowed range 0 to %d. Given %ld.",
                                    MAX_DAYS, r->forecast_days);
         }
         if (pd && pd[0]) {
@@ -386,13 +474,11 @@ static int parse_request(const ws_params *q, request *r, nb_buf *out)
         r->u.wind = (wind_unit)which;
         if ((rc = parse_unit(q, "windspeed_unit", wind, 4, "WindspeedUnit", &which, out)))
             return rc;
-        if (param(q, "windspeed_unit"))
-            r->u.wind = (wind_unit)which;
+        if (param(q, "windspeed_unit")) r->u.wind = (wind_unit)which;
         if ((rc = parse_unit(q, "precipitation_unit", prec, 2, "PrecipitationUnit", &which, out)))
             return rc;
         r->u.inch = which == 1;
-        if ((rc = parse_unit(q, "timeformat", tf, 2, "Timeformat", &which, out)))
-            return rc;
+        if ((rc = parse_unit(q, "timeformat", tf, 2, "Timeformat", &which, out))) return rc;
         r->u.unixtime = which == 1;
         if ((rc = parse_unit(q, "cell_selection", cell, 3, "GridSelectionMode", &which, out)))
             return rc;
@@ -403,8 +489,7 @@ static int parse_request(const ws_params *q, request *r, nb_buf *out)
         const char *tzs[MAX_LOCATIONS + 1];
         const char *v = param(q, "timezone");
         int n = split_list(v, r->tzstore, sizeof(r->tzstore), tzs, MAX_LOCATIONS + 1);
-        if (n < 0)
-            return bad_request(out, "Too many time zones");
+        if (n < 0) return bad_request(out, "Too many time zones");
         for (int i = 0; i < r->nloc; i++)
             r->tz[i] = n == 0 ? "GMT" : tzs[i < n ? i : n - 1];
     }
@@ -447,8 +532,7 @@ static void add_units(nb_buf *b, const units *u, const char *section, const var_
                       int n, bool with_interval)
 {
     nb_buf_addf(b, ",\"%s_units\":{\"time\":\"%s\"", section, unit_text(u, Q_TIME));
-    if (with_interval)
-        nb_buf_adds(b, ",\"interval\":\"seconds\"");
+    if (with_interval) nb_buf_adds(b, ",\"interval\":\"seconds\"");
     for (int i = 0; i < n; i++)
         nb_buf_addf(b, ",\"%s\":\"%s\"", vars[i]->name, unit_text(u, vars[i]->q));
 }
@@ -487,11 +571,9 @@ static void render_location(const request *r, int i, const location *l, int64_t 
         add_units(&tail, u, "hourly", r->hour, r->nhour, false);
         nb_buf_adds(&tail, "},\"hourly\":{\"time\":[");
         for (int h = 0; h < nh; h++) {
-            if (h)
-                nb_buf_adds(&tail, ",");
+            if (h) nb_buf_adds(&tail, ",");
             add_time(&tail, u, day0 + (int64_t)h * 3600, l->offset, false);
-            if (obs)
-                ws_wx_observe(&l->cell, l->elevation, day0 + (int64_t)h * 3600, &obs[h]);
+            if (obs) ws_wx_observe(&l->cell, l->elevation, day0 + (int64_t)h * 3600, &obs[h]);
         }
         nb_buf_adds(&tail, "]");
         for (int k = 0; k < r->nhour && obs; k++) {
@@ -499,8 +581,7 @@ static void render_location(const request *r, int i, const location *l, int64_t 
             bool missing = ws_wx_missing(&l->cell, v->name);
             nb_buf_addf(&tail, ",\"%s\":[", v->name);
             for (int h = 0; h < nh; h++) {
-                if (h)
-                    nb_buf_adds(&tail, ",");
+                if (h) nb_buf_adds(&tail, ",");
                 add_value(&tail, u, v->q, missing ? NAN : obs_get(&obs[h], v->f));
             }
             nb_buf_adds(&tail, "]");
@@ -514,8 +595,7 @@ static void render_location(const request *r, int i, const location *l, int64_t 
         nb_buf_adds(&tail, "},\"daily\":{\"time\":[");
         for (int d = 0; d < ndays; d++) {
             int64_t start = day0 + (int64_t)d * 86400;
-            if (d)
-                nb_buf_adds(&tail, ",");
+            if (d) nb_buf_adds(&tail, ",");
             add_time(&tail, u, start, l->offset, true);
             ws_wx_day(&l->cell, l->elevation, start, l->offset, &days[d]);
         }
@@ -525,8 +605,7 @@ static void render_location(const request *r, int i, const location *l, int64_t 
             bool missing = ws_wx_missing(&l->cell, v->name);
             nb_buf_addf(&tail, ",\"%s\":[", v->name);
             for (int d = 0; d < ndays; d++) {
-                if (d)
-                    nb_buf_adds(&tail, ",");
+                if (d) nb_buf_adds(&tail, ",");
                 if (missing)
                     nb_buf_adds(&tail, "null");
                 else if (v->f == D_SUNRISE || v->f == D_SUNSET)
@@ -573,8 +652,7 @@ int ws_api_forecast(const ws_params *q, int64_t now_s, nb_buf *out)
         return 500;
     }
     status = parse_request(q, r, out);
-    if (status)
-        goto out_free;
+    if (status) goto out_free;
     status = 200;
     locs = calloc((size_t)r->nloc, sizeof(*locs));
     if (!locs) {
@@ -590,15 +668,12 @@ int ws_api_forecast(const ws_params *q, int64_t now_s, nb_buf *out)
             goto out_free;
         }
     }
-    if (r->nloc > 1)
-        nb_buf_adds(out, "[");
+    if (r->nloc > 1) nb_buf_adds(out, "[");
     for (int i = 0; i < r->nloc; i++) {
-        if (i)
-            nb_buf_adds(out, ",");
+        if (i) nb_buf_adds(out, ",");
         render_location(r, i, &locs[i], now_s, out);
     }
-    if (r->nloc > 1)
-        nb_buf_adds(out, "]");
+    if (r->nloc > 1) nb_buf_adds(out, "]");
 out_free:
     free(locs);
     free(r);
@@ -624,12 +699,10 @@ static void add_place(nb_buf *b, const ws_place *p)
     }
     nb_buf_addf(b, ",\"feature_code\":\"%s\",\"country_code\":\"%s\"", p->feature_code,
                 p->country_code);
-    if (p->admin1_id)
-        nb_buf_addf(b, ",\"admin1_id\":%ld", p->admin1_id);
+    if (p->admin1_id) nb_buf_addf(b, ",\"admin1_id\":%ld", p->admin1_id);
     nb_buf_adds(b, ",\"timezone\":");
     ws_fmt_str(b, p->timezone);
-    if (p->population)
-        nb_buf_addf(b, ",\"population\":%ld", p->population);
+    if (p->population) nb_buf_addf(b, ",\"population\":%ld", p->population);
     if (p->postcodes) {
         const char *a = p->postcodes;
         nb_buf_adds(b, ",\"postcodes\":[");
@@ -643,8 +716,7 @@ static void add_place(nb_buf *b, const ws_place *p)
         }
         nb_buf_adds(b, "]");
     }
-    if (country_id)
-        nb_buf_addf(b, ",\"country_id\":%ld", country_id);
+    if (country_id) nb_buf_addf(b, ",\"country_id\":%ld", country_id);
     if (country) {
         nb_buf_adds(b, ",\"country\":");
         ws_fmt_str(b, country);
@@ -670,10 +742,11 @@ int ws_api_search(const ws_params *q, nb_buf *out)
     if (count_s && count_s[0] && (!parse_long(count_s, &count) || count < 1 || count > 100))
         return bad_request(out, "Parameter count must be between 1 and 100.");
     if (format && format[0] && strcmp(format, "json") != 0)
-        return bad_request(out, "Cannot initialize OutputFormat from invalid String value %s for "
-                                "key format (the simulator speaks json only)", format);
-    if (!name)
-        return bad_request(out, "Value of type 'String' required for key 'name'.");
+        return bad_request(out,
+                           "Cannot initialize OutputFormat from invalid String value %s for "
+                           "key format (the simulator speaks json only)",
+                           format);
+    if (!name) return bad_request(out, "Value of type 'String' required for key 'name'.");
     n = ws_gaz_search(name, cc, found, (size_t)count);
     snprintf(gt, sizeof(gt), "%.17g", (double)(float)((nb_mono_s() - t0) * 1000.0));
     if (n == 0) {
@@ -682,8 +755,7 @@ int ws_api_search(const ws_params *q, nb_buf *out)
     }
     nb_buf_adds(out, "{\"results\":[");
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            nb_buf_adds(out, ",");
+        if (i) nb_buf_adds(out, ",");
         add_place(out, found[i]);
     }
     nb_buf_addf(out, "],\"generationtime_ms\":%s}", gt);

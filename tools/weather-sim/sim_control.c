@@ -55,10 +55,8 @@ void ws_ctl_counters(ws_ctl *c, long *forecast, long *search)
 void ws_ctl_set_latency(ws_ctl *c, ws_endpoint ep, long ms)
 {
     pthread_mutex_lock(&c->lock);
-    if (ep & WS_EP_FORECAST)
-        c->latency_ms[0] = ms;
-    if (ep & WS_EP_SEARCH)
-        c->latency_ms[1] = ms;
+    if (ep & WS_EP_FORECAST) c->latency_ms[0] = ms;
+    if (ep & WS_EP_SEARCH) c->latency_ms[1] = ms;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -78,8 +76,7 @@ bool ws_ctl_add_rule(ws_ctl *c, const ws_action *a, ws_endpoint ep, long count)
     /* drop used-up rules first so the table does not fill with dead ones */
     int w = 0;
     for (int i = 0; i < c->nrules; i++)
-        if (c->rules[i].remaining > 0)
-            c->rules[w++] = c->rules[i];
+        if (c->rules[i].remaining > 0) c->rules[w++] = c->rules[i];
     c->nrules = w;
     if (c->nrules < WS_MAX_RULES) {
         ws_rule *r = &c->rules[c->nrules++];
@@ -98,10 +95,8 @@ void ws_ctl_take(ws_ctl *c, ws_endpoint ep, bool tz_is_gmt, ws_action *out)
     pthread_mutex_lock(&c->lock);
     for (int i = 0; i < c->nrules; i++) {
         ws_rule *r = &c->rules[i];
-        if (r->remaining <= 0 || !(r->endpoint & ep))
-            continue;
-        if (r->action.kind == WS_ACT_INVALID_TZ && (ep != WS_EP_FORECAST || tz_is_gmt))
-            continue;
+        if (r->remaining <= 0 || !(r->endpoint & ep)) continue;
+        if (r->action.kind == WS_ACT_INVALID_TZ && (ep != WS_EP_FORECAST || tz_is_gmt)) continue;
         *out = r->action;
         r->remaining--;
         break;
@@ -139,8 +134,7 @@ bool ws_ctl_sleep(ws_ctl *c, long ms)
     }
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
-        if (pthread_cond_timedwait(&c->wake, &c->lock, &deadline) == ETIMEDOUT)
-            break;
+        if (pthread_cond_timedwait(&c->wake, &c->lock, &deadline) == ETIMEDOUT) break;
     }
     stopped = c->stopping;
     pthread_mutex_unlock(&c->lock);

@@ -16,20 +16,20 @@ typedef enum ws_endpoint { WS_EP_FORECAST = 1, WS_EP_SEARCH = 2, WS_EP_ANY = 3 }
 
 typedef enum ws_action_kind {
     WS_ACT_NONE = 0,
-    WS_ACT_FAIL,        /* status + real-looking error body */
-    WS_ACT_MALFORMED,   /* 200, invalid JSON */
-    WS_ACT_TRUNCATED,   /* 200, Content-Length promises more, then close */
-    WS_ACT_OVERSIZED,   /* 200, valid but huge body, streamed */
-    WS_ACT_HANG,        /* never answers */
-    WS_ACT_DRIP,        /* 200, one byte per interval */
-    WS_ACT_INVALID_TZ,  /* 400 Invalid timezone unless timezone=GMT */
-    WS_ACT_EMPTY,       /* 200, empty body */
+    WS_ACT_FAIL,       /* status + real-looking error body */
+    WS_ACT_MALFORMED,  /* 200, invalid JSON */
+    WS_ACT_TRUNCATED,  /* 200, Content-Length promises more, then close */
+    WS_ACT_OVERSIZED,  /* 200, valid but huge body, streamed */
+    WS_ACT_HANG,       /* never answers */
+    WS_ACT_DRIP,       /* 200, one byte per interval */
+    WS_ACT_INVALID_TZ, /* 400 Invalid timezone unless timezone=GMT */
+    WS_ACT_EMPTY,      /* 200, empty body */
 } ws_action_kind;
 
 typedef struct ws_action {
     ws_action_kind kind;
-    int status;        /* WS_ACT_FAIL */
-    char reason[256];  /* WS_ACT_FAIL: 429 variant or 400 reason ("" = default) */
+    int status;       /* WS_ACT_FAIL */
+    char reason[256]; /* WS_ACT_FAIL: 429 variant or 400 reason ("" = default) */
 } ws_action;
 
 enum { WS_MAX_RULES = 32 };

@@ -10,8 +10,7 @@
  * decimals with the same significant digits ("200"). */
 static void plain_decimal(char *s, size_t outlen, double v, int prec)
 {
-    if (!strchr(s, 'e'))
-        return;
+    if (!strchr(s, 'e')) return;
     int exp10 = (int)floor(log10(fabs(v)));
     int decimals = prec - 1 - exp10;
     snprintf(s, outlen, "%.*f", decimals < 0 ? 0 : decimals, v);
@@ -20,11 +19,9 @@ static void plain_decimal(char *s, size_t outlen, double v, int prec)
 /* Makes sure text that looks like an integer gets a ".0" (Swift's Float). */
 static void ensure_decimal(char *s, size_t outlen)
 {
-    if (strpbrk(s, ".eEn"))
-        return;
+    if (strpbrk(s, ".eEn")) return;
     size_t n = strlen(s);
-    if (n + 3 <= outlen)
-        memcpy(s + n, ".0", 3);
+    if (n + 3 <= outlen) memcpy(s + n, ".0", 3);
 }
 
 void ws_fmt_f32_text(float v, char *out, size_t outlen)
@@ -36,11 +33,9 @@ void ws_fmt_f32_text(float v, char *out, size_t outlen)
     int prec = 1;
     for (; prec <= 9; prec++) {
         snprintf(out, outlen, "%.*g", prec, (double)v);
-        if (strtof(out, NULL) == v)
-            break;
+        if (strtof(out, NULL) == v) break;
     }
-    if (v != 0.0f)
-        plain_decimal(out, outlen, (double)v, prec);
+    if (v != 0.0f) plain_decimal(out, outlen, (double)v, prec);
     ensure_decimal(out, outlen);
 }
 
@@ -54,22 +49,17 @@ nb_err ws_fmt_f32(nb_buf *b, float v)
 nb_err ws_fmt_num(nb_buf *b, double v, int decimals)
 {
     char tmp[48];
-    if (!isfinite(v))
-        return nb_buf_adds(b, "null");
+    if (!isfinite(v)) return nb_buf_adds(b, "null");
     double scale = pow(10.0, decimals);
     double r = round(v * scale) / scale;
-    if (r == 0.0)
-        r = 0.0; /* no "-0.0" */
-    if (decimals <= 0)
-        return nb_buf_addf(b, "%.0f", r);
+    if (r == 0.0) r = 0.0; /* no "-0.0" */
+    if (decimals <= 0) return nb_buf_addf(b, "%.0f", r);
     int prec = 1;
     for (; prec <= 17; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*g", prec, r);
-        if (strtod(tmp, NULL) == r)
-            break;
+        if (strtod(tmp, NULL) == r) break;
     }
-    if (r != 0.0)
-        plain_decimal(tmp, sizeof(tmp), r, prec);
+    if (r != 0.0) plain_decimal(tmp, sizeof(tmp), r, prec);
     ensure_decimal(tmp, sizeof(tmp));
     return nb_buf_adds(b, tmp);
 }
@@ -79,11 +69,21 @@ nb_err ws_fmt_str(nb_buf *b, const char *s)
     nb_err e = nb_buf_add(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); e == NB_OK && *p; p++) {
         switch (*p) {
-        case '"': e = nb_buf_add(b, "\\\"", 2); break;
-        case '\\': e = nb_buf_add(b, "\\\\", 2); break;
-        case '\n': e = nb_buf_add(b, "\\n", 2); break;
-        case '\r': e = nb_buf_add(b, "\\r", 2); break;
-        case '\t': e = nb_buf_add(b, "\\t", 2); break;
+        case '"':
+            e = nb_buf_add(b, "\\\"", 2);
+            break;
+        case '\\':
+            e = nb_buf_add(b, "\\\\", 2);
+            break;
+        case '\n':
+            e = nb_buf_add(b, "\\n", 2);
+            break;
+        case '\r':
+            e = nb_buf_add(b, "\\r", 2);
+            break;
+        case '\t':
+            e = nb_buf_add(b, "\\t", 2);
+            break;
         default:
             if (*p < 0x20)
                 e = nb_buf_addf(b, "\\u%04x", *p);

@@ -13,9 +13,9 @@
 #include <stddef.h>
 
 typedef struct ws_place {
-    long id;                  /* GeoNames id */
-    const char *name;         /* UTF-8, as GeoNames spells it in English */
-    const char *aliases;      /* '|'-separated other names, or NULL */
+    long id;             /* GeoNames id */
+    const char *name;    /* UTF-8, as GeoNames spells it in English */
+    const char *aliases; /* '|'-separated other names, or NULL */
     double latitude, longitude;
     double elevation;         /* metres */
     const char *feature_code; /* PPLC, PPLA, ... */
@@ -43,8 +43,7 @@ size_t ws_gaz_fold(const char *in, char *out, size_t outlen);
 
 /* Searches by name with Open-Meteo's rules; country_code (may be NULL or "")
  * restricts by country. Fills out[0..max) best first; returns how many. */
-size_t ws_gaz_search(const char *query, const char *country_code, const ws_place **out,
-                     size_t max);
+size_t ws_gaz_search(const char *query, const char *country_code, const ws_place **out, size_t max);
 
 /* The nearest place to a point, and its great-circle distance in km. */
 const ws_place *ws_gaz_nearest(double lat, double lon, double *dist_km);

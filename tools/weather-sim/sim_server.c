@@ -31,8 +31,17 @@ struct ws_server {
 };
 
 typedef enum route {
-    R_NOT_FOUND, R_HEALTH, R_FORECAST, R_SEARCH, R_RESET, R_COUNTERS, R_LATENCY, R_FAIL,
-    R_FAULT, R_CLOCK, R_STATE,
+    R_NOT_FOUND,
+    R_HEALTH,
+    R_FORECAST,
+    R_SEARCH,
+    R_RESET,
+    R_COUNTERS,
+    R_LATENCY,
+    R_FAIL,
+    R_FAULT,
+    R_CLOCK,
+    R_STATE,
 } route;
 
 typedef struct req {
@@ -75,15 +84,13 @@ static route route_of(const char *url)
         const char *path;
         route r;
     } table[] = {
-        {"/healthz", R_HEALTH},        {"/v1/forecast", R_FORECAST},
-        {"/v1/search", R_SEARCH},      {"/_sim/reset", R_RESET},
-        {"/_sim/counters", R_COUNTERS}, {"/_sim/latency", R_LATENCY},
-        {"/_sim/fail", R_FAIL},        {"/_sim/fault", R_FAULT},
-        {"/_sim/clock", R_CLOCK},      {"/_sim/state", R_STATE},
+        {"/healthz", R_HEALTH},   {"/v1/forecast", R_FORECAST},   {"/v1/search", R_SEARCH},
+        {"/_sim/reset", R_RESET}, {"/_sim/counters", R_COUNTERS}, {"/_sim/latency", R_LATENCY},
+        {"/_sim/fail", R_FAIL},   {"/_sim/fault", R_FAULT},       {"/_sim/clock", R_CLOCK},
+        {"/_sim/state", R_STATE},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        if (strcmp(url, table[i].path) == 0)
-            return table[i].r;
+        if (strcmp(url, table[i].path) == 0) return table[i].r;
     return R_NOT_FOUND;
 }
 
@@ -92,7 +99,10 @@ static const char *arg(struct MHD_Connection *c, const char *key)
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static const char *param_get(void *ctx, const char *key) { return arg(ctx, key); }
+static const char *param_get(void *ctx, const char *key)
+{
+    return arg(ctx, key);
+}
 
 /* Queues a copied body with a content type. */
 static enum MHD_Result answer(struct MHD_Connection *c, req *r, int status, const char *type,
@@ -101,8 +111,7 @@ static enum MHD_Result answer(struct MHD_Connection *c, req *r, int status, cons
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ret;
-    if (!resp)
-        return MHD_NO;
+    if (!resp) return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     ret = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -135,8 +144,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         return (ssize_t)n;
     }
     case S_DRIP:
-        if (pos >= s->len)
-            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (pos >= s->len) return MHD_CONTENT_READER_END_OF_STREAM;
         if (!ws_ctl_sleep(s->srv->ctl, s->srv->opts.drip_interval_ms))
             return MHD_CONTENT_READER_END_WITH_ERROR;
         buf[0] = s->body[pos];
@@ -144,10 +152,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     case S_OVERSIZED: {
         /* body without its final '}', then ,"_padding":[0,0,...,0]} */
         size_t n = 0;
-        if (ws_ctl_stopping(s->srv->ctl))
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        if (pos >= s->total)
-            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (ws_ctl_stopping(s->srv->ctl)) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (pos >= s->total) return MHD_CONTENT_READER_END_OF_STREAM;
         while (n < max && pos + n < s->total) {
             size_t p = (size_t)pos + n;
             if (p < s->len - 1) {
@@ -184,8 +190,7 @@ static enum MHD_Result answer_stream(ws_server *srv, struct MHD_Connection *c, r
     uint64_t size;
     enum MHD_Result ret;
 
-    if (!s)
-        return MHD_NO;
+    if (!s) return MHD_NO;
     s->srv = srv;
     s->mode = mode;
     s->body = nb_buf_detach(b, &s->len);
@@ -203,8 +208,8 @@ static enum MHD_Result answer_stream(ws_server *srv, struct MHD_Connection *c, r
         s->total = s->pad_end + 3;
         size = MHD_SIZE_UNKNOWN; /* chunked: a Content-Length cap alone will not catch it */
     }
-    resp = MHD_create_response_from_callback(size, mode == S_DRIP ? 64 : 64 * 1024, stream_read,
-                                             s, stream_free);
+    resp = MHD_create_response_from_callback(size, mode == S_DRIP ? 64 : 64 * 1024, stream_read, s,
+                                             stream_free);
     if (!resp) {
         stream_free(s);
         return MHD_NO;
@@ -231,14 +236,11 @@ static void hang(ws_server *srv, struct MHD_Connection *c)
             struct pollfd p = {.fd = ci->connect_fd, .events = POLLIN | POLLRDHUP};
             if (poll(&p, 1, 0) > 0) {
                 char ch;
-                if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
-                    return;
-                if (recv(ci->connect_fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
-                    return;
+                if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return;
+                if (recv(ci->connect_fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) == 0) return;
             }
         }
-        if (!ws_ctl_sleep(srv->ctl, 50))
-            return;
+        if (!ws_ctl_sleep(srv->ctl, 50)) return;
     }
 }
 
@@ -259,7 +261,7 @@ static enum MHD_Result answer_fail(struct MHD_Connection *c, req *r, const ws_ac
         ws_api_error_body(&b, reason);
     } else if (st == 502 || st == 503 || st == 504) {
         /* what the reverse proxy in front of Open-Meteo answers: HTML */
-        const char *title = st == 502 ? "502 Bad Gateway"
+        const char *title = st == 502   ? "502 Bad Gateway"
                             : st == 503 ? "503 Service Temporarily Unavailable"
                                         : "504 Gateway Time-out";
         nb_buf_addf(&b,
@@ -273,8 +275,8 @@ static enum MHD_Result answer_fail(struct MHD_Connection *c, req *r, const ws_ac
         ws_api_error_body(&b, a->reason[0] ? a->reason : "Invalid request");
     } else {
         ws_api_error_body(&b, a->reason[0] ? a->reason
-                              : st >= 500 ? "Internal Server Error"
-                                          : "Request failed");
+                              : st >= 500  ? "Internal Server Error"
+                                           : "Request failed");
     }
     ret = answer_buf(c, r, st, &b);
     nb_buf_release(&b);
@@ -291,8 +293,7 @@ static enum MHD_Result handle_api(ws_server *srv, struct MHD_Connection *c, req 
     enum MHD_Result ret;
     long latency = ws_ctl_latency(srv->ctl, r->ep);
 
-    if (latency > 0 && !ws_ctl_sleep(srv->ctl, latency))
-        return MHD_NO;
+    if (latency > 0 && !ws_ctl_sleep(srv->ctl, latency)) return MHD_NO;
     ws_ctl_take(srv->ctl, r->ep, r->ep == WS_EP_FORECAST && ws_api_timezone_is_gmt(&q), &a);
     r->action = a.kind;
     switch (a.kind) {
@@ -339,8 +340,8 @@ static enum MHD_Result handle_api(ws_server *srv, struct MHD_Connection *c, req 
 
 /* ------------------------------------------------------------------ control */
 
-static bool parse_long_arg(struct MHD_Connection *c, const char *key, long def, long min,
-                           long max, long *out)
+static bool parse_long_arg(struct MHD_Connection *c, const char *key, long def, long min, long max,
+                           long *out)
 {
     const char *s = arg(c, key);
     char *end;
@@ -441,8 +442,7 @@ static enum MHD_Result handle_state(ws_server *srv, struct MHD_Connection *c, re
                 (long long)ctl->shift_s);
     for (int i = 0, first = 1; i < ctl->nrules; i++) {
         const ws_rule *rule = &ctl->rules[i];
-        if (rule->remaining <= 0)
-            continue;
+        if (rule->remaining <= 0) continue;
         nb_buf_addf(&b, "%s{\"kind\":\"%s\",\"status\":%d,\"endpoint\":\"%s\",\"remaining\":%ld}",
                     first ? "" : ",", ws_ctl_kind_name(rule->action.kind), rule->action.status,
                     rule->endpoint == WS_EP_ANY        ? "any"
@@ -461,9 +461,8 @@ static enum MHD_Result handle_state(ws_server *srv, struct MHD_Connection *c, re
 /* ------------------------------------------------------------------ MHD */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     ws_server *srv = cls;
     req *r = *con_cls;
@@ -471,17 +470,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     if (!r) { /* first call: headers only. Count on arrival, answer later. */
         r = calloc(1, sizeof(*r));
-        if (!r)
-            return MHD_NO;
+        if (!r) return MHD_NO;
         r->t0 = nb_mono_s();
         r->route = route_of(url);
-        r->ep = r->route == R_FORECAST ? WS_EP_FORECAST
-                : r->route == R_SEARCH ? WS_EP_SEARCH
-                                       : 0;
+        r->ep = r->route == R_FORECAST ? WS_EP_FORECAST : r->route == R_SEARCH ? WS_EP_SEARCH : 0;
         snprintf(r->method, sizeof(r->method), "%s", method);
         snprintf(r->path, sizeof(r->path), "%s", url);
-        if (r->ep)
-            ws_ctl_arrive(srv->ctl, r->ep);
+        if (r->ep) ws_ctl_arrive(srv->ctl, r->ep);
         *con_cls = r;
         return MHD_YES;
     }
@@ -493,8 +488,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     is_post = strcmp(method, "POST") == 0;
     switch (r->route) {
     case R_HEALTH:
-        return is_get ? answer_json(c, r, 200, "{\"status\":\"ok\"}")
-                      : answer_json(c, r, 405, "{\"error\":true,\"reason\":\"Method Not Allowed\"}");
+        return is_get
+                   ? answer_json(c, r, 200, "{\"status\":\"ok\"}")
+                   : answer_json(c, r, 405, "{\"error\":true,\"reason\":\"Method Not Allowed\"}");
     case R_FORECAST:
     case R_SEARCH:
         if (!is_get)
@@ -503,23 +499,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case R_COUNTERS: {
         char out[128];
         long f, s;
-        if (!is_get)
-            return answer_json(c, r, 405, "{\"error\":\"use GET\"}");
+        if (!is_get) return answer_json(c, r, 405, "{\"error\":\"use GET\"}");
         ws_ctl_counters(srv->ctl, &f, &s);
         snprintf(out, sizeof(out), "{\"forecast\":%ld,\"search\":%ld}", f, s);
         return answer_json(c, r, 200, out);
     }
     case R_STATE:
-        if (!is_get)
-            return answer_json(c, r, 405, "{\"error\":\"use GET\"}");
+        if (!is_get) return answer_json(c, r, 405, "{\"error\":\"use GET\"}");
         return handle_state(srv, c, r);
     case R_RESET:
     case R_LATENCY:
     case R_FAIL:
     case R_FAULT:
     case R_CLOCK:
-        if (!is_post)
-            return answer_json(c, r, 405, "{\"error\":\"use POST\"}");
+        if (!is_post) return answer_json(c, r, 405, "{\"error\":\"use POST\"}");
         return handle_control(srv, c, r);
     case R_NOT_FOUND:
     default:
@@ -532,8 +525,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     req *r = *con_cls;
     nb_buf f;
-    if (!r)
-        return;
+    if (!r) return;
     nb_buf_init(&f, 4096);
     nb_buf_adds(&f, "\"method\":");
     ws_fmt_str(&f, r->method);
@@ -554,8 +546,7 @@ ws_server *ws_server_start(const ws_server_opts *opts, ws_ctl *ctl)
     struct sockaddr_in sa = {.sin_family = AF_INET};
     const union MHD_DaemonInfo *di;
 
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->ctl = ctl;
     s->opts = *opts;
     if (inet_pton(AF_INET, opts->bind, &sa.sin_addr) != 1) {
@@ -563,13 +554,13 @@ ws_server *ws_server_start(const ws_server_opts *opts, ws_ctl *ctl)
         goto out_free;
     }
     sa.sin_port = htons((uint16_t)opts->port);
-    s->mhd = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-        (uint16_t)opts->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)opts->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, 1000u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                  MHD_USE_ERROR_LOG,
+                              (uint16_t)opts->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                              (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned int)opts->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+                              1000u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
     if (!s->mhd) {
         nb_error("cannot listen on %s:%d", opts->bind, opts->port);
         goto out_free;
@@ -583,12 +574,14 @@ out_free:
     return NULL;
 }
 
-int ws_server_port(const ws_server *s) { return s->port; }
+int ws_server_port(const ws_server *s)
+{
+    return s->port;
+}
 
 void ws_server_stop(ws_server *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     ws_ctl_stop(s->ctl); /* ends hangs, drips and latency waits */
     MHD_stop_daemon(s->mhd);
     free(s);

@@ -41,14 +41,12 @@ bool ws_tz_offset(const char *name, int64_t t, int *offset_s)
         *offset_s = 0;
         return true;
     }
-    if (!ws_tz_valid(name))
-        return false;
+    if (!ws_tz_valid(name)) return false;
     pthread_mutex_lock(&tz_lock);
     setenv("TZ", name, 1);
     tzset();
     ok = localtime_r(&tt, &tm) != NULL;
-    if (ok)
-        *offset_s = (int)tm.tm_gmtoff;
+    if (ok) *offset_s = (int)tm.tm_gmtoff;
     setenv("TZ", "UTC", 1);
     tzset();
     pthread_mutex_unlock(&tz_lock);

@@ -14,10 +14,8 @@
 
 void ws_wx_snap(double lat, double lon, ws_cell *c)
 {
-    if (lat > 90)
-        lat = 90;
-    if (lat < -90)
-        lat = -90;
+    if (lat > 90) lat = 90;
+    if (lat < -90) lat = -90;
     c->iy = lround((lat - (double)GRID_LAT0) / (double)GRID_STEP);
     c->ix = lround((lon - (double)GRID_LON0) / (double)GRID_STEP);
     /* float32 arithmetic on purpose: this is where 13.419998 comes from */
@@ -44,9 +42,15 @@ static uint64_t hash3(uint64_t seed, int64_t a, int64_t b, int64_t c)
 }
 
 /* Uniform in [-1, 1]. */
-static double hsigned(uint64_t h) { return (double)(h >> 11) / (double)(1ull << 52) - 1.0; }
+static double hsigned(uint64_t h)
+{
+    return (double)(h >> 11) / (double)(1ull << 52) - 1.0;
+}
 
-static double smooth(double f) { return f * f * (3 - 2 * f); }
+static double smooth(double f)
+{
+    return f * f * (3 - 2 * f);
+}
 
 /* Trilinear value noise in [-1, 1] over (x, y, t) lattice units. */
 static double noise3(uint64_t seed, double x, double y, double t)
@@ -65,7 +69,10 @@ static double noise3(uint64_t seed, double x, double y, double t)
     return acc;
 }
 
-static double clamp(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+static double clamp(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
 /* ------------------------------------------------------------------ sun */
 
@@ -102,7 +109,10 @@ static double sun_altitude(double lat, double lon, int64_t t)
 
 /* ------------------------------------------------------------------ model */
 
-static double magnus_es(double t) { return 6.105 * exp(17.27 * t / (237.7 + t)); }
+static double magnus_es(double t)
+{
+    return 6.105 * exp(17.27 * t / (237.7 + t));
+}
 
 void ws_wx_observe(const ws_cell *c, double elevation, int64_t t, ws_obs *o)
 {
@@ -110,8 +120,8 @@ void ws_wx_observe(const ws_cell *c, double elevation, int64_t t, ws_obs *o)
     int64_t step = t - (((t % STEP_S) + STEP_S) % STEP_S);
     double hours = (double)step / 3600.0;
     double doy = day_of_year(step);
-    double sx = lon / 2.5, sy = lat / 2.5;      /* synoptic scale */
-    double fx = lon / 0.25, fy = lat / 0.25;    /* local scale */
+    double sx = lon / 2.5, sy = lat / 2.5;   /* synoptic scale */
+    double fx = lon / 0.25, fy = lat / 0.25; /* local scale */
 
     double syn = noise3(11, sx, sy, hours / 36.0);
     double syn2 = noise3(12, sx, sy, hours / 20.0);
@@ -125,8 +135,8 @@ void ws_wx_observe(const ws_cell *c, double elevation, int64_t t, ws_obs *o)
 
     /* temperature */
     double mean = 28.0 - 0.0066 * lat * lat - 0.0065 * elevation;
-    double season = 0.18 * fabs(lat) * cos(2 * M_PI * (doy - 200.0) / 365.2422) *
-                    (lat >= 0 ? 1.0 : -1.0);
+    double season =
+        0.18 * fabs(lat) * cos(2 * M_PI * (doy - 200.0) / 365.2422) * (lat >= 0 ? 1.0 : -1.0);
     double solar_h = fmod(fmod(hours, 24.0) + 24.0 + lon / 15.0, 24.0);
     double diurnal_amp = (2.5 + 4.5 * (1 - cloud)) * (0.7 + 0.6 * arid);
     double diurnal = diurnal_amp * cos(2 * M_PI * (solar_h - 15.0) / 24.0);
@@ -137,13 +147,11 @@ void ws_wx_observe(const ws_cell *c, double elevation, int64_t t, ws_obs *o)
     double rate = 0; /* mm/h */
     if (potential > 0) {
         rate = potential * (0.2 + 2.0 * clamp(0.5 + burst, 0, 1.5)) * (1.0 - 0.8 * arid);
-        if (rate < 0.1)
-            rate = 0;
+        if (rate < 0.1) rate = 0;
     }
     bool convective = conv_n > 0.4 && temp > 8.0;
     double precip = rate / 4.0;
-    if (precip < 0.01)
-        precip = 0;
+    if (precip < 0.01) precip = 0;
     precip = round(precip * 100.0) / 100.0;
     rate = precip * 4.0;
 
@@ -155,8 +163,7 @@ void ws_wx_observe(const ws_cell *c, double elevation, int64_t t, ws_obs *o)
 
     /* humidity from a dew point */
     double spread = precip > 0 ? 0.4 + 0.6 * (1 - cloud)
-                               : 1.0 + 9.0 * (1 - cloud) * (0.5 + arid) +
-                                     0.4 * fmax(0, diurnal);
+                               : 1.0 + 9.0 * (1 - cloud) * (0.5 + arid) + 0.4 * fmax(0, diurnal);
     double dew = temp - spread;
     double rh = clamp(100.0 * magnus_es(dew) / magnus_es(temp), 5, 100);
 
@@ -245,11 +252,9 @@ void ws_wx_day(const ws_cell *c, double elevation, int64_t day_start, int offset
     pthread_mutex_lock(&day_cache_lock);
     hit = slot->used && slot->iy == c->iy && slot->ix == c->ix && slot->day_start == day_start &&
           slot->offset_s == offset_s && slot->elevation == elevation;
-    if (hit)
-        *d = slot->day;
+    if (hit) *d = slot->day;
     pthread_mutex_unlock(&day_cache_lock);
-    if (hit)
-        return;
+    if (hit) return;
     compute_day(c, elevation, day_start, offset_s, d);
     pthread_mutex_lock(&day_cache_lock);
     slot->used = true;
@@ -277,8 +282,7 @@ static void compute_day(const ws_cell *c, double elevation, int64_t day_start, i
         ws_wx_observe(c, elevation, t, &o);
         d->temperature_2m_max = fmax(d->temperature_2m_max, o.temperature_2m);
         d->temperature_2m_min = fmin(d->temperature_2m_min, o.temperature_2m);
-        if (o.weather_code > d->weather_code)
-            d->weather_code = o.weather_code;
+        if (o.weather_code > d->weather_code) d->weather_code = o.weather_code;
         d->precipitation_sum += o.precipitation;
         d->wind_speed_10m_max = fmax(d->wind_speed_10m_max, o.wind_speed_10m);
         max_cloud = fmax(max_cloud, o.cloud_cover);
@@ -322,10 +326,8 @@ double ws_wx_elevation(const ws_cell *c)
     double terrain = 250.0 + 250.0 * noise3(21, c->longitude / 0.5, c->latitude / 0.5, 0.0);
     double h = (double)(hash3(22, c->iy, c->ix, 0) >> 11) / (double)(1ull << 53);
 
-    if (dist < 30.0)
-        return round(p->elevation * (0.55 + 0.45 * h));
-    if (dist > 400.0)
-        return 0.0;
+    if (dist < 30.0) return round(p->elevation * (0.55 + 0.45 * h));
+    if (dist > 400.0) return 0.0;
     return round(terrain);
 }
 
@@ -342,7 +344,6 @@ bool ws_wx_code_valid(int code)
     static const int codes[] = {0,  1,  2,  3,  45, 48, 51, 53, 55, 56, 57, 61, 63, 65,
                                 66, 67, 71, 73, 75, 77, 80, 81, 82, 85, 86, 95, 96, 99};
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-        if (codes[i] == code)
-            return true;
+        if (codes[i] == code) return true;
     return false;
 }

@@ -15,14 +15,14 @@
 #include "nimbus/err.h"
 
 typedef struct nb_httpc_req {
-    const char *method;        /* "GET", "PUT", ... */
+    const char *method; /* "GET", "PUT", ... */
     const char *url;
     const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
-    const char *body;          /* request body or NULL */
+    const char *body;           /* request body or NULL */
     size_t body_len;
     long connect_timeout_ms;
-    long timeout_ms;           /* total */
-    size_t max_body;           /* response body cap */
+    long timeout_ms; /* total */
+    size_t max_body; /* response body cap */
 } nb_httpc_req;
 
 typedef struct nb_httpc_resp {

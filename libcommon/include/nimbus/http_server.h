@@ -40,14 +40,14 @@ typedef enum nb_route_mode { NB_ROUTE_INLINE, NB_ROUTE_WORKER } nb_route_mode;
 typedef void (*nb_handler_fn)(nb_req *req, void *ctx);
 
 typedef struct nb_server_opts {
-    const char *bind;        /* IPv4 address, e.g. "127.0.0.1" or "0.0.0.0" */
-    int port;                /* 0 = any free port (see nb_server_port) */
-    int threads;             /* polling threads (>= 1) */
-    int workers;             /* worker threads for NB_ROUTE_WORKER (>= 1) */
-    size_t body_cap;         /* max request body bytes */
-    int conn_timeout_s;      /* idle connection timeout */
-    int grace_ms;            /* shutdown grace for in-flight requests */
-    bool access_log;         /* one log line per request */
+    const char *bind;   /* IPv4 address, e.g. "127.0.0.1" or "0.0.0.0" */
+    int port;           /* 0 = any free port (see nb_server_port) */
+    int threads;        /* polling threads (>= 1) */
+    int workers;        /* worker threads for NB_ROUTE_WORKER (>= 1) */
+    size_t body_cap;    /* max request body bytes */
+    int conn_timeout_s; /* idle connection timeout */
+    int grace_ms;       /* shutdown grace for in-flight requests */
+    bool access_log;    /* one log line per request */
     /* /readyz: fill `out` with a JSON object describing each backend and
      * return true when ready (200) or false (503). NULL = always ready. */
     bool (*ready)(void *ctx, nb_buf *out);

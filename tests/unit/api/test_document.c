@@ -1,10 +1,10 @@
 /* The weather document: units, conditions, days cut to what was asked,
  * freshness, and the attribution. */
+#include <jansson.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <jansson.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,16 +24,27 @@ static nb_record sample(int64_t fetched_ms)
     r.utc_offset_seconds = 3600;
     r.elevation = NAN;
     strcpy(r.current.time, "2026-11-24T01:00");
-    r.current = (nb_current){.temperature = 4.4, .apparent_temperature = NAN,
-                             .relative_humidity = 81, .weather_code = 3, .wind_speed = NAN,
-                             .wind_direction = NAN, .wind_gusts = NAN, .precipitation = NAN,
-                             .cloud_cover = NAN, .pressure_msl = NAN, .is_day = 0};
+    r.current = (nb_current){.temperature = 4.4,
+                             .apparent_temperature = NAN,
+                             .relative_humidity = 81,
+                             .weather_code = 3,
+                             .wind_speed = NAN,
+                             .wind_direction = NAN,
+                             .wind_gusts = NAN,
+                             .precipitation = NAN,
+                             .cloud_cover = NAN,
+                             .pressure_msl = NAN,
+                             .is_day = 0};
     strcpy(r.current.time, "2026-11-24T01:00");
     r.ndays = 3;
     for (int i = 0; i < 3; i++) {
-        r.daily[i] = (nb_day){.weather_code = 61, .temperature_max = 6, .temperature_min = 1,
-                              .precipitation_sum = NAN, .precipitation_probability_max = NAN,
-                              .wind_speed_max = NAN, .uv_index_max = NAN};
+        r.daily[i] = (nb_day){.weather_code = 61,
+                              .temperature_max = 6,
+                              .temperature_min = 1,
+                              .precipitation_sum = NAN,
+                              .precipitation_probability_max = NAN,
+                              .wind_speed_max = NAN,
+                              .uv_index_max = NAN};
         snprintf(r.daily[i].date, sizeof(r.daily[i].date), "2026-11-%02d", 24 + i);
     }
     return r;

@@ -1,10 +1,10 @@
 /* Coalescing table: one fetch per id, waiters answered once with the result
  * or at their deadline, results kept until forgotten or expired. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stddef.h>
-#include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -84,7 +84,7 @@ static void deadline_answers_the_waiter_alone(void **state)
     assert_int_equal(patient.calls, 0);
     fl_result r = result(1.0, 5);
     flights_complete(f, "w:2", &r, 0); /* not kept */
-    assert_int_equal(late.calls, 1); /* never twice */
+    assert_int_equal(late.calls, 1);   /* never twice */
     assert_int_equal(patient.got_result, 1);
     assert_int_equal(flights_join(f, "w:2", NULL, false, NULL), FL_NONE);
     flights_free(f);

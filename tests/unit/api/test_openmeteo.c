@@ -1,9 +1,9 @@
 /* Open-Meteo answers into records: shape, nulls, snapped coordinates ignored,
  * "results" absent, error reasons, garbage refused. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +51,8 @@ static void broken_forecasts_are_refused(void **state)
         "{\"error\":true,\"reason\":\"Invalid timezone\"}",
         "{\"timezone\":\"GMT\",\"utc_offset_seconds\":0,\"current\":{\"time\":\"2026-11-23T14:15\","
         "\"temperature_2m\":\"warm\"},\"daily\":{\"time\":[\"2026-11-23\"]}}",
-        "{\"timezone\":\"GMT\",\"utc_offset_seconds\":0,\"current\":{\"time\":\"2026-11-23T14:15\"},"
+        "{\"timezone\":\"GMT\",\"utc_offset_seconds\":0,\"current\":{\"time\":\"2026-11-23T14:15\"}"
+        ","
         "\"daily\":{\"time\":[]}}",
         "[1,2,3]",
         "{\"timezone\":\"GMT\",\"utc_offset_seconds\":0,\"current\":{\"time\":\"2026-11-23T14:15\","

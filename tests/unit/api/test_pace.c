@@ -12,7 +12,8 @@ static void burst_then_refusal(void **state)
 {
     pace *p = pace_new(600); /* 10 a second, burst 60 */
     int retry = 0;
-    for (int i = 0; i < 60; i++) assert_true(pace_take(p, &retry));
+    for (int i = 0; i < 60; i++)
+        assert_true(pace_take(p, &retry));
     assert_false(pace_take(p, &retry));
     assert_true(retry >= 1);
     pace_free(p);

@@ -44,8 +44,7 @@ static json_t *load(const char *text)
 {
     json_error_t err;
     json_t *doc = json_loads(text, 0, &err);
-    if (!doc)
-        fail_msg("bad test document: %s at %d", err.text, err.position);
+    if (!doc) fail_msg("bad test document: %s at %d", err.text, err.position);
     return doc;
 }
 
@@ -201,14 +200,11 @@ static const char *line(const char *text, int n, char *out, size_t outlen)
     const char *p = text;
     for (int i = 0; i < n && p; i++) {
         p = strchr(p, '\n');
-        if (p)
-            p++;
+        if (p) p++;
     }
-    if (!p)
-        return "";
+    if (!p) return "";
     size_t l = strcspn(p, "\n");
-    if (l >= outlen)
-        l = outlen - 1;
+    if (l >= outlen) l = outlen - 1;
     memcpy(out, p, l);
     out[l] = '\0';
     return out;
@@ -229,12 +225,15 @@ static void test_text_report_layout(void **state)
     assert_string_equal(line(text, 3, l, sizeof(l)), "  ☁️  Overcast");
     assert_string_equal(line(text, 4, l, sizeof(l)), "      4.4 °C (feels like 1.2 °C)");
     assert_string_equal(line(text, 5, l, sizeof(l)), "      Wind 11 km/h NE · Humidity 81 %");
-    assert_string_equal(line(text, 7, l, sizeof(l)),
-                        "  Today     ☁️  Overcast                  6 / 1     °C  rain 10 % 0.2 mm");
-    assert_string_equal(line(text, 8, l, sizeof(l)),
-                        "  Tomorrow  🌧️  Slight rain               6 / 1     °C  rain 80 % 3.4 mm");
-    assert_string_equal(line(text, 9, l, sizeof(l)),
-                        "  Thu 26    ⛈️  Thunderstorm              7 / 2     °C  rain – % – mm");
+    assert_string_equal(
+        line(text, 7, l, sizeof(l)),
+        "  Today     ☁️  Overcast                  6 / 1     °C  rain 10 % 0.2 mm");
+    assert_string_equal(
+        line(text, 8, l, sizeof(l)),
+        "  Tomorrow  🌧️  Slight rain               6 / 1     °C  rain 80 % 3.4 mm");
+    assert_string_equal(
+        line(text, 9, l, sizeof(l)),
+        "  Thu 26    ⛈️  Thunderstorm              7 / 2     °C  rain – % – mm");
     /* Only FR_TEXT_DAYS days. */
     assert_null(strstr(text, "Clear sky"));
     assert_string_equal(line(text, 11, l, sizeof(l)),
@@ -251,8 +250,9 @@ static void test_past_days_are_not_forecast(void **state)
     char l[256];
     /* A day later the first daily entry (the 24th) is yesterday. */
     char *text = fr_text_weather(doc, NOW_MS + 86400000LL, NULL);
-    assert_string_equal(line(text, 7, l, sizeof(l)),
-                        "  Today     🌧️  Slight rain               6 / 1     °C  rain 80 % 3.4 mm");
+    assert_string_equal(
+        line(text, 7, l, sizeof(l)),
+        "  Today     🌧️  Slight rain               6 / 1     °C  rain 80 % 3.4 mm");
     assert_null(strstr(text, "Overcast               "));
     free(text);
 

@@ -103,7 +103,8 @@ static void test_day_labels(void **state)
 static void test_first_day_skips_the_past(void **state)
 {
     json_t *daily = json_loads("[{\"date\":\"2026-11-23\"},{\"date\":\"2026-11-24\"},"
-                               "{\"date\":\"2026-11-25\"}]", 0, NULL);
+                               "{\"date\":\"2026-11-25\"}]",
+                               0, NULL);
     assert_int_equal(fr_wx_first_day(daily, "2026-11-22"), 0);
     assert_int_equal(fr_wx_first_day(daily, "2026-11-24"), 1);
     assert_int_equal(fr_wx_first_day(daily, "2026-11-25"), 2);

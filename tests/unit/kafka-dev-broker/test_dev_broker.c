@@ -3,9 +3,10 @@
  * Proves over TCP (not by asking the module) that the brokers listen on the
  * advertised bootstrap addresses, refuse connections while down and accept
  * them again once up, and that a topic exists once kdb_create_topic returns. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -38,8 +39,7 @@ static int connectable(const char *bootstraps)
         sa.sin_port = htons((unsigned short)atoi(colon + 1));
         *colon = '\0';
         assert_int_equal(inet_pton(AF_INET, hp, &sa.sin_addr), 1);
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            ok++;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) ok++;
         close(fd);
     }
     free(list);

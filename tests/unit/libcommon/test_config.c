@@ -1,8 +1,8 @@
 /* Settings: defaults, environment, flags (flags win), validation, --help. */
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,10 +1,10 @@
 /* The HTTP server and client together on loopback: routing, inline, worker
  * and deferred answers, keep-alive, body cap, request ids, errors. */
+#include <arpa/inet.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <arpa/inet.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +67,13 @@ static int setup(void **state)
 {
     nb_log_init("test", NB_LOG_WARN);
     nb_httpc_global_init();
-    nb_server_opts o = {.bind = "127.0.0.1", .port = 0, .threads = 2, .workers = 2,
-                        .body_cap = 1024, .conn_timeout_s = 5, .grace_ms = 1000};
+    nb_server_opts o = {.bind = "127.0.0.1",
+                        .port = 0,
+                        .threads = 2,
+                        .workers = 2,
+                        .body_cap = 1024,
+                        .conn_timeout_s = 5,
+                        .grace_ms = 1000};
     srv = nb_server_new(&o);
     nb_server_route(srv, "GET", "/inline", "inline", NB_ROUTE_INLINE, h_inline, NULL);
     nb_server_route(srv, "PUT", "/echo/*", "echo", NB_ROUTE_WORKER, h_echo, NULL);
@@ -92,9 +97,13 @@ static long get(const char *path, nb_httpc_resp *resp, const char *method, const
     char url[256];
     snprintf(url, sizeof(url), "%s%s", base, path);
     const char *hdrs[] = {"Content-Type: application/json", NULL};
-    nb_httpc_req req = {.method = method ? method : "GET", .url = url, .headers = hdrs,
-                        .body = body, .body_len = body ? strlen(body) : 0,
-                        .timeout_ms = 5000, .max_body = 4096};
+    nb_httpc_req req = {.method = method ? method : "GET",
+                        .url = url,
+                        .headers = hdrs,
+                        .body = body,
+                        .body_len = body ? strlen(body) : 0,
+                        .timeout_ms = 5000,
+                        .max_body = 4096};
     assert_int_equal(nb_httpc_do(&req, resp), NB_OK);
     return resp->status;
 }
@@ -160,7 +169,8 @@ static void request_id_propagates(void **state)
 static void keep_alive_on_plain_get(void **state)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)nb_server_port(srv))};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)nb_server_port(srv))};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     struct timeval tv = {5, 0};

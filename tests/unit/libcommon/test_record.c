@@ -1,8 +1,8 @@
 /* Record and geocoding codecs, location keys and query normalisation. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +101,10 @@ static void geo_normalise(void **state)
     assert_string_equal(out, "são paulo");
     assert_int_equal(nb_geo_normalise("   ", out, &why), NB_ERR_INVALID);
     assert_non_null(strstr(why, "empty"));
-    assert_int_equal(nb_geo_normalise("Ber\xff" "lin", out, &why), NB_ERR_INVALID);
+    assert_int_equal(nb_geo_normalise("Ber\xff"
+                                      "lin",
+                                      out, &why),
+                     NB_ERR_INVALID);
     assert_non_null(strstr(why, "UTF-8"));
     assert_int_equal(nb_geo_normalise("a\x01", out, &why), NB_ERR_INVALID);
     char longname[300];
@@ -115,8 +118,11 @@ static void geo_round_trip(void **state)
 {
     nb_geo_entry g = {.found = true, .resolved_at_ms = 1795478749000LL};
     strcpy(g.query, "berlin");
-    g.place = (nb_place){.id = 2950159, .latitude = 52.52437, .longitude = 13.41053,
-                         .elevation = NAN, .population = 3426354};
+    g.place = (nb_place){.id = 2950159,
+                         .latitude = 52.52437,
+                         .longitude = 13.41053,
+                         .elevation = NAN,
+                         .population = 3426354};
     strcpy(g.place.name, "Berlin");
     strcpy(g.place.timezone, "Europe/Berlin");
     strcpy(g.place.country_code, "DE");

@@ -2,8 +2,8 @@
  * degraded-mode rules, proved over two kv_mem backends (cache, database). */
 #include <pthread.h>
 #include <setjmp.h>
-#include <stdatomic.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -369,7 +369,6 @@ static void dirty_keys_are_invalidated_when_the_cache_returns(void **state)
     assert_true(holds_nothing(&a));
     assert_true(counter("nimbus_store_cache_invalidations_total", NULL) >= inval + 1);
 }
-
 
 /* --- batched cache reads ---------------------------------------------------- */
 

@@ -21,8 +21,7 @@ typedef struct kv {
 static const char *get(void *ctx, const char *key)
 {
     for (const kv *p = ctx; p->k; p++)
-        if (strcmp(p->k, key) == 0)
-            return p->v;
+        if (strcmp(p->k, key) == 0) return p->v;
     return NULL;
 }
 
@@ -45,8 +44,7 @@ static void assert_order(const char *body, const char *const *keys, size_t n)
         char pat[96];
         snprintf(pat, sizeof(pat), "\"%s\":", keys[i]);
         const char *at = strstr(prev, pat);
-        if (!at)
-            fail_msg("key %s missing or out of order in %s", keys[i], body);
+        if (!at) fail_msg("key %s missing or out of order in %s", keys[i], body);
         prev = at;
     }
 }
@@ -60,19 +58,38 @@ static void berlin_forecast_shape_and_order(void **state)
         {"daily", "weather_code,temperature_2m_max,temperature_2m_min"},
         {"timezone", "Europe/Berlin"},
         {NULL, NULL}};
-    static const char *const order[] = {
-        "latitude", "longitude", "generationtime_ms", "utc_offset_seconds", "timezone",
-        "timezone_abbreviation", "elevation", "current_units", "time", "interval",
-        "temperature_2m", "relative_humidity_2m", "weather_code", "wind_speed_10m", "current",
-        "time", "interval", "temperature_2m", "daily_units", "daily", "time", "weather_code",
-        "temperature_2m_max", "temperature_2m_min"};
+    static const char *const order[] = {"latitude",
+                                        "longitude",
+                                        "generationtime_ms",
+                                        "utc_offset_seconds",
+                                        "timezone",
+                                        "timezone_abbreviation",
+                                        "elevation",
+                                        "current_units",
+                                        "time",
+                                        "interval",
+                                        "temperature_2m",
+                                        "relative_humidity_2m",
+                                        "weather_code",
+                                        "wind_speed_10m",
+                                        "current",
+                                        "time",
+                                        "interval",
+                                        "temperature_2m",
+                                        "daily_units",
+                                        "daily",
+                                        "time",
+                                        "weather_code",
+                                        "temperature_2m_max",
+                                        "temperature_2m_min"};
     nb_buf b;
     json_error_t err;
     (void)state;
     nb_buf_init(&b, 1 << 20);
     assert_int_equal(forecast(args, &b), 200);
     const char *s = nb_buf_str(&b);
-    assert_true(strncmp(s, "{\"latitude\":52.52,\"longitude\":13.419998,\"generationtime_ms\":", 60) == 0);
+    assert_true(
+        strncmp(s, "{\"latitude\":52.52,\"longitude\":13.419998,\"generationtime_ms\":", 60) == 0);
     assert_order(s, order, sizeof(order) / sizeof(order[0]));
     assert_non_null(strstr(s, "\"utc_offset_seconds\":3600,\"timezone\":\"Europe/Berlin\","
                               "\"timezone_abbreviation\":\"GMT+1\""));
@@ -111,27 +128,37 @@ static void forecast_errors_use_the_real_reasons(void **state)
                "Longitude must be in range of -180 to 180°. Given: 200.0.");
     expect_400((const kv[]){{"latitude", "52,53"}, {"longitude", "13"}, {NULL, NULL}},
                "Parameter 'latitude' and 'longitude' must have the same number of elements");
-    expect_400((const kv[]){{"latitude", "52"}, {"longitude", "13"}, {"forecast_days", "17"},
-                            {NULL, NULL}},
-               "Forecast days is invalid. Allowed range 0 to 16. Given 17.");
-    expect_400((const kv[]){{"latitude", "52"}, {"longitude", "13"}, {"current", "temperature_2m,foo"},
-                            {NULL, NULL}},
-               "Cannot initialize ForecastSurfaceVariable from invalid String value foo for key current");
-    expect_400((const kv[]){{"latitude", "52"}, {"longitude", "13"}, {"timezone", "Mars/Olympus"},
-                            {NULL, NULL}},
-               "Invalid timezone");
+    expect_400(
+        (const kv[]){
+            {"latitude", "52"}, {"longitude", "13"}, {"forecast_days", "17"}, {NULL, NULL}},
+        "Forecast days is invalid. Allowed range 0 to 16. Given 17.");
+    expect_400(
+        (const kv[]){{"latitude", "52"},
+                     {"longitude", "13"},
+                     {"current", "temperature_2m,foo"},
+                     {NULL, NULL}},
+        "Cannot initialize ForecastSurfaceVariable from invalid String value foo for key current");
+    expect_400(
+        (const kv[]){
+            {"latitude", "52"}, {"longitude", "13"}, {"timezone", "Mars/Olympus"}, {NULL, NULL}},
+        "Invalid timezone");
     /* open ocean, far from every place: the real quirk */
-    expect_400((const kv[]){{"latitude", "-45"}, {"longitude", "-130"}, {"timezone", "auto"},
-                            {NULL, NULL}},
-               "Invalid timezone");
+    expect_400(
+        (const kv[]){
+            {"latitude", "-45"}, {"longitude", "-130"}, {"timezone", "auto"}, {NULL, NULL}},
+        "Invalid timezone");
 }
 
 static void timezone_auto_and_units(void **state)
 {
-    static const kv args[] = {{"latitude", "35.68"},       {"longitude", "139.69"},
-                              {"timezone", "auto"},        {"current", "temperature_2m,wind_speed_10m"},
-                              {"temperature_unit", "fahrenheit"}, {"wind_speed_unit", "ms"},
-                              {"timeformat", "unixtime"},  {NULL, NULL}};
+    static const kv args[] = {{"latitude", "35.68"},
+                              {"longitude", "139.69"},
+                              {"timezone", "auto"},
+                              {"current", "temperature_2m,wind_speed_10m"},
+                              {"temperature_unit", "fahrenheit"},
+                              {"wind_speed_unit", "ms"},
+                              {"timeformat", "unixtime"},
+                              {NULL, NULL}};
     nb_buf b;
     (void)state;
     nb_buf_init(&b, 1 << 20);
@@ -146,9 +173,12 @@ static void timezone_auto_and_units(void **state)
 
 static void hourly_series_cover_the_requested_days(void **state)
 {
-    static const kv args[] = {{"latitude", "-33.87"},  {"longitude", "151.21"},
-                              {"timezone", "Australia/Sydney"}, {"forecast_days", "2"},
-                              {"past_days", "1"},      {"hourly", "temperature_2m,weather_code,is_day"},
+    static const kv args[] = {{"latitude", "-33.87"},
+                              {"longitude", "151.21"},
+                              {"timezone", "Australia/Sydney"},
+                              {"forecast_days", "2"},
+                              {"past_days", "1"},
+                              {"hourly", "temperature_2m,weather_code,is_day"},
                               {NULL, NULL}};
     nb_buf b;
     json_error_t err;
@@ -163,17 +193,19 @@ static void hourly_series_cover_the_requested_days(void **state)
     /* local midnight of yesterday (Sydney is UTC+11 in November) */
     assert_string_equal(json_string_value(json_array_get(json_object_get(h, "time"), 0)),
                         "2026-11-23T00:00");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "hourly_units"),
-                                                          "weather_code")),
-                        "wmo code");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "hourly_units"), "weather_code")),
+        "wmo code");
     json_decref(j);
     nb_buf_release(&b);
 }
 
 static void several_locations_give_an_array(void **state)
 {
-    static const kv args[] = {{"latitude", "52.52,48.85"}, {"longitude", "13.41,2.35"},
-                              {"current", "temperature_2m"}, {NULL, NULL}};
+    static const kv args[] = {{"latitude", "52.52,48.85"},
+                              {"longitude", "13.41,2.35"},
+                              {"current", "temperature_2m"},
+                              {NULL, NULL}};
     nb_buf b;
     json_error_t err;
     (void)state;
@@ -182,7 +214,8 @@ static void several_locations_give_an_array(void **state)
     json_t *j = json_loads(nb_buf_str(&b), 0, &err);
     assert_true(json_is_array(j));
     assert_int_equal(json_array_size(j), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 1), "timezone")), "GMT");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 1), "timezone")),
+                        "GMT");
     json_decref(j);
     nb_buf_release(&b);
 }
@@ -193,14 +226,15 @@ static void search_results_and_no_results(void **state)
     json_error_t err;
     (void)state;
     nb_buf_init(&b, 1 << 20);
-    assert_int_equal(search((const kv[]){{"name", "Berlin"}, {"count", "1"}, {NULL, NULL}}, &b), 200);
+    assert_int_equal(search((const kv[]){{"name", "Berlin"}, {"count", "1"}, {NULL, NULL}}, &b),
+                     200);
     static const char berlin[] =
-                        "{\"results\":[{\"id\":2950159,\"name\":\"Berlin\",\"latitude\":52.52437,"
-                        "\"longitude\":13.41053,\"elevation\":74.0,\"feature_code\":\"PPLC\","
-                        "\"country_code\":\"DE\",\"admin1_id\":2950157,\"timezone\":\"Europe/Berlin\","
-                        "\"population\":3426354,\"postcodes\":[\"10967\",\"13347\"],"
-                        "\"country_id\":2921044,\"country\":\"Germany\",\"admin1\":\"Land Berlin\"}],"
-                        "\"generationtime_ms\":";
+        "{\"results\":[{\"id\":2950159,\"name\":\"Berlin\",\"latitude\":52.52437,"
+        "\"longitude\":13.41053,\"elevation\":74.0,\"feature_code\":\"PPLC\","
+        "\"country_code\":\"DE\",\"admin1_id\":2950157,\"timezone\":\"Europe/Berlin\","
+        "\"population\":3426354,\"postcodes\":[\"10967\",\"13347\"],"
+        "\"country_id\":2921044,\"country\":\"Germany\",\"admin1\":\"Land Berlin\"}],"
+        "\"generationtime_ms\":";
     assert_true(strncmp(nb_buf_str(&b), berlin, sizeof(berlin) - 1) == 0);
     assert_int_equal(search((const kv[]){{"name", "Nowhereville"}, {NULL, NULL}}, &b), 200);
     json_t *j = json_loads(nb_buf_str(&b), 0, &err);
@@ -208,7 +242,8 @@ static void search_results_and_no_results(void **state)
     assert_int_equal(json_object_size(j), 1);
     assert_non_null(json_object_get(j, "generationtime_ms"));
     json_decref(j);
-    assert_int_equal(search((const kv[]){{"name", "Berlin"}, {"count", "0"}, {NULL, NULL}}, &b), 400);
+    assert_int_equal(search((const kv[]){{"name", "Berlin"}, {"count", "0"}, {NULL, NULL}}, &b),
+                     400);
     assert_non_null(strstr(nb_buf_str(&b), "Parameter count must be between 1 and 100."));
     nb_buf_release(&b);
 }

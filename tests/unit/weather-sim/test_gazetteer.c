@@ -40,9 +40,9 @@ static void ascii_names_find_accented_places(void **state)
     static const struct {
         const char *query, *name;
     } cases[] = {
-        {"Sao Paulo", "São Paulo"}, {"Zurich", "Zürich"},     {"Krakow", "Kraków"},
-        {"Reykjavik", "Reykjavík"}, {"munchen", "München"},   {"Malmo", "Malmö"},
-        {"bogota", "Bogotá"},       {"QUEBEC", "Québec"},     {"Osaka", "Ōsaka"},
+        {"Sao Paulo", "São Paulo"}, {"Zurich", "Zürich"},   {"Krakow", "Kraków"},
+        {"Reykjavik", "Reykjavík"}, {"munchen", "München"}, {"Malmo", "Malmö"},
+        {"bogota", "Bogotá"},       {"QUEBEC", "Québec"},   {"Osaka", "Ōsaka"},
         {"São Paulo", "São Paulo"}, {"zürich", "Zürich"},
     };
     (void)state;
@@ -79,7 +79,7 @@ static void three_characters_prefix_and_fuzzy(void **state)
     size_t n;
     (void)state;
     n = ws_gaz_search("Ber", NULL, out, 20);
-    assert_true(n >= 4); /* Berlin (DE), Bern, Bergen, Berlin (US), ... */
+    assert_true(n >= 4);                         /* Berlin (DE), Bern, Bergen, Berlin (US), ... */
     assert_string_equal(out[0]->name, "Berlin"); /* most populous first */
     assert_string_equal(out[0]->country_code, "DE");
     /* a typo still finds it */
@@ -124,8 +124,7 @@ static void table_is_real_and_complete(void **state)
         assert_true(p->latitude >= -90 && p->latitude <= 90);
         assert_true(p->longitude >= -180 && p->longitude <= 180);
         assert_non_null(ws_gaz_country_name(p->country_code));
-        if (!ws_tz_valid(p->timezone))
-            fail_msg("%s: unknown time zone %s", p->name, p->timezone);
+        if (!ws_tz_valid(p->timezone)) fail_msg("%s: unknown time zone %s", p->name, p->timezone);
     }
     const ws_place *berlin = first("Berlin", "DE");
     assert_int_equal(berlin->id, 2950159);

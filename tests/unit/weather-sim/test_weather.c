@@ -16,7 +16,10 @@
 
 #define T0 1795478400LL /* 2026-11-24T00:00:00Z */
 
-static bool obs_equal(const ws_obs *a, const ws_obs *b) { return memcmp(a, b, sizeof(*a)) == 0; }
+static bool obs_equal(const ws_obs *a, const ws_obs *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
 
 static void same_input_same_weather(void **state)
 {
@@ -42,8 +45,7 @@ static void new_observation_every_15_minutes(void **state)
         ws_obs a, b;
         ws_wx_observe(&c, 38, T0 + i * 900, &a);
         ws_wx_observe(&c, 38, T0 + (i + 1) * 900, &b);
-        if (a.temperature_2m != b.temperature_2m)
-            changed++;
+        if (a.temperature_2m != b.temperature_2m) changed++;
         /* smooth: no jumps of more than 3 °C per step */
         assert_true(fabs(a.temperature_2m - b.temperature_2m) < 3.0);
     }

@@ -23,7 +23,8 @@ typedef struct api_config {
     long negative_ttl_s, geo_ttl_s;
     long revalidate_wait_ms, miss_deadline_ms;
     long renew_workers, renew_queue;
-    long write_queue;
+    long flight_entries, flight_waiters;
+    long write_queue, write_flush_ms;
     long memo_entries;
     long body_cap, conn_timeout_s, grace_ms;
     const char *log_level;

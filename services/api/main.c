@@ -1,4 +1,6 @@
-/* main.c — nimbus-api: wires settings, logging, clients and the server. */
+/* main.c — nimbus-api: wires settings, logging, clients and the server, and
+ * stops them in reverse order within a bounded time (see docs/operations.md,
+ * "Shutdown"). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,12 +9,13 @@
 #include "events.h"
 #include "flight.h"
 #include "memo.h"
+#include "nimbus/clock.h"
 #include "nimbus/http_client.h"
 #include "nimbus/http_server.h"
 #include "nimbus/log.h"
 #include "pool.h"
-#include "store_client.h"
-#include "upstream.h"
+#include "store_http.h"
+#include "upstream_http.h"
 #include "weather.h"
 #include "writer.h"
 
@@ -29,18 +32,20 @@ int main(int argc, char **argv)
     if (nb_httpc_global_init() != NB_OK) return 1;
 
     int rc = 1;
-    store_client *store = store_client_new(&cfg);
-    upstream *up = upstream_new(&cfg);
+    store *st = store_http_new(&cfg);
+    upstream *up = upstream_http_new(&cfg);
     events *ev = events_new(&cfg);
-    flights *fl = flights_new();
-    writer *wr = store ? writer_new(store, cfg.write_queue) : NULL;
+    flights *fl = flights_new(cfg.flight_entries, cfg.flight_waiters);
+    writer_opts wo = {
+        .max_pending = cfg.write_queue, .base_backoff_ms = 100, .max_backoff_ms = 6400};
+    writer *wr = st ? writer_new(st, &wo) : NULL;
     pool *fetchers = pool_new((int)cfg.renew_workers, cfg.renew_queue);
     memo *mem = memo_new((size_t)cfg.memo_entries);
     weather *wx = NULL;
     nb_server *srv = NULL;
-    if (!store || !up || !ev || !fl || !wr || !fetchers || !mem) goto out;
+    if (!st || !up || !ev || !fl || !wr || !fetchers || !mem) goto out;
     weather_deps deps = {.cfg = &cfg,
-                         .store = store,
+                         .st = st,
                          .up = up,
                          .wr = wr,
                          .ev = ev,
@@ -69,19 +74,28 @@ int main(int argc, char **argv)
 
     nb_server_wait_for_signal(srv);
     rc = 0;
-out:
-    /* Reverse order: stop answering, finish fetches, drain the writes (their
-     * callbacks touch the flights), then the flights and the events. */
-    nb_server_free(srv);
+out:;
+    /* Reverse order, each step bounded: fetches not started are dropped (503
+     * to their waiters); the server refuses new requests and answers the
+     * rest within grace-ms, while running fetches get the same time and are
+     * then cancelled; waiters left are answered; the workers finish; writes
+     * flush for write-flush-ms; the events flush for kafka-flush-ms. */
+    int64_t t0 = nb_mono_ms();
+    if (wx) weather_stop(wx);
+    nb_server_stop(srv);
+    if (fetchers && !pool_drain(fetchers, t0 + cfg.grace_ms)) upstream_cancel(up);
     pool_free(fetchers);
-    writer_free(wr, cfg.grace_ms);
+    if (fl) flights_stop(fl);
+    nb_server_free(srv);
+    if (wr) writer_stop(wr, nb_mono_ms() + cfg.write_flush_ms);
+    writer_free(wr);
     flights_free(fl);
     events_free(ev, cfg.kafka_flush_ms);
     weather_free(wx);
     memo_free(mem);
     upstream_free(up);
-    store_client_free(store);
+    store_free(st);
     nb_httpc_global_cleanup();
-    nb_info("stopped");
+    nb_info("stopped in %lld ms", (long long)(nb_mono_ms() - t0));
     return rc;
 }

@@ -18,7 +18,7 @@
 
 #include "nimbus/err.h"
 
-#define NB_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define NB_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 typedef struct nb_heap_node {
     int64_t key;

@@ -49,8 +49,7 @@ static void cancel_ends_a_hanging_call(void **state)
     atomic_store(&cancel_flag, false);
     pthread_t t;
     pthread_create(&t, NULL, set_cancel_later, NULL);
-    nb_httpc_req req = {
-        .method = "GET", .url = url, .timeout_ms = 20000, .cancel = &cancel_flag};
+    nb_httpc_req req = {.method = "GET", .url = url, .timeout_ms = 20000, .cancel = &cancel_flag};
     nb_httpc_resp resp;
     int64_t t0 = nb_mono_ms();
     nb_err e = nb_httpc_do(&req, &resp);

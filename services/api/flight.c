@@ -255,6 +255,14 @@ void flights_forget(flights *f, const char *id, int64_t fetched_at_ms)
     pthread_mutex_unlock(&f->lock);
 }
 
+void flights_drop(flights *f, const char *id)
+{
+    pthread_mutex_lock(&f->lock);
+    fl_entry *e = nb_map_get(&f->entries, id);
+    if (e && !e->running) entry_drop(f, e);
+    pthread_mutex_unlock(&f->lock);
+}
+
 static long read_count(flights *f, const long *v)
 {
     pthread_mutex_lock(&f->lock);

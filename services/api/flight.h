@@ -120,6 +120,8 @@ void flights_complete(flights *f, const char *id, fl_result *res, int64_t keep_m
 void flights_put(flights *f, const char *id, fl_result *res, int64_t keep_ms);
 /* Drops a DONE FL_RECORD entry if it still holds the record fetched at fetched_at_ms. */
 void flights_forget(flights *f, const char *id, int64_t fetched_at_ms);
+/* Drops a DONE entry, whatever it holds (a RUNNING one stays). */
+void flights_drop(flights *f, const char *id);
 
 /* Gauges (also exported as metrics). */
 long flights_running(flights *f);

@@ -26,7 +26,7 @@ typedef struct store store;
 
 /* What a PUT did. */
 typedef struct store_put_result {
-    bool applied;  /* false: persistence already held something at least as new */
+    bool applied;   /* false: persistence already held something at least as new */
     char event[40]; /* id of the outbox event the write created, "" for none */
 } store_put_result;
 

@@ -64,9 +64,9 @@ static json_t *parse_body(const nb_httpc_resp *resp)
     return json_loadb(nb_buf_str(&resp->body), resp->body.len, JSON_REJECT_DUPLICATES, NULL);
 }
 
-static nb_err http_get_record(store *st, const char *key, const char *if_none_match,
-                              nb_record *out, char source[16], char etag[MEMO_ETAG_MAX],
-                              bool *unchanged, nb_error *err)
+static nb_err http_get_record(store *st, const char *key, const char *if_none_match, nb_record *out,
+                              char source[16], char etag[MEMO_ETAG_MAX], bool *unchanged,
+                              nb_error *err)
 {
     store_http *s = (store_http *)st;
     char *path = store_record_path(key, NULL);
@@ -74,7 +74,8 @@ static nb_err http_get_record(store *st, const char *key, const char *if_none_ma
     char inm[MEMO_ETAG_MAX + 16];
     if (if_none_match) snprintf(inm, sizeof(inm), "If-None-Match: %s", if_none_match);
     nb_httpc_resp resp;
-    nb_err e = do_call(s, OP_GET_RECORD, "GET", path, if_none_match ? inm : NULL, NULL, 0, 0, &resp, err);
+    nb_err e =
+        do_call(s, OP_GET_RECORD, "GET", path, if_none_match ? inm : NULL, NULL, 0, 0, &resp, err);
     *unchanged = false;
     etag[0] = '\0';
     if (!e && resp.status != 200 && resp.status != 304) e = answer_err(s, "GET", path, &resp, err);
@@ -182,8 +183,10 @@ static nb_err http_claim(store *st, const char *owner, int limit, long lease_ms,
         strcpy(evs[i].id, id);
         strcpy(evs[i].key, key);
         evs[i].json = json_dumps(event, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        if (!evs[i].json) e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
-        else evs[i].len = strlen(evs[i].json);
+        if (!evs[i].json)
+            e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
+        else
+            evs[i].len = strlen(evs[i].json);
     }
     json_decref(answer);
     if (e) {
@@ -204,8 +207,8 @@ static json_t *id_array(const char *const *ids, size_t n)
     return a;
 }
 
-static nb_err count_answer(store_http *s, int op, const char *path, json_t *body,
-                           const char *field, long timeout_ms, long *count, nb_error *err)
+static nb_err count_answer(store_http *s, int op, const char *path, json_t *body, const char *field,
+                           long timeout_ms, long *count, nb_error *err)
 {
     json_t *answer;
     nb_err e = post_json(s, op, path, body, timeout_ms, &answer, err);

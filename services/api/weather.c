@@ -251,6 +251,15 @@ static void on_written(void *arg, writer_outcome outcome, const store_put_result
     free(w);
 }
 
+/* A fetch ("w:<key>", "g:<query>") ended: the failed persistence read kept
+ * meanwhile ("r:<key>", "q:<query>"; see read_record) has served its purpose. */
+static void fetch_ended(weather *s, const char *id)
+{
+    char rid[ID_MAX];
+    flight_id(rid, id[0] == 'w' ? 'r' : 'q', id + 2);
+    flights_drop(s->d.fl, rid);
+}
+
 /* Publishes a failed fetch: kept briefly so that a burst does not hammer a
  * broken upstream, then gone. */
 static void complete_failed(weather *s, const char *id, nb_err e, int retry_after_s,
@@ -259,6 +268,7 @@ static void complete_failed(weather *s, const char *id, nb_err e, int retry_afte
     fl_result *res = fl_result_error(e, retry_after_s > 0 ? retry_after_s : 5, reason);
     flights_complete(s->d.fl, id, res, ERROR_HOLD_MS);
     fl_result_unref(res);
+    fetch_ended(s, id);
 }
 
 /* The fetch step of a weather key: the upstream, then (asynchronously) the
@@ -282,6 +292,7 @@ static void run_weather_fetch(void *arg)
     /* Answer the waiters first; keep the record in memory until persistence
      * has it (or it is no longer fresh). */
     flights_complete(s->d.fl, j->id, res, s->cfg->fresh_ttl_s * 1000);
+    fetch_ended(s, j->id);
     size_t len;
     char *body = nb_record_dump(rec, &len);
     written *w = malloc(sizeof(*w));
@@ -323,6 +334,7 @@ static void run_place_fetch(void *arg)
     g.expires_at_ms = g.resolved_at_ms + ttl_ms;
     res->geo->expires_at_ms = g.expires_at_ms;
     flights_complete(s->d.fl, j->id, res, ttl_ms < GEO_MEMO_MS ? ttl_ms : GEO_MEMO_MS);
+    fetch_ended(s, j->id);
     snprintf(g.query, sizeof(g.query), "%s", j->query);
     if (g.found) g.place = res->geo->place;
     size_t len;
@@ -484,7 +496,8 @@ static void on_place_read(wx *x, fl_result *res)
     }
 }
 
-/* Asks persistence for x's name, once for every request asking at the same time. */
+/* Asks persistence for x's name, once for every request asking at the same
+ * time (a failed read is kept as read_record explains). */
 static void read_place(wx *x)
 {
     if (stopping(x->svc)) {
@@ -502,7 +515,7 @@ static void read_place(wx *x)
         return;
     case FL_STARTED:
         res = read_place_from_store(x->svc, x->query);
-        flights_complete(x->svc->d.fl, id, res, 0);
+        flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
         break;
     default: /* FL_DONE */
         break;
@@ -676,7 +689,11 @@ static void on_read(wx *x, fl_result *res)
     }
 }
 
-/* Asks persistence for x->key, once for every request asking at the same time. */
+/* Asks persistence for x->key, once for every request asking at the same time.
+ * A read that found nothing (or failed) is kept until the fetch it leads to
+ * ends (fetch_ended), at most miss-deadline-ms: requests arriving meanwhile
+ * join that fetch instead of asking persistence again, so a herd for a new
+ * key makes one read, however fast or slow persistence answers. */
 static void read_record(wx *x)
 {
     if (stopping(x->svc)) {
@@ -694,7 +711,7 @@ static void read_record(wx *x)
         return;
     case FL_STARTED:
         res = read_record_from_store(x->svc, x->key);
-        flights_complete(x->svc->d.fl, id, res, 0);
+        flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
         break;
     default: /* FL_DONE */
         break;

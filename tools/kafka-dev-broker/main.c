@@ -6,8 +6,8 @@
  * SIGINT. SIGUSR1 takes all brokers down, SIGUSR2 brings them back up (outage
  * tests); stored messages survive. With --listen, clients connect through the
  * relay (relay.h) instead, which lets other hosts (containers) reach the brokers
- * under the --advertise names; the bootstrap string is then those names. Signal handlers only record what was asked;
- * the main loop, woken by sigsuspend(), acts on it. main() only wires. */
+ * under the --advertise names; the bootstrap string is then those names. Signal handlers only
+ * record what was asked; the main loop, woken by sigsuspend(), acts on it. main() only wires. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -29,7 +29,9 @@
 #include "nimbus/log.h"
 #include "wire.h"
 
-#define KDR_MAX_FRAME (64 * 1024 * 1024) /* librdkafka's receive.message.max.bytes cap is 100 MB */
+#define KDR_MAX_FRAME                                                                              \
+    (64 * 1024 * 1024) /* librdkafka's receive.message.max.bytes cap is 100 MB                     \
+                        */
 #define KDR_BACKLOG 64
 
 typedef struct kdr_pending {
@@ -43,7 +45,7 @@ typedef struct kdr_conn {
     int route;
     int client_fd;
     int broker_fd;
-    int threads_left; /* guarded by relay->lock */
+    int threads_left;     /* guarded by relay->lock */
     pthread_mutex_t lock; /* guards pending */
     kdr_pending *pending;
     size_t npending, cap;
@@ -200,9 +202,9 @@ static void *kdr_up(void *arg)
 
     while (kdr_read_frame(c->client_fd, &body, &len, "client")) {
         kdr_pending p;
-        bool ok = kdw_request_header(body, len, &p.api_key, &p.api_version,
-                                     &p.correlation_id) == NB_OK &&
-                  kdr_remember(c, &p) && kdr_write_frame(c->broker_fd, body, len);
+        bool ok =
+            kdw_request_header(body, len, &p.api_key, &p.api_version, &p.correlation_id) == NB_OK &&
+            kdr_remember(c, &p) && kdr_write_frame(c->broker_fd, body, len);
 
         free(body);
         if (!ok) break;
@@ -229,8 +231,8 @@ static void *kdr_down(void *arg)
         if (kdw_response_correlation(body, len, &corr) == NB_OK && kdr_match(c, corr, &p))
             err = kdw_rewrite_response(p.api_key, p.api_version, body, len, r->addrs, r->n, &out);
         if (err == NB_ERR_INVALID)
-            nb_warn("relay: response to api %d v%d does not parse: passed on unchanged",
-                    p.api_key, p.api_version);
+            nb_warn("relay: response to api %d v%d does not parse: passed on unchanged", p.api_key,
+                    p.api_version);
         if (err == NB_OK)
             ok = kdr_write_frame(c->client_fd, (const uint8_t *)out.data, out.len);
         else
@@ -261,8 +263,7 @@ static void kdr_accept(kdr_relay *r, int route)
     if (cfd < 0) return;
     bfd = socket(r->dst[route].ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (bfd < 0 || connect(bfd, (struct sockaddr *)&r->dst[route], r->dst_len[route]) != 0) {
-        nb_warn("relay: cannot reach mock broker %d: %s", r->addrs[route].node_id,
-                strerror(errno));
+        nb_warn("relay: cannot reach mock broker %d: %s", r->addrs[route].node_id, strerror(errno));
         goto out_close;
     }
     kdr_nodelay(cfd);
@@ -560,7 +561,8 @@ nb_err kdr_routes_parse(const char *listen, const char *advertise, const char *b
         routes[i].node_id = i + 1;
     if ((got = kdr_split_list(text, routes, n, 0, "--listen")) != n) {
         if (got >= 0)
-            fprintf(stderr, "kafka-dev-broker: --listen: %d address(es) for %d broker(s)\n", got, n);
+            fprintf(stderr, "kafka-dev-broker: --listen: %d address(es) for %d broker(s)\n", got,
+                    n);
         goto fail;
     }
     if (advertise[0]) {
@@ -573,8 +575,9 @@ nb_err kdr_routes_parse(const char *listen, const char *advertise, const char *b
     } else {
         for (int i = 0; i < n; i++) {
             if (kdr_wildcard(routes[i].listen_host)) {
-                fprintf(stderr, "kafka-dev-broker: --listen %s binds every address: say which "
-                                "name clients reach it by with --advertise\n",
+                fprintf(stderr,
+                        "kafka-dev-broker: --listen %s binds every address: say which "
+                        "name clients reach it by with --advertise\n",
                         routes[i].listen_host);
                 goto fail;
             }

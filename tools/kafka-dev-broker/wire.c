@@ -133,8 +133,8 @@ static const kdw_addr *kdw_find(const kdw_addr *addrs, int n, int32_t node_id)
     return NULL;
 }
 
-nb_err kdw_request_header(const uint8_t *body, size_t len, int16_t *api_key,
-                          int16_t *api_version, int32_t *correlation_id)
+nb_err kdw_request_header(const uint8_t *body, size_t len, int16_t *api_key, int16_t *api_version,
+                          int32_t *correlation_id)
 {
     kdw_reader r = {body, len, 0, false};
 
@@ -153,8 +153,8 @@ nb_err kdw_response_correlation(const uint8_t *body, size_t len, int32_t *correl
 }
 
 /* Metadata: copies up to the broker array, writes it anew, copies the rest. */
-static nb_err kdw_metadata(int16_t version, const uint8_t *body, size_t len,
-                           const kdw_addr *addrs, int naddrs, nb_buf *out)
+static nb_err kdw_metadata(int16_t version, const uint8_t *body, size_t len, const kdw_addr *addrs,
+                           int naddrs, nb_buf *out)
 {
     kdw_reader r = {body, len, 0, false};
     int32_t count;
@@ -223,9 +223,12 @@ static nb_err kdw_find_coordinator(int16_t version, const uint8_t *body, size_t 
 static int kdw_version_cap(int16_t api_key)
 {
     switch (api_key) {
-    case KDW_API_METADATA: return KDW_METADATA_MAX_VERSION;
-    case KDW_API_FIND_COORDINATOR: return KDW_FIND_COORDINATOR_MAX_VERSION;
-    default: return -1;
+    case KDW_API_METADATA:
+        return KDW_METADATA_MAX_VERSION;
+    case KDW_API_FIND_COORDINATOR:
+        return KDW_FIND_COORDINATOR_MAX_VERSION;
+    default:
+        return -1;
     }
 }
 
@@ -262,8 +265,8 @@ static nb_err kdw_api_versions(int16_t version, const uint8_t *body, size_t len,
     return changed ? NB_OK : NB_ERR_NOT_FOUND;
 }
 
-nb_err kdw_rewrite_response(int16_t api_key, int16_t api_version, const uint8_t *body,
-                            size_t len, const kdw_addr *addrs, int naddrs, nb_buf *out)
+nb_err kdw_rewrite_response(int16_t api_key, int16_t api_version, const uint8_t *body, size_t len,
+                            const kdw_addr *addrs, int naddrs, nb_buf *out)
 {
     nb_err err = NB_ERR_NOT_FOUND;
 
@@ -271,8 +274,7 @@ nb_err kdw_rewrite_response(int16_t api_key, int16_t api_version, const uint8_t 
     if (api_version < 0) return NB_ERR_NOT_FOUND;
     if (api_key == KDW_API_METADATA && api_version <= KDW_METADATA_MAX_VERSION)
         err = kdw_metadata(api_version, body, len, addrs, naddrs, out);
-    else if (api_key == KDW_API_FIND_COORDINATOR &&
-             api_version <= KDW_FIND_COORDINATOR_MAX_VERSION)
+    else if (api_key == KDW_API_FIND_COORDINATOR && api_version <= KDW_FIND_COORDINATOR_MAX_VERSION)
         err = kdw_find_coordinator(api_version, body, len, addrs, naddrs, out);
     else if (api_key == KDW_API_VERSIONS && api_version <= 3)
         err = kdw_api_versions(api_version, body, len, out);

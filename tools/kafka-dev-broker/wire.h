@@ -37,8 +37,8 @@ typedef struct kdw_addr {
 
 /* The request header fields a response is matched to (from a request frame's
  * body, i.e. after the 4-byte size). NB_ERR_INVALID when shorter than 8 bytes. */
-nb_err kdw_request_header(const uint8_t *body, size_t len, int16_t *api_key,
-                          int16_t *api_version, int32_t *correlation_id);
+nb_err kdw_request_header(const uint8_t *body, size_t len, int16_t *api_key, int16_t *api_version,
+                          int32_t *correlation_id);
 
 /* The correlation id of a response frame's body. NB_ERR_INVALID when short. */
 nb_err kdw_response_correlation(const uint8_t *body, size_t len, int32_t *correlation_id);
@@ -49,7 +49,7 @@ nb_err kdw_response_correlation(const uint8_t *body, size_t len, int32_t *correl
  * something; NB_ERR_NOT_FOUND when the frame is to pass unchanged (other API or
  * version, nothing to change); NB_ERR_INVALID when the frame does not parse;
  * NB_ERR_NOMEM / NB_ERR_TOO_LARGE from *out. */
-nb_err kdw_rewrite_response(int16_t api_key, int16_t api_version, const uint8_t *body,
-                            size_t len, const kdw_addr *addrs, int naddrs, nb_buf *out);
+nb_err kdw_rewrite_response(int16_t api_key, int16_t api_version, const uint8_t *body, size_t len,
+                            const kdw_addr *addrs, int naddrs, nb_buf *out);
 
 #endif

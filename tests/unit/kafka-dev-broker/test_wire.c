@@ -94,9 +94,9 @@ static frame metadata_v1(void)
     putstr(&f, "127.0.0.1");
     put32(&f, 40003);
     putstr(&f, "rack-c");
-    put32(&f, 1);  /* controller id */
-    put32(&f, 1);  /* topics */
-    put16(&f, 0);  /* error */
+    put32(&f, 1); /* controller id */
+    put32(&f, 1); /* topics */
+    put16(&f, 0); /* error */
     putstr(&f, "weather.notifications");
     f.b[f.len++] = 0; /* is_internal */
     put32(&f, 0);     /* partitions */
@@ -184,8 +184,8 @@ static void test_find_coordinator_v1_gets_advertised_address(void **state)
     putstr(&f, "127.0.0.1");
     put32(&f, 40001);
     nb_buf_init(&out, 1 << 20);
-    assert_int_equal(
-        kdw_rewrite_response(KDW_API_FIND_COORDINATOR, 1, f.b, f.len, addrs, 2, &out), NB_OK);
+    assert_int_equal(kdw_rewrite_response(KDW_API_FIND_COORDINATOR, 1, f.b, f.len, addrs, 2, &out),
+                     NB_OK);
     const uint8_t *p = (const uint8_t *)out.data;
     off = 4 + 4 + 2;
     getstr(p, &off, s, sizeof(s));

@@ -29,9 +29,8 @@
 #include "nimbus/log.h"
 #include "wire.h"
 
-#define KDR_MAX_FRAME                                                                              \
-    (64 * 1024 * 1024) /* librdkafka's receive.message.max.bytes cap is 100 MB                     \
-                        */
+/* Largest frame passed on (librdkafka caps receive.message.max.bytes at 100 MB). */
+#define KDR_MAX_FRAME (64 * 1024 * 1024)
 #define KDR_BACKLOG 64
 
 typedef struct kdr_pending {

@@ -55,8 +55,15 @@ ROOT = os.environ.get("NIMBUS_SOURCE_DIR") or os.path.abspath(
 COMPOSE_FILES = ["docker-compose.yml", "deploy/compose.local.yml"]
 OFFLINE_ENV = os.path.join(ROOT, "deploy", "offline.env")
 CONTAINERS_CONF = os.path.join(ROOT, "deploy", "local", "containers.conf")
-IMAGE = "localhost/nimbus:deploy-test"
-KAFKA_DEV_IMAGE = "localhost/nimbus-kafka-dev:deploy-test"
+# Tags of this run only: several trees on one machine share podman's store (and
+# its layer cache), and none may run another's image. Removed at the end.
+RUN_TAG = "deploy-%d" % os.getpid()
+IMAGE = "localhost/nimbus:" + RUN_TAG
+SERVICE_IMAGES = {  # the override's image variables
+    "NIMBUS_KAFKA_DEV_IMAGE": "localhost/nimbus-kafka-dev:" + RUN_TAG,
+    "NIMBUS_LOCAL_REDIS_IMAGE": "localhost/nimbus-local/redis:" + RUN_TAG,
+    "NIMBUS_LOCAL_POSTGRES_IMAGE": "localhost/nimbus-local/postgres:" + RUN_TAG,
+}
 IMAGE_MAX_MB = 400  # today ~180 MB; a build tool slipping in shows up here
 PLACE = "Berlin"
 HEALTH_TIMEOUT_S = 240
@@ -185,6 +192,12 @@ class DeployTest(testing.TestCase):
             podman("build", "-f", "deploy/Dockerfile", "-t", IMAGE, ".", cwd=ROOT,
                    timeout=BUILD_TIMEOUT_S, log_to=os.path.join(cls.tmp, "build.log"))
 
+    @classmethod
+    def tearDownClass(cls):
+        # The tags only: the layers stay in podman's store as the next run's cache.
+        for tag in [IMAGE, *SERVICE_IMAGES.values()]:
+            subprocess.run(["podman", "rmi", tag], env=env(), capture_output=True, timeout=120)
+
     def test_1_image(self):
         """Every daemon's --help runs as nimbus; no compiler; size is bounded."""
         with Phase("image checks"):
@@ -215,13 +228,13 @@ class Stack:
 
     def __init__(self, t):
         self.t = t
-        self.project = "nimbusdeploy%d" % os.getpid()
+        self.project = "nimbus" + RUN_TAG.replace("-", "")
         self.front_port = procs.free_port()
         self.api_port = procs.free_port()
         self.env = env()
         self.env.update(read_env_file(OFFLINE_ENV))
-        self.env.update({"NIMBUS_IMAGE": IMAGE, "NIMBUS_KAFKA_DEV_IMAGE": KAFKA_DEV_IMAGE,
-                         "NIMBUS_FRONT_PORT": str(self.front_port),
+        self.env.update(SERVICE_IMAGES)
+        self.env.update({"NIMBUS_IMAGE": IMAGE, "NIMBUS_FRONT_PORT": str(self.front_port),
                          "NIMBUS_API_PORT": str(self.api_port)})
         files = []
         for f in COMPOSE_FILES:

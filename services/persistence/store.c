@@ -212,7 +212,8 @@ static void dirty_remove(store *s, kv_ns ns, const char *key)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Deletes a dirty key from the cache. True when the cache no longer holds it. */
+/* Fill thread: deletes a dirty key from the cache. True when the cache no
+ * longer holds it. */
 static bool invalidate(store *s, kv_ns ns, const char *key)
 {
     nb_err rc = kv_del(s->be[STORE_CACHE].k, ns, key);
@@ -543,13 +544,13 @@ static void cache_outcome(store *s, nb_err rc)
         mark_down(s, STORE_CACHE, rc);
 }
 
-/* True when the cache may answer for key now (up, and not possibly stale). */
+/* True when the cache may answer for key now: it is up, and the key is not
+ * dirty (the cache may hold an older value than the database until the fill
+ * thread has deleted it there). Never calls the cache: the polling thread
+ * asks this for every GET. */
 static bool cache_usable(store *s, kv_ns ns, const char *key)
 {
-    if (!atomic_load(&s->be[STORE_CACHE].up)) return false;
-    if (!dirty_contains(s, ns, key)) return true;
-    invalidate(s, ns, key); /* the cache may hold an older value: drop it first */
-    return false;
+    return atomic_load(&s->be[STORE_CACHE].up) && !dirty_contains(s, ns, key);
 }
 
 nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backend *from)
@@ -592,13 +593,24 @@ bool store_get_cached_async(store *s, kv_ns ns, const char *key, store_get_cb cb
     return true;
 }
 
-/* Answers a batch: one pipelined round trip for all of its keys. */
+/* Answers a batch: one pipelined round trip for all of its keys. A batch
+ * queued before the cache was marked down (say, behind one that waited out
+ * the deadline on a frozen Redis) is handed back at once: no read waits for
+ * more than one deadline. */
 static void read_batch(store *s, read_item **items, size_t n)
 {
     kv_ns ns[READ_BATCH];
     const char *keys[READ_BATCH];
     kv_value vals[READ_BATCH];
     nb_err rcs[READ_BATCH];
+
+    if (!atomic_load(&s->be[STORE_CACHE].up)) {
+        for (size_t i = 0; i < n; i++) {
+            items[i]->cb(items[i]->arg, NB_ERR_NOT_FOUND, NULL);
+            free(items[i]);
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         ns[i] = items[i]->ns;
         keys[i] = items[i]->key;

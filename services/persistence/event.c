@@ -4,13 +4,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "nimbus/clock.h"
+#include "nimbus/json.h"
+#include "nimbus/wmo.h"
 
 nb_err event_uuid_v4(char out[KV_UUID_LEN + 1])
 {
@@ -41,11 +42,6 @@ bool event_uuid_valid(const char *s)
     return s[KV_UUID_LEN] == '\0';
 }
 
-static json_t *num(double v)
-{
-    return isnan(v) ? json_null() : json_real(v);
-}
-
 char *event_build(const nb_record *r, const char *name, const char *id, int64_t now_ms, size_t *len)
 {
     char now[40], fetched[40];
@@ -57,11 +53,11 @@ char *event_build(const nb_record *r, const char *name, const char *id, int64_t 
                             "timezone", r->timezone);
     if (loc && name && *name) json_object_set_new(loc, "name", json_string(name));
     json_t *obs = json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:o, s:s}", "time", c->time, "temperature", num(c->temperature),
-        "apparent_temperature", num(c->apparent_temperature), "relative_humidity",
-        num(c->relative_humidity), "wind_speed", num(c->wind_speed), "weather_code",
-        isnan(c->weather_code) ? json_null() : json_integer((json_int_t)c->weather_code),
-        "condition", isnan(c->weather_code) ? "Unknown" : nb_wmo_condition((int)c->weather_code));
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:s}", "time", c->time, "temperature",
+        nb_json_num(c->temperature), "apparent_temperature", nb_json_num(c->apparent_temperature),
+        "relative_humidity", nb_json_num(c->relative_humidity), "wind_speed",
+        nb_json_num(c->wind_speed), "weather_code", nb_json_int(c->weather_code), "condition",
+        nb_wmo_condition_of(c->weather_code));
     /* "o" steals loc and obs, even when packing fails */
     json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "id", id, "type",
                             "weather.observation", "time", now, "key", r->key, "location", loc,

@@ -2,7 +2,8 @@
  * as persistence writes it into the outbox.
  *
  * The event id is a UUID v4 made here; `time` is when the event was made;
- * the observation is the record's `current` with its WMO condition text.
+ * the observation is the record's `current` with its WMO condition text
+ * (libcommon wmo.h).
  * Pure functions (event_uuid_v4 reads the kernel's random source): thread-safe. */
 #ifndef NIMBUS_PERSISTENCE_EVENT_H
 #define NIMBUS_PERSISTENCE_EVENT_H

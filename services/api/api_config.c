@@ -33,11 +33,20 @@ static const nb_setting table[] = {
     {"forecast-days", NB_SET_INT, &c.forecast_days, "16", 1, 16,
      "days of forecast fetched and stored per location"},
     {"kafka-brokers", NB_SET_STR, &c.kafka_brokers, "127.0.0.1:9092", 0, 0,
-     "Kafka bootstrap servers (empty: do not publish)"},
+     "Kafka bootstrap servers (empty: relay nothing; events wait in persistence's outbox)"},
     {"kafka-topic", NB_SET_STR, &c.kafka_topic, "weather.notifications", 0, 0,
      "topic of the notification events"},
-    {"kafka-flush-ms", NB_SET_INT, &c.kafka_flush_ms, "5000", 0, 600000,
-     "how long shutdown waits for undelivered events"},
+    {"kafka-flush-ms", NB_SET_INT, &c.kafka_flush_ms, "1000", 0, 600000,
+     "how long shutdown waits for delivery reports of events being relayed (the rest stay in "
+     "the outbox, released for the next relay)"},
+    {"relay-batch", NB_SET_INT, &c.relay_batch, "100", 1, 1000,
+     "outbox events the relay claims at a time"},
+    {"relay-lease-ms", NB_SET_INT, &c.relay_lease_ms, "30000", 2000, 600000,
+     "how long a claim on outbox events holds: after a crash they are relayed again once it "
+     "ends (Kafka messages time out at half of it)"},
+    {"relay-poll-ms", NB_SET_INT, &c.relay_poll_ms, "1000", 50, 600000,
+     "how often the relay looks for events when no write woke it (other replicas' events, "
+     "retries)"},
     {"fresh-ttl-s", NB_SET_INT, &c.fresh_ttl_s, "600", 1, 86400 * 30,
      "a record is fresh for this long after it was fetched"},
     {"swr-fresh-s", NB_SET_INT, &c.swr_fresh_s, "60", 0, 86400,

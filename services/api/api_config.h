@@ -19,6 +19,7 @@ typedef struct api_config {
     long forecast_days;
     const char *kafka_brokers, *kafka_topic;
     long kafka_flush_ms;
+    long relay_batch, relay_lease_ms, relay_poll_ms;
     long fresh_ttl_s, swr_fresh_s, swr_stale_s;
     long negative_ttl_s, geo_ttl_s;
     long revalidate_wait_ms, miss_deadline_ms;

@@ -8,6 +8,7 @@
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "pool.h"
+#include "relay.h"
 #include "weather.h"
 #include "writer.h"
 
@@ -18,10 +19,25 @@ struct app {
     writer *wr;
     pool *fetchers;
     memo *memo;
+    relay *rl;
     weather *wx;
     nb_server *srv;
     bool stopped;
 };
+
+/* /readyz: ready when persistence answers; the state of each part. */
+static bool app_ready(void *ctx, nb_buf *out)
+{
+    app *a = ctx;
+    bool up = store_ping(a->c.st);
+    nb_buf_addf(out, "{\"ready\":%s,\"persistence\":\"%s\",", up ? "true" : "false",
+                up ? "up" : "down");
+    weather_status(a->wx, out);
+    nb_buf_adds(out, ",");
+    relay_status(a->rl, out);
+    nb_buf_adds(out, "}");
+    return up;
+}
 
 app *app_new(const api_config *cfg, const app_clients *c)
 {
@@ -29,8 +45,15 @@ app *app_new(const api_config *cfg, const app_clients *c)
     if (!a) return NULL;
     a->cfg = cfg;
     a->c = *c;
-    writer_opts wo = {
-        .max_pending = cfg->write_queue, .base_backoff_ms = 100, .max_backoff_ms = 6400};
+    relay_opts ro = {
+        .batch = cfg->relay_batch, .lease_ms = cfg->relay_lease_ms, .poll_ms = cfg->relay_poll_ms};
+    a->rl = relay_new(c->st, c->br, &ro);
+    if (!a->rl) goto fail;
+    writer_opts wo = {.max_pending = cfg->write_queue,
+                      .base_backoff_ms = 100,
+                      .max_backoff_ms = 6400,
+                      .on_event = relay_wake, /* a write that made an event: relay it now */
+                      .on_event_ctx = a->rl};
     a->fl = flights_new(cfg->flight_entries, cfg->flight_waiters);
     a->wr = writer_new(c->st, &wo);
     a->fetchers = pool_new((int)cfg->renew_workers, cfg->renew_queue);
@@ -40,7 +63,6 @@ app *app_new(const api_config *cfg, const app_clients *c)
                          .st = c->st,
                          .up = c->up,
                          .wr = a->wr,
-                         .ev = c->ev,
                          .fl = a->fl,
                          .fetchers = a->fetchers,
                          .memo = a->memo};
@@ -54,8 +76,8 @@ app *app_new(const api_config *cfg, const app_clients *c)
                          .conn_timeout_s = (int)cfg->conn_timeout_s,
                          .grace_ms = (int)cfg->grace_ms,
                          .access_log = cfg->access_log,
-                         .ready = weather_ready,
-                         .ready_ctx = a->wx};
+                         .ready = app_ready,
+                         .ready_ctx = a};
     a->srv = nb_server_new(&so);
     if (!a->srv || nb_server_route(a->srv, "GET", "/v1/weather", "weather", NB_ROUTE_WORKER,
                                    weather_handle, a->wx) != NB_OK)
@@ -87,6 +109,7 @@ void app_stop(app *a)
     if (a->stopped) return;
     a->stopped = true;
     int64_t t0 = nb_mono_ms();
+    if (a->rl) relay_stop(a->rl, t0 + a->cfg->kafka_flush_ms, 1000);
     if (a->wx) weather_stop(a->wx);
     nb_server_stop(a->srv);
     if (a->fetchers && !pool_drain(a->fetchers, t0 + a->cfg->grace_ms)) {
@@ -99,6 +122,7 @@ void app_stop(app *a)
     nb_server_free(a->srv);
     a->srv = NULL;
     if (a->wr) writer_stop(a->wr, nb_mono_ms() + a->cfg->write_flush_ms);
+    if (a->rl) relay_join(a->rl);
     nb_info("api service stopped in %lld ms", (long long)(nb_mono_ms() - t0));
 }
 
@@ -107,6 +131,7 @@ void app_free(app *a)
     if (!a) return;
     app_stop(a);
     writer_free(a->wr);
+    relay_free(a->rl);
     flights_free(a->fl);
     weather_free(a->wx);
     memo_free(a->memo);

@@ -4,7 +4,7 @@
 
 #include "api_config.h"
 #include "app.h"
-#include "events.h"
+#include "broker_kafka.h"
 #include "nimbus/http_client.h"
 #include "nimbus/http_server.h"
 #include "nimbus/log.h"
@@ -27,9 +27,12 @@ int main(int argc, char **argv)
     app *a = NULL;
     store *st = store_http_new(&cfg);
     upstream *up = upstream_http_new(&cfg);
-    events *ev = events_new(&cfg);
-    if (st && up && ev) {
-        app_clients clients = {.st = st, .up = up, .ev = ev};
+    /* Kafka messages time out at half the claim lease: a report comes before the claim ends. */
+    broker *br = cfg.kafka_brokers[0]
+                     ? broker_kafka_new(cfg.kafka_brokers, cfg.kafka_topic, cfg.relay_lease_ms / 2)
+                     : NULL;
+    if (st && up && (br || !cfg.kafka_brokers[0])) {
+        app_clients clients = {.st = st, .up = up, .br = br};
         a = app_new(&cfg, &clients);
     }
     if (a && app_start(a) == NB_OK) {
@@ -37,7 +40,7 @@ int main(int argc, char **argv)
         rc = 0;
     }
     app_free(a);
-    events_free(ev, cfg.kafka_flush_ms);
+    broker_free(br);
     upstream_free(up);
     store_free(st);
     nb_httpc_global_cleanup();

@@ -31,7 +31,7 @@ struct weather {
     weather_deps d;
     const api_config *cfg;
     atomic_bool stopping;
-    nb_counter *hit, *stale, *miss, *revalidated, *renewals, *renewals_skipped, *events_same;
+    nb_counter *hit, *stale, *miss, *revalidated, *renewals, *renewals_skipped;
 };
 
 typedef enum wait_step { WAIT_PLACE_READ, WAIT_PLACE_FETCH, WAIT_READ, WAIT_FETCH } wait_step;
@@ -60,8 +60,6 @@ typedef struct fetch_job {
     char query[NB_QUERY_MAX + 1];
     char name[128];
     char rid[65];
-    bool has_prev;
-    char prev_observation[20];
 } fetch_job;
 
 typedef struct written {
@@ -300,14 +298,10 @@ static void run_weather_fetch(void *arg)
         *w = (written){.svc = s, .fetched_at_ms = rec->fetched_at_ms};
         snprintf(w->id, sizeof(w->id), "%s", j->id);
     }
+    /* persistence decides whether this is a new observation and, if so,
+     * stores its event with the record (the outbox); the name goes with it. */
     writer_put(s->d.wr, j->key, store_record_path(j->key, j->name), body, len,
                w ? on_written : NULL, w);
-    if (j->has_prev && strcmp(j->prev_observation, rec->current.time) == 0) {
-        nb_counter_inc(s->events_same);
-        nb_info("renewed %s: same observation %s, no event", j->key, rec->current.time);
-    } else {
-        events_publish(s->d.ev, rec, j->name[0] ? j->name : NULL);
-    }
     fl_result_unref(res);
 out:
     free(j);
@@ -380,30 +374,25 @@ static bool submit(weather *s, const char *id, fetch_job *j, pool_fn run)
 }
 
 static void submit_weather(weather *s, const char *id, const char *key, const char *name,
-                           const fl_result *prev, bool renewal)
+                           bool renewal)
 {
     fetch_job *j = job_new(s, id, nb_log_request_id());
     if (j) {
         snprintf(j->key, sizeof(j->key), "%s", key);
         if (name) snprintf(j->name, sizeof(j->name), "%s", name);
-        if (prev) {
-            j->has_prev = true;
-            snprintf(j->prev_observation, sizeof(j->prev_observation), "%s",
-                     prev->rec->rec.current.time);
-        }
     }
     if (submit(s, id, j, run_weather_fetch) && renewal) nb_counter_inc(s->renewals);
 }
 
 /* Starts a background renewal of key unless one is running or just ran. */
-static void start_renewal(weather *s, const char *key, const char *name, const fl_result *prev)
+static void start_renewal(weather *s, const char *key, const char *name)
 {
     if (stopping(s)) return;
     char id[ID_MAX];
     flight_id(id, 'w', key);
     fl_state st = flights_join(s->d.fl, id, NULL, true, NULL);
     if (st == FL_STARTED)
-        submit_weather(s, id, key, name, prev, true);
+        submit_weather(s, id, key, name, true);
     else if (st == FL_FULL)
         nb_counter_inc(s->renewals_skipped);
 }
@@ -629,7 +618,7 @@ static void fetch_weather(wx *x)
     fl_result *res = NULL;
     fl_state st = flights_join(s->d.fl, id, NULL, true, &res);
     if (st == FL_STARTED)
-        submit_weather(s, id, x->key, x->place ? x->place->geo->place.name : NULL, x->stale,
+        submit_weather(s, id, x->key, x->place ? x->place->geo->place.name : NULL,
                        x->stale != NULL);
     if (st == FL_STARTED || st == FL_RUNNING) {
         int64_t deadline = x->deadline_ms;
@@ -685,7 +674,7 @@ static void on_read(wx *x, fl_result *res)
         snprintf(key, sizeof(key), "%s", x->key);
         if (x->place) snprintf(name, sizeof(name), "%s", x->place->geo->place.name);
         answer_record(x, res, ANS_STALE);
-        start_renewal(s, key, name[0] ? name : NULL, res);
+        start_renewal(s, key, name[0] ? name : NULL);
     }
 }
 
@@ -806,8 +795,6 @@ weather *weather_new(const weather_deps *deps)
     s->renewals_skipped =
         nb_counter_new("nimbus_renewals_skipped_total", NULL,
                        "Renewals not started: too many keys in flight (the next request retries)");
-    s->events_same = nb_counter_new("nimbus_renewals_same_observation_total", NULL,
-                                    "Renewals that brought no new observation (no event)");
     nb_gauge_fn_new("nimbus_fetch_queue_depth", NULL,
                     "Upstream fetches (renewals and misses) queued or running", fetch_depth_metric,
                     deps->fetchers);
@@ -825,15 +812,9 @@ void weather_free(weather *w)
     free(w);
 }
 
-bool weather_ready(void *ctx, nb_buf *out)
+void weather_status(weather *s, nb_buf *out)
 {
-    weather *s = ctx;
-    bool store_up = store_ping(s->d.st);
-    nb_buf_addf(out,
-                "{\"ready\":%s,\"persistence\":\"%s\",\"events_pending\":%ld,"
-                "\"fetch_queue\":%ld,\"waiting\":%ld,\"upstream_pace_tokens\":%.1f}",
-                store_up ? "true" : "false", store_up ? "up" : "down", events_pending(s->d.ev),
+    nb_buf_addf(out, "\"fetch_queue\":%ld,\"waiting\":%ld,\"upstream_pace_tokens\":%.1f",
                 pool_depth(s->d.fetchers), flights_waiters(s->d.fl),
                 upstream_pace_available(s->d.up));
-    return store_up;
 }

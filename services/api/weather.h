@@ -25,7 +25,6 @@
 #include <stdbool.h>
 
 #include "api_config.h"
-#include "events.h"
 #include "flight.h"
 #include "memo.h"
 #include "nimbus/buf.h"
@@ -41,7 +40,6 @@ typedef struct weather_deps {
     store *st;
     upstream *up;
     writer *wr;
-    events *ev;
     flights *fl;
     pool *fetchers;
     memo *memo;
@@ -58,7 +56,8 @@ void weather_free(weather *w);
 
 /* Route handler for GET /v1/weather (ctx = weather *); a NB_ROUTE_WORKER route. */
 void weather_handle(nb_req *r, void *ctx);
-/* /readyz callback (ctx = weather *): ready when persistence answers. */
-bool weather_ready(void *ctx, nb_buf *out);
+/* JSON fields (no braces) for /readyz: "fetch_queue", "waiting",
+ * "upstream_pace_tokens". */
+void weather_status(weather *w, nb_buf *out);
 
 #endif

@@ -135,9 +135,9 @@ static nb_err read_pause(store_mem *m, nb_error *err)
     return NB_OK;
 }
 
-static nb_err mem_get_record(store *st, const char *key, const char *if_none_match,
-                             nb_record *out, char source[16], char etag[MEMO_ETAG_MAX],
-                             bool *unchanged, nb_error *err)
+static nb_err mem_get_record(store *st, const char *key, const char *if_none_match, nb_record *out,
+                             char source[16], char etag[MEMO_ETAG_MAX], bool *unchanged,
+                             nb_error *err)
 {
     store_mem *m = (store_mem *)st;
     atomic_fetch_add(&m->reads, 1);
@@ -236,8 +236,7 @@ static nb_err mem_put(store *st, const char *path, const char *body, size_t len,
 
 static nb_err outbox_check(store_mem *m, nb_error *err)
 {
-    return m->outbox_down ? nb_error_set(err, NB_ERR_UNAVAILABLE, 0, "persistence is down")
-                          : NB_OK;
+    return m->outbox_down ? nb_error_set(err, NB_ERR_UNAVAILABLE, 0, "persistence is down") : NB_OK;
 }
 
 static nb_err mem_claim(store *st, const char *owner, int limit, long lease_ms, long timeout_ms,
@@ -656,4 +655,225 @@ long upstream_mem_geocodes(upstream_mem *u)
 long upstream_mem_running(upstream_mem *u)
 {
     return atomic_load(&u->running);
+}
+
+/* =============================================================== broker */
+
+typedef struct mem_msg {
+    struct mem_msg *next;
+    char *value;
+    void *opaque;
+    int64_t expires_ms;
+} mem_msg;
+
+/* What the brokers hold: shared by every producer made on it. */
+typedef struct mem_topic {
+    pthread_mutex_t lock;
+    int refs;
+    long ndelivered;
+    char **delivered; /* values */
+    size_t cap;
+} mem_topic;
+
+struct broker_mem {
+    broker base;
+    pthread_mutex_t lock;
+    pthread_t thread;
+    bool stop, down;
+    long timeout_ms;
+    mem_msg *queue;
+    long in_flight;
+    mem_topic *topic;
+};
+
+static void topic_add(mem_topic *t, const char *value)
+{
+    pthread_mutex_lock(&t->lock);
+    if ((size_t)t->ndelivered == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        t->delivered = realloc(t->delivered, t->cap * sizeof(char *));
+    }
+    t->delivered[t->ndelivered++] = strdup(value);
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* Reports (without the lock) the messages in list. */
+static void report_list(broker_mem *b, mem_msg *list, nb_err result)
+{
+    while (list) {
+        mem_msg *m = list;
+        list = m->next;
+        if (b->base.report)
+            b->base.report(b->base.report_ctx, m->opaque, result, result ? "timed out" : "");
+        free(m->value);
+        free(m);
+        pthread_mutex_lock(&b->lock);
+        b->in_flight--; /* after the report, as the real one */
+        pthread_mutex_unlock(&b->lock);
+    }
+}
+
+static void *broker_main(void *arg)
+{
+    broker_mem *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        if (b->stop) {
+            pthread_mutex_unlock(&b->lock);
+            return NULL;
+        }
+        mem_msg *ok = NULL, *late = NULL, **pp = &b->queue;
+        int64_t now = nb_mono_ms();
+        while (*pp) {
+            mem_msg *m = *pp;
+            if (!b->down || m->expires_ms <= now) {
+                *pp = m->next;
+                if (!b->down) {
+                    topic_add(b->topic, m->value);
+                    m->next = ok;
+                    ok = m;
+                } else {
+                    m->next = late;
+                    late = m;
+                }
+            } else {
+                pp = &m->next;
+            }
+        }
+        pthread_mutex_unlock(&b->lock);
+        report_list(b, ok, NB_OK);
+        report_list(b, late, NB_ERR_TIMEOUT);
+        sleep_ms(3);
+    }
+}
+
+static nb_err bm_produce(broker *base, const char *key, const char *value, size_t len, void *msg)
+{
+    broker_mem *b = (broker_mem *)base;
+    mem_msg *m = calloc(1, sizeof(*m));
+    m->value = strndup(value, len);
+    m->opaque = msg;
+    m->expires_ms = nb_mono_ms() + b->timeout_ms;
+    pthread_mutex_lock(&b->lock);
+    mem_msg **pp = &b->queue; /* keep order */
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = m;
+    b->in_flight++;
+    pthread_mutex_unlock(&b->lock);
+    return NB_OK;
+}
+
+static long bm_in_flight(broker *base)
+{
+    broker_mem *b = (broker_mem *)base;
+    pthread_mutex_lock(&b->lock);
+    long n = b->in_flight;
+    pthread_mutex_unlock(&b->lock);
+    return n;
+}
+
+static void bm_purge(broker *base)
+{
+    broker_mem *b = (broker_mem *)base;
+    pthread_mutex_lock(&b->lock);
+    mem_msg *all = b->queue;
+    b->queue = NULL;
+    pthread_mutex_unlock(&b->lock);
+    report_list(b, all, NB_ERR_UNAVAILABLE);
+    while (bm_in_flight(base) > 0) /* reports the broker thread is making */
+        sleep_ms(1);
+}
+
+static void bm_free(broker *base)
+{
+    broker_mem *b = (broker_mem *)base;
+    pthread_mutex_lock(&b->lock);
+    b->stop = true;
+    pthread_mutex_unlock(&b->lock);
+    pthread_join(b->thread, NULL);
+    for (mem_msg *m = b->queue, *n; m; m = n) {
+        n = m->next;
+        free(m->value);
+        free(m);
+    }
+    mem_topic *t = b->topic;
+    pthread_mutex_lock(&t->lock);
+    bool last = --t->refs == 0;
+    pthread_mutex_unlock(&t->lock);
+    if (last) {
+        for (long i = 0; i < t->ndelivered; i++)
+            free(t->delivered[i]);
+        free(t->delivered);
+        pthread_mutex_destroy(&t->lock);
+        free(t);
+    }
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}
+
+static const broker_ops bm_ops = {
+    .name = "mem",
+    .produce = bm_produce,
+    .in_flight = bm_in_flight,
+    .purge = bm_purge,
+    .free = bm_free,
+};
+
+broker_mem *broker_mem_new(long message_timeout_ms)
+{
+    return broker_mem_new_on(NULL, message_timeout_ms);
+}
+
+broker_mem *broker_mem_new_on(broker_mem *same, long message_timeout_ms)
+{
+    broker_mem *b = calloc(1, sizeof(*b));
+    b->base.ops = &bm_ops;
+    if (same) {
+        b->topic = same->topic;
+        pthread_mutex_lock(&b->topic->lock);
+        b->topic->refs++;
+        pthread_mutex_unlock(&b->topic->lock);
+    } else {
+        b->topic = calloc(1, sizeof(*b->topic));
+        pthread_mutex_init(&b->topic->lock, NULL);
+        b->topic->refs = 1;
+    }
+    b->timeout_ms = message_timeout_ms;
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_create(&b->thread, NULL, broker_main, b);
+    return b;
+}
+
+broker *broker_mem_base(broker_mem *b)
+{
+    return &b->base;
+}
+
+void broker_mem_down(broker_mem *b, bool down)
+{
+    pthread_mutex_lock(&b->lock);
+    b->down = down;
+    pthread_mutex_unlock(&b->lock);
+}
+
+long broker_mem_delivered(broker_mem *b)
+{
+    pthread_mutex_lock(&b->topic->lock);
+    long n = b->topic->ndelivered;
+    pthread_mutex_unlock(&b->topic->lock);
+    return n;
+}
+
+long broker_mem_count_id(broker_mem *b, const char *id)
+{
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+    mem_topic *t = b->topic;
+    pthread_mutex_lock(&t->lock);
+    long n = 0;
+    for (long i = 0; i < t->ndelivered; i++)
+        n += strstr(t->delivered[i], needle) != NULL;
+    pthread_mutex_unlock(&t->lock);
+    return n;
 }

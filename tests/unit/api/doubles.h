@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker.h"
 #include "store.h"
 #include "upstream.h"
 
@@ -25,9 +26,9 @@ bool store_mem_get(store_mem *m, const char *key, nb_record *out);
 void store_mem_pause_reads(store_mem *m, long ms, long timeout_ms);
 /* PUTs to paths starting with prefix answer status (e.g. 400, 503); NULL: off. */
 void store_mem_fail_puts(store_mem *m, const char *prefix, long status);
-long store_mem_reads(store_mem *m);     /* get_record calls */
-long store_mem_geo_reads(store_mem *m); /* get_geo calls */
-long store_mem_puts(store_mem *m, const char *prefix); /* PUT attempts to paths with prefix */
+long store_mem_reads(store_mem *m);                      /* get_record calls */
+long store_mem_geo_reads(store_mem *m);                  /* get_geo calls */
+long store_mem_puts(store_mem *m, const char *prefix);   /* PUT attempts to paths with prefix */
 long store_mem_stored(store_mem *m, const char *prefix); /* PUTs that succeeded */
 /* The last path PUT successfully under prefix ("" if none), copied into out. */
 void store_mem_last_put(store_mem *m, const char *prefix, char *out, size_t outlen);
@@ -59,6 +60,20 @@ long upstream_mem_forecasts(upstream_mem *u);
 long upstream_mem_geocodes(upstream_mem *u);
 /* Calls in progress now. */
 long upstream_mem_running(upstream_mem *u);
+
+/* ---- the broker ---- */
+typedef struct broker_mem broker_mem;
+
+/* Messages not delivered within message_timeout_ms are reported failed. */
+broker_mem *broker_mem_new(long message_timeout_ms);
+/* Another producer (another api replica) on the same topic as same. */
+broker_mem *broker_mem_new_on(broker_mem *same, long message_timeout_ms);
+broker *broker_mem_base(broker_mem *b);
+/* Down: messages wait (until their timeout); up: delivered within a few ms. */
+void broker_mem_down(broker_mem *b, bool down);
+/* Messages delivered to the topic so far, and how many of them carry event id. */
+long broker_mem_delivered(broker_mem *b);
+long broker_mem_count_id(broker_mem *b, const char *id);
 
 /* A record for key fetched at fetched_at_ms, temperature t, observation time obs. */
 void test_record(nb_record *r, const char *key, int64_t fetched_at_ms, double t, const char *obs);

@@ -17,7 +17,6 @@
 
 #include "app.h"
 #include "doubles.h"
-#include "events.h"
 #include "nimbus/clock.h"
 #include "nimbus/http_client.h"
 #include "nimbus/log.h"
@@ -25,7 +24,7 @@
 static api_config cfg;
 static store_mem *sm;
 static upstream_mem *um;
-static events *ev;
+static broker_mem *bm;
 static app *svc;
 static char base[64];
 
@@ -37,7 +36,7 @@ static void start(const char *const *extra)
                             "--threads=2",
                             "--workers=8",
                             "--access-log=false",
-                            "--kafka-brokers=",
+                            "--relay-poll-ms=100",
                             "--grace-ms=2000",
                             "--write-flush-ms=500",
                             "--miss-deadline-ms=5000"};
@@ -48,8 +47,9 @@ static void start(const char *const *extra)
     assert_int_equal(api_config_load(&cfg, argc, (char **)argv, &exit_now), NB_OK);
     sm = store_mem_new();
     um = upstream_mem_new();
-    ev = events_new(&cfg);
-    app_clients c = {.st = store_mem_base(sm), .up = upstream_mem_base(um), .ev = ev};
+    bm = broker_mem_new(cfg.relay_lease_ms / 2);
+    app_clients c = {
+        .st = store_mem_base(sm), .up = upstream_mem_base(um), .br = broker_mem_base(bm)};
     svc = app_new(&cfg, &c);
     assert_non_null(svc);
     assert_int_equal(app_start(svc), NB_OK);
@@ -59,7 +59,7 @@ static void start(const char *const *extra)
 static void stop(void)
 {
     app_free(svc);
-    events_free(ev, 0);
+    broker_free(broker_mem_base(bm));
     upstream_free(upstream_mem_base(um));
     store_free(store_mem_base(sm));
 }
@@ -213,6 +213,21 @@ static void flow5_miss_fetches_answers_and_writes(void **state)
     nb_httpc_resp_release(&r);
     assert_int_equal(upstream_mem_forecasts(um), 1);
     assert_int_equal(upstream_mem_geocodes(um), 1);
+    stop();
+}
+
+/* A write that made an outbox event wakes the relay: the event reaches the
+ * broker at once, not at the next poll (here a minute away). */
+static void a_new_observation_is_relayed_at_once(void **state)
+{
+    start((const char *const[]){"--relay-poll-ms=60000", NULL});
+    nb_httpc_resp r;
+    int64_t t0 = nb_mono_ms();
+    assert_int_equal(get("lat=12.34&lon=56.78", NULL, &r), 200);
+    nb_httpc_resp_release(&r);
+    WAIT_FOR(broker_mem_delivered(bm) == 1 && store_mem_acked(sm) == 1);
+    assert_true(nb_mono_ms() - t0 < 3000);
+    assert_int_equal(store_mem_unsent(sm), 0);
     stop();
 }
 
@@ -408,8 +423,7 @@ typedef struct stopper {
 
 static void shutdown_drops_queued_fetches_and_is_bounded(void **state)
 {
-    start((const char *const[]){"--renew-workers=1", "--renew-queue=100", "--grace-ms=1000",
-                                NULL});
+    start((const char *const[]){"--renew-workers=1", "--renew-queue=100", "--grace-ms=1000", NULL});
     upstream_mem_latency(um, 10000); /* the running fetch would take 10 s */
     enum { N = 30 };
     shot s[N];
@@ -443,6 +457,7 @@ int main(void)
         cmocka_unit_test(flow1_fresh_hit_asks_persistence_only),
         cmocka_unit_test(flow2_stale_hit_answers_at_once_and_renews_once),
         cmocka_unit_test(flow5_miss_fetches_answers_and_writes),
+        cmocka_unit_test(a_new_observation_is_relayed_at_once),
         cmocka_unit_test(herd_for_a_new_name_makes_one_call_of_each_kind),
         cmocka_unit_test(herd_with_persistence_paused_answers_within_the_deadline),
         cmocka_unit_test(revalidation_joins_the_renewal_in_flight),

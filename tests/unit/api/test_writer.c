@@ -150,9 +150,9 @@ static void pending_writes_are_bounded(void **state)
     test_record(&r, "7.00,7.00", 1000, 5, "x");
     size_t len;
     char *body = nb_record_dump(&r, &len);
-    assert_int_equal(writer_put(w, "7.00,7.00", store_record_path("7.00,7.00", NULL), body, len,
-                                on_done, NULL),
-                     NB_ERR_UNAVAILABLE);
+    assert_int_equal(
+        writer_put(w, "7.00,7.00", store_record_path("7.00,7.00", NULL), body, len, on_done, NULL),
+        NB_ERR_UNAVAILABLE);
     assert_int_equal(atomic_load(&outcomes[WR_LOST]), 1);
     assert_int_equal(writer_depth(w), 3);
     /* Shutdown: one last attempt each within the deadline, then lost. */

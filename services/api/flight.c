@@ -32,7 +32,7 @@ struct flights {
     bool stopped;
     bool timer_started;
     pthread_t timer;
-    nb_counter *deadline_hits, *refused, *expired;
+    nb_counter *deadline_hits, *refused, *expired, *evicted;
 };
 
 /* ---- results -------------------------------------------------------- */
@@ -105,7 +105,13 @@ static void entry_drop(flights *f, fl_entry *e)
 
 static fl_entry *entry_new(flights *f, const char *id)
 {
-    if (f->nrunning + f->ndone >= f->max_entries) return NULL;
+    if (f->nrunning + f->ndone >= f->max_entries) {
+        /* Full: a kept result is only a shortcut — the one due first makes room. */
+        nb_heap_node *n = nb_heap_peek(&f->expiries);
+        if (!n) return NULL; /* every entry is a fetch or read under way */
+        entry_drop(f, NB_CONTAINER_OF(n, fl_entry, expiry));
+        nb_counter_inc(f->evicted);
+    }
     size_t n = strlen(id) + 1;
     fl_entry *e = calloc(1, sizeof(*e) + n);
     if (!e) return NULL;
@@ -372,6 +378,8 @@ flights *flights_new(long max_entries, long max_waiters)
                                 "Joins refused: too many entries or waiters, or stopping");
     f->expired = nb_counter_new("nimbus_flight_expired_total", NULL,
                                 "Kept results dropped at their keep time");
+    f->evicted = nb_counter_new("nimbus_flight_evicted_total", NULL,
+                                "Kept results dropped early to make room (table full)");
     if (pthread_create(&f->timer, NULL, timer_main, f) != 0) {
         flights_free(f);
         return NULL;

@@ -15,8 +15,10 @@
  * from then on.
  *
  * Bounds: at most max_entries entries (RUNNING + DONE) and max_waiters
- * waiters; past them joins are refused (FL_FULL). DONE entries leave at their
- * keep time exactly (a timer heap, not a periodic sweep).
+ * waiters. A new entry in a full table takes the place of the kept result due
+ * first; only when every entry is RUNNING, or past max_waiters, are joins
+ * refused (FL_FULL). DONE entries leave at their keep time exactly (a timer
+ * heap, not a periodic sweep).
  *
  * Threads: every function is thread-safe. One timer thread. */
 #ifndef API_FLIGHT_H
@@ -95,7 +97,7 @@ typedef enum fl_state {
     FL_RUNNING, /* one is under way; the waiter, if given, is attached */
     FL_DONE,    /* a result is there: *res gets a reference (waiter not attached) */
     FL_NONE,    /* no entry, and start was false */
-    FL_FULL,    /* refused: too many entries or waiters, or stopped (nothing attached) */
+    FL_FULL,    /* refused: all entries running, too many waiters, or stopped (nothing attached) */
 } fl_state;
 
 typedef struct flights flights;
@@ -116,7 +118,7 @@ fl_state flights_join(flights *f, const char *id, fl_waiter *w, bool start, fl_r
 void flights_complete(flights *f, const char *id, fl_result *res, int64_t keep_ms);
 /* Stores a DONE result without a fetch (e.g. a geocoding entry read from
  * persistence); replaces a DONE entry, leaves a RUNNING one alone, does
- * nothing when the table is full. */
+ * nothing when the table is full of RUNNING entries. */
 void flights_put(flights *f, const char *id, fl_result *res, int64_t keep_ms);
 /* Drops a DONE FL_RECORD entry if it still holds the record fetched at fetched_at_ms. */
 void flights_forget(flights *f, const char *id, int64_t fetched_at_ms);

@@ -120,15 +120,23 @@ static bool ack_until(relay *r, const char **ids, size_t n, int64_t deadline)
     }
 }
 
-static void release(relay *r, const char **ids, size_t n, long timeout_ms)
+static void release(relay *r, const char **ids, size_t n, long timeout_ms, bool stopping)
 {
     if (!n) return;
     long count = 0;
     nb_error err = {0};
-    if (store_release(r->st, r->owner, ids, n, timeout_ms, &count, &err) == NB_OK)
+    if (store_release(r->st, r->owner, ids, n, timeout_ms, &count, &err) == NB_OK) {
         nb_counter_add(r->released, (uint64_t)count);
-    else
+        if (stopping)
+            nb_info("outbox relay stopping: %ld undelivered events released for the next relay",
+                    count);
+    } else if (stopping) {
+        nb_warn("outbox relay stopping: %zu undelivered events could not be released (%s); "
+                "they are relayed again when their claims end",
+                n, err.msg);
+    } else {
         log_failure(r, "release", err.msg); /* the lease ends by itself */
+    }
 }
 
 /* Produces a claimed batch, waits for its reports, acks the delivered and
@@ -157,11 +165,20 @@ static size_t run_batch(relay *r, outbox_event *evs, size_t n)
             nb_counter_inc(r->failed);
         }
     }
+    int64_t stats_due = nb_mono_ms() + r->o.poll_ms;
     pthread_mutex_lock(&r->lock);
     for (;;) {
-        int64_t until = r->stopping && r->flush_deadline_ms < lease_end ? r->flush_deadline_ms
-                                                                        : lease_end;
+        int64_t until =
+            r->stopping && r->flush_deadline_ms < lease_end ? r->flush_deadline_ms : lease_end;
         if (r->outstanding == 0 || nb_mono_ms() >= until) break;
+        if (nb_mono_ms() >= stats_due) { /* a long wait (Kafka down): keep the gauges true */
+            pthread_mutex_unlock(&r->lock);
+            refresh_stats(r);
+            stats_due = nb_mono_ms() + r->o.poll_ms;
+            pthread_mutex_lock(&r->lock);
+            continue;
+        }
+        if (stats_due < until) until = stats_due;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         int64_t ms = until - nb_mono_ms();
@@ -201,7 +218,7 @@ static size_t run_batch(relay *r, outbox_event *evs, size_t n)
                     "delivered again when their claims end (consumers deduplicate on the id)",
                     nok);
     }
-    release(r, rest, nrest, stopping ? r->release_timeout_ms : 0);
+    release(r, rest, nrest, stopping ? r->release_timeout_ms : 0, stopping);
     atomic_store(&r->in_flight, 0);
     free(ok);
     free(rest);
@@ -247,7 +264,7 @@ static void *relay_main(void *arg)
                 const char **ids = calloc(n, sizeof(*ids));
                 for (size_t i = 0; ids && i < n; i++)
                     ids[i] = evs[i].id;
-                release(r, ids, ids ? n : 0, r->release_timeout_ms);
+                release(r, ids, ids ? n : 0, r->release_timeout_ms, true);
                 atomic_store(&r->in_flight, 0);
                 free(ids);
             } else {
@@ -313,8 +330,8 @@ relay *relay_new(store *st, broker *br, const relay_opts *o)
     r->failed = nb_counter_new("nimbus_events_total", "result=\"failed\"", help);
     r->released = nb_counter_new("nimbus_events_total", "result=\"released\"", help);
     nb_gauge_fn_new("nimbus_events_pending", NULL,
-                    "Events claimed by this relay and not yet acked or released",
-                    in_flight_metric, r);
+                    "Events claimed by this relay and not yet acked or released", in_flight_metric,
+                    r);
     nb_gauge_fn_new("nimbus_relay_outbox_pending", NULL,
                     "Events not yet sent in persistence's outbox (all relays; from its stats)",
                     pending_metric, r);

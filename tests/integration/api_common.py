@@ -140,6 +140,28 @@ class ApiStack:
         return [ev for ev in (json.loads(m["value"]) for m in self.kafka.read_all()
                               if m["key"] == key) if ev.get("id") not in self.seeded]
 
+    def outbox_pending(self):
+        """Events persistence holds that no relay has marked sent (its stats)."""
+        r = http.request("GET", self.persistence_url + "/v1/outbox/stats")
+        assert r.status == 200, r.text()
+        return r.json()["pending"]
+
+    def wait_keys_events(self, keys, timeout=30):
+        """Waits until every key in keys has an event in the topic (one read of
+        the topic per try); returns all those events, parsed and validated."""
+        want, out = set(keys), []
+
+        def all_there():
+            out[:] = [json.loads(m["value"]) for m in self.kafka.read_all()
+                      if m["key"] in want]
+            out[:] = [ev for ev in out if ev.get("id") not in self.seeded]
+            return want <= {ev["key"] for ev in out}
+        procs.wait_until(all_there, timeout, interval=0.2,
+                         what="an event for each of %d keys in the topic" % len(want))
+        for ev in out:
+            schema.validate(ev, "event")
+        return out
+
     def wait_events(self, key, count, timeout=30):
         out = []
 

@@ -167,17 +167,22 @@ static void bounds_refuse_joins(void **state)
     flights *f = flights_new(2, 1);
     assert_int_equal(flights_join(f, "a", NULL, true, NULL), FL_STARTED);
     assert_int_equal(flights_join(f, "b", NULL, true, NULL), FL_STARTED);
-    assert_int_equal(flights_join(f, "c", NULL, true, NULL), FL_FULL); /* entries */
+    assert_int_equal(flights_join(f, "c", NULL, true, NULL), FL_FULL); /* all running */
     probe p, q;
     probe_init(&p, 10000);
     probe_init(&q, 10000);
     assert_int_equal(flights_join(f, "a", &p.w, false, NULL), FL_RUNNING);
     assert_int_equal(flights_join(f, "a", &q.w, false, NULL), FL_FULL); /* waiters */
     fl_result *r = record(1, 1);
-    flights_put(f, "c", r, 60000); /* full: not kept */
+    flights_put(f, "c", r, 60000); /* full of running entries: not kept */
     assert_int_equal(flights_join(f, "c", NULL, false, NULL), FL_NONE);
-    flights_complete(f, "a", r, 0);
-    flights_complete(f, "b", r, 0);
+    flights_complete(f, "a", r, 60000);
+    flights_complete(f, "b", r, 30000);
+    /* Full of kept results: a new entry takes the place of the one due first. */
+    assert_int_equal(flights_join(f, "c", NULL, true, NULL), FL_STARTED);
+    assert_int_equal(flights_join(f, "b", NULL, false, NULL), FL_NONE);
+    assert_int_equal(flights_join(f, "a", NULL, false, NULL), FL_DONE);
+    flights_complete(f, "c", r, 0);
     fl_result_unref(p.w.res);
     fl_result_unref(r);
     assert_int_equal(q.calls, 0);

@@ -67,7 +67,8 @@ static const nb_setting table[] = {
      "fetches that may wait for a thread; past it renewals are skipped, misses get 503"},
     {"flight-entries", NB_SET_INT, &c.flight_entries, "20000", 16, 10000000,
      "keys being fetched or read, plus results kept for a while (just fetched, not found, "
-     "failed); past it new misses get 503 and renewals wait"},
+     "failed); when full, the kept result due first makes room; when all are under way, new "
+     "misses get 503"},
     {"flight-waiters", NB_SET_INT, &c.flight_waiters, "20000", 16, 10000000,
      "requests that may wait at once for a fetch or a read of another request; past it 503"},
     {"memo-entries", NB_SET_INT, &c.memo_entries, "10000", 0, 10000000,

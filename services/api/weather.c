@@ -80,6 +80,13 @@ static bool stopping(const weather *s)
 
 /* ---- answering: each answer_* answers x and frees it ------------------ */
 
+/* Once the service is stopping, every answer ends its connection (as the
+ * server's own answers do once it stops), so clients go to another replica. */
+static void closing(wx *x)
+{
+    if (stopping(x->svc)) nb_req_add_header(x->req, "Connection", "close");
+}
+
 static void finish(wx *x)
 {
     fl_result_unref(x->place);
@@ -90,6 +97,7 @@ static void finish(wx *x)
 static void answer_record(wx *x, const fl_result *res, answer_kind kind)
 {
     weather *s = x->svc;
+    closing(x);
     nb_counter *c[] = {s->hit, s->stale, s->miss, s->revalidated};
     nb_counter_inc(c[kind]);
     const nb_record *rec = &res->rec->rec;
@@ -116,6 +124,7 @@ static void answer_record(wx *x, const fl_result *res, answer_kind kind)
 
 static void answer_503(wx *x, nb_err e, int retry_after_s, const char *reason)
 {
+    closing(x);
     char ra[16];
     snprintf(ra, sizeof(ra), "%d", retry_after_s > 0 ? retry_after_s : 5);
     nb_req_add_header(x->req, "Retry-After", ra);
@@ -153,6 +162,7 @@ static void answer_deadline(wx *x, const char *what)
 
 static void answer_fetch_error(wx *x, const fl_result *res)
 {
+    closing(x);
     char ra[16];
     snprintf(ra, sizeof(ra), "%d", res->retry_after_s > 0 ? res->retry_after_s : 5);
     nb_req_add_header(x->req, "Retry-After", ra);
@@ -434,10 +444,12 @@ static void on_place(wx *x, fl_result *res)
     } else if (res->err) {
         answer_fetch_error(x, res);
     } else if (!res->geo->found) {
+        closing(x);
         nb_respond_error(x->req, NB_ERR_NOT_FOUND, "unknown place '%s'", x->query);
         finish(x);
     } else if (nb_location_key(res->geo->place.latitude, res->geo->place.longitude, x->key) !=
                NB_OK) {
+        closing(x);
         nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "geocoder gave bad coordinates");
         finish(x);
     } else {
@@ -761,6 +773,10 @@ void weather_handle(nb_req *r, void *ctx)
     x->svc = ctx;
     x->req = r;
     x->deadline_ms = nb_mono_ms() + x->svc->cfg->miss_deadline_ms;
+    if (stopping(x->svc)) {
+        answer_stopping(x);
+        return;
+    }
     if (!parse_input(x)) {
         finish(x);
         return;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nimbus/clock.h"
+#include "nimbus/text.h"
 
 /* ---- keys ------------------------------------------------------------ */
 
@@ -38,36 +39,6 @@ bool nb_location_key_valid(const char *key, double *lat, double *lon)
 }
 
 /* ---- text ------------------------------------------------------------ */
-
-bool nb_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        unsigned c = *p;
-        size_t len;
-        unsigned min;
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, min = 0x80, c &= 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, min = 0x800, c &= 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, min = 0x10000, c &= 0x07;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - p) < len) return false;
-        for (size_t i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80) return false;
-            c = (c << 6) | (p[i] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return false;
-        p += len;
-    }
-    return true;
-}
 
 nb_err nb_geo_normalise(const char *in, char out[NB_QUERY_MAX + 1], const char **why)
 {

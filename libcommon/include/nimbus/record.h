@@ -75,7 +75,6 @@ bool nb_location_key_valid(const char *key, double *lat, double *lon);
  * NB_ERR_INVALID and a reason when empty, over NB_QUERY_MAX bytes, not UTF-8,
  * or holding control characters. */
 nb_err nb_geo_normalise(const char *in, char out[NB_QUERY_MAX + 1], const char **why);
-bool nb_utf8_valid(const char *s, size_t n);
 
 /* Decoders validate shape, types and ranges; on failure *why (static string)
  * says what is wrong. */

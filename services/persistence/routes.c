@@ -4,20 +4,20 @@
  * X-Store saying which store answered and ETag the stored version; a GET with
  * that ETag in If-None-Match gets 304. GETs are inline: the polling thread
  * queues the cache read for the store's batched reader (one pipelined Redis
- * round trip for many requests) and only misses go to a worker. PUT validates the body with the
- * shared codecs (libcommon record.h), stores the canonical encoding, and answers the put result.
- * Every failure is answered through nb_respond_error. */
+ * round trip for many requests) and only misses go to a worker. PUT checks the path and
+ * the body (request.h: the shared codecs of libcommon record.h), stores the canonical
+ * encoding, and answers the put result. Every failure is answered through nb_respond_error. */
 #include "routes.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "nimbus/record.h"
+#include "request.h"
 
 static const char *store_name(store_backend b)
 {
@@ -129,11 +129,7 @@ static void get_stored(nb_req *r, store *st, kv_ns ns, const char *key)
 static bool body_is_json(nb_req *r)
 {
     const char *ct = nb_req_header(r, "Content-Type");
-    static const char json[] = "application/json";
-    if (ct && strncasecmp(ct, json, sizeof(json) - 1) == 0 &&
-        (ct[sizeof(json) - 1] == '\0' || ct[sizeof(json) - 1] == ';' ||
-         ct[sizeof(json) - 1] == ' '))
-        return true;
+    if (rq_is_json(ct)) return true;
     nb_respond_error(r, NB_ERR_MEDIA_TYPE, "body must be application/json, got %s",
                      ct ? "another type" : "no Content-Type");
     return false;
@@ -163,108 +159,58 @@ static void put_and_answer(nb_req *r, store *st, kv_ns ns, const char *key, int6
     nb_respond_json(r, 200, doc);
 }
 
-/* --- /v1/records/{key} ----------------------------------------------------- */
+/* --- /v1/records/{key} and /v1/geocode/{query} ------------------------------ */
 
-static bool record_key(nb_req *r, const char **key)
+/* The path's key for ns; answers 400 and returns false when it is bad. */
+static bool path_key(nb_req *r, kv_ns ns, char key[NB_QUERY_MAX + 1])
 {
-    *key = nb_req_tail(r);
-    if (nb_location_key_valid(*key, NULL, NULL)) return true;
-    nb_respond_error(r, NB_ERR_INVALID,
-                     "location key must be canonical lat,lon with 2 decimals, e.g. 52.52,13.41");
+    char why[300];
+    if (rq_key(ns, nb_req_tail(r), key, why, sizeof(why)) == NB_OK) return true;
+    nb_respond_error(r, NB_ERR_INVALID, "%s", why);
     return false;
+}
+
+static void get_value(nb_req *r, store *st, kv_ns ns)
+{
+    char key[NB_QUERY_MAX + 1];
+    if (path_key(r, ns, key)) get_stored(r, st, ns, key);
+}
+
+static void put_value(nb_req *r, store *st, kv_ns ns)
+{
+    char key[NB_QUERY_MAX + 1], why[600];
+    size_t len;
+    rq_put put;
+
+    if (!path_key(r, ns, key) || !body_is_json(r)) return;
+    const char *body = nb_req_body(r, &len);
+    nb_err rc = rq_put_parse(ns, key, body, len, &put, why, sizeof(why));
+    if (rc != NB_OK) {
+        nb_respond_error(r, rc, "%s", why);
+        return;
+    }
+    put_and_answer(r, st, ns, key, put.version_ms, put.expires_at_ms, put.canon, put.len);
+    rq_put_release(&put);
 }
 
 static void get_record(nb_req *r, void *ctx)
 {
-    const char *key;
-    if (record_key(r, &key)) get_stored(r, ctx, KV_NS_RECORD, key);
+    get_value(r, ctx, KV_NS_RECORD);
 }
 
 static void put_record(nb_req *r, void *ctx)
 {
-    const char *key, *why = NULL;
-    size_t len;
-    nb_record rec;
-
-    if (!record_key(r, &key) || !body_is_json(r)) return;
-    const char *body = nb_req_body(r, &len);
-    if (!body || len == 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "empty body");
-        return;
-    }
-    nb_err rc = nb_record_parse(body, len, &rec, &why);
-    if (rc != NB_OK) {
-        nb_respond_error(r, rc, "invalid record: %s", why ? why : "unreadable");
-        return;
-    }
-    if (strcmp(rec.key, key) != 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "record key %s does not match the path key %s", rec.key,
-                         key);
-        return;
-    }
-    size_t dlen;
-    char *canon = nb_record_dump(&rec, &dlen);
-    if (!canon) {
-        nb_respond_error(r, NB_ERR_NOMEM, "could not encode the record");
-        return;
-    }
-    put_and_answer(r, ctx, KV_NS_RECORD, key, rec.fetched_at_ms, 0, canon, dlen);
-    free(canon);
-}
-
-/* --- /v1/geocode/{query} --------------------------------------------------- */
-
-static bool geo_query(nb_req *r, char out[NB_QUERY_MAX + 1])
-{
-    const char *why = NULL;
-    if (nb_geo_normalise(nb_req_tail(r), out, &why) == NB_OK) return true;
-    nb_respond_error(r, NB_ERR_INVALID, "invalid geocoding query: %s", why ? why : "unreadable");
-    return false;
+    put_value(r, ctx, KV_NS_RECORD);
 }
 
 static void get_geocode(nb_req *r, void *ctx)
 {
-    char q[NB_QUERY_MAX + 1];
-    if (geo_query(r, q)) get_stored(r, ctx, KV_NS_GEOCODE, q);
+    get_value(r, ctx, KV_NS_GEOCODE);
 }
 
 static void put_geocode(nb_req *r, void *ctx)
 {
-    char q[NB_QUERY_MAX + 1];
-    const char *why = NULL;
-    size_t len;
-    nb_geo_entry *g = NULL;
-
-    if (!geo_query(r, q) || !body_is_json(r)) return;
-    const char *body = nb_req_body(r, &len);
-    if (!body || len == 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "empty body");
-        return;
-    }
-    g = malloc(sizeof(*g));
-    if (!g) {
-        nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
-        return;
-    }
-    nb_err rc = nb_geo_parse(body, len, g, &why);
-    if (rc != NB_OK) {
-        nb_respond_error(r, rc, "invalid geocoding entry: %s", why ? why : "unreadable");
-        goto out_free;
-    }
-    if (strcmp(g->query, q) != 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "entry query does not match the path query");
-        goto out_free;
-    }
-    size_t dlen;
-    char *canon = nb_geo_dump(g, &dlen);
-    if (!canon) {
-        nb_respond_error(r, NB_ERR_NOMEM, "could not encode the entry");
-        goto out_free;
-    }
-    put_and_answer(r, ctx, KV_NS_GEOCODE, q, g->resolved_at_ms, g->expires_at_ms, canon, dlen);
-    free(canon);
-out_free:
-    free(g);
+    put_value(r, ctx, KV_NS_GEOCODE);
 }
 
 /* --- wiring ---------------------------------------------------------------- */

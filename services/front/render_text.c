@@ -34,7 +34,7 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
     const json_t *cur = json_object_get(doc, "current");
     const json_t *daily = json_object_get(doc, "daily");
     const json_t *fresh = json_object_get(doc, "freshness");
-    long offset = (long)fr_wx_num(loc, "utc_offset_seconds");
+    long offset = fr_wx_utc_offset(loc);
     char region[320], ltime[32], today[16], t[32], feels[32], wind[32], hum[32], ago[48];
     size_t i;
     const json_t *d;

@@ -366,6 +366,37 @@ static void test_no_control_or_bidi_character_reaches_a_reader(void **state)
     free(html);
 }
 
+/* Found by fuzz_front_render: a location without a usable UTC offset made
+ * the renderers convert NaN (or a huge number) to long, which is undefined;
+ * UBSan aborted. They now show the place's clock at UTC+0. */
+static void test_missing_or_absurd_utc_offset_counts_as_utc(void **state)
+{
+    for (int i = 0; i < 6; i++) {
+        json_t *doc = load(BERLIN), *loc = json_object_get(doc, "location");
+        json_t *offsets[] = {NULL,
+                             json_null(),
+                             json_string("3600"),
+                             json_real(1e300),
+                             json_real(-1e300),
+                             json_integer(64801)};
+        if (offsets[i])
+            json_object_set_new(loc, "utc_offset_seconds", offsets[i]);
+        else
+            json_object_del(loc, "utc_offset_seconds");
+        for (int j = 0; j < 6; j++)
+            if (j != i) json_decref(offsets[j]);
+        fr_page pg = page();
+        char *text = fr_text_weather(doc, NOW_MS, NULL);
+        assert_non_null(strstr(text, "Local time Tue 00:05 (Europe/Berlin)"));
+        free(text);
+        char *html = fr_html_weather(doc, &pg, NULL);
+        assert_non_null(strstr(html, "data-utc-offset=\"0\""));
+        assert_non_null(strstr(html, "<span data-f=\"localtime\">Tue 00:05</span>"));
+        free(html);
+        json_decref(doc);
+    }
+}
+
 static void test_text_without_daily_or_location(void **state)
 {
     json_t *doc = load("{\"current\":{},\"daily\":[],\"fetched_at\":\"bogus\"}");
@@ -391,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_text_strips_control_characters),
         cmocka_unit_test(test_text_without_daily_or_location),
         cmocka_unit_test(test_no_control_or_bidi_character_reaches_a_reader),
+        cmocka_unit_test(test_missing_or_absurd_utc_offset_counts_as_utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,7 +92,12 @@ static json_t *str_or_null(const char *s)
     return *s ? json_string(s) : json_null();
 }
 
-/* Reads an optional number; null/absent → NAN. false when of a wrong type. */
+/* No weather value comes near this; larger ones are a broken source (and
+ * near DBL_MAX would not survive nb_record_dump's 10 significant digits). */
+#define NUM_MAX 1e6
+
+/* Reads an optional number; null/absent → NAN. false when of a wrong type
+ * or beyond ±NUM_MAX. */
 static bool get_num(json_t *o, const char *k, double *out)
 {
     json_t *v = json_object_get(o, k);
@@ -100,7 +105,7 @@ static bool get_num(json_t *o, const char *k, double *out)
     if (json_is_boolean(v)) return (*out = json_is_true(v) ? 1 : 0), true;
     if (!json_is_number(v)) return false;
     *out = json_number_value(v);
-    return isfinite(*out);
+    return fabs(*out) <= NUM_MAX;
 }
 
 static bool get_str(json_t *o, const char *k, char *out, size_t outlen, bool required)
@@ -189,10 +194,11 @@ nb_err nb_record_parse(const char *json, size_t len, nb_record *r, const char **
                  sizeof(r->timezone_abbreviation), false))
         FAIL("timezone_abbreviation must be a string of at most 15 bytes");
     if (!json_is_integer(v = json_object_get(o, "utc_offset_seconds")) ||
-        llabs(json_integer_value(v)) > 64800)
+        json_integer_value(v) < -64800 || json_integer_value(v) > 64800)
         FAIL("utc_offset_seconds must be an integer in [-64800, 64800]");
     r->utc_offset_seconds = (int)json_integer_value(v);
-    if (!get_num(o, "elevation", &r->elevation)) FAIL("elevation must be a number or null");
+    if (!get_num(o, "elevation", &r->elevation))
+        FAIL("elevation must be a number within ±1e6 or null");
 
     json_t *c = json_object_get(o, "current");
     if (!json_is_object(c)) FAIL("current must be an object");
@@ -209,7 +215,7 @@ nb_err nb_record_parse(const char *json, size_t len, nb_record *r, const char **
         !get_num(c, "precipitation", &cu->precipitation) ||
         !get_num(c, "cloud_cover", &cu->cloud_cover) ||
         !get_num(c, "pressure_msl", &cu->pressure_msl) || !get_num(c, "is_day", &cu->is_day))
-        FAIL("current values must be numbers or null");
+        FAIL("current values must be numbers within ±1e6 or null");
     if (!wmo_valid(cu->weather_code)) FAIL("current.weather_code must be a WMO code 0..99");
 
     json_t *d = json_object_get(o, "daily");
@@ -230,7 +236,7 @@ nb_err nb_record_parse(const char *json, size_t len, nb_record *r, const char **
             !get_num(day, "precipitation_probability_max", &x->precipitation_probability_max) ||
             !get_num(day, "wind_speed_max", &x->wind_speed_max) ||
             !get_num(day, "uv_index_max", &x->uv_index_max))
-            FAIL("daily values must be numbers or null");
+            FAIL("daily values must be numbers within ±1e6 or null");
         if (!wmo_valid(x->weather_code)) FAIL("daily[].weather_code must be a WMO code 0..99");
         if (!get_str(day, "sunrise", x->sunrise, sizeof(x->sunrise), false) ||
             !localtime_valid(x->sunrise, true) ||
@@ -320,7 +326,8 @@ nb_err nb_geo_parse(const char *json, size_t len, nb_geo_entry *g, const char **
         if (!json_is_number(v = json_object_get(p, "longitude")) ||
             fabs(pl->longitude = json_number_value(v)) > 180)
             FAIL("place.longitude must be a number in [-180, 180]");
-        if (!get_num(p, "elevation", &pl->elevation)) FAIL("place.elevation must be a number");
+        if (!get_num(p, "elevation", &pl->elevation))
+            FAIL("place.elevation must be a number within ±1e6");
         if (!get_str(p, "country", pl->country, sizeof(pl->country), false) ||
             !get_str(p, "country_code", pl->country_code, sizeof(pl->country_code), false) ||
             !get_str(p, "admin1", pl->admin1, sizeof(pl->admin1), false))

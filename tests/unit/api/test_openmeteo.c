@@ -57,6 +57,12 @@ static void broken_forecasts_are_refused(void **state)
         "[1,2,3]",
         "{\"timezone\":\"GMT\",\"utc_offset_seconds\":0,\"current\":{\"time\":\"2026-11-23T14:15\","
         "\"weather_code\":300},\"daily\":{\"time\":[\"2026-11-23\"]}}",
+        /* llabs(INT64_MIN) is undefined: the range check once let it through */
+        "{\"timezone\":\"GMT\",\"utc_offset_seconds\":-9223372036854775808,\"current\":{"
+        "\"time\":\"2026-11-23T14:15\"},\"daily\":{\"time\":[\"2026-11-23\"]}}",
+        /* a value the record's encoding could not carry */
+        "{\"timezone\":\"GMT\",\"utc_offset_seconds\":0,\"current\":{\"time\":\"2026-11-23T14:15\","
+        "\"temperature_2m\":1.7976931348623157e308},\"daily\":{\"time\":[\"2026-11-23\"]}}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         nb_record r;

@@ -92,12 +92,8 @@ static json_t *str_or_null(const char *s)
     return *s ? json_string(s) : json_null();
 }
 
-/* No weather value comes near this; larger ones are a broken source (and
- * near DBL_MAX would not survive nb_record_dump's 10 significant digits). */
-#define NUM_MAX 1e6
-
 /* Reads an optional number; null/absent → NAN. false when of a wrong type
- * or beyond ±NUM_MAX. */
+ * or beyond ±NB_NUM_MAX. */
 static bool get_num(json_t *o, const char *k, double *out)
 {
     json_t *v = json_object_get(o, k);
@@ -105,7 +101,7 @@ static bool get_num(json_t *o, const char *k, double *out)
     if (json_is_boolean(v)) return (*out = json_is_true(v) ? 1 : 0), true;
     if (!json_is_number(v)) return false;
     *out = json_number_value(v);
-    return fabs(*out) <= NUM_MAX;
+    return fabs(*out) <= NB_NUM_MAX;
 }
 
 static bool get_str(json_t *o, const char *k, char *out, size_t outlen, bool required)

@@ -193,7 +193,9 @@ nb_err om_parse_geocoding(const char *body, size_t len, nb_place *p, bool *found
     if (!json_is_number(v = json_object_get(first, "longitude")) ||
         fabs(p->longitude = json_number_value(v)) > 180)
         FAIL("geocoding result has no valid longitude");
-    if (!num_at(json_object_get(first, "elevation"), &p->elevation)) p->elevation = NAN;
+    if (!num_at(json_object_get(first, "elevation"), &p->elevation) ||
+        fabs(p->elevation) > NB_NUM_MAX)
+        p->elevation = NAN; /* not worth refusing the place for */
     if (!copy_str(json_object_get(first, "timezone"), p->timezone, sizeof(p->timezone)) ||
         !p->timezone[0])
         snprintf(p->timezone, sizeof(p->timezone), "GMT");

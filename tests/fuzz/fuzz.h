@@ -16,13 +16,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Aborts, saying which property broke and how (printf-style). */
+#define FZ_FAIL(...)                                                                               \
+    do {                                                                                           \
+        fprintf(stderr, "fuzz property failed at %s:%d: ", __FILE__, __LINE__);                    \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+        abort();                                                                                   \
+    } while (0)
+
 /* Aborts with the property's text when cond is false. */
 #define FZ_CHECK(cond)                                                                             \
     do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz property failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
-            abort();                                                                               \
-        }                                                                                          \
+        if (!(cond)) FZ_FAIL("%s", #cond);                                                         \
     } while (0)
 
 /* The input as a NUL-terminated string (up to its first NUL); caller frees. */

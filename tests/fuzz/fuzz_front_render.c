@@ -19,8 +19,7 @@ static void check_safe(const char *out, const char *what)
         uint32_t cp;
         len = nb_utf8_next(out + i, n - i, &cp);
         if (len == 0 || (nb_text_unsafe(cp) && cp != '\n')) {
-            fprintf(stderr, "%s: unsafe byte 0x%02x at %zu\n", what, out[i] & 0xff, i);
-            abort();
+            FZ_FAIL("%s: unsafe byte 0x%02x at %zu", what, out[i] & 0xff, i);
         }
     }
 }

@@ -17,8 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(canon);
     why = NULL;
     if (nb_geo_parse(canon, len, &again, &why) != NB_OK) {
-        fprintf(stderr, "accepted entry does not decode after encoding (%s):\n%s\n", why, canon);
-        abort();
+        FZ_FAIL("accepted entry does not decode after encoding (%s):\n%s", why, canon);
     }
     char *canon2 = nb_geo_dump(&again, &len2);
     FZ_CHECK(canon2 && len == len2 && memcmp(canon, canon2, len) == 0);

@@ -23,8 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *body = nb_geo_dump(&g, &len);
     FZ_CHECK(body);
     if (nb_geo_parse(body, len, &again, &why) != NB_OK) {
-        fprintf(stderr, "accepted place makes an entry persistence refuses (%s):\n%s\n", why, body);
-        abort();
+        FZ_FAIL("accepted place makes an entry persistence refuses (%s):\n%s", why, body);
     }
     free(body);
     return 0;

@@ -28,8 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     }
     if (rq_put_parse(ns, key, put.canon, put.len, &again, why, sizeof(why)) != NB_OK) {
-        fprintf(stderr, "stored form refused (%s):\n%s\n", why, put.canon);
-        abort();
+        FZ_FAIL("stored form refused (%s):\n%s", why, put.canon);
     }
     FZ_CHECK(again.len == put.len && memcmp(again.canon, put.canon, put.len) == 0);
     FZ_CHECK(again.version_ms == put.version_ms && again.expires_at_ms == put.expires_at_ms);

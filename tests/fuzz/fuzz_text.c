@@ -49,8 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char out[64];
         nb_time_rfc3339(ms, out, sizeof(out));
         if (!nb_time_parse_rfc3339(out, &ms2) || ms2 != ms) {
-            fprintf(stderr, "'%s' parses to %lld ms, printed '%s'\n", s, (long long)ms, out);
-            abort();
+            FZ_FAIL("'%s' parses to %lld ms, printed '%s'", s, (long long)ms, out);
         }
     }
 

@@ -56,7 +56,7 @@ if [ -n "$findings" ] || [ "$rc" -ne 0 ]; then
         echo "  replay:     $bin $f" >&2
     done <<<"$findings"
     # What the sanitizer or the property check said, with the stack.
-    grep -m 1 -B 2 -A 25 -E '^==[0-9]+==ERROR|runtime error|fuzz property failed|SUMMARY|ALARM' \
+    grep -m 1 -A 25 -E '^==[0-9]+==ERROR|runtime error|fuzz property failed|SUMMARY|ALARM' \
         "$log" | head -n 40 >&2
     echo "  full log:   $log" >&2
     exit 1

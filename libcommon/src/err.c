@@ -1,6 +1,10 @@
 /* err.c — nb_err to HTTP status and stable code: the only such mapping. */
 #include "nimbus/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
 int nb_err_http_status(nb_err e)
 {
     switch (e) {
@@ -25,7 +29,7 @@ int nb_err_http_status(nb_err e)
     case NB_ERR_UNAVAILABLE:
         return 503;
     case NB_ERR_TIMEOUT:
-        return 504;
+        return 503;
     case NB_ERR_NOMEM:
     case NB_ERR_INTERNAL:
         return 500;
@@ -64,4 +68,23 @@ const char *nb_err_code(nb_err e)
         return "internal_error";
     }
     return "internal_error";
+}
+
+nb_err nb_err_from_code(const char *code)
+{
+    for (nb_err e = NB_OK; e <= NB_ERR_INTERNAL; e++)
+        if (code && strcmp(code, nb_err_code(e)) == 0) return e;
+    return NB_ERR_INTERNAL;
+}
+
+nb_err nb_error_set(nb_error *e, nb_err code, int retry_after_s, const char *fmt, ...)
+{
+    if (!e) return code;
+    e->code = code;
+    e->retry_after_s = retry_after_s;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return code;
 }

@@ -368,6 +368,16 @@ void nb_respond_error_status(nb_req *r, int status, nb_err e, const char *reason
     va_end(ap);
 }
 
+void nb_respond_err(nb_req *r, const nb_error *e)
+{
+    if (e->retry_after_s > 0) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", e->retry_after_s);
+        nb_req_add_header(r, "Retry-After", ra);
+    }
+    nb_respond_error(r, e->code, "%s", e->msg);
+}
+
 /* Queues r's stored answer on its connection (polling thread only). */
 static enum MHD_Result queue_answer(nb_req *r)
 {

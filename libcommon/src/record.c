@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nimbus/clock.h"
+#include "nimbus/json.h"
 #include "nimbus/text.h"
 
 /* ---- keys ------------------------------------------------------------ */
@@ -71,21 +72,6 @@ too_long:
 }
 
 /* ---- JSON helpers ---------------------------------------------------- */
-
-static json_t *num_or_null(double v)
-{
-    return isnan(v) ? json_null() : json_real(v);
-}
-
-static json_t *int_or_null(double v)
-{
-    return isnan(v) ? json_null() : json_integer((json_int_t)llround(v));
-}
-
-static json_t *bool_or_null(double v)
-{
-    return isnan(v) ? json_null() : json_boolean(v != 0);
-}
 
 static json_t *str_or_null(const char *s)
 {
@@ -254,32 +240,32 @@ char *nb_record_dump(const nb_record *r, size_t *len)
     const nb_current *c = &r->current;
     json_t *cur = json_pack(
         "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "time", c->time,
-        "temperature", num_or_null(c->temperature), "apparent_temperature",
-        num_or_null(c->apparent_temperature), "relative_humidity",
-        num_or_null(c->relative_humidity), "weather_code", int_or_null(c->weather_code),
-        "wind_speed", num_or_null(c->wind_speed), "wind_direction", num_or_null(c->wind_direction),
-        "wind_gusts", num_or_null(c->wind_gusts), "precipitation", num_or_null(c->precipitation),
-        "cloud_cover", num_or_null(c->cloud_cover), "pressure_msl", num_or_null(c->pressure_msl),
-        "is_day", bool_or_null(c->is_day));
+        "temperature", nb_json_num(c->temperature), "apparent_temperature",
+        nb_json_num(c->apparent_temperature), "relative_humidity",
+        nb_json_num(c->relative_humidity), "weather_code", nb_json_int(c->weather_code),
+        "wind_speed", nb_json_num(c->wind_speed), "wind_direction", nb_json_num(c->wind_direction),
+        "wind_gusts", nb_json_num(c->wind_gusts), "precipitation", nb_json_num(c->precipitation),
+        "cloud_cover", nb_json_num(c->cloud_cover), "pressure_msl", nb_json_num(c->pressure_msl),
+        "is_day", nb_json_bool(c->is_day));
     json_t *days = json_array();
     for (int i = 0; i < r->ndays; i++) {
         const nb_day *d = &r->daily[i];
         json_array_append_new(
             days,
             json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date", d->date,
-                      "weather_code", int_or_null(d->weather_code), "temperature_max",
-                      num_or_null(d->temperature_max), "temperature_min",
-                      num_or_null(d->temperature_min), "precipitation_sum",
-                      num_or_null(d->precipitation_sum), "precipitation_probability_max",
-                      num_or_null(d->precipitation_probability_max), "wind_speed_max",
-                      num_or_null(d->wind_speed_max), "uv_index_max", num_or_null(d->uv_index_max),
+                      "weather_code", nb_json_int(d->weather_code), "temperature_max",
+                      nb_json_num(d->temperature_max), "temperature_min",
+                      nb_json_num(d->temperature_min), "precipitation_sum",
+                      nb_json_num(d->precipitation_sum), "precipitation_probability_max",
+                      nb_json_num(d->precipitation_probability_max), "wind_speed_max",
+                      nb_json_num(d->wind_speed_max), "uv_index_max", nb_json_num(d->uv_index_max),
                       "sunrise", str_or_null(d->sunrise), "sunset", str_or_null(d->sunset)));
     }
     json_t *o = json_pack("{s:s, s:f, s:f, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "key", r->key,
                           "latitude", r->latitude, "longitude", r->longitude, "fetched_at", ts,
                           "timezone", r->timezone, "timezone_abbreviation",
                           r->timezone_abbreviation, "utc_offset_seconds", r->utc_offset_seconds,
-                          "elevation", num_or_null(r->elevation), "current", cur, "daily", days);
+                          "elevation", nb_json_num(r->elevation), "current", cur, "daily", days);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(o);
     if (s && len) *len = strlen(s);
@@ -371,70 +357,4 @@ char *nb_geo_dump(const nb_geo_entry *g, size_t *len)
     json_decref(o);
     if (s && len) *len = strlen(s);
     return s;
-}
-
-/* ---- WMO codes ------------------------------------------------------- */
-
-const char *nb_wmo_condition(int code)
-{
-    switch (code) {
-    case 0:
-        return "Clear sky";
-    case 1:
-        return "Mainly clear";
-    case 2:
-        return "Partly cloudy";
-    case 3:
-        return "Overcast";
-    case 45:
-        return "Fog";
-    case 48:
-        return "Depositing rime fog";
-    case 51:
-        return "Light drizzle";
-    case 53:
-        return "Moderate drizzle";
-    case 55:
-        return "Dense drizzle";
-    case 56:
-        return "Light freezing drizzle";
-    case 57:
-        return "Dense freezing drizzle";
-    case 61:
-        return "Slight rain";
-    case 63:
-        return "Moderate rain";
-    case 65:
-        return "Heavy rain";
-    case 66:
-        return "Light freezing rain";
-    case 67:
-        return "Heavy freezing rain";
-    case 71:
-        return "Slight snow fall";
-    case 73:
-        return "Moderate snow fall";
-    case 75:
-        return "Heavy snow fall";
-    case 77:
-        return "Snow grains";
-    case 80:
-        return "Slight rain showers";
-    case 81:
-        return "Moderate rain showers";
-    case 82:
-        return "Violent rain showers";
-    case 85:
-        return "Slight snow showers";
-    case 86:
-        return "Heavy snow showers";
-    case 95:
-        return "Thunderstorm";
-    case 96:
-        return "Thunderstorm with slight hail";
-    case 99:
-        return "Thunderstorm with heavy hail";
-    default:
-        return "Unknown";
-    }
 }

@@ -8,21 +8,10 @@
 #include <string.h>
 
 #include "nimbus/clock.h"
-
-static json_t *num(double v)
-{
-    return isnan(v) ? json_null() : json_real(v);
-}
-
-static json_t *code(double v)
-{
-    return isnan(v) ? json_null() : json_integer((json_int_t)v);
-}
-
-static const char *condition(double v)
-{
-    return isnan(v) ? "Unknown" : nb_wmo_condition((int)v);
-}
+#include "nimbus/etag.h"
+#include "nimbus/json.h"
+#include "nimbus/map.h"
+#include "nimbus/wmo.h"
 
 static int64_t age_s(const nb_record *rec, int64_t now_ms)
 {
@@ -34,10 +23,11 @@ char *doc_render_head(const api_config *cfg, const answer *a, size_t *len)
 {
     const nb_record *r = a->rec;
     const nb_current *c = &r->current;
-    json_t *loc = json_pack("{s:s, s:f, s:f, s:o, s:s, s:s, s:i}", "key", r->key, "latitude",
-                            r->latitude, "longitude", r->longitude, "elevation", num(r->elevation),
-                            "timezone", r->timezone, "timezone_abbreviation",
-                            r->timezone_abbreviation, "utc_offset_seconds", r->utc_offset_seconds);
+    json_t *loc =
+        json_pack("{s:s, s:f, s:f, s:o, s:s, s:s, s:i}", "key", r->key, "latitude", r->latitude,
+                  "longitude", r->longitude, "elevation", nb_json_num(r->elevation), "timezone",
+                  r->timezone, "timezone_abbreviation", r->timezone_abbreviation,
+                  "utc_offset_seconds", r->utc_offset_seconds);
     if (a->place) {
         json_object_set_new(loc, "name", json_string(a->place->name));
         if (a->place->country[0])
@@ -46,29 +36,31 @@ char *doc_render_head(const api_config *cfg, const answer *a, size_t *len)
             json_object_set_new(loc, "country_code", json_string(a->place->country_code));
         if (a->place->admin1[0]) json_object_set_new(loc, "admin1", json_string(a->place->admin1));
     }
-    json_t *cur =
-        json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "time",
-                  c->time, "temperature", num(c->temperature), "apparent_temperature",
-                  num(c->apparent_temperature), "relative_humidity", num(c->relative_humidity),
-                  "weather_code", code(c->weather_code), "condition", condition(c->weather_code),
-                  "wind_speed", num(c->wind_speed), "wind_direction", num(c->wind_direction),
-                  "wind_gusts", num(c->wind_gusts), "precipitation", num(c->precipitation),
-                  "cloud_cover", num(c->cloud_cover), "pressure_msl", num(c->pressure_msl),
-                  "is_day", isnan(c->is_day) ? json_null() : json_boolean(c->is_day != 0));
+    json_t *cur = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "time", c->time,
+        "temperature", nb_json_num(c->temperature), "apparent_temperature",
+        nb_json_num(c->apparent_temperature), "relative_humidity",
+        nb_json_num(c->relative_humidity), "weather_code", nb_json_int(c->weather_code),
+        "condition", nb_wmo_condition_of(c->weather_code), "wind_speed", nb_json_num(c->wind_speed),
+        "wind_direction", nb_json_num(c->wind_direction), "wind_gusts", nb_json_num(c->wind_gusts),
+        "precipitation", nb_json_num(c->precipitation), "cloud_cover", nb_json_num(c->cloud_cover),
+        "pressure_msl", nb_json_num(c->pressure_msl), "is_day", nb_json_bool(c->is_day));
     json_t *days = json_array();
     int nd = a->days < r->ndays ? a->days : r->ndays;
     for (int i = 0; i < nd; i++) {
         const nb_day *d = &r->daily[i];
         json_array_append_new(
-            days, json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date",
-                            d->date, "weather_code", code(d->weather_code), "condition",
-                            condition(d->weather_code), "temperature_max", num(d->temperature_max),
-                            "temperature_min", num(d->temperature_min), "precipitation_sum",
-                            num(d->precipitation_sum), "precipitation_probability_max",
-                            num(d->precipitation_probability_max), "wind_speed_max",
-                            num(d->wind_speed_max), "uv_index_max", num(d->uv_index_max), "sunrise",
-                            d->sunrise[0] ? json_string(d->sunrise) : json_null(), "sunset",
-                            d->sunset[0] ? json_string(d->sunset) : json_null()));
+            days,
+            json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "date", d->date,
+                      "weather_code", nb_json_int(d->weather_code), "condition",
+                      nb_wmo_condition_of(d->weather_code), "temperature_max",
+                      nb_json_num(d->temperature_max), "temperature_min",
+                      nb_json_num(d->temperature_min), "precipitation_sum",
+                      nb_json_num(d->precipitation_sum), "precipitation_probability_max",
+                      nb_json_num(d->precipitation_probability_max), "wind_speed_max",
+                      nb_json_num(d->wind_speed_max), "uv_index_max", nb_json_num(d->uv_index_max),
+                      "sunrise", d->sunrise[0] ? json_string(d->sunrise) : json_null(), "sunset",
+                      d->sunset[0] ? json_string(d->sunset) : json_null()));
     }
     char fetched[40];
     nb_time_rfc3339(r->fetched_at_ms, fetched, sizeof(fetched));
@@ -117,31 +109,11 @@ char *doc_render(const api_config *cfg, const answer *a, int64_t now_ms, size_t 
 /* The representation's validator: same data, days and place → same ETag. */
 static void make_etag(const answer *a, char out[40])
 {
-    uint64_t h = 1469598103934665603ULL;
     char seed[256];
-    snprintf(seed, sizeof(seed), "%s|%lld|%d|%s", a->rec->key, (long long)a->rec->fetched_at_ms,
-             a->days, a->place ? a->place->name : "");
-    for (const char *p = seed; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    int n = snprintf(seed, sizeof(seed), "%s|%lld|%d|%s", a->rec->key,
+                     (long long)a->rec->fetched_at_ms, a->days, a->place ? a->place->name : "");
+    uint64_t h = nb_hash_stable(seed, n > 0 && (size_t)n < sizeof(seed) ? (size_t)n : strlen(seed));
     snprintf(out, 40, "W/\"%016llx\"", (unsigned long long)h);
-}
-
-/* RFC 9110 weak comparison against an If-None-Match list. */
-static bool etag_matches(const char *inm, const char *etag)
-{
-    if (!inm) return false;
-    const char *opaque = etag + 2; /* skip W/ */
-    size_t n = strlen(opaque);
-    for (const char *p = inm; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '*') return true;
-        if (p[0] == 'W' && p[1] == '/') p += 2;
-        if (strncmp(p, opaque, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ')) return true;
-        while (*p && *p != ',')
-            p++;
-    }
-    return false;
 }
 
 void doc_respond(nb_req *r, const api_config *cfg, const answer *a, const char *head,
@@ -189,7 +161,7 @@ void doc_respond(nb_req *r, const api_config *cfg, const answer *a, const char *
     nb_req_add_header(r, "Cache-Status", v);
     nb_req_add_header(r, "X-Source", a->source);
 
-    if (etag_matches(nb_req_header(r, "If-None-Match"), etag)) {
+    if (nb_etag_none_match(nb_req_header(r, "If-None-Match"), etag)) {
         nb_respond(r, 304, "application/json", "", 0);
         return;
     }

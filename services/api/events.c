@@ -12,8 +12,10 @@
 #include <sys/random.h>
 
 #include "nimbus/clock.h"
+#include "nimbus/json.h"
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
+#include "nimbus/wmo.h"
 
 struct events {
     rd_kafka_t *rk;
@@ -128,11 +130,6 @@ static void uuid_v4(char out[37])
              b[14], b[15]);
 }
 
-static json_t *num(double v)
-{
-    return isnan(v) ? json_null() : json_real(v);
-}
-
 nb_err events_publish(events *ev, const nb_record *r, const char *name)
 {
     char id[37], now[40], fetched[40];
@@ -144,11 +141,11 @@ nb_err events_publish(events *ev, const nb_record *r, const char *name)
                             "timezone", r->timezone);
     if (name && *name) json_object_set_new(loc, "name", json_string(name));
     json_t *obs = json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:o, s:s}", "time", c->time, "temperature", num(c->temperature),
-        "apparent_temperature", num(c->apparent_temperature), "relative_humidity",
-        num(c->relative_humidity), "wind_speed", num(c->wind_speed), "weather_code",
-        isnan(c->weather_code) ? json_null() : json_integer((json_int_t)c->weather_code),
-        "condition", isnan(c->weather_code) ? "Unknown" : nb_wmo_condition((int)c->weather_code));
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:s}", "time", c->time, "temperature",
+        nb_json_num(c->temperature), "apparent_temperature", nb_json_num(c->apparent_temperature),
+        "relative_humidity", nb_json_num(c->relative_humidity), "wind_speed",
+        nb_json_num(c->wind_speed), "weather_code", nb_json_int(c->weather_code), "condition",
+        nb_wmo_condition_of(c->weather_code));
     json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "id", id, "type",
                             "weather.observation", "time", now, "key", r->key, "location", loc,
                             "observation", obs, "fetched_at", fetched);

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "nimbus/backoff.h"
 #include "nimbus/clock.h"
 #include "nimbus/http_client.h"
 #include "nimbus/log.h"
@@ -58,16 +58,6 @@ void upstream_free(upstream *u)
 double upstream_pace_available(upstream *u)
 {
     return pace_available(u->pace);
-}
-
-static void backoff_sleep(int attempt)
-{
-    uint32_t r = 0;
-    if (getrandom(&r, sizeof(r), 0) != sizeof(r)) r = (uint32_t)nb_mono_ms();
-    long base = 200L << (attempt < 5 ? attempt : 5); /* 200, 400, 800 ms ... */
-    long ms = base / 2 + (long)(r % (uint32_t)base); /* jitter: 0.5x .. 1.5x */
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 typedef nb_err (*parse_fn)(const nb_httpc_resp *resp, void *arg, const char **why);
@@ -139,7 +129,9 @@ static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *a
         }
         nb_counter_inc(u->retries[ep]);
         nb_info("%s; retrying (%d of %ld)", err->reason, attempt + 1, c->upstream_retries);
-        backoff_sleep(attempt);
+        long ms = nb_backoff_ms(attempt, 200, 6400); /* 200, 400, 800 ms ... */
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
     }
 }
 

@@ -4,9 +4,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "nimbus/backoff.h"
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
@@ -42,14 +42,6 @@ static void job_free(job *j)
 static int64_t writer_depth_metric(void *arg)
 {
     return writer_depth(arg);
-}
-
-static long backoff_ms(int attempt)
-{
-    uint32_t r = 0;
-    if (getrandom(&r, sizeof(r), 0) != sizeof(r)) r = (uint32_t)nb_mono_ms();
-    long base = 100L << (attempt < 6 ? attempt : 6); /* 100 ms .. 6.4 s */
-    return base / 2 + (long)(r % (uint32_t)base);
 }
 
 /* Waits ms before a retry (less when stopping: never past the drain
@@ -91,7 +83,7 @@ static void *writer_main(void *arg)
                 nb_error("persistence refused %s: %s", j->path, err);
                 done = true;
             } else {
-                long ms = backoff_ms(attempt);
+                long ms = nb_backoff_ms(attempt, 100, 6400);
                 nb_warn("write of %s failed (%s); retry %d in %ld ms", j->path, err, attempt + 1,
                         ms);
                 nb_counter_inc(w->retries);

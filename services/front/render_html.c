@@ -92,7 +92,7 @@ static void icon(fr_out *o, const char *cls, const char *f, double code, double 
     fr_putf(o, "<svg class=\"%s\"%s%s%s viewBox=\"0 0 24 24\" role=\"img\" aria-label=\"", cls,
             f ? " data-f=\"" : "", f ? f : "", f ? "\"" : "");
     fr_put_html(o, label);
-    fr_putf(o, "\"><use href=\"#i-%s\"></use></svg>", fr_wx_icon_name(code, is_day));
+    fr_putf(o, "\"><use href=\"#i-%s\"></use></svg>", nb_wmo_icon(code, is_day));
 }
 
 /* One <span data-f=name>value</span> with the value escaped. */
@@ -109,7 +109,7 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     const json_t *loc = json_object_get(doc, "location");
     const json_t *cur = json_object_get(doc, "current");
     char region[320], ltime[32], num[32], ago[48];
-    double code = fr_wx_num(cur, "weather_code");
+    double code = nb_json_get_num(cur, "weather_code");
     const char *cond = fr_wx_str(cur, "condition");
 
     fr_wx_region(loc, region, sizeof(region));
@@ -127,21 +127,22 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     fr_put(o, "</p>\n<div class=\"current\">\n");
     icon(o, "icon", "icon", code, fr_wx_bool(cur, "is_day"), cond);
     fr_put(o, "\n<div class=\"temp\">");
-    field(o, "temperature", fr_wx_fmt(fr_wx_num(cur, "temperature"), 1, num, sizeof(num)));
+    field(o, "temperature", fr_wx_fmt(nb_json_get_num(cur, "temperature"), 1, num, sizeof(num)));
     fr_put(o, "<span class=\"unit\">°C</span></div>\n<div class=\"cond\"><strong>");
     field(o, "condition", cond);
     fr_put(o, "</strong><br>Feels like ");
     field(o, "apparent_temperature",
-          fr_wx_fmt(fr_wx_num(cur, "apparent_temperature"), 1, num, sizeof(num)));
+          fr_wx_fmt(nb_json_get_num(cur, "apparent_temperature"), 1, num, sizeof(num)));
     fr_put(o, " °C</div>\n</div>\n<dl class=\"facts\">\n<div><dt>Humidity</dt><dd>");
     field(o, "relative_humidity",
-          fr_wx_fmt(fr_wx_num(cur, "relative_humidity"), 0, num, sizeof(num)));
+          fr_wx_fmt(nb_json_get_num(cur, "relative_humidity"), 0, num, sizeof(num)));
     fr_put(o, " %</dd></div>\n<div><dt>Wind</dt><dd>");
-    field(o, "wind_speed", fr_wx_fmt(fr_wx_num(cur, "wind_speed"), 0, num, sizeof(num)));
+    field(o, "wind_speed", fr_wx_fmt(nb_json_get_num(cur, "wind_speed"), 0, num, sizeof(num)));
     fr_put(o, " km/h ");
-    field(o, "wind_dir", fr_wx_compass(fr_wx_num(cur, "wind_direction")));
+    field(o, "wind_dir", fr_wx_compass(nb_json_get_num(cur, "wind_direction")));
     fr_put(o, "</dd></div>\n<div><dt>Precipitation</dt><dd>");
-    field(o, "precipitation", fr_wx_fmt(fr_wx_num(cur, "precipitation"), 1, num, sizeof(num)));
+    field(o, "precipitation",
+          fr_wx_fmt(nb_json_get_num(cur, "precipitation"), 1, num, sizeof(num)));
     fr_put(o, " mm</dd></div>\n");
 
     char today_date[16];
@@ -188,17 +189,18 @@ static void daily_block(fr_out *o, const json_t *doc, const fr_page *pg)
         fr_put(o, "<li><span class=\"d\">");
         fr_put_html(o, label);
         fr_put(o, "</span>");
-        icon(o, "i", NULL, fr_wx_num(d, "weather_code"), 1, cond);
+        icon(o, "i", NULL, nb_json_get_num(d, "weather_code"), 1, cond);
         fr_put(o, "<span class=\"c\">");
         fr_put_html(o, cond);
         fr_put(o, "</span><span class=\"t\"><b>");
-        fr_put(o, fr_wx_fmt(fr_wx_num(d, "temperature_max"), 0, num, sizeof(num)));
+        fr_put(o, fr_wx_fmt(nb_json_get_num(d, "temperature_max"), 0, num, sizeof(num)));
         fr_put(o, "°</b> / ");
-        fr_put(o, fr_wx_fmt(fr_wx_num(d, "temperature_min"), 0, num, sizeof(num)));
+        fr_put(o, fr_wx_fmt(nb_json_get_num(d, "temperature_min"), 0, num, sizeof(num)));
         fr_put(o, "°</span><span class=\"p\">");
-        fr_put(o, fr_wx_fmt(fr_wx_num(d, "precipitation_probability_max"), 0, num, sizeof(num)));
+        fr_put(o,
+               fr_wx_fmt(nb_json_get_num(d, "precipitation_probability_max"), 0, num, sizeof(num)));
         fr_put(o, " % · ");
-        fr_put(o, fr_wx_fmt(fr_wx_num(d, "precipitation_sum"), 1, num, sizeof(num)));
+        fr_put(o, fr_wx_fmt(nb_json_get_num(d, "precipitation_sum"), 1, num, sizeof(num)));
         fr_put(o, " mm</span></li>\n");
     }
     fr_put(o, "</ol>\n</section>\n");

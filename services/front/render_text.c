@@ -56,15 +56,16 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
     fr_put_safe(&o, fr_wx_str(loc, "timezone"));
     fr_putf(&o, ")\n\n");
 
-    fr_putf(&o, "  %s  ", fr_wx_icon(fr_wx_num(cur, "weather_code"), fr_wx_bool(cur, "is_day")));
+    fr_putf(&o, "  %s  ",
+            nb_wmo_emoji(nb_json_get_num(cur, "weather_code"), fr_wx_bool(cur, "is_day")));
     fr_put_safe(&o, fr_wx_str(cur, "condition"));
     fr_putf(&o, "\n      %s °C (feels like %s °C)\n",
-            fr_wx_fmt(fr_wx_num(cur, "temperature"), 1, t, sizeof(t)),
-            fr_wx_fmt(fr_wx_num(cur, "apparent_temperature"), 1, feels, sizeof(feels)));
-    const char *dir = fr_wx_compass(fr_wx_num(cur, "wind_direction"));
+            fr_wx_fmt(nb_json_get_num(cur, "temperature"), 1, t, sizeof(t)),
+            fr_wx_fmt(nb_json_get_num(cur, "apparent_temperature"), 1, feels, sizeof(feels)));
+    const char *dir = fr_wx_compass(nb_json_get_num(cur, "wind_direction"));
     fr_putf(&o, "      Wind %s km/h%s%s · Humidity %s %%\n\n",
-            fr_wx_fmt(fr_wx_num(cur, "wind_speed"), 0, wind, sizeof(wind)), *dir ? " " : "", dir,
-            fr_wx_fmt(fr_wx_num(cur, "relative_humidity"), 0, hum, sizeof(hum)));
+            fr_wx_fmt(nb_json_get_num(cur, "wind_speed"), 0, wind, sizeof(wind)), *dir ? " " : "",
+            dir, fr_wx_fmt(nb_json_get_num(cur, "relative_humidity"), 0, hum, sizeof(hum)));
 
     size_t first = fr_wx_first_day(daily, today);
     json_array_foreach(daily, i, d)
@@ -76,13 +77,13 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
         snprintf(cond, sizeof(cond), "%s", fr_wx_str(d, "condition"));
         fr_put(&o, "  ");
         put_padded(&o, label, 9); /* the api's date text when it is not a date */
-        fr_putf(&o, " %s  ", fr_wx_icon(fr_wx_num(d, "weather_code"), 1));
+        fr_putf(&o, " %s  ", nb_wmo_emoji(nb_json_get_num(d, "weather_code"), 1));
         put_padded(&o, cond, 22);
         fr_putf(&o, "%5s / %-5s °C  rain %s %% %s mm\n",
-                fr_wx_fmt(fr_wx_num(d, "temperature_max"), 0, hi, sizeof(hi)),
-                fr_wx_fmt(fr_wx_num(d, "temperature_min"), 0, lo, sizeof(lo)),
-                fr_wx_fmt(fr_wx_num(d, "precipitation_probability_max"), 0, pp, sizeof(pp)),
-                fr_wx_fmt(fr_wx_num(d, "precipitation_sum"), 1, ps, sizeof(ps)));
+                fr_wx_fmt(nb_json_get_num(d, "temperature_max"), 0, hi, sizeof(hi)),
+                fr_wx_fmt(nb_json_get_num(d, "temperature_min"), 0, lo, sizeof(lo)),
+                fr_wx_fmt(nb_json_get_num(d, "precipitation_probability_max"), 0, pp, sizeof(pp)),
+                fr_wx_fmt(nb_json_get_num(d, "precipitation_sum"), 1, ps, sizeof(ps)));
     }
 
     int64_t age = fr_wx_age_s(doc, now_ms);

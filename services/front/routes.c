@@ -12,6 +12,7 @@
 
 #include "assets.h"
 #include "nimbus/clock.h"
+#include "nimbus/etag.h"
 #include "nimbus/http_client.h"
 #include "nimbus/log.h"
 #include "render_html.h"
@@ -380,7 +381,7 @@ static void on_static(nb_req *r, void *ctx)
                       v && strcmp(v, fr_assets_version()) == 0
                           ? "public, max-age=31536000, immutable"
                           : "public, max-age=300");
-    if (inm && strstr(inm, etag)) {
+    if (nb_etag_none_match(inm, etag)) {
         nb_respond(r, 304, a->content_type, "", 0);
         return;
     }

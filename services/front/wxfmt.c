@@ -8,12 +8,6 @@
 
 #include "nimbus/clock.h"
 
-double fr_wx_num(const json_t *obj, const char *key)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 double fr_wx_bool(const json_t *obj, const char *key)
 {
     json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
@@ -39,102 +33,6 @@ char *fr_wx_fmt(double v, int decimals, char *out, size_t outlen)
     return out;
 }
 
-const char *fr_wx_icon(double weather_code, double is_day)
-{
-    if (!isfinite(weather_code)) return "🌡️";
-    bool night = isfinite(is_day) && is_day == 0;
-    switch ((int)weather_code) {
-    case 0:
-        return night ? "🌙" : "☀️";
-    case 1:
-        return night ? "🌙" : "🌤️";
-    case 2:
-        return "⛅";
-    case 3:
-        return "☁️";
-    case 45:
-    case 48:
-        return "🌫️";
-    case 51:
-    case 53:
-    case 55:
-    case 56:
-    case 57:
-        return "🌦️";
-    case 61:
-    case 63:
-    case 65:
-    case 66:
-    case 67:
-        return "🌧️";
-    case 71:
-    case 73:
-    case 75:
-    case 77:
-    case 85:
-    case 86:
-        return "🌨️";
-    case 80:
-    case 81:
-    case 82:
-        return "🌦️";
-    case 95:
-    case 96:
-    case 99:
-        return "⛈️";
-    default:
-        return "🌡️";
-    }
-}
-
-const char *fr_wx_icon_name(double weather_code, double is_day)
-{
-    if (!isfinite(weather_code)) return "unknown";
-    bool night = isfinite(is_day) && is_day == 0;
-    switch ((int)weather_code) {
-    case 0:
-        return night ? "moon" : "sun";
-    case 1:
-        return night ? "moon" : "partly";
-    case 2:
-        return "partly";
-    case 3:
-        return "cloud";
-    case 45:
-    case 48:
-        return "fog";
-    case 51:
-    case 53:
-    case 55:
-    case 56:
-    case 57:
-        return "drizzle";
-    case 61:
-    case 63:
-    case 65:
-    case 66:
-    case 67:
-        return "rain";
-    case 71:
-    case 73:
-    case 75:
-    case 77:
-    case 85:
-    case 86:
-        return "snow";
-    case 80:
-    case 81:
-    case 82:
-        return "drizzle";
-    case 95:
-    case 96:
-    case 99:
-        return "thunder";
-    default:
-        return "unknown";
-    }
-}
-
 const char *fr_wx_compass(double degrees)
 {
     static const char *const points[16] = {"N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
@@ -147,7 +45,7 @@ const char *fr_wx_compass(double degrees)
 
 long fr_wx_utc_offset(const json_t *location)
 {
-    double v = fr_wx_num(location, "utc_offset_seconds");
+    double v = nb_json_get_num(location, "utc_offset_seconds");
     return isfinite(v) && fabs(v) <= 18 * 3600 ? (long)v : 0;
 }
 

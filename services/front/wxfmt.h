@@ -1,7 +1,8 @@
 /* wxfmt.h — presentation helpers shared by the HTML and text renderers:
- * reading the api's weather document (jansson) with nulls as NAN, number
- * formatting with a placeholder for missing values, WMO condition icons,
- * compass points, the place's local time and "updated N minutes ago".
+ * reading the api's weather document (jansson; numbers with nimbus/json.h,
+ * weather codes with nimbus/wmo.h), number formatting with a placeholder for
+ * missing values, compass points, the place's local time and "updated N
+ * minutes ago".
  *
  * Pure functions over borrowed inputs; outputs go to caller buffers or are
  * static strings. Thread-safe. */
@@ -13,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nimbus/json.h"
+#include "nimbus/wmo.h"
+
 #define FR_MISSING "–" /* shown for a null/missing value (U+2013) */
 
-/* Number at obj[key]; NAN when obj is not an object, the key is absent, null
- * or not a number. */
-double fr_wx_num(const json_t *obj, const char *key);
 /* Boolean at obj[key] as 1 or 0; NAN when absent, null or not a boolean. */
 double fr_wx_bool(const json_t *obj, const char *key);
 /* String at obj[key]; "" when absent or not a string. Borrowed from obj. */
@@ -26,15 +27,6 @@ const char *fr_wx_str(const json_t *obj, const char *key);
 /* Formats v with `decimals` decimals ("-0.0" becomes "0.0"); FR_MISSING when
  * v is NAN. Returns out. */
 char *fr_wx_fmt(double v, int decimals, char *out, size_t outlen);
-
-/* An emoji for a WMO weather code (NAN = unknown); is_day picks sun or moon
- * for the clear codes (NAN counts as day). Static UTF-8 string. */
-const char *fr_wx_icon(double weather_code, double is_day);
-
-/* The icon's name for a WMO code: "sun", "moon", "partly", "cloud", "fog",
- * "drizzle", "rain", "snow", "thunder" or "unknown" (same rules as
- * fr_wx_icon; app.js mirrors them). Static string. */
-const char *fr_wx_icon_name(double weather_code, double is_day);
 
 /* 16-point compass name for a direction in degrees ("NE"); "" for NAN. */
 const char *fr_wx_compass(double degrees);

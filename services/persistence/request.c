@@ -30,22 +30,31 @@ bool rq_is_json(const char *ct)
     return ct && strncasecmp(ct, json, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-static nb_err record_put(const char *key, const char *body, size_t len, rq_put *out, char *why,
-                         size_t whylen)
+/* Refuses an empty body; otherwise prepares out. */
+static bool has_body(const char *body, size_t len, rq_put *out, char *why, size_t whylen)
+{
+    memset(out, 0, sizeof(*out));
+    if (body && len > 0) return true;
+    snprintf(why, whylen, "empty body");
+    return false;
+}
+
+nb_err rq_record_put(const char *key, const char *body, size_t len, nb_record *rec, rq_put *out,
+                     char *why, size_t whylen)
 {
     const char *reason = NULL;
-    nb_record rec;
-    nb_err rc = nb_record_parse(body, len, &rec, &reason);
+    if (!has_body(body, len, out, why, whylen)) return NB_ERR_INVALID;
+    nb_err rc = nb_record_parse(body, len, rec, &reason);
     if (rc != NB_OK) {
         snprintf(why, whylen, "invalid record: %s", reason ? reason : "unreadable");
         return rc;
     }
-    if (strcmp(rec.key, key) != 0) {
-        snprintf(why, whylen, "record key %s does not match the path key %s", rec.key, key);
+    if (strcmp(rec->key, key) != 0) {
+        snprintf(why, whylen, "record key %s does not match the path key %s", rec->key, key);
         return NB_ERR_INVALID;
     }
-    out->version_ms = rec.fetched_at_ms;
-    out->canon = nb_record_dump(&rec, &out->len);
+    out->version_ms = rec->fetched_at_ms;
+    out->canon = nb_record_dump(rec, &out->len);
     if (!out->canon) {
         snprintf(why, whylen, "could not encode the record");
         return NB_ERR_NOMEM;
@@ -53,10 +62,11 @@ static nb_err record_put(const char *key, const char *body, size_t len, rq_put *
     return NB_OK;
 }
 
-static nb_err geo_put(const char *query, const char *body, size_t len, rq_put *out, char *why,
-                      size_t whylen)
+nb_err rq_geo_put(const char *query, const char *body, size_t len, rq_put *out, char *why,
+                  size_t whylen)
 {
     const char *reason = NULL;
+    if (!has_body(body, len, out, why, whylen)) return NB_ERR_INVALID;
     nb_geo_entry *g = malloc(sizeof(*g)); /* large for a worker's stack */
     nb_err rc = NB_ERR_NOMEM;
     if (!g) {
@@ -83,18 +93,6 @@ static nb_err geo_put(const char *query, const char *body, size_t len, rq_put *o
 out_free:
     free(g);
     return rc;
-}
-
-nb_err rq_put_parse(kv_ns ns, const char *key, const char *body, size_t len, rq_put *out, char *why,
-                    size_t whylen)
-{
-    memset(out, 0, sizeof(*out));
-    if (!body || len == 0) {
-        snprintf(why, whylen, "empty body");
-        return NB_ERR_INVALID;
-    }
-    return ns == KV_NS_RECORD ? record_put(key, body, len, out, why, whylen)
-                              : geo_put(key, body, len, out, why, whylen);
 }
 
 void rq_put_release(rq_put *p)

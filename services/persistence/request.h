@@ -32,11 +32,15 @@ typedef struct rq_put {
     size_t len;
 } rq_put;
 
-/* Checks the body of a PUT to key (as rq_key gave it) and encodes it
- * canonically into out. NB_OK; NB_ERR_INVALID with the reason in why (empty,
- * not a valid record/entry, or for another key); NB_ERR_NOMEM with why. */
-nb_err rq_put_parse(kv_ns ns, const char *key, const char *body, size_t len, rq_put *out, char *why,
-                    size_t whylen);
+/* Checks the body of a PUT /v1/records/{key} (key as rq_key gave it),
+ * decodes it into rec and encodes it canonically into out. NB_OK;
+ * NB_ERR_INVALID with the reason in why (empty, not a valid record, or for
+ * another key); NB_ERR_NOMEM with why. */
+nb_err rq_record_put(const char *key, const char *body, size_t len, nb_record *rec, rq_put *out,
+                     char *why, size_t whylen);
+/* The same for PUT /v1/geocode/{query} (query as rq_key normalised it). */
+nb_err rq_geo_put(const char *query, const char *body, size_t len, rq_put *out, char *why,
+                  size_t whylen);
 void rq_put_release(rq_put *p);
 
 #endif

@@ -23,13 +23,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *body = f[2] ? f[2] : "";
     size_t blen = f[2] ? size - (size_t)(body - store) : 0;
     rq_put put, again;
-    if (rq_put_parse(ns, key, body, blen, &put, why, sizeof(why)) != NB_OK) {
-        FZ_CHECK(why[0]);
+    nb_record rec;
+    nb_err rc = ns == KV_NS_RECORD ? rq_record_put(key, body, blen, &rec, &put, why, sizeof(why))
+                                   : rq_geo_put(key, body, blen, &put, why, sizeof(why));
+    if (rc != NB_OK) {
+        FZ_CHECK(why[0] && !put.canon);
         goto out;
     }
-    if (rq_put_parse(ns, key, put.canon, put.len, &again, why, sizeof(why)) != NB_OK) {
-        FZ_FAIL("stored form refused (%s):\n%s", why, put.canon);
-    }
+    rc = ns == KV_NS_RECORD ? rq_record_put(key, put.canon, put.len, &rec, &again, why, sizeof(why))
+                            : rq_geo_put(key, put.canon, put.len, &again, why, sizeof(why));
+    if (rc != NB_OK) FZ_FAIL("stored form refused (%s):\n%s", why, put.canon);
     FZ_CHECK(again.len == put.len && memcmp(again.canon, put.canon, put.len) == 0);
     FZ_CHECK(again.version_ms == put.version_ms && again.expires_at_ms == put.expires_at_ms);
     rq_put_release(&put);

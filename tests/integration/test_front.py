@@ -446,9 +446,13 @@ class FrontTest(testing.TestCase):
             self.assertEqual(r.header("Cache-Control"), "public, max-age=31536000, immutable")
             etag = self.assertHeader(r, "ETag")
             self.assertStatus(get(self.url + path, {"If-None-Match": etag}), 304)
+        # The script served is the source file behind libcommon's WMO table.
         with open(os.path.join(os.environ.get("NIMBUS_SOURCE_DIR", "."),
                                "services/front/assets/app.js"), "rb") as f:
-            self.assertEqual(get(self.url + js).body, f.read())
+            served = get(self.url + js).body
+            self.assertTrue(served.startswith(b"/* Generated from libcommon/src/wmo.c"))
+            self.assertIn(b'"3":{"condition":"Overcast","icon":"cloud","night":"cloud"}', served)
+            self.assertTrue(served.endswith(f.read()))
         self.assertStatus(get(self.url + "/static/nope.js"), 404)
 
     def test_readyz_and_metrics(self):

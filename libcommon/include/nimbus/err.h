@@ -1,7 +1,10 @@
-/* err.h — the one error enum of nimbus, and its single mapping to HTTP.
+/* err.h — the one error enum of nimbus, its single mapping to HTTP, and the
+ * one error value that carries a failure from where it happens to the answer.
  *
- * Action functions return nb_err (NB_OK == 0); predicates return bool.
- * nb_err_http_status() is the only place an error becomes a status code.
+ * Action functions return nb_err (NB_OK == 0); predicates return bool. When
+ * the caller needs more than the code (a reason for people, when to retry),
+ * the function fills an nb_error. nb_err_http_status() is the only place an
+ * error becomes a status code: a given failure has one status everywhere.
  * Thread-safe: pure functions. */
 #ifndef NIMBUS_ERR_H
 #define NIMBUS_ERR_H
@@ -15,9 +18,9 @@ typedef enum nb_err {
     NB_ERR_MEDIA_TYPE,   /* body is not application/json         -> 415 */
     NB_ERR_METHOD,       /* route exists, method does not        -> 405 */
     NB_ERR_CONFLICT,     /* precondition failed                  -> 409 */
-    NB_ERR_RATE_LIMITED, /* our own pace limit is spent          -> 503 */
+    NB_ERR_RATE_LIMITED, /* a pace limit or budget is spent      -> 503 */
     NB_ERR_UNAVAILABLE,  /* a backend is down, retry later       -> 503 */
-    NB_ERR_TIMEOUT,      /* a backend did not answer in time     -> 504 */
+    NB_ERR_TIMEOUT,      /* a backend did not answer in time     -> 503 */
     NB_ERR_UPSTREAM,     /* upstream answered with garbage/error -> 502 */
     NB_ERR_INTERNAL,     /* a bug or an impossible state         -> 500 */
 } nb_err;
@@ -26,5 +29,20 @@ typedef enum nb_err {
 int nb_err_http_status(nb_err e);
 /* Stable snake_case code for error bodies, e.g. "bad_request". */
 const char *nb_err_code(nb_err e);
+/* The error for a code nb_err_code() gives (an error body read back from
+ * another nimbus daemon); NB_ERR_INTERNAL for anything else. */
+nb_err nb_err_from_code(const char *code);
+
+/* A failure with what a caller or a person needs to know about it. */
+typedef struct nb_error {
+    nb_err code;       /* NB_OK: no error */
+    int retry_after_s; /* seconds for Retry-After; 0: don't say */
+    char msg[256];     /* a reason for people (UTF-8, no trailing newline) */
+} nb_error;
+
+/* Fills e (when not NULL) and returns code, so that `return nb_error_set(...)`
+ * reads as one step. */
+nb_err nb_error_set(nb_error *e, nb_err code, int retry_after_s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -89,7 +89,4 @@ char *nb_record_dump(const nb_record *r, size_t *len);
 nb_err nb_geo_parse(const char *json, size_t len, nb_geo_entry *out, const char **why);
 char *nb_geo_dump(const nb_geo_entry *g, size_t *len);
 
-/* Readable condition for a WMO weather code ("Overcast"); "Unknown" otherwise. */
-const char *nb_wmo_condition(int code);
-
 #endif

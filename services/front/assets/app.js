@@ -35,23 +35,12 @@
     return /^-[0.]+$/.test(s) ? s.slice(1) : s;
   }
 
-  /* Icon names, as wxfmt.c's fr_wx_icon_name(); the page defines #i-<name>. */
+  /* Icon names from libcommon's WMO table (NB_WMO, joined in front of this
+   * script at build time); the page defines #i-<name>. */
   function icon(code, isDay) {
-    if (typeof code !== 'number') return 'unknown';
-    var night = isDay === false;
-    switch (code) {
-      case 0: return night ? 'moon' : 'sun';
-      case 1: return night ? 'moon' : 'partly';
-      case 2: return 'partly';
-      case 3: return 'cloud';
-      case 45: case 48: return 'fog';
-      case 51: case 53: case 55: case 56: case 57: return 'drizzle';
-      case 61: case 63: case 65: case 66: case 67: return 'rain';
-      case 71: case 73: case 75: case 77: case 85: case 86: return 'snow';
-      case 80: case 81: case 82: return 'drizzle';
-      case 95: case 96: case 99: return 'thunder';
-      default: return 'unknown';
-    }
+    var w = typeof code === 'number' ? NB_WMO[String(code)] : undefined;
+    if (!w) return 'unknown';
+    return isDay === false ? w.night : w.icon;
   }
 
   var SVG_NS = 'http://www.w3.org/2000/svg';

@@ -29,36 +29,6 @@ static void test_fmt_rounds_and_marks_missing(void **state)
     assert_string_equal(fr_wx_fmt(INFINITY, 0, out, sizeof(out)), FR_MISSING);
 }
 
-static void test_icons_follow_wmo_codes_and_day(void **state)
-{
-    assert_string_equal(fr_wx_icon(0, 1), "☀️");
-    assert_string_equal(fr_wx_icon(0, 0), "🌙");
-    assert_string_equal(fr_wx_icon(0, NAN), "☀️");
-    assert_string_equal(fr_wx_icon(2, 1), "⛅");
-    assert_string_equal(fr_wx_icon(3, 0), "☁️");
-    assert_string_equal(fr_wx_icon(45, 1), "🌫️");
-    assert_string_equal(fr_wx_icon(63, 1), "🌧️");
-    assert_string_equal(fr_wx_icon(75, 1), "🌨️");
-    assert_string_equal(fr_wx_icon(81, 1), "🌦️");
-    assert_string_equal(fr_wx_icon(95, 1), "⛈️");
-    assert_string_equal(fr_wx_icon(NAN, 1), "🌡️");
-    assert_string_equal(fr_wx_icon(42, 1), "🌡️");
-}
-
-static void test_icon_names_for_the_page(void **state)
-{
-    assert_string_equal(fr_wx_icon_name(0, 1), "sun");
-    assert_string_equal(fr_wx_icon_name(0, 0), "moon");
-    assert_string_equal(fr_wx_icon_name(1, 1), "partly");
-    assert_string_equal(fr_wx_icon_name(3, NAN), "cloud");
-    assert_string_equal(fr_wx_icon_name(48, 1), "fog");
-    assert_string_equal(fr_wx_icon_name(53, 1), "drizzle");
-    assert_string_equal(fr_wx_icon_name(65, 1), "rain");
-    assert_string_equal(fr_wx_icon_name(86, 1), "snow");
-    assert_string_equal(fr_wx_icon_name(99, 1), "thunder");
-    assert_string_equal(fr_wx_icon_name(NAN, 1), "unknown");
-}
-
 static void test_compass_points(void **state)
 {
     assert_string_equal(fr_wx_compass(0), "N");
@@ -268,8 +238,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fmt_rounds_and_marks_missing),
-        cmocka_unit_test(test_icons_follow_wmo_codes_and_day),
-        cmocka_unit_test(test_icon_names_for_the_page),
         cmocka_unit_test(test_compass_points),
         cmocka_unit_test(test_local_time_uses_utc_offset),
         cmocka_unit_test(test_day_labels),

@@ -205,13 +205,6 @@ static void geo_round_trip(void **state)
                      NB_ERR_INVALID);
 }
 
-static void wmo_conditions(void **state)
-{
-    assert_string_equal(nb_wmo_condition(3), "Overcast");
-    assert_string_equal(nb_wmo_condition(95), "Thunderstorm");
-    assert_string_equal(nb_wmo_condition(42), "Unknown");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,7 +215,6 @@ int main(void)
         cmocka_unit_test(accepted_records_survive_their_encoding),
         cmocka_unit_test(geo_normalise),
         cmocka_unit_test(geo_round_trip),
-        cmocka_unit_test(wmo_conditions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

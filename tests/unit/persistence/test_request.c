@@ -54,9 +54,10 @@ static void a_record_is_stored_canonically(void **state)
 {
     rq_put put;
     char why[600];
+    nb_record rec;
     assert_int_equal(
-        rq_put_parse(KV_NS_RECORD, "52.52,13.41", record, strlen(record), &put, why, sizeof(why)),
-        NB_OK);
+        rq_record_put("52.52,13.41", record, strlen(record), &rec, &put, why, sizeof(why)), NB_OK);
+    assert_string_equal(rec.current.time, "2026-11-24T01:00");
     assert_int_equal(put.version_ms, 1795478749123LL);
     assert_int_equal(put.expires_at_ms, 0);
     assert_int_equal(strlen(put.canon), put.len);
@@ -71,9 +72,7 @@ static void an_entry_is_stored_canonically(void **state)
 {
     rq_put put;
     char why[600];
-    assert_int_equal(
-        rq_put_parse(KV_NS_GEOCODE, "sao paulo", entry, strlen(entry), &put, why, sizeof(why)),
-        NB_OK);
+    assert_int_equal(rq_geo_put("sao paulo", entry, strlen(entry), &put, why, sizeof(why)), NB_OK);
     assert_int_equal(put.version_ms, 1795478400000LL);
     assert_int_equal(put.expires_at_ms, 1795478400000LL + 30LL * 86400 * 1000);
     assert_non_null(strstr(put.canon, "\"name\":\"S\xc3\xa3o Paulo\""));
@@ -83,26 +82,24 @@ static void an_entry_is_stored_canonically(void **state)
 static void every_refused_body_says_why(void **state)
 {
     rq_put put;
+    nb_record rec;
     char why[600];
-    assert_int_equal(rq_put_parse(KV_NS_RECORD, "52.52,13.41", "", 0, &put, why, sizeof(why)),
+    assert_int_equal(rq_record_put("52.52,13.41", "", 0, &rec, &put, why, sizeof(why)),
                      NB_ERR_INVALID);
     assert_string_equal(why, "empty body");
-    assert_int_equal(rq_put_parse(KV_NS_GEOCODE, "x", NULL, 0, &put, why, sizeof(why)),
-                     NB_ERR_INVALID);
+    assert_int_equal(rq_geo_put("x", NULL, 0, &put, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why, "empty body");
-    assert_int_equal(rq_put_parse(KV_NS_RECORD, "52.52,13.41", "{", 1, &put, why, sizeof(why)),
+    assert_int_equal(rq_record_put("52.52,13.41", "{", 1, &rec, &put, why, sizeof(why)),
                      NB_ERR_INVALID);
     assert_string_equal(why, "invalid record: body is not valid JSON");
     assert_int_equal(
-        rq_put_parse(KV_NS_RECORD, "1.00,2.00", record, strlen(record), &put, why, sizeof(why)),
+        rq_record_put("1.00,2.00", record, strlen(record), &rec, &put, why, sizeof(why)),
         NB_ERR_INVALID);
     assert_string_equal(why, "record key 52.52,13.41 does not match the path key 1.00,2.00");
-    assert_int_equal(rq_put_parse(KV_NS_GEOCODE, "x", "[]", 2, &put, why, sizeof(why)),
-                     NB_ERR_INVALID);
+    assert_int_equal(rq_geo_put("x", "[]", 2, &put, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why, "invalid geocoding entry: entry must be a JSON object");
-    assert_int_equal(
-        rq_put_parse(KV_NS_GEOCODE, "rio", entry, strlen(entry), &put, why, sizeof(why)),
-        NB_ERR_INVALID);
+    assert_int_equal(rq_geo_put("rio", entry, strlen(entry), &put, why, sizeof(why)),
+                     NB_ERR_INVALID);
     assert_string_equal(why, "entry query does not match the path query");
     assert_null(put.canon);
 }

@@ -16,7 +16,7 @@ import time
 import unittest
 import urllib.parse
 
-from nimbus_harness import Daemon, binary, free_port, http, schema, shared, testing
+from nimbus_harness import Daemon, binary, free_port, http, schema, shared, testing, wait_until
 
 REDIS_DB = 7  # front's tests keep their cache entries apart from other suites'
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) nimbus-test",
@@ -262,8 +262,9 @@ class FrontTest(testing.TestCase):
         r = get(self.url + "/Berlin?format=json", {"X-Request-Id": rid})
         self.assertStatus(r, 200)
         self.assertEqual(r.header("X-Request-Id"), rid)
-        logged = [l for l in self.stack.api.log_json() if l.get("rid") == rid]
-        self.assertTrue(logged, "api logged nothing with request id %s" % rid)
+        # The api may write its access log line just after the answer left.
+        wait_until(lambda: [l for l in self.stack.api.log_json() if l.get("rid") == rid], 10,
+                   what="an api log line with request id %s" % rid)
 
     # -- the page without JavaScript ------------------------------------------
 

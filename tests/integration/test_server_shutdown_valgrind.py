@@ -2,7 +2,7 @@
 
 The api runs under valgrind (ASan cannot see inside libmicrohttpd, which is not
 instrumented). A request for an unknown location waits for the upstream, which
-the private simulator answers only after 3 s. SIGTERM arrives while it waits:
+the private simulator answers only after 5 s. SIGTERM arrives while it waits:
 the server answers the client 503 (Connection: close) at 3/4 of the 1 s grace
 and stops; then the fetch completes and the api answers the request it still
 owns (reading its headers on the way: the old code read the freed connection
@@ -22,7 +22,7 @@ from nimbus_harness import http, procs, testing
 from nimbus_harness.sim import WeatherSim
 from server_common import Stack, log_lines
 
-LATENCY_MS = 3000
+LATENCY_MS = 5000
 KEY = "48.85,2.35"
 
 

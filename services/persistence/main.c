@@ -19,7 +19,7 @@
 typedef struct settings {
     const char *bind, *redis_url, *postgres_dsn, *log_level;
     long port, threads, workers, cache_ttl_s, backend_timeout_ms, body_cap, conn_timeout_s,
-        grace_ms;
+        grace_ms, max_clock_skew_ms, outbox_retention_s;
     bool access_log;
 } settings;
 
@@ -41,6 +41,10 @@ int main(int argc, char **argv)
          "life of a cache entry in seconds"},
         {"backend-timeout-ms", NB_SET_INT, &cfg.backend_timeout_ms, "500", 10, 60000,
          "deadline of each Redis/PostgreSQL operation, connect included"},
+        {"max-clock-skew-ms", NB_SET_INT, &cfg.max_clock_skew_ms, "60000", 1, 86400000,
+         "a PUT whose fetched_at/resolved_at is further than this in the future is refused (400)"},
+        {"outbox-retention-s", NB_SET_INT, &cfg.outbox_retention_s, "86400", 1, 365L * 86400,
+         "sent outbox events are deleted this long after they were acknowledged"},
         {"body-cap", NB_SET_INT, &cfg.body_cap, "65536", 1024, 16L * 1024 * 1024,
          "largest accepted request body in bytes"},
         {"conn-timeout-s", NB_SET_INT, &cfg.conn_timeout_s, "30", 1, 3600,
@@ -83,7 +87,10 @@ int main(int argc, char **argv)
     /* migrate now if the database is there; otherwise the store's probe will */
     if (kv_ping(db) != NB_OK)
         nb_warn("database not reachable at start-up; will keep trying (not ready until then)");
-    store_opts so = {.cache = cache, .db = db};
+    store_opts so = {.cache = cache,
+                     .db = db,
+                     .max_skew_ms = cfg.max_clock_skew_ms,
+                     .outbox_retention_ms = cfg.outbox_retention_s * 1000};
     st = store_new(&so);
     if (!st || store_start(st) != NB_OK) {
         nb_error("could not start the store");

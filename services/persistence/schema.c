@@ -31,6 +31,19 @@ static const char *const migrations[SCHEMA_VERSION][4] = {
      " body json NOT NULL,"
      " updated_at timestamptz NOT NULL DEFAULT now())",
      NULL},
+    /* 2: the transactional outbox (events of new observations, claimed with
+     * leases by the relay, deleted some time after they were sent) */
+    {"CREATE TABLE outbox ("
+     " seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     " id uuid NOT NULL UNIQUE,"
+     " key text NOT NULL,"
+     " event json NOT NULL,"
+     " created_at timestamptz NOT NULL DEFAULT now(),"
+     " claimed_by text,"
+     " lease_until timestamptz,"
+     " sent_at timestamptz)",
+     "CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL",
+     "CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL", NULL},
 };
 
 /* Runs a statement and clears its result. */

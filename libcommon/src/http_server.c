@@ -422,8 +422,9 @@ void nb_req_add_header(nb_req *r, const char *name, const char *value)
     if (!h) return;
     h->name = strdup(name);
     h->value = strdup(value);
+    h->next = NULL;
     if (!h->name || !h->value) {
-        hdrs_free((h->next = NULL, h));
+        hdrs_free(h);
         return;
     }
     pthread_mutex_lock(&r->lock);

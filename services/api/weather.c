@@ -10,8 +10,6 @@
  * A step that needs no waiting continues on the same worker. */
 #include "weather.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +19,8 @@
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
+#include "query.h"
 
-#define DEFAULT_DAYS 7
 #define ERROR_HOLD_MS 1000 /* a failed fetch is not retried for this long */
 #define GEO_MEMO_MS 600000 /* resolved names kept in memory at most this long */
 #define ID_MAX (NB_QUERY_MAX + 4)
@@ -183,70 +181,29 @@ static void answer_fetch_error(wx *x, const fl_result *res)
 
 /* ---- input ----------------------------------------------------------- */
 
-static bool parse_coord(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtod(s, &end);
-    return *s && !errno && *end == '\0' && isfinite(*out) && *out >= lo && *out <= hi;
-}
-
-static bool is_revalidation(nb_req *r)
-{
-    const char *cc = nb_req_header(r, "Cache-Control");
-    const char *pragma = nb_req_header(r, "Pragma");
-    return (cc && (strstr(cc, "no-cache") || strstr(cc, "max-age=0"))) ||
-           (pragma && strstr(pragma, "no-cache")) || nb_req_header(r, "If-None-Match");
-}
-
-/* Fills x from the query; answers 400 and returns false on bad input. */
+/* Fills x from the request (query.c reads it); answers 400 and returns false
+ * on bad input. */
 static bool parse_input(wx *x)
 {
     nb_req *r = x->req;
-    const char *city = nb_req_query(r, "city"), *lat = nb_req_query(r, "lat"),
-               *lon = nb_req_query(r, "lon"), *days = nb_req_query(r, "days");
-    x->days = DEFAULT_DAYS;
-    if (days) {
-        char *end;
-        errno = 0;
-        long d = strtol(days, &end, 10);
-        if (!*days || errno || *end || d < 1 || d > 16) {
-            nb_respond_error(r, NB_ERR_INVALID, "days must be a whole number from 1 to 16");
-            return false;
-        }
-        x->days = (int)d;
-    }
-    if (city && (lat || lon)) {
-        nb_respond_error(r, NB_ERR_INVALID, "give either city or lat and lon, not both");
+    query_args in = {.city = nb_req_query(r, "city"),
+                     .lat = nb_req_query(r, "lat"),
+                     .lon = nb_req_query(r, "lon"),
+                     .days = nb_req_query(r, "days"),
+                     .cache_control = nb_req_header(r, "Cache-Control"),
+                     .pragma = nb_req_header(r, "Pragma"),
+                     .if_none_match = nb_req_header(r, "If-None-Match")};
+    query q;
+    char why[256];
+    if (query_parse(&in, &q, why, sizeof(why)) != NB_OK) {
+        nb_respond_error(r, NB_ERR_INVALID, "%s", why);
         return false;
     }
-    if (city) {
-        const char *why;
-        if (nb_geo_normalise(city, x->query, &why) != NB_OK) {
-            nb_respond_error(r, NB_ERR_INVALID, "city: %s", why);
-            return false;
-        }
-        x->by_name = true;
-        return true;
-    }
-    if (!lat && !lon) {
-        nb_respond_error(r, NB_ERR_INVALID, "missing city, or lat and lon");
-        return false;
-    }
-    if (!lat || !lon) {
-        nb_respond_error(r, NB_ERR_INVALID, "lat and lon must be given together");
-        return false;
-    }
-    double la, lo;
-    if (!parse_coord(lat, -90, 90, &la)) {
-        nb_respond_error(r, NB_ERR_INVALID, "lat must be a number from -90 to 90");
-        return false;
-    }
-    if (!parse_coord(lon, -180, 180, &lo)) {
-        nb_respond_error(r, NB_ERR_INVALID, "lon must be a number from -180 to 180");
-        return false;
-    }
-    nb_location_key(la, lo, x->key);
+    x->days = q.days;
+    x->by_name = q.by_name;
+    x->revalidate = q.revalidate;
+    memcpy(x->query, q.name, sizeof(x->query));
+    memcpy(x->key, q.key, sizeof(x->key));
     return true;
 }
 
@@ -781,7 +738,6 @@ void weather_handle(nb_req *r, void *ctx)
         finish(x);
         return;
     }
-    x->revalidate = is_revalidation(r);
     if (x->by_name)
         resolve_name(x);
     else

@@ -15,7 +15,6 @@ holds a byte outside printable ASCII.
 """
 import http.client
 import json
-import os
 import signal
 import threading
 import time
@@ -216,41 +215,16 @@ class Load:
                     why = "503 without the error body: %r" % data[:200]
                 elif not resp.will_close:
                     why = "503 without Connection: close"
-                self._note("bad", "%s %s: %s" % (method, path, why)) if why else \
-                    self._note("refused")
+                outcome = "refused"
             else:
                 why = check(resp, data)
-                self._note("bad", "%s %s: %s" % (method, path, why)) if why else \
-                    self._note("ok")
+                outcome = "ok"
+            if why:
+                self._note("bad", "%s %s: %s" % (method, path, why))
+            else:
+                self._note(outcome)
             if resp.will_close:
                 conn.close()
                 conn = None
         if conn is not None:
             conn.close()
-
-
-def wait_log(daemon, needle, timeout=30):
-    """Waits until daemon's log holds needle (bytes or str); returns the log text."""
-    needle = needle.encode() if isinstance(needle, str) else needle
-
-    def seen():
-        with open(daemon.logfile, "rb") as f:
-            return needle in f.read()
-    procs.wait_until(seen, timeout, what="%r in %s" % (needle, daemon.logfile))
-
-
-def hard_nofile():
-    import resource
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-
-
-def raise_own_nofile():
-    """This test process needs a descriptor per client socket too."""
-    import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def env_int(name, default):
-    return int(os.environ.get(name, default))

@@ -59,7 +59,9 @@ class ShutdownRounds:
             d = self.stack.start(self.daemon)
             load = Load(self.stack.ports[self.daemon], self.requests()).start()
             try:
-                load.wait_answers(40 * n if n < 3 else 80)
+                load.wait_answers(60)
+                # keep-alive holds until the signal: one connection per client
+                self.assertEqual(load.connects, load.n, "round %d: connections were not reused" % n)
             finally:
                 rc, secs = self.stack.stop_timed(self.daemon)
                 load.stop()

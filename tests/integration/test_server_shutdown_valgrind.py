@@ -2,7 +2,7 @@
 
 The api runs under valgrind (ASan cannot see inside libmicrohttpd, which is not
 instrumented). A request for an unknown location waits for the upstream, which
-the private simulator answers only after 3 s. SIGTERM arrives while it waits:
+the private simulator answers only after 5 s. SIGTERM arrives while it waits:
 the server answers the client 503 (Connection: close) at 3/4 of the 1 s grace
 and stops; at the end of the grace the api cancels the fetch (its bounded
 shutdown), the fetch ends with an error and the request's owner — handed back
@@ -24,7 +24,7 @@ from nimbus_harness import http, procs, testing
 from nimbus_harness.sim import WeatherSim
 from server_common import Stack, log_lines
 
-LATENCY_MS = 3000
+LATENCY_MS = 5000
 
 
 class UpstreamAnswerAfterShutdown(testing.TestCase):

@@ -17,10 +17,12 @@
  *   limit / 4)), so the rest stays for backend sockets; it logs the figures
  *   ("nofile", "nofile_before", "connection_limit").
  *
- * Threads: MHD polls on `threads` epoll threads. A route marked NB_ROUTE_INLINE
- * runs on the polling thread and must not block. A route marked NB_ROUTE_WORKER
- * runs on the server's pool of `workers` threads (the connection is suspended
- * meanwhile) and may block on backends. A handler may also return without
+ * Threads: one accept thread takes new connections from the listening
+ * socket and hands them to MHD, which polls them on `threads` epoll threads.
+ * A route marked NB_ROUTE_INLINE runs on the polling thread and must not
+ * block. A route marked NB_ROUTE_WORKER runs on the server's pool of
+ * `workers` threads (the connection is suspended meanwhile) and may block on
+ * backends. A handler may also return without
  * answering and answer later, from any thread, with nb_respond*(): the
  * connection stays suspended until then (deadline: the daemon's own).
  * Every request must be answered exactly once by its handler (its owner).
@@ -37,8 +39,9 @@
  *   1. it stops accepting: the listening socket stops listening (connections
  *      in its backlog are reset, new ones refused);
  *   2. from then on, every request that arrives (also on an open keep-alive
- *      connection) is answered 503 + Connection: close at once, never handed
- *      to a handler; every other answer queued from then on also carries
+ *      connection) is answered 503 + Connection: close at once
+ *      ({"error":"unavailable","reason":"server shutting down",...}), never
+ *      handed to a handler; every other answer queued from then on also carries
  *      Connection: close;
  *   3. it waits for handlers to answer and answers to be written, until
  *      grace_ms - min(grace_ms / 4, 1000);

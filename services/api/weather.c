@@ -417,11 +417,11 @@ static void on_place(wx *x, fl_result *res)
 
 /* The name's persistence read: an FL_PLACE result, or an error. Also
  * remembered as the name's DONE flight (found or not) for a while. */
-static fl_result *read_place_from_store(weather *s, const char *query)
+static fl_result *read_place_from_store(weather *s, const char *name)
 {
     nb_geo_entry *g = malloc(sizeof(*g));
     nb_error err = {0};
-    nb_err e = g ? store_get_geo(s->d.st, query, g, &err)
+    nb_err e = g ? store_get_geo(s->d.st, name, g, &err)
                  : nb_error_set(&err, NB_ERR_NOMEM, 0, "out of memory");
     fl_result *res = e ? NULL : fl_result_new(FL_PLACE);
     if (!res) {
@@ -435,7 +435,7 @@ static fl_result *read_place_from_store(weather *s, const char *query)
     free(g);
     int64_t left = res->geo->expires_at_ms ? res->geo->expires_at_ms - nb_now_ms() : GEO_MEMO_MS;
     char id[ID_MAX];
-    flight_id(id, 'g', query);
+    flight_id(id, 'g', name);
     flights_put(s->d.fl, id, res, left < GEO_MEMO_MS ? left : GEO_MEMO_MS);
     return res;
 }

@@ -6,7 +6,7 @@
  * function set with broker_on_report(): delivered (NB_OK: the broker has it)
  * or failed (timed out, purged, refused). Reports run on the broker's own
  * thread and must not block.
- * Threads: produce / in_flight / purge from any thread. */
+ * Threads: produce / purge from any thread. */
 #ifndef API_BROKER_H
 #define API_BROKER_H
 
@@ -24,8 +24,6 @@ typedef struct broker_ops {
     /* Queues a message (key and value are copied). NB_ERR_UNAVAILABLE when it
      * was refused at once: no report follows then. */
     nb_err (*produce)(broker *b, const char *key, const char *value, size_t len, void *msg);
-    /* Messages produced and not yet reported. */
-    long (*in_flight)(broker *b);
     /* Gives up on every message not yet delivered: each is reported failed
      * before this returns (or within a second at most). */
     void (*purge)(broker *b);
@@ -49,10 +47,6 @@ static inline nb_err broker_produce(broker *b, const char *key, const char *valu
                                     void *msg)
 {
     return b->ops->produce(b, key, value, len, msg);
-}
-static inline long broker_in_flight(broker *b)
-{
-    return b->ops->in_flight(b);
 }
 static inline void broker_purge(broker *b)
 {

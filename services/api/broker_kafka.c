@@ -62,11 +62,6 @@ static nb_err kafka_produce(broker *b, const char *key, const char *value, size_
     return NB_ERR_UNAVAILABLE;
 }
 
-static long kafka_in_flight(broker *b)
-{
-    return atomic_load(&((broker_kafka *)b)->in_flight);
-}
-
 static void kafka_purge(broker *b)
 {
     broker_kafka *k = (broker_kafka *)b;
@@ -95,7 +90,6 @@ static void kafka_free(broker *b)
 static const broker_ops kafka_ops = {
     .name = "kafka",
     .produce = kafka_produce,
-    .in_flight = kafka_in_flight,
     .purge = kafka_purge,
     .free = kafka_free,
 };

@@ -815,7 +815,6 @@ static void bm_free(broker *base)
 static const broker_ops bm_ops = {
     .name = "mem",
     .produce = bm_produce,
-    .in_flight = bm_in_flight,
     .purge = bm_purge,
     .free = bm_free,
 };

@@ -49,19 +49,17 @@ static void on_report(void *ctx, void *msg, nb_err result, const char *reason)
     uintptr_t v = (uintptr_t)msg;
     uint32_t gen = (uint32_t)(v >> 16);
     size_t i = (size_t)(v & 0xffff);
+    if (result != NB_OK) nb_debug("event not delivered: %s (stays in the outbox)", reason);
+    /* Everything under the lock: once outstanding reaches 0 the relay may
+     * finish, stop and be freed. */
     pthread_mutex_lock(&r->lock);
+    nb_counter_inc(result == NB_OK ? r->published : r->failed);
     if (gen == r->gen && i < r->nslots && r->slots[i] == SLOT_WAITING) {
         r->slots[i] = result == NB_OK ? SLOT_DELIVERED : SLOT_FAILED;
         r->outstanding--;
         pthread_cond_broadcast(&r->cond);
     }
     pthread_mutex_unlock(&r->lock);
-    if (result == NB_OK) {
-        nb_counter_inc(r->published);
-    } else {
-        nb_counter_inc(r->failed);
-        nb_debug("event not delivered: %s (stays in the outbox)", reason);
-    }
 }
 
 /* Logs a failure at most every 10 s (an outage repeats it every poll). */

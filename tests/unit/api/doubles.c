@@ -90,7 +90,7 @@ struct store_mem {
     put_log puts[MAX_PUTS];
     int nevents;
     mem_event events[MAX_EVENTS];
-    long acked;
+    long acked, claims, outbox_calls;
     bool outbox_down;
     long next_id;
 };
@@ -236,6 +236,7 @@ static nb_err mem_put(store *st, const char *path, const char *body, size_t len,
 
 static nb_err outbox_check(store_mem *m, nb_error *err)
 {
+    m->outbox_calls++;
     return m->outbox_down ? nb_error_set(err, NB_ERR_UNAVAILABLE, 0, "persistence is down") : NB_OK;
 }
 
@@ -254,6 +255,7 @@ static nb_err mem_claim(store *st, const char *owner, int limit, long lease_ms, 
         if (ev->sent || (ev->owner[0] && ev->lease_until_ms > now)) continue;
         snprintf(ev->owner, sizeof(ev->owner), "%s", owner);
         ev->lease_until_ms = now + lease_ms;
+        m->claims++;
         outbox_event *o = &evs[(*n)++];
         memcpy(o->id, ev->id, sizeof(o->id));
         memcpy(o->key, ev->key, sizeof(o->key));
@@ -479,6 +481,22 @@ long store_mem_claimed_by(store_mem *m, const char *owner)
     for (int i = 0; i < m->nevents; i++)
         n += !m->events[i].sent && strcmp(m->events[i].owner, owner) == 0 &&
              m->events[i].lease_until_ms > now;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+long store_mem_claims(store_mem *m)
+{
+    pthread_mutex_lock(&m->lock);
+    long n = m->claims;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+long store_mem_outbox_calls(store_mem *m)
+{
+    pthread_mutex_lock(&m->lock);
+    long n = m->outbox_calls;
     pthread_mutex_unlock(&m->lock);
     return n;
 }

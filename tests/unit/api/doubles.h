@@ -41,6 +41,10 @@ long store_mem_unsent(store_mem *m);
 long store_mem_acked(store_mem *m);
 /* Claims held by owner now (unexpired, unsent). */
 long store_mem_claimed_by(store_mem *m, const char *owner);
+/* Events handed out by claims so far (an event claimed twice counts 2), and
+ * outbox calls made (failed ones too). */
+long store_mem_claims(store_mem *m);
+long store_mem_outbox_calls(store_mem *m);
 /* Outbox calls fail (NB_ERR_UNAVAILABLE) while true. */
 void store_mem_outbox_down(store_mem *m, bool down);
 

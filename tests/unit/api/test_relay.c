@@ -74,7 +74,8 @@ static void a_broker_outage_keeps_events_until_it_is_back(void **state)
     char ids[3][40];
     add_events(m, 3, ids);
     relay *r = start(m, b, "r1", 1000, 50);
-    sleep_ms(1500); /* several message timeouts: failed, released, claimed again */
+    /* Claimed, timed out (failed), released and claimed again: twice each. */
+    WAIT_FOR(store_mem_claims(m) >= 6, 10000);
     assert_int_equal(store_mem_acked(m), 0);
     assert_int_equal(store_mem_unsent(m), 3);
     assert_int_equal(broker_mem_delivered(b), 0);
@@ -173,7 +174,7 @@ static void persistence_down_delays_nothing_is_lost(void **state)
     char ids[2][40];
     add_events(m, 2, ids);
     relay *r = start(m, b, "r1", 2000, 50);
-    sleep_ms(500);
+    WAIT_FOR(store_mem_outbox_calls(m) >= 2, 5000); /* tried, failed, tried again */
     assert_int_equal(broker_mem_delivered(b), 0);
     store_mem_outbox_down(m, false);
     WAIT_FOR(store_mem_acked(m) == 2, 10000); /* backoff is capped at 5 s */

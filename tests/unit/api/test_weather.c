@@ -93,6 +93,23 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* The value of a metric line starting with name (-1 if absent). */
+static double metric(const char *name)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "%s/metrics", base);
+    nb_httpc_req req = {.method = "GET", .url = url, .timeout_ms = 5000};
+    nb_httpc_resp m;
+    double v = -1;
+    if (nb_httpc_do(&req, &m) == NB_OK) {
+        for (const char *p = nb_buf_str(&m.body); p && *p;
+             p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+            if (starts(p, name) && p[strlen(name)] == ' ') v = atof(p + strlen(name) + 1);
+    }
+    nb_httpc_resp_release(&m);
+    return v;
+}
+
 /* Polls cond() every 5 ms until it holds or 5 s pass. */
 #define WAIT_FOR(cond)                                                                             \
     do {                                                                                           \
@@ -167,11 +184,11 @@ static void flow2_stale_hit_answers_at_once_and_renews_once(void **state)
 {
     start(NULL);
     put_stored("50.94,6.96", 3600000, 42.4);
-    upstream_mem_latency(um, 200);
+    upstream_mem_latency(um, 1500);
     nb_httpc_resp r;
     double t0 = nb_mono_s();
     assert_int_equal(get("lat=50.94&lon=6.96", NULL, &r), 200);
-    assert_true(nb_mono_s() - t0 < 0.2); /* not waiting for the renewal */
+    assert_true(nb_mono_s() - t0 < 1.0); /* not waiting for the renewal */
     assert_string_equal(hdr(&r, "X-Cache"), "STALE");
     assert_string_equal(hdr(&r, "Cache-Control"), "public, max-age=0, stale-while-revalidate=10");
     assert_true(strstr(hdr(&r, "Cache-Status"), "; fwd=stale") != NULL);
@@ -273,8 +290,8 @@ static void herd_with_persistence_paused_answers_within_the_deadline(void **stat
         if (s[i].secs > worst) worst = s[i].secs;
     }
     /* Two reads (name, record) of 1 s each, not N / workers × 2 s. */
-    assert_true(worst < 4.0);
-    assert_true(took < 5.0);
+    assert_true(worst < 6.0);
+    assert_true(took < 8.0);
     assert_int_equal(store_mem_geo_reads(sm), 1);
     assert_int_equal(store_mem_reads(sm), 1);
     assert_int_equal(upstream_mem_forecasts(um), 1);
@@ -318,7 +335,7 @@ static void stale_if_error_and_errors_without_data(void **state)
     double t0 = nb_mono_s();
     assert_int_equal(get("lat=40&lon=-3", "Cache-Control: no-cache", &r), 200);
     assert_string_equal(hdr(&r, "X-Cache"), "STALE");
-    assert_true(nb_mono_s() - t0 < 1.0);
+    assert_true(nb_mono_s() - t0 < 2.0); /* at most the revalidation wait */
     nb_httpc_resp_release(&r);
     assert_int_equal(get("lat=41&lon=-4", NULL, &r), 502);
     assert_non_null(strstr(nb_buf_str(&r.body), "\"error\":\"upstream_error\""));
@@ -357,31 +374,22 @@ static void pace_limit_is_503_and_the_refusal_is_not_kept(void **state)
         nb_httpc_resp_release(&r);
     }
     /* The refused fetches are gone within the hold time (1 s), not at a sweep. */
-    nb_httpc_resp m;
-    char url[128];
-    snprintf(url, sizeof(url), "%s/metrics", base);
-    int64_t until = nb_mono_ms() + 3000;
-    bool gone = false;
-    while (!gone && nb_mono_ms() < until) {
-        nb_httpc_req req = {.method = "GET", .url = url, .timeout_ms = 5000};
-        assert_int_equal(nb_httpc_do(&req, &m), NB_OK);
-        gone = strstr(nb_buf_str(&m.body), "nimbus_flight_entries{state=\"done\"} 0\n") != NULL;
-        nb_httpc_resp_release(&m);
-        if (!gone) sleep_ms(20);
-    }
-    assert_true(gone);
+    assert_true(metric("nimbus_flight_entries{state=\"done\"}") > 0);
+    int64_t t0 = nb_mono_ms();
+    WAIT_FOR(metric("nimbus_flight_entries{state=\"done\"}") == 0);
+    assert_true(nb_mono_ms() - t0 < 3000);
     stop();
 }
 
 static void miss_deadline_is_503_then_the_fetch_still_serves(void **state)
 {
     start((const char *const[]){"--miss-deadline-ms=300", NULL});
-    upstream_mem_latency(um, 800);
+    upstream_mem_latency(um, 3000);
     nb_httpc_resp r;
     double t0 = nb_mono_s();
     assert_int_equal(get("lat=20&lon=20", NULL, &r), 503);
     double took = nb_mono_s() - t0;
-    assert_true(took >= 0.28 && took < 0.8);
+    assert_true(took >= 0.28 && took < 2.0); /* the deadline, not the fetch */
     assert_non_null(strstr(nb_buf_str(&r.body), "did not answer within 300 ms"));
     nb_httpc_resp_release(&r);
     /* The fetch goes on; once done the key is answered from memory. */
@@ -435,14 +443,14 @@ static void shutdown_drops_queued_fetches_and_is_bounded(void **state)
     pthread_t t[N];
     for (int i = 0; i < N; i++)
         pthread_create(&t[i], NULL, fire, &s[i]);
-    WAIT_FOR(upstream_mem_running(um) == 1); /* one running, the rest queued */
-    sleep_ms(100);                           /* let the other requests reach the queue */
+    WAIT_FOR(upstream_mem_running(um) == 1);           /* one running... */
+    WAIT_FOR(metric("nimbus_fetch_queue_depth") == N); /* ...the rest queued */
     double t0 = nb_mono_s();
     app_stop(svc);
     double took = nb_mono_s() - t0;
     for (int i = 0; i < N; i++)
         pthread_join(t[i], NULL);
-    assert_true(took < 3.0); /* grace 1 s, then the running fetch is cancelled */
+    assert_true(took < 4.0); /* grace 1 s, then the running fetch is cancelled */
     for (int i = 0; i < N; i++)
         assert_int_equal(s[i].status, 503);
     assert_int_equal(upstream_mem_forecasts(um), 1); /* queued ones never ran */

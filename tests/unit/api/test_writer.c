@@ -105,7 +105,7 @@ static void a_failing_key_retries_alone(void **state)
     int64_t t0 = nb_mono_ms();
     put_record(w, "4.00,4.00", 1000, "2026-11-24T01:00");
     WAIT_FOR(atomic_load(&outcomes[WR_STORED]) == 1);
-    assert_true(nb_mono_ms() - t0 < 300); /* not behind the failing key's backoff */
+    assert_true(nb_mono_ms() - t0 < 2000); /* not behind the failing key (it never lands) */
     WAIT_FOR(store_mem_puts(m, "/v1/records/3.00,3.00") >= 4); /* still retrying */
     store_mem_fail_puts(m, NULL, 0);
     WAIT_FOR(atomic_load(&outcomes[WR_STORED]) == 2); /* lands once persistence takes it */

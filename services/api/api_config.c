@@ -65,11 +65,11 @@ static const nb_setting table[] = {
      "threads fetching from the upstream (renewals and misses)"},
     {"renew-queue", NB_SET_INT, &c.renew_queue, "1000", 1, 1000000,
      "fetches that may wait for a thread; past it renewals are skipped, misses get 503"},
-    {"flight-entries", NB_SET_INT, &c.flight_entries, "20000", 16, 10000000,
+    {"flight-entries", NB_SET_INT, &c.flight_entries, "10000", 16, 10000000,
      "keys being fetched or read, plus results kept for a while (just fetched, not found, "
      "failed); when full, the kept result due first makes room; when all are under way, new "
      "misses get 503"},
-    {"flight-waiters", NB_SET_INT, &c.flight_waiters, "20000", 16, 10000000,
+    {"flight-waiters", NB_SET_INT, &c.flight_waiters, "10000", 16, 10000000,
      "requests that may wait at once for a fetch or a read of another request; past it 503"},
     {"memo-entries", NB_SET_INT, &c.memo_entries, "10000", 0, 10000000,
      "locations whose parsed record and rendered document are remembered between requests "

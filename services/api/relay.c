@@ -97,10 +97,15 @@ static void refresh_stats(relay *r)
     atomic_store(&r->oldest_age_ms, (long long)(s.oldest_age_s * 1000));
 }
 
-/* Calls op until it works or until deadline (monotonic), backing off. */
+/* Acks ids until it works or until deadline (monotonic; a stop shortens it),
+ * backing off. */
 static bool ack_until(relay *r, const char **ids, size_t n, int64_t deadline)
 {
     for (int attempt = 0;; attempt++) {
+        pthread_mutex_lock(&r->lock);
+        if (r->stopping && r->flush_deadline_ms + r->release_timeout_ms < deadline)
+            deadline = r->flush_deadline_ms + r->release_timeout_ms;
+        pthread_mutex_unlock(&r->lock);
         long count = 0;
         nb_error err = {0};
         long timeout = (long)(deadline - nb_mono_ms());

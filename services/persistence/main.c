@@ -19,7 +19,7 @@
 typedef struct settings {
     const char *bind, *redis_url, *postgres_dsn, *log_level;
     long port, threads, workers, cache_ttl_s, backend_timeout_ms, body_cap, conn_timeout_s,
-        grace_ms, max_clock_skew_ms, outbox_retention_s;
+        grace_ms, max_clock_skew_ms, outbox_retention_s, record_max_age_s, geocode_max_age_s;
     bool access_log;
 } settings;
 
@@ -45,6 +45,12 @@ int main(int argc, char **argv)
          "a PUT whose fetched_at/resolved_at is further than this in the future is refused (400)"},
         {"outbox-retention-s", NB_SET_INT, &cfg.outbox_retention_s, "86400", 1, 365L * 86400,
          "sent outbox events are deleted this long after they were acknowledged"},
+        {"record-max-age-s", NB_SET_INT, &cfg.record_max_age_s, "1", 0, 3600,
+         "Cache-Control: max-age of record answers: how long a client (the api) may reuse one "
+         "before revalidating it (0 = ask every time)"},
+        {"geocode-max-age-s", NB_SET_INT, &cfg.geocode_max_age_s, "600", 0, 86400,
+         "Cache-Control: max-age of geocoding answers (never past the entry's expiry; 0 = ask "
+         "every time)"},
         {"body-cap", NB_SET_INT, &cfg.body_cap, "65536", 1024, 16L * 1024 * 1024,
          "largest accepted request body in bytes"},
         {"conn-timeout-s", NB_SET_INT, &cfg.conn_timeout_s, "30", 1, 3600,
@@ -108,8 +114,11 @@ int main(int argc, char **argv)
         .ready = routes_ready,
         .ready_ctx = st,
     };
+    routes_caching caching = {.st = st,
+                              .record_max_age_s = cfg.record_max_age_s,
+                              .geocode_max_age_s = cfg.geocode_max_age_s};
     srv = nb_server_new(&opts);
-    if (!srv || routes_register(srv, st) != NB_OK || nb_server_start(srv) != NB_OK) {
+    if (!srv || routes_register(srv, st, &caching) != NB_OK || nb_server_start(srv) != NB_OK) {
         nb_error("could not start the HTTP server on %s:%ld", cfg.bind, cfg.port);
         goto out;
     }

@@ -1,8 +1,10 @@
 /* routes.c — HTTP handlers of persistence (see routes.h).
  *
  * GET answers the stored bytes as they are (no parsing on the fast path) with
- * X-Store saying which store answered and ETag the stored version; a GET with
- * that ETag in If-None-Match gets 304. GETs are inline: the polling thread
+ * X-Store saying which store answered, ETag the stored version and
+ * Cache-Control: max-age saying how long a client may reuse the answer
+ * without asking again (routes_caching); a GET with that ETag in
+ * If-None-Match gets 304 with the same headers. GETs are inline: the polling thread
  * queues the cache read for the store's batched reader (one pipelined Redis
  * round trip for many requests) and only misses go to a worker; the polling
  * thread itself never calls a backend. PUT checks the path and the body
@@ -21,6 +23,7 @@
 
 #include "event.h"
 #include "nimbus/clock.h"
+#include "nimbus/etag.h"
 #include "nimbus/log.h"
 #include "nimbus/record.h"
 #include "nimbus/text.h"
@@ -43,18 +46,42 @@ static void respond_unavailable(nb_req *r, const char *what)
     nb_respond_error(r, NB_ERR_UNAVAILABLE, "%s", what);
 }
 
-/* Answers a GET with a stored value: 200 with the bytes, or 304 when the
- * client already holds this version. Takes v's bytes. */
-static void respond_value(nb_req *r, kv_value *v, store_backend from)
+/* The version's entity tag: the version (fetched_at / resolved_at, ms) quoted. */
+static void version_etag(int64_t version_ms, char out[32])
 {
-    /* The version (fetched_at / resolved_at) is the validator: a client that
-     * holds this version gets a 304 without the body. */
-    char etag[32];
-    snprintf(etag, sizeof(etag), "\"%lld\"", (long long)v->version_ms);
+    snprintf(out, 32, "\"%lld\"", (long long)version_ms);
+}
+
+/* How long a client may reuse an answer of ns without asking again: the
+ * setting, and for a geocoding entry no longer than it lives. A database
+ * answer while the cache is up is a miss the fill thread is about to repair:
+ * not to be reused (the next read, from the cache, is), so that what a
+ * client reports as the answer's store (X-Store) is never a stale detail. */
+static long max_age_s(const routes_caching *c, kv_ns ns, const kv_value *v, store_backend from)
+{
+    if (from == STORE_DB && store_backend_up(c->st, STORE_CACHE)) return 0;
+    if (ns == KV_NS_RECORD) return c->record_max_age_s;
+    long s = c->geocode_max_age_s;
+    if (v->expires_at_ms > 0) {
+        int64_t left = (v->expires_at_ms - nb_now_ms()) / 1000;
+        if (left < s) s = left > 0 ? (long)left : 0;
+    }
+    return s;
+}
+
+/* Answers a GET with a stored value: 200 with the bytes, or 304 when the
+ * client already holds this version; both say how long it may be reused
+ * (RFC 9111: a 304 refreshes the client's copy). Takes v's bytes. */
+static void respond_value(nb_req *r, const routes_caching *c, kv_ns ns, kv_value *v,
+                          store_backend from)
+{
+    char etag[32], cc[32];
+    version_etag(v->version_ms, etag);
+    snprintf(cc, sizeof(cc), "max-age=%ld", max_age_s(c, ns, v, from));
     nb_req_add_header(r, "X-Store", store_name(from));
     nb_req_add_header(r, "ETag", etag);
-    const char *inm = nb_req_header(r, "If-None-Match");
-    if (inm && strcmp(inm, etag) == 0) {
+    nb_req_add_header(r, "Cache-Control", cc);
+    if (nb_etag_none_match(nb_req_header(r, "If-None-Match"), etag)) {
         free(v->data);
         nb_respond(r, 304, "application/json", "", 0);
         return;
@@ -63,11 +90,12 @@ static void respond_value(nb_req *r, kv_value *v, store_backend from)
 }
 
 /* Answers a GET from what the store said: the value, 404, or 503. */
-static void respond_read(nb_req *r, nb_err rc, kv_ns ns, kv_value *v, store_backend from)
+static void respond_read(nb_req *r, const routes_caching *c, nb_err rc, kv_ns ns, kv_value *v,
+                         store_backend from)
 {
     switch (rc) {
     case NB_OK:
-        respond_value(r, v, from);
+        respond_value(r, c, ns, v, from);
         return;
     case NB_ERR_NOT_FOUND:
         nb_respond_error(r, NB_ERR_NOT_FOUND, "nothing stored for %s",
@@ -86,7 +114,7 @@ static void respond_read(nb_req *r, nb_err rc, kv_ns ns, kv_value *v, store_back
  * a worker. */
 typedef struct pending_get {
     nb_req *r;
-    store *st;
+    const routes_caching *c;
     kv_ns ns;
     char key[NB_QUERY_MAX + 1];
 } pending_get;
@@ -97,8 +125,8 @@ static void get_anywhere(nb_req *r, void *ctx)
     pending_get *p = ctx;
     kv_value v;
     store_backend from;
-    nb_err rc = store_get(p->st, p->ns, p->key, &v, &from);
-    respond_read(r, rc, p->ns, &v, from);
+    nb_err rc = store_get(p->c->st, p->ns, p->key, &v, &from);
+    respond_read(r, p->c, rc, p->ns, &v, from);
     free(p);
 }
 
@@ -107,8 +135,8 @@ static void get_from_db(nb_req *r, void *ctx)
 {
     pending_get *p = ctx;
     kv_value v;
-    nb_err rc = store_get_db(p->st, p->ns, p->key, &v);
-    respond_read(r, rc, p->ns, &v, STORE_DB);
+    nb_err rc = store_get_db(p->c->st, p->ns, p->key, &v);
+    respond_read(r, p->c, rc, p->ns, &v, STORE_DB);
     free(p);
 }
 
@@ -120,22 +148,22 @@ static void on_cached(void *arg, nb_err rc, kv_value *v)
         nb_req_to_worker(p->r, get_from_db, p);
         return;
     }
-    respond_value(p->r, v, STORE_CACHE);
+    respond_value(p->r, p->c, p->ns, v, STORE_CACHE);
     free(p);
 }
 
 /* Polling thread: queue the read for the store's batched cache reader, so
  * cache hits never wait for a worker; the rest runs on workers. */
-static void get_stored(nb_req *r, store *st, kv_ns ns, const char *key)
+static void get_stored(nb_req *r, const routes_caching *c, kv_ns ns, const char *key)
 {
     pending_get *p = malloc(sizeof(*p));
     if (!p) {
         nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
         return;
     }
-    *p = (pending_get){.r = r, .st = st, .ns = ns};
+    *p = (pending_get){.r = r, .c = c, .ns = ns};
     snprintf(p->key, sizeof(p->key), "%s", key);
-    if (!store_get_cached_async(st, ns, key, on_cached, p)) nb_req_to_worker(r, get_anywhere, p);
+    if (!store_get_cached_async(c->st, ns, key, on_cached, p)) nb_req_to_worker(r, get_anywhere, p);
 }
 
 /* Checks the PUT's media type; answers 415 and returns false otherwise. */
@@ -181,6 +209,11 @@ static void answer_put(nb_req *r, store *st, kv_ns ns, const char *key, int64_t 
     if (doc && res->event_created && event_id) {
         json_object_set_new(doc, "event", json_string(event_id));
         nb_info("event %s stored for %s", event_id, key);
+    }
+    if (res->applied) { /* what a GET now answers is what was sent: its validator */
+        char etag[32];
+        version_etag(version_ms, etag);
+        nb_req_add_header(r, "ETag", etag);
     }
     nb_respond_json(r, 200, doc);
 }
@@ -496,15 +529,15 @@ static void get_outbox_stats(nb_req *r, void *ctx)
 
 /* --- wiring ---------------------------------------------------------------- */
 
-nb_err routes_register(nb_server *s, store *st)
+nb_err routes_register(nb_server *s, store *st, const routes_caching *c)
 {
     nb_err rc;
     if ((rc = nb_server_route(s, "GET", "/v1/records/*", "records", NB_ROUTE_INLINE, get_record,
-                              st)) ||
+                              (void *)c)) ||
         (rc = nb_server_route(s, "PUT", "/v1/records/*", "records", NB_ROUTE_WORKER, put_record,
                               st)) ||
         (rc = nb_server_route(s, "GET", "/v1/geocode/*", "geocode", NB_ROUTE_INLINE, get_geocode,
-                              st)) ||
+                              (void *)c)) ||
         (rc = nb_server_route(s, "PUT", "/v1/geocode/*", "geocode", NB_ROUTE_WORKER, put_geocode,
                               st)) ||
         (rc = nb_server_route(s, "POST", "/v1/outbox/claim", "outbox", NB_ROUTE_WORKER, post_claim,

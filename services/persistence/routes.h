@@ -6,6 +6,8 @@
  *   POST /v1/outbox/claim|ack|release, GET /v1/outbox/stats
  *                                 the outbox (proto/outbox-*.schema.json)
  *   /readyz                       {"status":..,"redis":"up|down","postgres":"up|down"}
+ * GET answers carry ETag (the stored version) and Cache-Control: max-age (see
+ * routes_caching); an applied PUT answers the new version's ETag.
  * PUT answers follow proto/put-result.schema.json, errors proto/error.schema.json.
  * GETs of records and entries run on the polling thread and never block
  * (the cache read is queued for the store's reader, the rest goes to a
@@ -23,8 +25,18 @@
 #include "nimbus/http_server.h"
 #include "store.h"
 
-/* Registers every route on s (before nb_server_start). */
-nb_err routes_register(nb_server *s, store *st);
+/* What GET answers of records and geocoding entries say about reusing them
+ * (Cache-Control: max-age, RFC 9111): a client such as the api keeps an
+ * answer that long, then revalidates it with If-None-Match (304). */
+typedef struct routes_caching {
+    store *st;              /* borrowed */
+    long record_max_age_s;  /* records; 0: ask every time */
+    long geocode_max_age_s; /* geocoding entries, at most until the entry expires */
+} routes_caching;
+
+/* Registers every route on s (before nb_server_start). c is borrowed and
+ * must outlive the server. */
+nb_err routes_register(nb_server *s, store *st, const routes_caching *c);
 /* The /readyz callback (ctx = the store): ready while the database answers. */
 bool routes_ready(void *ctx, nb_buf *out);
 

@@ -20,7 +20,9 @@ series), copied to every key with its own coordinates; records are stored
 through persistence's PUT (PostgreSQL + outbox + Redis), 16 at a time.
 
 For SMALL places, then (after storing the rest) LARGE places, it runs a
-warm-up and then `wrk -t2 -c32 -d10s --latency` with a Lua script asking
+warm-up (every place asked once, then WARMUP of random ones: the near-cache
+holds a copy of each place, as it does in a steady state) and then
+`wrk -t2 -c32 -d10s --latency` with a Lua script asking
 GET /v1/weather?lat=..&lon=.. for uniformly random stored places, against
 both apis, and prints req/s, p50, p99, CPU per request of each daemon, the
 share of answers the api took from its near-cache, and per place: Redis
@@ -62,14 +64,16 @@ def key_of(i):
     return "%d.%02d,%d.%02d" % (10 + row // 100, row % 100, col // 100, col % 100)
 
 
-def lua_script(tmp, n, delay_ms=0):
-    """wrk script: GETs of random stored places; delay_ms before each request
+def lua_script(tmp, n, delay_ms=0, walk=False):
+    """wrk script: GETs of random stored places (walk: every place in turn,
+    the two wrk threads taking every other one); delay_ms before each request
     of a connection (0: as fast as answers come)."""
-    path = os.path.join(tmp, "random-%d-%d.lua" % (n, delay_ms))
+    path = os.path.join(tmp, "%s-%d-%d.lua" % ("walk" if walk else "random", n, delay_ms))
     with open(path, "w") as f:
         f.write("""
 local n = %d
 local pause = %d
+local walk = %s
 local paths = {}
 for i = 0, n - 1 do
   local row, col = math.floor(i / 1000), i %% 1000
@@ -77,7 +81,20 @@ for i = 0, n - 1 do
     10 + math.floor(row / 100), row %% 100, math.floor(col / 100), col %% 100)
 end
 local seeded = false
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+init = function(args)
+  counter = id or 0
+end
 request = function()
+  if walk then
+    local i = counter %% n
+    counter = counter + 2
+    return wrk.format("GET", paths[i])
+  end
   if not seeded then
     math.randomseed(os.time() + math.floor(os.clock() * 1000000))
     seeded = true
@@ -87,7 +104,7 @@ end
 if pause > 0 then
   delay = function() return pause end
 end
-""" % (n, delay_ms))
+""" % (n, delay_ms, "true" if walk else "false"))
     return path
 
 
@@ -186,9 +203,12 @@ def main():
                        (pg_size(pg, "outbox") - outbox_base) / n))
         saturated = lua_script(tmp, n)
         paced = lua_script(tmp, n, max(1, CONNS * 1000 // PACED_RPS))
+        walk = lua_script(tmp, n, walk=True)
         for name, url, api, per in (("near-cache on", a_on_url, a_on, p_on),
                                     ("near-cache off", a_off_url, a_off, p_off)):
             pids = {"api": api.pid, "persistence": per.pid, "redis": redis.pid}
+            # warm-up: every place asked once (the copies made), then more at random
+            common.wrk(url + "/", "%ds" % (5 + n // 2000), CONNS, script=walk)
             common.wrk(url + "/", WARMUP, CONNS, script=saturated)
             for how, script in (("saturated", saturated), ("paced", paced)):
                 before = http.request("GET", url + "/metrics").text()

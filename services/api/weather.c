@@ -25,7 +25,8 @@ typedef struct wx {
     fl_waiter w; /* first: a waiter pointer is a wx pointer */
     weather *svc;
     nb_req *req;
-    int days;
+    int days, hours;
+    nb_units units;
     bool by_name, revalidate, has_stale;
     char query[NB_QUERY_MAX + 1];
     nb_place place;
@@ -90,12 +91,14 @@ static void respond_record(wx *x, const nb_record *rec, const char *source, answ
     answer a = {.rec = rec,
                 .place = x->by_name ? &x->place : NULL,
                 .days = x->days,
+                .hours = x->hours,
+                .units = x->units,
+                .now_ms = nb_now_ms(),
                 .source = source,
                 .kind = kind};
-    /* The document's head depends on the record, the days and the place only. */
-    char variant[160];
-    snprintf(variant, sizeof(variant), "%d|%s|%s", x->days, a.place ? a.place->name : "",
-             a.place ? a.place->country_code : "");
+    /* The document's head depends on the record and the variant only. */
+    char variant[DOC_VARIANT_MAX];
+    doc_variant(&a, variant);
     size_t len;
     char *head = memo_get_doc(s->d.memo, rec->key, rec->fetched_at_ms, variant, &len);
     if (!head) {
@@ -138,6 +141,8 @@ static bool parse_input(wx *x)
                      .lat = nb_req_query(r, "lat"),
                      .lon = nb_req_query(r, "lon"),
                      .days = nb_req_query(r, "days"),
+                     .hours = nb_req_query(r, "hours"),
+                     .units = nb_req_query(r, "units"),
                      .cache_control = nb_req_header(r, "Cache-Control"),
                      .pragma = nb_req_header(r, "Pragma"),
                      .if_none_match = nb_req_header(r, "If-None-Match")};
@@ -148,6 +153,8 @@ static bool parse_input(wx *x)
         return false;
     }
     x->days = q.days;
+    x->hours = q.hours;
+    x->units = q.units;
     x->by_name = q.by_name;
     x->revalidate = q.revalidate;
     memcpy(x->query, q.name, sizeof(x->query));

@@ -222,13 +222,14 @@ static const char *parse_hourly(json_t *o, nb_hourly *h)
     return NULL;
 }
 
-/* v (a float column's value) as JSON with the variable's decimals. */
+/* v (a float column's value) as JSON with the variable's decimals; whole
+ * numbers without ".0" (most hours have 0 mm: two bytes each). */
 static json_t *hourly_value(float v, int decimals)
 {
     if (isnan(v)) return json_null();
-    if (decimals == 0) return json_integer((json_int_t)lrintf(v));
-    double f = decimals == 1 ? 10.0 : 100.0;
-    return json_real(round((double)v * f) / f);
+    double f = decimals == 0 ? 1.0 : decimals == 1 ? 10.0 : 100.0;
+    double r = round((double)v * f) / f;
+    return r == floor(r) ? json_integer((json_int_t)r) : json_real(r);
 }
 
 static json_t *dump_hourly(const nb_hourly *h)

@@ -24,12 +24,12 @@ static void conversions_are_exact(void **state)
 static void imperial_rounds_like_open_meteo(void **state)
 {
     nb_units u = NB_UNITS_IMPERIAL;
-    assert_true(nb_units_convert(u, NB_QTY_TEMPERATURE, 4.4) == 39.9);   /* 39.92 */
-    assert_true(nb_units_convert(u, NB_QTY_TEMPERATURE, -17.8) == 0.0);  /* -0.04: no "-0" */
+    assert_true(nb_units_convert(u, NB_QTY_TEMPERATURE, 4.4) == 39.9);  /* 39.92 */
+    assert_true(nb_units_convert(u, NB_QTY_TEMPERATURE, -17.8) == 0.0); /* -0.04: no "-0" */
     assert_false(signbit(nb_units_convert(u, NB_QTY_TEMPERATURE, -17.8)));
     assert_true(nb_units_convert(u, NB_QTY_TEMPERATURE, -12.5) == 9.5);
     assert_true(nb_units_convert(u, NB_QTY_SPEED, 100) == 62.1);
-    assert_true(nb_units_convert(u, NB_QTY_SPEED, 11.2) == 7.0);         /* 6.959 */
+    assert_true(nb_units_convert(u, NB_QTY_SPEED, 11.2) == 7.0);          /* 6.959 */
     assert_true(nb_units_convert(u, NB_QTY_PRECIPITATION, 0.25) == 0.01); /* 0.00984 */
     assert_true(nb_units_convert(u, NB_QTY_PRECIPITATION, 12.7) == 0.5);
     assert_true(nb_units_convert(u, NB_QTY_PRECIPITATION, 0.1) == 0.004);

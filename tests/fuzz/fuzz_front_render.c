@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   .now_ms = NOW_MS};
     char *out;
     if (doc) {
-        check_safe(out = fr_text_weather(doc, NOW_MS, NULL), "text report");
+        check_safe(out = fr_text_weather(doc, NOW_MS, NULL, NULL), "text report");
         free(out);
         check_safe(out = fr_html_weather(doc, &pg, NULL), "HTML page");
         free(out);

@@ -216,7 +216,7 @@ static void test_text_report_layout(void **state)
     json_t *doc = load(BERLIN);
     size_t len = 0;
     char l[256];
-    char *text = fr_text_weather(doc, NOW_MS, &len);
+    char *text = fr_text_weather(doc, NOW_MS, NULL, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
     assert_string_equal(line(text, 0, l, sizeof(l)),
@@ -250,7 +250,7 @@ static void test_past_days_are_not_forecast(void **state)
     json_t *doc = load(BERLIN);
     char l[256];
     /* A day later the first daily entry (the 24th) is yesterday. */
-    char *text = fr_text_weather(doc, NOW_MS + 86400000LL, NULL);
+    char *text = fr_text_weather(doc, NOW_MS + 86400000LL, NULL, NULL);
     assert_string_equal(
         line(text, 7, l, sizeof(l)),
         "  Today     🌧️  Slight rain               6 / 1     °C  rain 80 % 3.4 mm");
@@ -276,7 +276,7 @@ static void test_text_strips_control_characters(void **state)
                         json_string("Evil\x1b[31mTown\r\nX"));
     json_object_set_new(json_object_get(doc, "freshness"), "state", json_string("fresh"));
     json_object_set_new(json_object_get(doc, "current"), "temperature", json_null());
-    char *text = fr_text_weather(doc, NOW_MS, NULL);
+    char *text = fr_text_weather(doc, NOW_MS, NULL, NULL);
     assert_null(strchr(text, '\x1b'));
     assert_null(strchr(text, '\r'));
     assert_non_null(strstr(text, "Weather for Evil?[31mTown??X, "));
@@ -339,7 +339,7 @@ static void test_no_control_or_bidi_character_reaches_a_reader(void **state)
         pg.query = HOSTILE;
         pg.etag = HOSTILE;
         pg.data_path = HOSTILE;
-        char *text = fr_text_weather(doc, NOW_MS, NULL);
+        char *text = fr_text_weather(doc, NOW_MS, NULL, NULL);
         assert_reader_safe(text, "text report");
         if (!all) assert_non_null(strstr(text, "Weather for ?31mA?B??????[0m?C??, "));
         free(text);
@@ -386,7 +386,7 @@ static void test_missing_or_absurd_utc_offset_counts_as_utc(void **state)
         for (int j = 0; j < 6; j++)
             if (j != i) json_decref(offsets[j]);
         fr_page pg = page();
-        char *text = fr_text_weather(doc, NOW_MS, NULL);
+        char *text = fr_text_weather(doc, NOW_MS, NULL, NULL);
         assert_non_null(strstr(text, "Local time Tue 00:05 (Europe/Berlin)"));
         free(text);
         char *html = fr_html_weather(doc, &pg, NULL);
@@ -400,7 +400,7 @@ static void test_missing_or_absurd_utc_offset_counts_as_utc(void **state)
 static void test_text_without_daily_or_location(void **state)
 {
     json_t *doc = load("{\"current\":{},\"daily\":[],\"fetched_at\":\"bogus\"}");
-    char *text = fr_text_weather(doc, NOW_MS, NULL);
+    char *text = fr_text_weather(doc, NOW_MS, NULL, NULL);
     assert_non_null(text);
     assert_non_null(strstr(text, "Weather for  ()"));
     assert_non_null(strstr(text, "Updated just now"));

@@ -207,7 +207,8 @@ static void aria_label(fr_out *o, const json_t *hourly, int n, const char *tunit
     double tmin = INFINITY, tmax = -INFINITY, pmax = -1;
     for (int i = 0; i < n; i++) {
         const json_t *h = json_array_get(hourly, (size_t)i);
-        double t = nb_json_get_num(h, "temperature"), p = nb_json_get_num(h, "precipitation_probability");
+        double t = nb_json_get_num(h, "temperature"),
+               p = nb_json_get_num(h, "precipitation_probability");
         if (!isnan(t)) {
             tmin = fmin(tmin, t);
             tmax = fmax(tmax, t);
@@ -219,7 +220,9 @@ static void aria_label(fr_out *o, const json_t *hourly, int n, const char *tunit
         fr_putf(o, ": temperature %ld to %ld ", lround(tmin), lround(tmax));
         fr_put_html(o, tunit);
     }
-    if (pmax >= 0) fr_putf(o, "%s chance of precipitation up to %ld %%", tmin <= tmax ? "," : ":", lround(pmax));
+    if (pmax >= 0)
+        fr_putf(o, "%s chance of precipitation up to %ld %%", tmin <= tmax ? "," : ":",
+                lround(pmax));
 }
 
 static void table(fr_out *o, const json_t *doc, const json_t *hourly, int n)
@@ -227,6 +230,9 @@ static void table(fr_out *o, const json_t *doc, const json_t *hourly, int n)
     const json_t *u = json_object_get(doc, "units");
     const char *tu = fr_wx_str(u, "temperature"), *pu = fr_wx_str(u, "precipitation");
     const char *wu = fr_wx_str(u, "wind_speed");
+    tu = *tu ? tu : "°C";
+    pu = *pu ? pu : "mm";
+    wu = *wu ? wu : "km/h";
     int pdec = strcmp(pu, "in") == 0 ? 2 : 1;
     char v[32], label[32], date[11];
     fr_put(o, "<details class=\"hours\"><summary>Hour by hour</summary>\n<table>\n<thead><tr>"
@@ -269,6 +275,7 @@ void fr_chart_html(fr_out *o, const json_t *doc)
     fr_chart_layout(hourly, &c);
     if (c.n == 0) return;
     const char *tunit = fr_wx_str(json_object_get(doc, "units"), "temperature");
+    if (!*tunit) tunit = "°C";
     fr_putf(o,
             "<figure class=\"chart\">\n<svg class=\"hourly\" data-f=\"chart\" viewBox=\"0 0 %d "
             "%d\" role=\"img\" aria-label=\"",

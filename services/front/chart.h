@@ -37,13 +37,13 @@
 #define FR_CHART_H 200
 
 typedef struct fr_chart {
-    int n;                          /* hours drawn */
-    double col_w;                   /* column width */
-    double lo, hi;                  /* temperature scale (NAN when no temperature at all) */
-    double x[FR_CHART_HOURS];       /* column centres */
-    double y[FR_CHART_HOURS];       /* temperature points; NAN = no value */
-    double bar_h[FR_CHART_HOURS];   /* precipitation bars; NAN = no value */
-    bool wet[FR_CHART_HOURS];       /* the hour brings precipitation */
+    int n;                           /* hours drawn */
+    double col_w;                    /* column width */
+    double lo, hi;                   /* temperature scale (NAN when no temperature at all) */
+    double x[FR_CHART_HOURS];        /* column centres */
+    double y[FR_CHART_HOURS];        /* temperature points; NAN = no value */
+    double bar_h[FR_CHART_HOURS];    /* precipitation bars; NAN = no value */
+    bool wet[FR_CHART_HOURS];        /* the hour brings precipitation */
     signed char day[FR_CHART_HOURS]; /* is_day: 1, 0, -1 unknown */
 } fr_chart;
 

@@ -12,7 +12,7 @@
 #include "wxfmt.h"
 
 #define LINE_CAP (64 * 1024)
-#define RAIN_HOURS 6     /* %R without a count */
+#define RAIN_HOURS 6 /* %R without a count */
 #define RAIN_HOURS_MAX 48
 #define SYNODIC_DAYS 29.530588853
 #define NEW_MOON_2000 947182440 /* 2000-01-06T18:14Z, a new moon */
@@ -46,10 +46,10 @@ static const char *plain_symbol(double code)
     static const struct {
         int code;
         const char *sym;
-    } t[] = {{0, "o"},   {1, "m"},   {2, "mm"},   {3, "mmm"},  {45, "="},  {48, "="},  {51, "."},
-             {53, "."},  {55, "."},  {56, "x"},   {57, "x"},   {61, "/"},  {63, "/"},  {65, "///"},
-             {66, "x"},  {67, "x"},  {71, "*"},   {73, "**"},  {75, "**"}, {77, "*"},  {80, "."},
-             {81, "//"}, {82, "//"}, {85, "*/"},  {86, "*/*"}, {95, "!/"}, {96, "/!/"}, {99, "/!/"}};
+    } t[] = {{0, "o"},   {1, "m"},   {2, "mm"},  {3, "mmm"},  {45, "="},  {48, "="},   {51, "."},
+             {53, "."},  {55, "."},  {56, "x"},  {57, "x"},   {61, "/"},  {63, "/"},   {65, "///"},
+             {66, "x"},  {67, "x"},  {71, "*"},  {73, "**"},  {75, "**"}, {77, "*"},   {80, "."},
+             {81, "//"}, {82, "//"}, {85, "*/"}, {86, "*/*"}, {95, "!/"}, {96, "/!/"}, {99, "/!/"}};
     for (size_t i = 0; !isnan(code) && i < sizeof(t) / sizeof(t[0]); i++)
         if (t[i].code == (int)code) return t[i].sym;
     return "?";

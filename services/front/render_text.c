@@ -1,6 +1,7 @@
 /* render_text.c — plain-text weather report (see render_text.h). */
 #include "render_text.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,19 +13,40 @@
 
 #define TEXT_CAP (256 * 1024)
 
-/* s as safe text, padded with spaces to width bytes (columns stay aligned
- * for the short ASCII labels and condition names the api sends). */
+/* Characters (code points) from byte from of o's buffer to its end. */
+static size_t columns_since(const fr_out *o, size_t from)
+{
+    size_t cols = 0;
+    for (size_t i = from; i < o->b.len; i++)
+        cols += ((unsigned char)o->b.data[i] & 0xc0) != 0x80;
+    return cols;
+}
+
+/* s as safe text, padded with spaces to width characters (columns stay
+ * aligned for the short labels, symbols and condition names the api sends). */
 static void put_padded(fr_out *o, const char *s, size_t width)
 {
     size_t before = o->b.len;
     fr_put_safe(o, s);
-    for (size_t w = o->b.len - before; w < width && o->err == NB_OK; w++)
+    for (size_t w = columns_since(o, before); w < width && o->err == NB_OK; w++)
         fr_put(o, " ");
 }
 
-static void footer(fr_out *o)
+/* s right-aligned in width characters ("–" is one character, three bytes). */
+static void put_right(fr_out *o, const char *s, size_t width)
 {
-    fr_putf(o, "Weather data by Open-Meteo.com (https://open-meteo.com/)\n");
+    size_t cols = 0;
+    for (const char *p = s; *p; p++)
+        cols += ((unsigned char)*p & 0xc0) != 0x80;
+    for (; cols < width; cols++)
+        fr_put(o, " ");
+    fr_put_safe(o, s);
+}
+
+static void footer(fr_out *o, bool narrow)
+{
+    fr_putf(o, narrow ? "Weather data by Open-Meteo.com\n"
+                      : "Weather data by Open-Meteo.com (https://open-meteo.com/)\n");
 }
 
 /* The document's unit symbol for a quantity ("°C"), or the metric one. */
@@ -47,28 +69,30 @@ static void next_hours(fr_out *o, const json_t *doc, size_t hours)
     fr_put(o, "  Hour    ");
     for (size_t i = 0; i < n; i++) {
         const char *t = fr_wx_str(json_array_get(hourly, i), "time");
-        if (strlen(t) == 16)
-            fr_putf(o, "%5.2s", t + 11);
-        else
-            fr_putf(o, "%5s", "?");
+        char hh[3] = "?";
+        if (strlen(t) == 16) snprintf(hh, sizeof(hh), "%.2s", t + 11);
+        put_right(o, hh, 5);
     }
     fr_put(o, "\n  ");
     put_padded(o, unit_of(doc, "temperature", "°C"), 8);
     for (size_t i = 0; i < n; i++)
-        fr_putf(
-            o, "%5s",
-            fr_wx_fmt(nb_json_get_num(json_array_get(hourly, i), "temperature"), 0, v, sizeof(v)));
+        put_right(o,
+                  fr_wx_fmt(round(nb_json_get_num(json_array_get(hourly, i), "temperature")), 0, v,
+                            sizeof(v)),
+                  5);
     fr_put(o, "\n  Rain %  ");
     for (size_t i = 0; i < n; i++)
-        fr_putf(o, "%5s",
-                fr_wx_fmt(nb_json_get_num(json_array_get(hourly, i), "precipitation_probability"),
-                          0, v, sizeof(v)));
+        put_right(o,
+                  fr_wx_fmt(nb_json_get_num(json_array_get(hourly, i), "precipitation_probability"),
+                            0, v, sizeof(v)),
+                  5);
     fr_put(o, "\n  ");
     put_padded(o, pu, 8);
     for (size_t i = 0; i < n; i++)
-        fr_putf(o, "%5s",
-                fr_wx_fmt(nb_json_get_num(json_array_get(hourly, i), "precipitation"), pdec, v,
-                          sizeof(v)));
+        put_right(o,
+                  fr_wx_fmt(nb_json_get_num(json_array_get(hourly, i), "precipitation"), pdec, v,
+                            sizeof(v)),
+                  5);
     fr_put(o, "\n\n");
 }
 
@@ -149,7 +173,10 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, const fr_view *view, si
             continue;
         }
         put_padded(&o, cond, 22);
-        fr_putf(&o, "%5s / %-5s ", hi, lo);
+        put_right(&o, hi, 5);
+        fr_put(&o, " / ");
+        put_padded(&o, lo, 5);
+        fr_put(&o, " ");
         fr_put_safe(&o, tu);
         fr_putf(&o, "  rain %s %% %s ", pp,
                 fr_wx_fmt(nb_json_get_num(d, "precipitation_sum"), strcmp(pu, "mm") == 0 ? 1 : 2,
@@ -164,7 +191,7 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, const fr_view *view, si
     fr_putf(&o, "%sUpdated %s%s\n", shown ? "\n" : "", ago,
             stale ? (narrow ? " (renewing)" : " (newer data is on its way — ask again shortly)")
                   : "");
-    footer(&o);
+    footer(&o, narrow);
     return fr_out_finish(&o, len);
 }
 
@@ -183,7 +210,7 @@ char *fr_text_help(size_t *len)
             "  curl 'HOST/Berlin?format=%%l:+%%c+%%t+%%w+rain:%%R'\n"
             "                                 your own line (%%-codes: see docs/front.md)\n"
             "  curl HOST/Berlin?format=json   the api's JSON document (hourly included)\n\n");
-    footer(&o);
+    footer(&o, false);
     return fr_out_finish(&o, len);
 }
 

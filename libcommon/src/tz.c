@@ -9,7 +9,7 @@
 
 #include "nimbus/map.h"
 
-#define ZONEINFO "/usr/share/zoneinfo/"
+#define ZONEINFO "/usr/share/zoneinfo"
 #define TZIF_MAX (256 * 1024) /* the largest zone file is under 4 KiB */
 #define ZONES_MAX 1024        /* zones kept loaded */
 #define OFFSET_MAX (26 * 3600)
@@ -302,10 +302,22 @@ bad:
     return NULL;
 }
 
+static char zoneinfo[256] = ZONEINFO;
+static pthread_once_t zoneinfo_once = PTHREAD_ONCE_INIT;
+
+/* $TZDIR, as glibc reads it (an absolute path), read once. */
+static void zoneinfo_init(void)
+{
+    const char *d = getenv("TZDIR");
+    if (d && d[0] == '/' && strlen(d) < sizeof(zoneinfo))
+        snprintf(zoneinfo, sizeof(zoneinfo), "%s", d);
+}
+
 static zone *zone_load(const char *name)
 {
-    char path[128];
-    snprintf(path, sizeof(path), ZONEINFO "%s", name);
+    char path[sizeof(zoneinfo) + 80];
+    pthread_once(&zoneinfo_once, zoneinfo_init);
+    snprintf(path, sizeof(path), "%s/%s", zoneinfo, name);
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     unsigned char *buf = malloc(TZIF_MAX);

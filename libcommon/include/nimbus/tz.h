@@ -1,5 +1,6 @@
 /* tz.h — UTC offsets of IANA time zones ("Europe/Berlin") at any instant,
- * read from the system's tzdata (TZif files under /usr/share/zoneinfo: the
+ * read from the system's tzdata (TZif files under /usr/share/zoneinfo, or
+ * $TZDIR when set to an absolute path, as glibc does; read once: the
  * transition table, and its POSIX TZ footer rule for instants past the
  * table, e.g. "CET-1CEST,M3.5.0,M10.5.0/3").
  *

@@ -272,8 +272,7 @@ void fr_chart_html(fr_out *o, const json_t *doc)
 {
     const json_t *hourly = json_object_get(doc, "hourly");
     fr_chart c;
-    fr_chart_layout(hourly, &c);
-    if (c.n == 0) return;
+    fr_chart_layout(hourly, &c); /* no hours: an empty chart the script can fill */
     const char *tunit = fr_wx_str(json_object_get(doc, "units"), "temperature");
     if (!*tunit) tunit = "°C";
     fr_putf(o,

@@ -51,7 +51,8 @@ typedef struct fr_chart {
 void fr_chart_layout(const json_t *hourly, fr_chart *c);
 
 /* Writes <figure> with the chart's SVG and the hourly table (details) for
- * doc's hourly array; nothing when it has no hours. */
+ * doc's hourly array (both empty when it has no hours, for the script to
+ * fill when data comes). */
 void fr_chart_html(fr_out *o, const json_t *doc);
 
 #endif

@@ -11,8 +11,8 @@
 #include "out.h"
 #include "wxfmt.h"
 
-#define LINE_CAP (64 * 1024)
-#define RAIN_HOURS 6 /* %R without a count */
+#define LINE_CAP (256 * 1024) /* > FR_LINE_FORMAT_MAX / 2 codes × FR_LINE_TEXT_MAX */
+#define RAIN_HOURS 6          /* %R without a count */
 #define RAIN_HOURS_MAX 48
 #define SYNODIC_DAYS 29.530588853
 #define NEW_MOON_2000 947182440 /* 2000-01-06T18:14Z, a new moon */
@@ -27,7 +27,7 @@ const char *fr_line_format(const char *format)
     };
     if (!format) return NULL;
     if (format[0] >= '1' && format[0] <= '4' && format[1] == '\0') return presets[format[0] - '1'];
-    return strchr(format, '%') ? format : NULL;
+    return strchr(format, '%') && strlen(format) <= FR_LINE_FORMAT_MAX ? format : NULL;
 }
 
 /* Terminal columns of the condition emoji (wttr.in's widths where it uses the
@@ -62,6 +62,31 @@ typedef struct line_ctx {
     int64_t now_ms;
 } line_ctx;
 
+/* n bytes at s as safe text. */
+static void put_safe_n(line_ctx *c, const char *s, size_t n)
+{
+    char *copy = n ? strndup(s, n) : NULL;
+    if (n && !copy) {
+        c->o->err = NB_ERR_NOMEM;
+        return;
+    }
+    fr_put_safe(c->o, copy);
+    free(copy);
+}
+
+/* Free text (a place, a condition, a zone) as safe text, cut at
+ * FR_LINE_TEXT_MAX bytes on a character boundary. */
+static void put_text(line_ctx *c, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > FR_LINE_TEXT_MAX) {
+        n = FR_LINE_TEXT_MAX;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--;
+    }
+    put_safe_n(c, s, n);
+}
+
 static const char *unit(const line_ctx *c, const char *quantity, const char *fallback)
 {
     const char *u = fr_wx_str(c->units, quantity);
@@ -74,7 +99,7 @@ static void signed_temp(line_ctx *c, double v)
     if (isnan(v)) return;
     long t = lround(v);
     fr_putf(c->o, "%s%ld", t >= 0 ? "+" : "", t);
-    fr_put_safe(c->o, unit(c, "temperature", "°C"));
+    put_text(c, unit(c, "temperature", "°C"));
 }
 
 static void whole(line_ctx *c, double v, const char *suffix)
@@ -90,7 +115,7 @@ static void wind(line_ctx *c)
     if (isnan(speed)) return;
     if (!isnan(dir)) fr_put(c->o, arrows[(int)(fmod(fmod(dir + 22.5, 360) + 360, 360) / 45) % 8]);
     fr_putf(c->o, "%ld", lround(speed));
-    fr_put_safe(c->o, unit(c, "wind_speed", "km/h"));
+    put_text(c, unit(c, "wind_speed", "km/h"));
 }
 
 static void precipitation(line_ctx *c)
@@ -100,7 +125,7 @@ static void precipitation(line_ctx *c)
     char n[32];
     if (isnan(v)) return;
     fr_put(c->o, fr_wx_fmt(v, strcmp(u, "mm") == 0 ? 1 : 2, n, sizeof(n)));
-    fr_put_safe(c->o, u);
+    put_text(c, u);
 }
 
 /* "07:45:00" from today's "YYYY-MM-DDTHH:MM". */
@@ -153,7 +178,7 @@ static void code(line_ctx *c, char letter)
         break;
     }
     case 'C':
-        fr_put_safe(c->o, fr_wx_str(c->cur, "condition"));
+        put_text(c, fr_wx_str(c->cur, "condition"));
         break;
     case 'x':
         fr_put(c->o, plain_symbol(wcode));
@@ -171,7 +196,7 @@ static void code(line_ctx *c, char letter)
         wind(c);
         break;
     case 'l':
-        fr_put_safe(c->o, c->place);
+        put_text(c, c->place);
         break;
     case 'p':
         precipitation(c);
@@ -192,7 +217,7 @@ static void code(line_ctx *c, char letter)
         sun_time(c, "sunset");
         break;
     case 'Z':
-        fr_put_safe(c->o, fr_wx_str(json_object_get(c->doc, "location"), "timezone"));
+        put_text(c, fr_wx_str(json_object_get(c->doc, "location"), "timezone"));
         break;
     case 'm':
         moon(c);
@@ -203,18 +228,6 @@ static void code(line_ctx *c, char letter)
     default: /* unknown to nimbus (or no data here: dawn, dusk, zenith): nothing */
         break;
     }
-}
-
-/* n bytes at s as safe text. */
-static void put_safe_n(line_ctx *c, const char *s, size_t n)
-{
-    char *copy = n ? strndup(s, n) : NULL;
-    if (n && !copy) {
-        c->o->err = NB_ERR_NOMEM;
-        return;
-    }
-    fr_put_safe(c->o, copy);
-    free(copy);
 }
 
 /* Literal text of the format: "\n" and real line breaks kept, the rest safe. */
@@ -249,6 +262,7 @@ char *fr_line_weather(const json_t *doc, const char *format, const char *place, 
     fr_wx_local_date(now_ms, fr_wx_utc_offset(loc), today, sizeof(today));
     c.today = json_array_get(daily, fr_wx_first_day(daily, today));
 
+    if (strlen(format) > FR_LINE_FORMAT_MAX) return NULL;
     fr_out_init(&o, LINE_CAP);
     const char *p = format, *lit = format;
     while (*p) {

@@ -32,13 +32,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define FR_LINE_FORMAT_MAX 1024 /* bytes of a %-format */
+#define FR_LINE_TEXT_MAX 256    /* bytes of one code's text (%l %C %Z), cut beyond */
+
 /* The %-format a format= value stands for: a preset for "1".."4", the value
- * itself when it holds a '%', else NULL (not a one-line format). */
+ * itself when it holds a '%' (and is at most FR_LINE_FORMAT_MAX bytes), else
+ * NULL (not a one-line format). */
 const char *fr_line_format(const char *format);
 
-/* The line(s) for format from the api's weather document. place: the place
- * as the reader wrote it (%l); rain_hours: the hours %R looks at (0: 6);
- * now_ms: for the moon. */
+/* The line(s) for format (at most FR_LINE_FORMAT_MAX bytes: the answer
+ * stays under 256 KiB) from the api's weather document. place: the place as
+ * the reader wrote it (%l); rain_hours: the hours %R looks at (0: 6);
+ * now_ms: for the moon. NULL only when out of memory or format is longer. */
 char *fr_line_weather(const json_t *doc, const char *format, const char *place, int rain_hours,
                       int64_t now_ms, size_t *len);
 

@@ -316,6 +316,11 @@ static void on_place(nb_req *r, void *ctx)
         respond_page(r, 200, p.fmt, body, len);
         return;
     }
+    if (p.view.format && strchr(p.view.format, '%') && strlen(p.view.format) > FR_LINE_FORMAT_MAX) {
+        respond_problem(r, FR_FMT_TEXT, &p.pg, 400, NB_ERR_INVALID, "Format too long",
+                        "A format is at most 1024 bytes long.");
+        return;
+    }
     if (where.kind == FR_PLACE_BAD) {
         respond_problem(r, p.fmt, &p.pg, 400, NB_ERR_INVALID, "That doesn't look like a place",
                         where.reason);

@@ -127,6 +127,11 @@ class FrontHourlyTest(testing.TestCase):
         self.assertEqual(r.text(), "Berlin: %s°C %d%%" % (signed(cur["temperature"]),
                                                          round(cur["relative_humidity"])))
 
+    def test_a_format_too_long_is_refused(self):
+        r = get(self.url + "/Berlin?format=%25t" + "x" * 1100, CURL)
+        self.assertStatus(r, 400)
+        self.assertIn("at most 1024 bytes", r.text())
+
     def test_rain_looks_as_far_as_hours(self):
         doc = self.doc(hours=24)
         best = max(h["precipitation_probability"] or 0 for h in doc["hourly"][:24])

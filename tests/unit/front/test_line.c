@@ -145,6 +145,29 @@ static void text_is_safe(void **state)
     json_decref(doc);
 }
 
+static void long_formats_and_texts_are_bounded(void **state)
+{
+    json_t *doc = load(DOC);
+    char format[FR_LINE_FORMAT_MAX + 2], place[600];
+    memset(format, 'x', sizeof(format) - 1);
+    format[0] = '%';
+    format[1] = 'l';
+    format[FR_LINE_FORMAT_MAX] = '\0'; /* the longest accepted */
+    assert_ptr_equal(fr_line_format(format), format);
+    memset(place, 'a', sizeof(place) - 1);
+    place[sizeof(place) - 1] = '\0';
+    memcpy(place + FR_LINE_TEXT_MAX - 1, "é", 2); /* cut on a character boundary */
+    char *got = fr_line_weather(doc, format, place, 0, NOW_MS, NULL);
+    assert_non_null(got);
+    assert_int_equal(strspn(got, "a"), FR_LINE_TEXT_MAX - 1);
+    assert_int_equal(got[FR_LINE_TEXT_MAX - 1], 'x');
+    free(got);
+    format[FR_LINE_FORMAT_MAX] = 'x'; /* one byte more */
+    assert_null(fr_line_format(format));
+    assert_null(fr_line_weather(doc, format, "Berlin", 0, NOW_MS, NULL));
+    json_decref(doc);
+}
+
 static fr_view view_of(const char *const *args, const char *accept, const char *ua,
                        const char *cookie)
 {
@@ -216,6 +239,7 @@ int main(void)
         cmocka_unit_test(day_and_units),
         cmocka_unit_test(missing_values_give_nothing),
         cmocka_unit_test(text_is_safe),
+        cmocka_unit_test(long_formats_and_texts_are_bounded),
         cmocka_unit_test(wttr_options_and_units),
         cmocka_unit_test(the_units_cookie_is_for_pages),
     };

@@ -163,6 +163,7 @@ static void long_formats_and_texts_are_bounded(void **state)
     assert_int_equal(got[FR_LINE_TEXT_MAX - 1], 'x');
     free(got);
     format[FR_LINE_FORMAT_MAX] = 'x'; /* one byte more */
+    format[FR_LINE_FORMAT_MAX + 1] = '\0';
     assert_null(fr_line_format(format));
     assert_null(fr_line_weather(doc, format, "Berlin", 0, NOW_MS, NULL));
     json_decref(doc);

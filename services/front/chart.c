@@ -56,17 +56,30 @@ void fr_chart_layout(const json_t *hourly, fr_chart *c)
     }
 }
 
-/* One coordinate: rounded to 1 decimal, half away from zero. */
+/* One coordinate: rounded to 1 decimal, half away from zero (hundreds per
+ * page: no printf). */
 static void num(fr_out *o, double v)
 {
-    fr_putf(o, "%.1f", round(v * 10) / 10);
+    char s[32];
+    fr_wx_fixed((long long)round(v * 10), 1, s);
+    fr_put(o, s);
 }
 
 static void attr(fr_out *o, const char *name, double v)
 {
-    fr_putf(o, " %s=\"", name);
+    fr_put(o, " ");
+    fr_put(o, name);
+    fr_put(o, "=\"");
     num(o, v);
     fr_put(o, "\"");
+}
+
+/* A whole number (hours, degrees) without printf. */
+static void whole(fr_out *o, long v)
+{
+    char s[32];
+    fr_wx_fixed(v, 0, s);
+    fr_put(o, s);
 }
 
 /* Hours between labels: every hour up to 12, every 2 up to 24, else 3. */
@@ -131,7 +144,7 @@ static void bars(fr_out *o, const fr_chart *c)
     double w = c->col_w * 0.7;
     for (int i = 0; i < c->n; i++) {
         if (!(c->bar_h[i] > 0)) continue;
-        fr_putf(o, "<rect class=\"pop%s\"", c->wet[i] ? " wet" : "");
+        fr_put(o, c->wet[i] ? "<rect class=\"pop wet\"" : "<rect class=\"pop\"");
         attr(o, "x", c->x[i] - w / 2);
         attr(o, "y", P_BOT - c->bar_h[i]);
         attr(o, "width", w);
@@ -180,12 +193,16 @@ static void labels(fr_out *o, const fr_chart *c, const json_t *hourly)
         fr_put(o, "<text class=\"hour\"");
         attr(o, "x", c->x[i]);
         attr(o, "y", LABEL_Y);
-        fr_putf(o, ">%02d</text>", hh);
+        fr_put(o, hh < 10 ? ">0" : ">");
+        whole(o, hh);
+        fr_put(o, "</text>");
         if (isnan(c->y[i])) continue;
         fr_put(o, "<text class=\"tval\"");
         attr(o, "x", c->x[i]);
         attr(o, "y", c->y[i] - 5);
-        fr_putf(o, ">%ld°</text>", lround(nb_json_get_num(h, "temperature")));
+        fr_put(o, ">");
+        whole(o, lround(nb_json_get_num(h, "temperature")));
+        fr_put(o, "°</text>");
     }
     if (isnan(c->lo)) return;
     fr_put(o, "<text class=\"axis\"");
@@ -225,6 +242,18 @@ static void aria_label(fr_out *o, const json_t *hourly, int n, const char *tunit
                 lround(pmax));
 }
 
+/* One table cell: "<td>" value " " unit "</td>". */
+static void cell(fr_out *o, const char *value, const char *unit)
+{
+    fr_put(o, "<td>");
+    fr_put(o, value);
+    if (unit) {
+        fr_put(o, " ");
+        fr_put_html(o, unit);
+    }
+    fr_put(o, "</td>");
+}
+
 static void table(fr_out *o, const json_t *doc, const json_t *hourly, int n)
 {
     const json_t *u = json_object_get(doc, "units");
@@ -234,7 +263,7 @@ static void table(fr_out *o, const json_t *doc, const json_t *hourly, int n)
     pu = *pu ? pu : "mm";
     wu = *wu ? wu : "km/h";
     int pdec = strcmp(pu, "in") == 0 ? 2 : 1;
-    char v[32], label[32], date[11];
+    char v[32], label[32] = "", date[11], last[11] = "";
     fr_put(o, "<details class=\"hours\"><summary>Hour by hour</summary>\n<table>\n<thead><tr>"
               "<th scope=\"col\">Time</th><th scope=\"col\">Sky</th><th scope=\"col\">Temp.</th>"
               "<th scope=\"col\">Feels</th><th scope=\"col\">Chance</th>"
@@ -244,26 +273,23 @@ static void table(fr_out *o, const json_t *doc, const json_t *hourly, int n)
         const json_t *h = json_array_get(hourly, (size_t)i);
         const char *t = fr_wx_str(h, "time");
         snprintf(date, sizeof(date), "%.10s", t);
-        fr_wx_day_label(date, NULL, label, sizeof(label));
+        if (strcmp(date, last) != 0) { /* a day's hours share their label */
+            fr_wx_day_label(date, NULL, label, sizeof(label));
+            memcpy(last, date, sizeof(last));
+        }
         fr_put(o, "<tr><th scope=\"row\">");
         fr_put_html(o, label);
         fr_put(o, " ");
         fr_put_html(o, strlen(t) == 16 ? t + 11 : "");
         fr_put(o, "</th><td>");
         fr_put_html(o, fr_wx_str(h, "condition"));
-        fr_putf(o, "</td><td>%s ", fr_wx_fmt(nb_json_get_num(h, "temperature"), 1, v, sizeof(v)));
-        fr_put_html(o, tu);
-        fr_putf(o, "</td><td>%s ",
-                fr_wx_fmt(nb_json_get_num(h, "apparent_temperature"), 1, v, sizeof(v)));
-        fr_put_html(o, tu);
-        fr_putf(o, "</td><td>%s %%</td>",
-                fr_wx_fmt(nb_json_get_num(h, "precipitation_probability"), 0, v, sizeof(v)));
-        fr_putf(o, "<td>%s ", fr_wx_fmt(nb_json_get_num(h, "precipitation"), pdec, v, sizeof(v)));
-        fr_put_html(o, pu);
-        fr_putf(o, "</td><td>%s ",
-                fr_wx_fmt(round(nb_json_get_num(h, "wind_speed")), 0, v, sizeof(v)));
-        fr_put_html(o, wu);
-        fr_put(o, "</td></tr>\n");
+        fr_put(o, "</td>");
+        cell(o, fr_wx_fmt(nb_json_get_num(h, "temperature"), 1, v, sizeof(v)), tu);
+        cell(o, fr_wx_fmt(nb_json_get_num(h, "apparent_temperature"), 1, v, sizeof(v)), tu);
+        cell(o, fr_wx_fmt(nb_json_get_num(h, "precipitation_probability"), 0, v, sizeof(v)), "%");
+        cell(o, fr_wx_fmt(nb_json_get_num(h, "precipitation"), pdec, v, sizeof(v)), pu);
+        cell(o, fr_wx_fmt(round(nb_json_get_num(h, "wind_speed")), 0, v, sizeof(v)), wu);
+        fr_put(o, "</tr>\n");
     }
     fr_put(o, "</tbody>\n</table>\n</details>\n");
 }

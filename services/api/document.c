@@ -104,7 +104,6 @@ static json_t *hourly_entries(const answer *a)
 
 char *doc_render_head(const api_config *cfg, const answer *a, size_t *len)
 {
-    (void)cfg;
     const nb_record *r = a->rec;
     const nb_current *c = &r->current;
     json_t *loc =

@@ -71,7 +71,7 @@ static const nb_setting table[] = {
      "misses get 503"},
     {"flight-waiters", NB_SET_INT, &c.flight_waiters, "10000", 16, 10000000,
      "requests that may wait at once for a fetch or a read of another request; past it 503"},
-    {"near-cache-mb", NB_SET_INT, &c.near_cache_mb, "64", 0, 65536,
+    {"near-cache-mb", NB_SET_INT, &c.near_cache_mb, "256", 0, 65536,
      "memory for records as persistence answered them and the documents rendered from them, "
      "reused as long as persistence's Cache-Control allows, then revalidated (0 = keep none)"},
     {"write-queue", NB_SET_INT, &c.write_queue, "100000", 1, 10000000,

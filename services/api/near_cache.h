@@ -36,7 +36,7 @@
 #include "store.h"
 
 #define NC_VARIANTS 4      /* rendered documents kept per key */
-#define NC_VARIANT_MAX 160 /* bytes of a variant name */
+#define NC_VARIANT_MAX 160 /* bytes of a variant name (document.h's DOC_VARIANT_MAX) */
 
 /* A rendered document (immutable once made). */
 typedef struct nc_doc {

@@ -602,8 +602,3 @@ kv *kv_pg_new(const char *dsn, int timeout_ms)
     atomic_init(&p->schema_version, 0);
     return &p->base;
 }
-
-int kv_pg_schema_version(kv *k)
-{
-    return atomic_load(&as_pg(k)->schema_version);
-}

@@ -159,7 +159,7 @@ class NearCache(ApiTestCase):
         self.assertEqual(s.metric("nimbus_near_cache_max_bytes", url), cap)
         self.assertGreater(s.metric("nimbus_near_cache_evictions_total", url), 0)
         kept = s.metric("nimbus_near_cache_entries", url)
-        self.assertTrue(50 < kept < 400, kept)
+        self.assertTrue(10 < kept < 400, kept)
 
 
 if __name__ == "__main__":

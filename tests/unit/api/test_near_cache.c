@@ -200,7 +200,7 @@ static void the_apis_own_write_is_a_fresh_copy(void **state)
 
 static void memory_stays_bounded_least_recently_used_go(void **state)
 {
-    size_t bound = 64 * 1024;
+    size_t bound = 512 * 1024; /* about 25 records with hourly data and a document each */
     near_cache *c = nc_new(bound);
     char key[NB_KEY_MAX], doc[2048];
     memset(doc, 'x', sizeof(doc));

@@ -12,12 +12,14 @@ on free loopback ports (through the test harness; all stopped on exit):
   persistence-off   --record-max-age-s 0            +  api-off    near-cache off
 
 both apis with --fresh-ttl-s 86400 (every stored record is a fresh hit
-whenever the run happens), --near-cache-mb 1024 (room for every place:
-what is measured is the stores, not evictions) and no Kafka (the outbox
-keeps the events). One place's record is the simulator's answer for Berlin
-as the api stores it (main's record model: current + 16 days, no hourly
-series), copied to every key with its own coordinates; records are stored
-through persistence's PUT (PostgreSQL + outbox + Redis), 16 at a time.
+whenever the run happens), --near-cache-mb NEAR_CACHE_MB (4096: room for
+every place, about 28 KB each — what is measured is the stores, not
+evictions) and no Kafka (the outbox keeps the events); one api runs at a
+time (started for its runs, stopped after them) to keep the memory down.
+One place's record is the simulator's answer for Berlin as the api stores it
+(current, 16 days and the 384-hour hourly series: the real size), copied to
+every key with its own coordinates; records are stored through
+persistence's PUT (PostgreSQL + outbox + Redis), 16 at a time.
 
 For SMALL places, then (after storing the rest) LARGE places, it runs a
 warm-up (every place asked once, then WARMUP of random ones: the near-cache
@@ -32,7 +34,8 @@ Each is measured twice: saturated (every connection asks again as soon as it
 has its answer: p99 is mostly queueing, i.e. throughput) and paced (each
 connection waits so that all together offer PACED_RPS: p99 is the time one
 request takes at that load).
-Env: WRK_DURATION (10s), WARMUP (5s), WRK_CONNS (32), PACED_RPS (2000).
+Env: WRK_DURATION (10s), WARMUP (5s), WRK_CONNS (32), PACED_RPS (2000),
+NEAR_CACHE_MB (4096).
 """
 import json
 import os
@@ -55,6 +58,7 @@ DURATION = os.environ.get("WRK_DURATION", "10s")
 WARMUP = os.environ.get("WARMUP", "5s")
 CONNS = int(os.environ.get("WRK_CONNS", "32"))
 PACED_RPS = int(os.environ.get("PACED_RPS", "2000"))
+NEAR_CACHE_MB = os.environ.get("NEAR_CACHE_MB", "4096")
 PUT_THREADS = 16
 
 
@@ -176,17 +180,17 @@ def main():
     p_on, p_on_url = common.persistence(procs, redis, pg.dsn("nimbus"))
     p_off, p_off_url = common.persistence(procs, redis, pg.dsn("nimbus"), "persistence-off",
                                           ["--record-max-age-s", "0"])
-    api_args = ["--fresh-ttl-s", "86400", "--near-cache-mb", "1024"]
-    a_on, a_on_url = common.api(procs, p_on_url, sim, "", args=api_args)
-    a_off, a_off_url = common.api(procs, p_off_url, sim, "", "api-off", api_args)
+    api_args = ["--fresh-ttl-s", "86400", "--near-cache-mb", NEAR_CACHE_MB]
 
     # The template: a real record (the simulator's Berlin, as the api stores it).
-    first = http.request("GET", a_on_url + "/v1/weather?lat=52.52&lon=13.41", timeout=30)
+    a0, a0_url = common.api(procs, p_on_url, sim, "", "api-template", api_args)
+    first = http.request("GET", a0_url + "/v1/weather?lat=52.52&lon=13.41", timeout=30)
     assert first.status == 200, first.text()
     procs.wait_until(lambda: http.request("GET", p_on_url + "/v1/records/52.52,13.41").status
                      == 200, 20, what="the Berlin record stored")
     body = http.request("GET", p_on_url + "/v1/records/52.52,13.41").body
     template = json.loads(body)
+    a0.stop()
     redis_base, records_base = redis_used(redis), pg_size(pg, "records")
     outbox_base = pg_size(pg, "outbox")
 
@@ -204,8 +208,10 @@ def main():
         saturated = lua_script(tmp, n)
         paced = lua_script(tmp, n, max(1, CONNS * 1000 // PACED_RPS))
         walk = lua_script(tmp, n, walk=True)
-        for name, url, api, per in (("near-cache on", a_on_url, a_on, p_on),
-                                    ("near-cache off", a_off_url, a_off, p_off)):
+        for name, per_url, per in (("near-cache on", p_on_url, p_on),
+                                   ("near-cache off", p_off_url, p_off)):
+            api, url = common.api(procs, per_url, sim, "", "api-%s-%d" % (name[-3:].strip(), n),
+                                  api_args)
             pids = {"api": api.pid, "persistence": per.pid, "redis": redis.pid}
             # warm-up: every place asked once (the copies made), then more at random
             common.wrk(url + "/", "%ds" % (5 + n // 2000), CONNS, script=walk)
@@ -218,13 +224,15 @@ def main():
                 results.append((n, name, how, r))
                 print("  %6d places, %-15s %-9s %8.0f req/s p50 %6.2f ms p99 %6.2f ms" %
                       (n, name, how, r["rps"], r["p50"], r["p99"]), flush=True)
+            api.stop(timeout=30)
 
     print("\nnimbus scale bench: wrk -t2 -c%d -d%s --latency (after a %s warm-up), random "
           "stored places, %d cores, %s; load average %s before, %s after"
           % (CONNS, DURATION, WARMUP, os.cpu_count(), os.path.basename(BUILD), load_before,
              common.loadavg()))
-    print("record: %d bytes of JSON (main's model: current + %d days, no hourly series)"
-          % (len(body), len(template.get("daily", []))))
+    hours = len(template.get("hourly", {}).get("temperature", []))
+    print("record: %d bytes of JSON (current, %d days, %d hourly entries)"
+          % (len(body), len(template.get("daily", [])), hours))
     print("paced: each connection waits %d ms before a request (%d connections: at most "
           "%d req/s offered)" % (max(1, CONNS * 1000 // PACED_RPS), CONNS, PACED_RPS))
     print("%8s %-15s %-9s %9s %8s %8s %12s   %s" % ("places", "", "load", "req/s", "p50 ms",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nimbus/etag.h"
 #include "nimbus/map.h"
 #include "nimbus/metrics.h"
 
@@ -284,7 +285,7 @@ fl_result *nc_confirm(near_cache *c, const char *key, const char *etag, const ch
     pthread_mutex_lock(&c->lock);
     if (max_age_ms >= 0) c->last_max_age_ms = max_age_ms;
     entry *e = find(c, key);
-    if (!e || strcmp(e->etag, etag) != 0) goto out;
+    if (!e || !nb_etag_weak_eq(e->etag, etag)) goto out;
     e->checked_ms = now_ms;
     e->max_age_ms = max_age_ms >= 0 ? max_age_ms : 0;
     out = fl_result_ref(e->rec);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "nimbus/clock.h"
+#include "nimbus/etag.h"
 
 #define MAX_KEYS 512
 #define MAX_EVENTS 2048
@@ -153,7 +154,7 @@ static nb_err mem_get_record(store *st, const char *key, const char *if_none_mat
     snprintf(meta->etag, sizeof(meta->etag), "%s", m->etags[i]);
     snprintf(meta->source, sizeof(meta->source), "cache");
     meta->max_age_s = m->max_age_s;
-    if (if_none_match && strcmp(if_none_match, m->etags[i]) == 0) {
+    if (nb_etag_none_match(if_none_match, m->etags[i])) {
         meta->unchanged = true;
         atomic_fetch_add(&m->not_modified, 1);
     } else {

@@ -81,7 +81,8 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(url, duration="10s", conns=32, threads=2, headers=(), script=None, pids=None):
+def wrk(url, duration="10s", conns=32, threads=2, headers=(), script=None, pids=None,
+        script_args=()):
     """One wrk run: req/s, p50, p99 (ms), requests and, for each named pid in
     pids ({name: pid}), its CPU microseconds per request over the run."""
     argv = [tool("wrk"), "-t%d" % threads, "-c%d" % conns, "-d" + duration, "--latency"]
@@ -90,7 +91,8 @@ def wrk(url, duration="10s", conns=32, threads=2, headers=(), script=None, pids=
     if script:
         argv += ["-s", script]
     before = {k: cpu_seconds(p) for k, p in (pids or {}).items() if p}
-    out = subprocess.run(argv + [url], capture_output=True, text=True, check=True).stdout
+    tail = ["--"] + [str(a) for a in script_args] if script_args else []
+    out = subprocess.run(argv + [url] + tail, capture_output=True, text=True, check=True).stdout
     after = {k: cpu_seconds(p) for k, p in (pids or {}).items() if p}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     n = re.search(r"(\d+) requests in", out)

@@ -33,7 +33,9 @@ outbox table. Target: p99 with LARGE <= 1.2 x p99 with SMALL.
 Each is measured twice: saturated (every connection asks again as soon as it
 has its answer: p99 is mostly queueing, i.e. throughput) and paced (each
 connection waits so that all together offer PACED_RPS: p99 is the time one
-request takes at that load).
+request takes at that load). The first warm-up run is shown too: places read,
+parsed and rendered for the first time (with SMALL places only its first
+moments are: the rest of the run finds them in the near-cache).
 Env: WRK_DURATION (10s), WARMUP (5s), WRK_CONNS (32), PACED_RPS (2000),
 NEAR_CACHE_MB (4096).
 """
@@ -69,9 +71,10 @@ def key_of(i):
 
 
 def lua_script(tmp, n, delay_ms=0, walk=False):
-    """wrk script: GETs of random stored places (walk: every place in turn,
-    the two wrk threads taking every other one); delay_ms before each request
-    of a connection (0: as fast as answers come)."""
+    """wrk script: GETs of random stored places (walk: every place in turn
+    from the offset given as the script's argument, the two wrk threads
+    taking every other one); delay_ms before each request of a connection
+    (0: as fast as answers come)."""
     path = os.path.join(tmp, "%s-%d-%d.lua" % ("walk" if walk else "random", n, delay_ms))
     with open(path, "w") as f:
         f.write("""
@@ -91,7 +94,7 @@ setup = function(thread)
   threads = threads + 1
 end
 init = function(args)
-  counter = id or 0
+  counter = (id or 0) + (tonumber(args[1]) or 0)
 end
 request = function()
   if walk then
@@ -145,6 +148,14 @@ def store_places(persistence_url, template, start, end):
     if errors:
         raise SystemExit("storing places failed: %r" % errors[:3])
     return time.monotonic() - t0
+
+
+def metric(url, name):
+    """A metric's value (the first sample of that name), 0 if absent."""
+    for line in http.request("GET", url + "/metrics").text().splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.split()[-1])
+    return 0.0
 
 
 def copies(metrics_text):
@@ -213,8 +224,21 @@ def main():
             api, url = common.api(procs, per_url, sim, "", "api-%s-%d" % (name[-3:].strip(), n),
                                   api_args)
             pids = {"api": api.pid, "persistence": per.pid, "redis": redis.pid}
-            # warm-up: every place asked once (the copies made), then more at random
-            common.wrk(url + "/", "%ds" % (5 + n // 2000), CONNS, script=walk)
+            # warm-up: every place asked once (the copies made: the first run's
+            # figures are those of a cold near-cache), then more at random
+            offset, cold = 0, None
+            while True:
+                r = common.wrk(url + "/", "%ds" % max(2, min(10, n // 1000)), CONNS,
+                               script=walk, pids=pids, script_args=[offset])
+                cold = cold or r
+                offset += r["requests"]
+                if metric(url, "nimbus_near_cache_entries") >= n:
+                    break
+                if offset > 3 * n:
+                    raise SystemExit("the near-cache does not hold %d places (%d)"
+                                     % (n, metric(url, "nimbus_near_cache_entries")))
+            cold["copy_share"] = 0.0
+            results.append((n, name, "warm-up", cold))
             common.wrk(url + "/", WARMUP, CONNS, script=saturated)
             for how, script in (("saturated", saturated), ("paced", paced)):
                 before = http.request("GET", url + "/metrics").text()
@@ -238,7 +262,9 @@ def main():
     print("%8s %-15s %-9s %9s %8s %8s %12s   %s" % ("places", "", "load", "req/s", "p50 ms",
                                                    "p99 ms", "from copies",
                                                    "CPU µs per request"))
-    for n, name, how, r in results:
+    for n, name, how, r in sorted(results, key=lambda x: (x[0], x[1] != "near-cache on",
+                                                         ("warm-up", "saturated", "paced")
+                                                         .index(x[2]))):
         print("%8d %-15s %-9s %9.0f %8.2f %8.2f %11.0f%%   %s"
               % (n, name, how, r["rps"], r["p50"], r["p99"], 100 * r["copy_share"],
                  common.cpu_text(r)))

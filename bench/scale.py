@@ -134,7 +134,12 @@ def store_places(persistence_url, template, start, end):
             key = key_of(i)
             lat, lon = (float(x) for x in key.split(","))
             rec = dict(template, key=key, latitude=lat, longitude=lon, fetched_at=now)
-            r = conn.request("PUT", "/v1/records/" + key, body=rec)
+            deadline = time.monotonic() + 60
+            while True:  # a loaded machine may make PostgreSQL miss its deadline: retry 503s
+                r = conn.request("PUT", "/v1/records/" + key, body=rec)
+                if r.status != 503 or time.monotonic() > deadline:
+                    break
+                time.sleep(float(r.header("Retry-After", "1")))
             if r.status != 200:
                 errors.append((key, r.status, r.text()[:200]))
                 break

@@ -3,6 +3,11 @@
  *   GET/PUT /v1/records/{key}     weather records (proto/record.schema.json);
  *                                 PUT ?name= names the event's place
  *   GET/PUT /v1/geocode/{query}   geocoding entries (proto/geocode.schema.json)
+ *                                 GET ?newer_than=&wait_ms=: a long poll (watch.h);
+ *                                 PUT ?lease=: the writer's renewal lease, released
+ *                                 once the value is stored
+ *   POST /v1/leases/acquire|release, POST /v1/budget/take
+ *                                 replicas' coordination (coord_routes.h)
  *   POST /v1/outbox/claim|ack|release, GET /v1/outbox/stats
  *                                 the outbox (proto/outbox-*.schema.json)
  *   /readyz                       {"status":..,"redis":"up|down","postgres":"up|down"}
@@ -22,9 +27,16 @@
 #include "nimbus/err.h"
 #include "nimbus/http_server.h"
 #include "store.h"
+#include "watch.h"
 
-/* Registers every route on s (before nb_server_start). */
-nb_err routes_register(nb_server *s, store *st);
+/* Registers every route on s (before nb_server_start), the coordination
+ * routes (coord_routes.h) too. GETs wait through w (long polls). */
+nb_err routes_register(nb_server *s, store *st, watch *w);
+/* The request body as a JSON object with no fields beyond `fields`
+ * (NULL-terminated); answers 415 or 400 (with the reason) and returns NULL
+ * otherwise. New reference. For every route with a JSON body. */
+struct json_t;
+struct json_t *routes_json_object(nb_req *r, const char *const *fields);
 /* The /readyz callback (ctx = the store): ready while the database answers. */
 bool routes_ready(void *ctx, nb_buf *out);
 

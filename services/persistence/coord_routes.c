@@ -23,9 +23,9 @@
 static const char *const lease_states[] = {"granted", "held", "newer", "failed"};
 
 typedef struct coord_metrics {
-    nb_counter *leases[4];     /* by kv_lease_state */
-    nb_counter *releases[2];   /* released, not_held */
-    nb_counter *budget[2];     /* granted, refused */
+    nb_counter *leases[4];   /* by kv_lease_state */
+    nb_counter *releases[2]; /* released, not_held */
+    nb_counter *budget[2];   /* granted, refused */
 } coord_metrics;
 
 static coord_metrics metrics;
@@ -218,8 +218,8 @@ static void post_budget(nb_req *r, void *ctx)
     size_t nw = json_array_size(windows);
     if (!name || !*name || strlen(name) > NAME_MAX_LEN ||
         strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(name)) {
-        nb_respond_error(r, NB_ERR_INVALID,
-                         "name must be 1 to %d characters of [a-z0-9._-]", NAME_MAX_LEN);
+        nb_respond_error(r, NB_ERR_INVALID, "name must be 1 to %d characters of [a-z0-9._-]",
+                         NAME_MAX_LEN);
         goto out;
     }
     if (!json_is_number(json_object_get(doc, "cost")) || !(cost > 0) || cost > 1000) {
@@ -295,8 +295,8 @@ nb_err coord_routes_register(nb_server *s, store *st)
                               post_acquire, st)) ||
         (rc = nb_server_route(s, "POST", "/v1/leases/release", "leases", NB_ROUTE_WORKER,
                               post_release, st)) ||
-        (rc = nb_server_route(s, "POST", "/v1/budget/take", "budget", NB_ROUTE_WORKER,
-                              post_budget, st)))
+        (rc = nb_server_route(s, "POST", "/v1/budget/take", "budget", NB_ROUTE_WORKER, post_budget,
+                              st)))
         return rc;
     return NB_OK;
 }

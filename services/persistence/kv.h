@@ -133,8 +133,8 @@ typedef struct kv_window {
 
 typedef struct kv_budget {
     bool granted;
-    int64_t retry_after_ms; /* refused: until every window holds enough */
-    int64_t window_s;       /* refused: the window that waits longest */
+    int64_t retry_after_ms;             /* refused: until every window holds enough */
+    int64_t window_s;                   /* refused: the window that waits longest */
     double left[KV_BUDGET_WINDOWS_MAX]; /* tokens per window after the take */
 } kv_budget;
 

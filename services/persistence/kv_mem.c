@@ -493,7 +493,6 @@ static const kv_outbox_ops mem_outbox_ops = {
     .purge = mem_purge,
 };
 
-
 /* --- coordination: leases and budgets ------------------------------------- */
 
 /* The live lease of (ns, key), or NULL; caller holds mu. Expired ones go. */
@@ -513,8 +512,8 @@ static mem_lease *lease_find(kv_mem *m, kv_ns ns, const char *key)
     return NULL;
 }
 
-static nb_err mem_lease_acquire(kv *k, kv_ns ns, const char *key, const char *token,
-                                int64_t ttl_ms, int64_t seen_ms, kv_lease *out)
+static nb_err mem_lease_acquire(kv *k, kv_ns ns, const char *key, const char *token, int64_t ttl_ms,
+                                int64_t seen_ms, kv_lease *out)
 {
     kv_mem *m = as_mem(k);
     nb_err rc = NB_OK;

@@ -252,10 +252,9 @@ static bool ask_sentinel(kv_redis *r, const redis_addr *sentinel, redis_addr *ou
         out->port = atoi(reply->element[1]->str);
         ok = out->port > 0 && out->port <= 65535;
     } else {
-        nb_debug("sentinel %s:%d has no master '%s': %s", sentinel->host, sentinel->port,
-                 r->master_name,
-                 reply ? (reply->type == REDIS_REPLY_ERROR ? reply->str : "no such master")
-                       : c->errstr);
+        nb_debug(
+            "sentinel %s:%d has no master '%s': %s", sentinel->host, sentinel->port, r->master_name,
+            reply ? (reply->type == REDIS_REPLY_ERROR ? reply->str : "no such master") : c->errstr);
     }
     if (reply) freeReplyObject(reply);
     redisFree(c);
@@ -618,11 +617,12 @@ static nb_err redis_lease_acquire(kv *k, kv_ns ns, const char *key, const char *
     char lkey[320], vkey[320];
     nb_err rc;
     memset(out, 0, sizeof(*out));
-    int ll = make_lease_key(lkey, sizeof(lkey), ns, key), vl = make_key(vkey, sizeof(vkey), ns, key);
+    int ll = make_lease_key(lkey, sizeof(lkey), ns, key),
+        vl = make_key(vkey, sizeof(vkey), ns, key);
     if (ll < 0 || vl < 0) return NB_ERR_INVALID;
-    redisReply *reply = run(r, &rc, "EVAL %s 2 %b %b %s %lld %lld", lease_acquire_script, lkey,
-                            (size_t)ll, vkey, (size_t)vl, token, (long long)ttl_ms,
-                            (long long)seen_ms);
+    redisReply *reply =
+        run(r, &rc, "EVAL %s 2 %b %b %s %lld %lld", lease_acquire_script, lkey, (size_t)ll, vkey,
+            (size_t)vl, token, (long long)ttl_ms, (long long)seen_ms);
     if (!reply) return rc;
     rc = NB_ERR_INTERNAL;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 || !is_int(reply->element[0]) ||

@@ -114,9 +114,8 @@ int main(int argc, char **argv)
         nb_error("could not start the store");
         goto out;
     }
-    watch_opts wo = {.st = st,
-                     .interval_ms = (int)cfg.watch_interval_ms,
-                     .max_waiters = cfg.max_waiters};
+    watch_opts wo = {
+        .st = st, .interval_ms = (int)cfg.watch_interval_ms, .max_waiters = cfg.max_waiters};
     w = watch_new(&wo);
     if (!w || watch_start(w) != NB_OK) {
         nb_error("could not start the long-poll watch");

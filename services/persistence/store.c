@@ -842,15 +842,15 @@ nb_err store_lease_acquire(store *s, kv_ns ns, const char *key, const char *toke
         s, co->lease_acquire(s->be[STORE_CACHE].k, ns, key, token, ttl_ms, seen_ms, out));
 }
 
-nb_err store_lease_release(store *s, kv_ns ns, const char *key, const char *token,
-                           int64_t hold_ms, const char *failure, bool *released)
+nb_err store_lease_release(store *s, kv_ns ns, const char *key, const char *token, int64_t hold_ms,
+                           const char *failure, bool *released)
 {
     nb_err rc;
     *released = false;
     const kv_coord_ops *co = coord_of(s, &rc);
     if (!co) return rc;
-    return coord_failed(s, co->lease_release(s->be[STORE_CACHE].k, ns, key, token, hold_ms,
-                                             failure, released));
+    return coord_failed(
+        s, co->lease_release(s->be[STORE_CACHE].k, ns, key, token, hold_ms, failure, released));
 }
 
 nb_err store_budget_take(store *s, const char *name, double cost, const kv_window *w, size_t nw,

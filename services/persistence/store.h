@@ -128,8 +128,8 @@ nb_err store_outbox_stats(store *s, kv_outbox_stats *out);
  * down), NB_ERR_INTERNAL when it cannot coordinate (no kv_coord_ops). */
 nb_err store_lease_acquire(store *s, kv_ns ns, const char *key, const char *token, int64_t ttl_ms,
                            int64_t seen_ms, kv_lease *out);
-nb_err store_lease_release(store *s, kv_ns ns, const char *key, const char *token,
-                           int64_t hold_ms, const char *failure, bool *released);
+nb_err store_lease_release(store *s, kv_ns ns, const char *key, const char *token, int64_t hold_ms,
+                           const char *failure, bool *released);
 nb_err store_budget_take(store *s, const char *name, double cost, const kv_window *w, size_t nw,
                          kv_budget *out);
 nb_err store_watch(store *s, size_t n, const kv_ns *ns, const char *const *keys, kv_watch *out);

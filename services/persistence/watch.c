@@ -49,7 +49,7 @@ static const char *const outcome_names[] = {"newer",       "no-renewal", "timeou
 const char *watch_outcome_name(watch_outcome o)
 {
     return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o]
-                                                                             : "unknown";
+                                                                          : "unknown";
 }
 
 static int64_t waiters_metric(void *arg)

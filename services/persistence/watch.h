@@ -45,9 +45,9 @@ typedef enum watch_outcome {
 const char *watch_outcome_name(watch_outcome o);
 
 typedef struct watch_opts {
-    store *st;          /* borrowed; outlives the watch */
-    int interval_ms;    /* between two reads of the watched keys (0 = 25) */
-    long max_waiters;   /* held at once (0 = 10000) */
+    store *st;        /* borrowed; outlives the watch */
+    int interval_ms;  /* between two reads of the watched keys (0 = 25) */
+    long max_waiters; /* held at once (0 = 10000) */
 } watch_opts;
 
 typedef struct watch watch;

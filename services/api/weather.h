@@ -17,6 +17,11 @@
  *
  * Two steps are single functions so that later work can replace them: the
  * record read (read_record_from_store) and the upstream fetch (fetch job).
+ * The fetch step shares its work with the other api replicas (lease.h): the
+ * one fetch of a key in this process asks persistence for the key's renewal
+ * lease first; the holder fetches (spending the shared upstream budget,
+ * budget.h) and its PUT releases the lease, every other replica waits for
+ * that record (or the holder's failure) instead of fetching.
  * Threads: weather_handle runs on the server's workers; weather_stop from
  * the owner. */
 #ifndef API_WEATHER_H
@@ -56,8 +61,7 @@ void weather_free(weather *w);
 
 /* Route handler for GET /v1/weather (ctx = weather *); a NB_ROUTE_WORKER route. */
 void weather_handle(nb_req *r, void *ctx);
-/* JSON fields (no braces) for /readyz: "fetch_queue", "waiting",
- * "upstream_pace_tokens". */
+/* JSON fields (no braces) for /readyz: "fetch_queue", "waiting". */
 void weather_status(weather *w, nb_buf *out);
 
 #endif

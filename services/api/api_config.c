@@ -38,6 +38,10 @@ static const nb_setting table[] = {
     {"upstream-budget-local-pct", NB_SET_INT, &c.upstream_budget_local_pct, "10", 1, 100,
      "while persistence cannot answer the budget question, this replica alone may spend this "
      "percentage of each limit"},
+    {"coordinate", NB_SET_BOOL, &c.coordinate, "true", 0, 0,
+     "coordinate with the other api replicas through persistence (renewal leases, the shared "
+     "upstream budget); false: this api on its own (its budget is the whole limits) — for a "
+     "single api, or a baseline"},
     {"lease-ms", NB_SET_INT, &c.lease_ms, "8000", 100, 600000,
      "how long a renewal lease holds: one replica fetches a key while the others wait for its "
      "record; a replica that dies holding one blocks the key at most this long"},

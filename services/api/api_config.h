@@ -18,6 +18,7 @@ typedef struct api_config {
     long upstream_pace_per_min, upstream_budget_per_hour, upstream_budget_per_day;
     long upstream_budget_local_pct;
     long lease_ms;
+    bool coordinate;
     long forecast_days;
     const char *kafka_brokers, *kafka_topic;
     long kafka_flush_ms;

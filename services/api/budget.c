@@ -17,6 +17,7 @@ static const char *const window_names[] = {"minute", "hour", "day"};
 
 struct budget {
     store *st;
+    bool alone;
     size_t n;
     nb_window shared[NB_BUCKET_WINDOWS_MAX], local[NB_BUCKET_WINDOWS_MAX];
     const char *names[NB_BUCKET_WINDOWS_MAX];
@@ -32,9 +33,12 @@ budget *budget_new(store *st, const budget_opts *o)
     budget *b = calloc(1, sizeof(*b));
     if (!b) return NULL;
     b->st = st;
+    b->alone = o->alone;
     const long limits[] = {o->per_min, o->per_hour, o->per_day};
     const long seconds[] = {60, 3600, 86400};
-    double share = (o->fallback_pct > 0 && o->fallback_pct <= 100 ? o->fallback_pct : 10) / 100.0;
+    double share =
+        o->alone ? 1.0
+                 : (o->fallback_pct > 0 && o->fallback_pct <= 100 ? o->fallback_pct : 10) / 100.0;
     for (size_t i = 0; i < 3; i++) {
         if (limits[i] <= 0) continue;
         b->shared[b->n] = (nb_window){seconds[i], (double)limits[i]};
@@ -81,7 +85,8 @@ bool budget_take(budget *b, double cost, int *retry_after_s, char *why, size_t w
     if (b->n == 0) return true;
     store_budget sb;
     nb_error err = {0};
-    nb_err e = store_budget_take(b->st, cost, b->shared, b->n, &sb, &err);
+    nb_err e = b->alone ? nb_error_set(&err, NB_ERR_UNAVAILABLE, 0, "--coordinate=false")
+                        : store_budget_take(b->st, cost, b->shared, b->n, &sb, &err);
     if (e == NB_OK) {
         pthread_mutex_lock(&b->lock);
         bool was_local = b->using_local;
@@ -89,7 +94,8 @@ bool budget_take(budget *b, double cost, int *retry_after_s, char *why, size_t w
         for (size_t i = 0; i < b->n; i++)
             b->left[i] = sb.left[i];
         pthread_mutex_unlock(&b->lock);
-        if (was_local) nb_info("upstream budget: persistence answers again; the shared one applies");
+        if (was_local)
+            nb_info("upstream budget: persistence answers again; the shared one applies");
         nb_counter_inc(b->results[sb.granted ? R_GRANTED : R_REFUSED]);
         if (sb.granted) return true;
         *retry_after_s = seconds_up(sb.retry_after_ms);
@@ -109,24 +115,32 @@ bool budget_take(budget *b, double cost, int *retry_after_s, char *why, size_t w
     for (size_t i = 0; i < b->n; i++)
         b->left[i] = nb_bucket_level(&b->bucket, b->local, i, now);
     pthread_mutex_unlock(&b->lock);
-    if (!was_local)
+    if (!was_local && !b->alone)
         nb_warn("upstream budget: persistence cannot answer (%s); spending this replica's own "
                 "allowance (a share of each limit) until it does",
                 err.msg);
     nb_counter_inc(b->results[t.granted ? R_LOCAL_GRANTED : R_LOCAL_REFUSED]);
     if (t.granted) return true;
     *retry_after_s = seconds_up(t.retry_after_ms);
-    snprintf(why, whylen,
-             "upstream budget spent (this replica's own allowance of %.0f calls a %s, while "
-             "the shared budget cannot be asked); enough is back in %d s",
-             b->local[t.window].limit, b->names[t.window], *retry_after_s);
+    if (b->alone)
+        snprintf(why, whylen,
+                 "upstream budget spent (the %s's limit of %.0f calls); enough is back in %d s",
+                 b->names[t.window], b->local[t.window].limit, *retry_after_s);
+    else
+        snprintf(why, whylen,
+                 "upstream budget spent (this replica's own allowance of %.0f calls a %s, "
+                 "while the shared budget cannot be asked); enough is back in %d s",
+                 b->local[t.window].limit, b->names[t.window], *retry_after_s);
     return false;
 }
 
 void budget_status(budget *b, nb_buf *out)
 {
     pthread_mutex_lock(&b->lock);
-    nb_buf_addf(out, "\"budget\":\"%s\",\"budget_left\":[", b->using_local ? "local" : "shared");
+    nb_buf_addf(out, "\"budget\":\"%s\",\"budget_left\":[",
+                b->alone         ? "alone"
+                : b->using_local ? "local"
+                                 : "shared");
     for (size_t i = 0; i < b->n; i++)
         nb_buf_addf(out, "%s%.1f", i ? "," : "", b->left[i]);
     nb_buf_adds(out, "]");

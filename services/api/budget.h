@@ -13,7 +13,8 @@
  * fallback_pct percent of each limit, so up to 100 / fallback_pct replicas cut
  * off together still stay within the upstream's limits. It says so in the log
  * (once per switch) and in /readyz, and goes back to the shared budget as soon
- * as persistence answers again.
+ * as persistence answers again. With alone (--coordinate=false) it never asks:
+ * the whole limits are this api's own.
  *
  * Metrics: nimbus_budget_requests_total{result="granted|refused|local_granted|
  * local_refused"}.
@@ -29,6 +30,7 @@
 #include "store.h"
 
 typedef struct budget_opts {
+    bool alone; /* never ask persistence: this api's own buckets, whole limits */
     long per_min, per_hour, per_day; /* 0: no such window */
     long fallback_pct;               /* 1..100: this replica's share when persistence is away */
 } budget_opts;
@@ -42,8 +44,8 @@ void budget_free(budget *b);
 /* Takes cost. false when spent: *retry_after_s (>= 1) until enough is back,
  * and why (for the error body) says which window. */
 bool budget_take(budget *b, double cost, int *retry_after_s, char *why, size_t whylen);
-/* JSON fields (no braces) for /readyz: "budget":"shared|local" (where the
- * last take was decided) and "budget_left":[tokens per window, as last seen]. */
+/* JSON fields (no braces) for /readyz: "budget":"shared|local|alone" (where
+ * the last take was decided) and "budget_left":[tokens per window, as last seen]. */
 void budget_status(budget *b, nb_buf *out);
 
 #endif

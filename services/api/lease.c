@@ -83,6 +83,7 @@ static lease_verdict run(leases *ls, const want *w, int64_t deadline_ms, char to
     store *st = ls->st;
     const lease_opts *o = &ls->o;
     token[0] = '\0';
+    if (o->alone) return LEASE_FETCH;
     for (int round = 0;; round++) {
         int64_t now = nb_mono_ms();
         if (stopped(o) || now >= deadline_ms) {
@@ -141,11 +142,8 @@ static lease_verdict run(leases *ls, const want *w, int64_t deadline_ms, char to
 lease_verdict lease_record(leases *l, const char *key, int64_t seen_ms, int64_t deadline_ms,
                            char token[40], nb_record *rec, char source[16], nb_error *err)
 {
-    want w = {.kind = STORE_LEASE_RECORD,
-              .key = key,
-              .seen_ms = seen_ms,
-              .rec = rec,
-              .source = source};
+    want w = {
+        .kind = STORE_LEASE_RECORD, .key = key, .seen_ms = seen_ms, .rec = rec, .source = source};
     return run(l, &w, deadline_ms, token, err);
 }
 
@@ -156,12 +154,12 @@ lease_verdict lease_geo(leases *l, const char *query, int64_t deadline_ms, char 
     return run(l, &w, deadline_ms, token, err);
 }
 
-void lease_fail(leases *l, store_lease_kind kind, const char *key, const char *token,
-                long hold_ms, const nb_error *why)
+void lease_fail(leases *l, store_lease_kind kind, const char *key, const char *token, long hold_ms,
+                const nb_error *why)
 {
     if (!token || !token[0]) return;
     nb_error err = {0};
-    if (store_lease_release(l->st, kind, key, token, hold_ms, why->retry_after_s, why->msg,
-                            &err) != NB_OK)
+    if (store_lease_release(l->st, kind, key, token, hold_ms, why->retry_after_s, why->msg, &err) !=
+        NB_OK)
         nb_info("could not release the lease of %s (%s): it ends with its TTL", key, err.msg);
 }

@@ -40,6 +40,7 @@ typedef enum lease_verdict {
 } lease_verdict;
 
 typedef struct lease_opts {
+    bool alone;              /* never ask (--coordinate=false): always LEASE_FETCH, token "" */
     long ttl_ms;             /* a lease's life (--lease-ms) */
     long poll_ms;            /* the longest single long poll: a stop is seen between two */
     const atomic_bool *stop; /* true: give up (shutdown); may be NULL */
@@ -61,7 +62,7 @@ lease_verdict lease_geo(leases *l, const char *query, int64_t deadline_ms, char 
                         nb_geo_entry *geo, nb_error *err);
 /* The holder's fetch failed: the lease is kept hold_ms as that failure, so the
  * replicas waiting answer with it instead of all fetching again. Best effort. */
-void lease_fail(leases *l, store_lease_kind kind, const char *key, const char *token,
-                long hold_ms, const nb_error *why);
+void lease_fail(leases *l, store_lease_kind kind, const char *key, const char *token, long hold_ms,
+                const nb_error *why);
 
 #endif

@@ -27,7 +27,8 @@ int main(int argc, char **argv)
     int rc = 1;
     app *a = NULL;
     store *st = store_http_new(&cfg);
-    budget_opts bo = {.per_min = cfg.upstream_pace_per_min,
+    budget_opts bo = {.alone = !cfg.coordinate,
+                      .per_min = cfg.upstream_pace_per_min,
                       .per_hour = cfg.upstream_budget_per_hour,
                       .per_day = cfg.upstream_budget_per_day,
                       .fallback_pct = cfg.upstream_budget_local_pct};

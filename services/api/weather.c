@@ -828,7 +828,10 @@ weather *weather_new(const weather_deps *deps)
     if (!s) return NULL;
     s->d = *deps;
     s->cfg = deps->cfg;
-    lease_opts lo = {.ttl_ms = deps->cfg->lease_ms, .poll_ms = 2000, .stop = &s->stopping};
+    lease_opts lo = {.alone = !deps->cfg->coordinate,
+                     .ttl_ms = deps->cfg->lease_ms,
+                     .poll_ms = 2000,
+                     .stop = &s->stopping};
     s->ls = leases_new(deps->st, &lo);
     if (!s->ls) {
         free(s);

@@ -31,7 +31,8 @@ DAEMONS = [
 ]
 SCHEMAS = ["weather", "error", "record", "geocode", "put-result", "event", "outbox-claim",
            "outbox-claim-result", "outbox-ack", "outbox-ack-result", "outbox-release",
-           "outbox-release-result", "outbox-stats"]
+           "outbox-release-result", "outbox-stats", "lease-acquire", "lease-acquire-result",
+           "lease-release", "lease-release-result", "budget-take", "budget-take-result"]
 
 
 def md(text):

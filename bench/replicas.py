@@ -118,7 +118,7 @@ def misses(url, first, n):
     """n sequential misses (new locations) on url; their latencies in ms."""
     out = []
     for i in range(first, first + n):
-        lat, lon = 20 + (i // 100) / 10.0, (i % 100) / 100.0
+        lat, lon = 50 + (i // 100) / 10.0, 8 + (i % 100) / 100.0  # near Frankfurt
         t0 = time.monotonic()
         r = http.request("GET", "%s/v1/weather?lat=%.2f&lon=%.2f" % (url, lat, lon), timeout=30)
         out.append((time.monotonic() - t0) * 1000.0)

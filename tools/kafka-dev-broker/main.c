@@ -246,7 +246,7 @@ relay:
 
     while (!g_stop) {
         sigsuspend(&waitmask); /* returns after a handler ran */
-        if (!broker) { /* --forward: no brokers of its own to take down */
+        if (!broker) {         /* --forward: no brokers of its own to take down */
         } else if (g_want == KDB_WANT_DOWN && kdb_is_up(broker)) {
             if (kdb_set_down(broker) == NB_OK) kdb_log_state(broker, brokers);
         } else if (g_want == KDB_WANT_UP && !kdb_is_up(broker)) {

@@ -91,7 +91,7 @@ static void one_fetches_the_other_gets_its_record(void **state)
     int64_t t0 = nb_mono_ms();
     assert_int_equal(lease_record(replica_b, KEY, 0, in_ms(5000), token, &rec, source, &err),
                      LEASE_GOT);
-    assert_true(nb_mono_ms() - t0 >= 100); /* it waited for A's write... */
+    assert_true(nb_mono_ms() - t0 >= 100);        /* it waited for A's write... */
     assert_true(rec.current.temperature == 21.5); /* ...and has A's record */
     assert_string_equal(source, "cache");
     assert_string_equal(token, "");

@@ -64,14 +64,17 @@ static void stop(void)
     store_free(store_mem_base(sm));
 }
 
-/* A second api replica on the same doubles (persistence, upstream, Kafka). */
+/* A second api replica on the same doubles (persistence, upstream, and its
+ * own producer on the same Kafka topic). */
 static app *replica;
+static broker_mem *replica_bm;
 static char replica_base[64];
 
 static void start_replica(void)
 {
+    replica_bm = broker_mem_new_on(bm, cfg.relay_lease_ms / 2);
     app_clients c = {
-        .st = store_mem_base(sm), .up = upstream_mem_base(um), .br = broker_mem_base(bm)};
+        .st = store_mem_base(sm), .up = upstream_mem_base(um), .br = broker_mem_base(replica_bm)};
     replica = app_new(&cfg, &c);
     assert_non_null(replica);
     assert_int_equal(app_start(replica), NB_OK);
@@ -81,7 +84,9 @@ static void start_replica(void)
 static void stop_replica(void)
 {
     app_free(replica);
+    broker_free(broker_mem_base(replica_bm));
     replica = NULL;
+    replica_bm = NULL;
 }
 
 /* GET <at>/v1/weather?query with an optional extra header line. */

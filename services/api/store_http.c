@@ -2,10 +2,12 @@
 #include "store_http.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nimbus/clock.h"
 #include "nimbus/http_client.h"
 #include "nimbus/metrics.h"
 
@@ -28,11 +30,41 @@ static const char *const op_names[OP_N] = {"get_record", "get_geo",       "put",
                                            "ack",        "release",       "stats", "ping",
                                            "lease",      "lease_release", "wait",  "budget"};
 
+/* After a coordination call (lease, long poll, budget) persistence did not
+ * answer, or answered 503 (its Redis down), the next ones fail at once for
+ * this long: the callers fall back (fetch alone, the local budget) instead of
+ * each waiting a timeout on a persistence that is away. */
+#define COORD_HOLD_MS 2000
+
 typedef struct store_http {
     store base;
     const api_config *cfg;
-    nb_counter *errors, *calls[OP_N];
+    nb_counter *errors, *calls[OP_N], *coord_skipped;
+    _Atomic int64_t coord_away_until_ms; /* monotonic */
 } store_http;
+
+/* true (with err set) while coordination calls are held back. */
+static bool coord_held(store_http *s, nb_error *err)
+{
+    int64_t until = atomic_load(&s->coord_away_until_ms);
+    if (until == 0 || nb_mono_ms() >= until) return false;
+    nb_counter_inc(s->coord_skipped);
+    nb_error_set(err, NB_ERR_UNAVAILABLE, 1,
+                 "persistence did not answer the last coordination call; not asked again "
+                 "for %d ms",
+                 COORD_HOLD_MS);
+    return true;
+}
+
+/* Notes how a coordination call went; returns e. */
+static nb_err coord_outcome(store_http *s, nb_err e)
+{
+    if (e == NB_ERR_TIMEOUT || e == NB_ERR_UNAVAILABLE)
+        atomic_store(&s->coord_away_until_ms, nb_mono_ms() + COORD_HOLD_MS);
+    else if (e == NB_OK)
+        atomic_store(&s->coord_away_until_ms, 0);
+    return e;
+}
 
 /* One call to persistence; header: one extra "Name: value" line or NULL. */
 static nb_err do_call(store_http *s, int op, const char *method, const char *path,
@@ -285,10 +317,12 @@ static nb_err http_lease_acquire(store *st, store_lease_kind kind, const char *k
     store_http *s = (store_http *)st;
     json_t *answer;
     memset(out, 0, sizeof(*out));
-    nb_err e = post_json(s, OP_LEASE, "/v1/leases/acquire",
-                         json_pack("{s:s, s:s, s:I, s:I}", "kind", lease_kind(kind), "key", key,
-                                   "ttl_ms", (json_int_t)ttl_ms, "seen_ms", (json_int_t)seen_ms),
-                         0, &answer, err);
+    if (coord_held(s, err)) return NB_ERR_UNAVAILABLE;
+    nb_err e = coord_outcome(
+        s, post_json(s, OP_LEASE, "/v1/leases/acquire",
+                     json_pack("{s:s, s:s, s:I, s:I}", "kind", lease_kind(kind), "key", key,
+                               "ttl_ms", (json_int_t)ttl_ms, "seen_ms", (json_int_t)seen_ms),
+                     0, &answer, err));
     if (e) return e;
     const char *state = json_string_value(json_object_get(answer, "state"));
     const char *token = json_string_value(json_object_get(answer, "token"));
@@ -329,8 +363,13 @@ static nb_err http_lease_release(store *st, store_lease_kind kind, const char *k
                             json_pack("{s:s, s:i}", "reason", why, "retry_after_s",
                                       retry_after_s < 0 ? 0 : retry_after_s));
     }
-    json_t *answer;
-    nb_err e = post_json(s, OP_LEASE_RELEASE, "/v1/leases/release", body, 0, &answer, err);
+    json_t *answer = NULL;
+    if (coord_held(s, err)) {
+        json_decref(body);
+        return NB_ERR_UNAVAILABLE;
+    }
+    nb_err e = coord_outcome(
+        s, post_json(s, OP_LEASE_RELEASE, "/v1/leases/release", body, 0, &answer, err));
     json_decref(answer);
     return e;
 }
@@ -340,10 +379,12 @@ static nb_err long_poll(store_http *s, const char *path, int64_t newer_than_ms, 
                         nb_httpc_resp *resp, nb_error *err)
 {
     char full[1024];
+    memset(resp, 0, sizeof(*resp));
+    if (coord_held(s, err)) return NB_ERR_UNAVAILABLE;
     snprintf(full, sizeof(full), "%s?newer_than=%lld&wait_ms=%ld", path, (long long)newer_than_ms,
              wait_ms);
-    nb_err e = do_call(s, OP_WAIT, "GET", full, NULL, NULL, 0,
-                       wait_ms + s->cfg->persistence_timeout_ms, resp, err);
+    nb_err e = coord_outcome(s, do_call(s, OP_WAIT, "GET", full, NULL, NULL, 0,
+                                        wait_ms + s->cfg->persistence_timeout_ms, resp, err));
     if (!e && resp->status != 200) e = answer_err(s, "GET", path, resp, err);
     return e;
 }
@@ -393,6 +434,7 @@ static nb_err http_budget_take(store *st, double cost, const nb_window *w, size_
 {
     store_http *s = (store_http *)st;
     memset(out, 0, sizeof(*out));
+    if (coord_held(s, err)) return NB_ERR_UNAVAILABLE;
     json_t *windows = json_array();
     for (size_t i = 0; windows && i < nw; i++)
         json_array_append_new(windows, json_pack("{s:I, s:f}", "seconds", (json_int_t)w[i].seconds,
@@ -458,6 +500,9 @@ store *store_http_new(const api_config *cfg)
     s->cfg = cfg;
     s->errors =
         nb_counter_new("nimbus_persistence_errors_total", NULL, "Calls to persistence that failed");
+    s->coord_skipped = nb_counter_new(
+        "nimbus_persistence_coordination_skipped_total", NULL,
+        "Lease, long-poll and budget calls not made: persistence did not answer one a moment ago");
     for (int i = 0; i < OP_N; i++) {
         char labels[32];
         snprintf(labels, sizeof(labels), "op=\"%s\"", op_names[i]);

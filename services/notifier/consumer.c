@@ -24,6 +24,7 @@
 #define RECORD_WAIT_MS 3000 /* an event may arrive before its record is stored */
 #define RETRY_BASE_MS 250
 #define RETRY_MAX_MS 10000
+#define RESULTS_PER_POST 25
 
 struct nt_consumer {
     const nt_config *cfg;
@@ -179,6 +180,26 @@ static void evaluate(nt_consumer *c, const nt_event *ev, const nb_record *rec, c
     json_array_append_new(results, r);
 }
 
+/* POSTs results to persistence in chunks that stay well under its body cap
+ * (an alert's payload is about 1.5 KB). */
+static nb_err post_results(nt_consumer *c, const nt_event *ev, json_t *results, int *mails)
+{
+    size_t n = json_array_size(results);
+    for (size_t from = 0; from < n; from += RESULTS_PER_POST) {
+        json_t *chunk = json_array();
+        for (size_t i = from; i < n && i < from + RESULTS_PER_POST; i++)
+            json_array_append(chunk, json_array_get(results, i));
+        json_t *body =
+            json_pack("{s:s, s:s, s:o}", "event", ev->id, "key", ev->key, "results", chunk);
+        int queued = 0;
+        nb_err e = body ? nt_store_evaluations(c->store, body, &queued) : NB_ERR_NOMEM;
+        json_decref(body);
+        if (e) return e;
+        *mails += queued;
+    }
+    return NB_OK;
+}
+
 /* Handles one event. NB_OK when it is done with (evaluated, or not worth
  * evaluating); an error when it must be tried again. */
 static nb_err handle(nt_consumer *c, const nt_event *ev)
@@ -215,17 +236,9 @@ static nb_err handle(nt_consumer *c, const nt_event *ev)
         json_array_foreach(page, i, sub) evaluate(c, ev, rec, sub, results, &matched);
         subs += (int)n;
         json_decref(page);
-        if (json_array_size(results) > 0) {
-            json_t *body =
-                json_pack("{s:s, s:s, s:o}", "event", ev->id, "key", ev->key, "results", results);
-            int queued = 0;
-            e = body ? nt_store_evaluations(c->store, body, &queued) : NB_ERR_NOMEM;
-            json_decref(body);
-            mails += queued;
-            if (e) break;
-        } else {
-            json_decref(results);
-        }
+        e = post_results(c, ev, results, &mails);
+        json_decref(results);
+        if (e) break;
         snprintf(after, sizeof(after), "%s", next);
     } while (after[0]);
     free(rec);

@@ -15,11 +15,14 @@
 #include "nimbus/log.h"
 #include "routes.h"
 #include "store.h"
+#include "subs.h"
+#include "subs_routes.h"
 
 typedef struct settings {
     const char *bind, *redis_url, *postgres_dsn, *log_level;
     long port, threads, workers, cache_ttl_s, backend_timeout_ms, body_cap, conn_timeout_s,
         grace_ms;
+    long confirm_ttl_s, manage_ttl_s, retention_s;
     bool access_log;
 } settings;
 
@@ -41,6 +44,13 @@ int main(int argc, char **argv)
          "life of a cache entry in seconds"},
         {"backend-timeout-ms", NB_SET_INT, &cfg.backend_timeout_ms, "500", 10, 60000,
          "deadline of each Redis/PostgreSQL operation, connect included"},
+        {"confirm-token-ttl-s", NB_SET_INT, &cfg.confirm_ttl_s, "259200", 600, 30L * 86400,
+         "life of the link in a confirmation mail"},
+        {"manage-token-ttl-s", NB_SET_INT, &cfg.manage_ttl_s, "7776000", 3600, 400L * 86400,
+         "life of the manage and unsubscribe links in an alert"},
+        {"retention-s", NB_SET_INT, &cfg.retention_s, "2592000", 3600, 3650L * 86400,
+         "unsubscribed and never confirmed subscriptions, and sent mails, are deleted after "
+         "this long"},
         {"body-cap", NB_SET_INT, &cfg.body_cap, "65536", 1024, 16L * 1024 * 1024,
          "largest accepted request body in bytes"},
         {"conn-timeout-s", NB_SET_INT, &cfg.conn_timeout_s, "30", 1, 3600,
@@ -53,6 +63,7 @@ int main(int argc, char **argv)
     const int ntable = (int)(sizeof(table) / sizeof(table[0]));
     kv *cache = NULL, *db = NULL;
     store *st = NULL;
+    subs *sb = NULL;
     nb_server *srv = NULL;
     int status = 1;
     bool exit_now = false;
@@ -89,6 +100,16 @@ int main(int argc, char **argv)
         nb_error("could not start the store");
         goto out;
     }
+    subs_opts sbo = {.db = db,
+                     .timeout_ms = (int)cfg.backend_timeout_ms,
+                     .confirm_ttl_s = cfg.confirm_ttl_s,
+                     .manage_ttl_s = cfg.manage_ttl_s,
+                     .retention_s = cfg.retention_s};
+    sb = subs_new(&sbo);
+    if (!sb) {
+        nb_error("out of memory");
+        goto out;
+    }
     nb_server_opts opts = {
         .bind = cfg.bind,
         .port = (int)cfg.port,
@@ -102,7 +123,8 @@ int main(int argc, char **argv)
         .ready_ctx = st,
     };
     srv = nb_server_new(&opts);
-    if (!srv || routes_register(srv, st) != NB_OK || nb_server_start(srv) != NB_OK) {
+    if (!srv || routes_register(srv, st) != NB_OK || subs_routes_register(srv, sb) != NB_OK ||
+        nb_server_start(srv) != NB_OK) {
         nb_error("could not start the HTTP server on %s:%ld", cfg.bind, cfg.port);
         goto out;
     }
@@ -113,6 +135,7 @@ int main(int argc, char **argv)
 out:
     store_stop_reads(st); /* its callbacks touch the server: stop them first */
     nb_server_free(srv);
+    subs_free(sb);
     store_free(st);
     kv_free(db);
     kv_free(cache);

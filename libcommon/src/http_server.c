@@ -59,6 +59,7 @@ struct nb_req {
     bool too_large;
     size_t discarded;
     char rid[65];
+    char peer[INET6_ADDRSTRLEN]; /* filled by nb_req_peer() on first use */
     double start_s;
 
     pthread_mutex_t lock;
@@ -777,6 +778,21 @@ const char *nb_req_header(const nb_req *r, const char *name)
 const char *nb_req_id(const nb_req *r)
 {
     return r->rid;
+}
+
+const char *nb_req_peer(const nb_req *r)
+{
+    nb_req *w = (nb_req *)r; /* a cache of a fact of the request, not a change to it */
+    if (w->peer[0]) return w->peer;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, w->peer, sizeof(w->peer));
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, w->peer,
+                  sizeof(w->peer));
+    return w->peer;
 }
 
 const char *nb_req_body(const nb_req *r, size_t *len)

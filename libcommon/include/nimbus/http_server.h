@@ -80,6 +80,9 @@ const char *nb_req_query(const nb_req *r, const char *name);
 /* Request header (case-insensitive) or NULL. */
 const char *nb_req_header(const nb_req *r, const char *name);
 const char *nb_req_id(const nb_req *r);
+/* The client's address as text ("127.0.0.1"); "" when unknown. Call from
+ * the thread handling the request. */
+const char *nb_req_peer(const nb_req *r);
 const char *nb_req_body(const nb_req *r, size_t *len);
 
 /* --- answering (exactly once per request; any thread) ------------------ */

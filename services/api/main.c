@@ -12,9 +12,16 @@
 #include "nimbus/log.h"
 #include "pool.h"
 #include "store_client.h"
+#include "subscriptions.h"
 #include "upstream.h"
 #include "weather.h"
 #include "writer.h"
+
+/* The subscription routes resolve places as the weather route does. */
+static nb_err resolve_place(void *ctx, const char *query, nb_place *out, nb_error *err)
+{
+    return weather_resolve(ctx, query, out, err);
+}
 
 int main(int argc, char **argv)
 {
@@ -37,6 +44,7 @@ int main(int argc, char **argv)
     pool *fetchers = pool_new((int)cfg.renew_workers, cfg.renew_queue);
     memo *mem = memo_new((size_t)cfg.memo_entries);
     weather *wx = NULL;
+    subscriptions *subs = NULL;
     nb_server *srv = NULL;
     if (!store || !up || !ev || !fl || !wr || !fetchers || !mem) goto out;
     weather_deps deps = {.cfg = &cfg,
@@ -48,7 +56,8 @@ int main(int argc, char **argv)
                          .fetchers = fetchers,
                          .memo = mem};
     wx = weather_new(&deps);
-    if (!wx) goto out;
+    subs = wx ? subscriptions_new(&cfg, resolve_place, wx) : NULL;
+    if (!wx || !subs) goto out;
 
     nb_server_opts so = {.bind = cfg.bind,
                          .port = (int)cfg.port,
@@ -64,7 +73,7 @@ int main(int argc, char **argv)
     if (!srv ||
         nb_server_route(srv, "GET", "/v1/weather", "weather", NB_ROUTE_WORKER, weather_handle,
                         wx) != NB_OK ||
-        nb_server_start(srv) != NB_OK)
+        subscriptions_register(subs, srv) != NB_OK || nb_server_start(srv) != NB_OK)
         goto out;
 
     nb_server_wait_for_signal(srv);
@@ -77,6 +86,7 @@ out:
     writer_free(wr, cfg.grace_ms);
     flights_free(fl);
     events_free(ev, cfg.kafka_flush_ms);
+    subscriptions_free(subs);
     weather_free(wx);
     memo_free(mem);
     upstream_free(up);

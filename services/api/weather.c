@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,6 +458,22 @@ static void serve_key(wx *x)
     wait_for_weather(x); /* flow 5 */
 }
 
+/* Queues the geocoding fetch of the RUNNING entry id. */
+static void start_geo_fetch(weather *s, const char *id, const char *query, const char *rid)
+{
+    fetch_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        fl_result err = {.err = NB_ERR_NOMEM, .reason = "out of memory"};
+        flights_complete(s->d.fl, id, &err, 0);
+        return;
+    }
+    j->svc = s;
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    snprintf(j->query, sizeof(j->query), "%s", query);
+    snprintf(j->rid, sizeof(j->rid), "%s", rid ? rid : "resolve");
+    submit(s, j, run_geo_fetch);
+}
+
 static void resolve_name(wx *x)
 {
     weather *s = x->svc;
@@ -490,17 +507,7 @@ static void resolve_name(wx *x)
     x->w.done = on_geo_done;
     fl_state st = flights_join(s->d.fl, id, &x->w, true, res);
     if (st == FL_STARTED) {
-        fetch_job *j = calloc(1, sizeof(*j));
-        if (!j) {
-            fl_result err = {.err = NB_ERR_NOMEM, .reason = "out of memory"};
-            flights_complete(s->d.fl, id, &err, 0);
-        } else {
-            j->svc = s;
-            snprintf(j->id, sizeof(j->id), "%s", id);
-            snprintf(j->query, sizeof(j->query), "%s", x->query);
-            snprintf(j->rid, sizeof(j->rid), "%s", nb_req_id(x->req));
-            submit(s, j, run_geo_fetch);
-        }
+        start_geo_fetch(s, id, x->query, nb_req_id(x->req));
     } else if (st == FL_DONE) {
         apply_geo(x, res);
     } else if (st == FL_NONE) {
@@ -508,6 +515,98 @@ static void resolve_name(wx *x)
         finish(x);
     }
     free(res);
+}
+
+/* ---- blocking resolution (for other routes) -------------------------- */
+
+typedef struct resolve_wait {
+    fl_waiter w; /* first: a waiter pointer is a resolve_wait pointer */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done, found;
+    fl_result *res;
+} resolve_wait;
+
+static void on_resolved(fl_waiter *w, const fl_result *res)
+{
+    resolve_wait *rw = (resolve_wait *)w;
+    pthread_mutex_lock(&rw->mu);
+    if (res) {
+        *rw->res = *res;
+        rw->found = true;
+    }
+    rw->done = true;
+    pthread_cond_signal(&rw->cv);
+    pthread_mutex_unlock(&rw->mu);
+}
+
+/* The outcome of a geocoding result for a caller that asked for query. */
+static nb_err resolved(const fl_result *res, const char *query, nb_place *out, nb_error *err)
+{
+    if (res->err == NB_ERR_RATE_LIMITED || res->err == NB_ERR_TIMEOUT ||
+        res->err == NB_ERR_UNAVAILABLE)
+        return nb_error_set(err, res->err, res->retry_after_s > 0 ? res->retry_after_s : 5, "%s",
+                            res->reason);
+    if (res->err) return nb_error_set(err, NB_ERR_UPSTREAM, 5, "%s", res->reason);
+    if (!res->geo_found) return nb_error_set(err, NB_ERR_NOT_FOUND, 0, "unknown place '%s'", query);
+    *out = res->place;
+    return NB_OK;
+}
+
+nb_err weather_resolve(weather *s, const char *query, nb_place *out, nb_error *err)
+{
+    char id[NB_QUERY_MAX + 8];
+    snprintf(id, sizeof(id), "g:%s", query);
+    fl_result *res = calloc(1, sizeof(*res));
+    nb_geo_entry *g = malloc(sizeof(*g));
+    resolve_wait *rw = calloc(1, sizeof(*rw));
+    nb_err e;
+    if (!res || !g || !rw) {
+        e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
+        goto out;
+    }
+    /* As GET /v1/weather: remembered here, else stored in persistence, else
+     * one coalesced fetch from the geocoder. */
+    if (flights_join(s->d.fl, id, NULL, false, res) == FL_DONE && res->err == NB_OK) {
+        e = resolved(res, query, out, err);
+        goto out;
+    }
+    if (store_get_geo(s->d.store, query, g) == NB_OK) {
+        res->err = NB_OK;
+        res->geo_found = g->found;
+        res->place = g->place;
+        e = resolved(res, query, out, err);
+        goto out;
+    }
+    pthread_mutex_init(&rw->mu, NULL);
+    pthread_cond_init(&rw->cv, NULL);
+    rw->res = res;
+    rw->w.deadline_ms = nb_mono_ms() + s->cfg->miss_deadline_ms;
+    rw->w.done = on_resolved;
+    fl_state st = flights_join(s->d.fl, id, &rw->w, true, res);
+    if (st == FL_STARTED) start_geo_fetch(s, id, query, nb_log_request_id());
+    if (st == FL_STARTED || st == FL_RUNNING) {
+        pthread_mutex_lock(&rw->mu);
+        while (!rw->done) /* the flights' timer ends the wait at the deadline */
+            pthread_cond_wait(&rw->cv, &rw->mu);
+        pthread_mutex_unlock(&rw->mu);
+        e = rw->found ? resolved(res, query, out, err)
+                      : nb_error_set(err, NB_ERR_TIMEOUT, 5,
+                                     "the geocoder did not answer within "
+                                     "%ld ms",
+                                     s->cfg->miss_deadline_ms);
+    } else if (st == FL_DONE) {
+        e = resolved(res, query, out, err);
+    } else {
+        e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
+    }
+    pthread_cond_destroy(&rw->cv);
+    pthread_mutex_destroy(&rw->mu);
+out:
+    free(rw);
+    free(g);
+    free(res);
+    return e;
 }
 
 void weather_handle(nb_req *r, void *ctx)

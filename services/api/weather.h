@@ -43,6 +43,13 @@ void weather_free(weather *w);
 
 /* Route handler for GET /v1/weather (ctx = weather *). */
 void weather_handle(nb_req *r, void *ctx);
+/* Resolves a normalised place name (nb_geo_normalise) as GET /v1/weather
+ * does — remembered, stored in persistence, or one coalesced geocoding fetch —
+ * blocking the calling worker thread up to --miss-deadline-ms. NB_OK with
+ * *out; NB_ERR_NOT_FOUND for an unknown place; otherwise the upstream's
+ * failure, with err filled (reason, Retry-After). */
+nb_err weather_resolve(weather *w, const char *query, nb_place *out, nb_error *err);
+
 /* /readyz callback (ctx = weather *): ready when persistence answers. */
 bool weather_ready(void *ctx, nb_buf *out);
 

@@ -25,6 +25,7 @@ typedef enum fr_format { FR_FMT_HTML, FR_FMT_TEXT, FR_FMT_JSON } fr_format;
 
 typedef struct fr_routes {
     fr_api api;
+    const char *public_url;   /* front's public URL, no trailing slash (borrowed) */
     nb_counter *api_failures; /* no usable answer from the api */
     nb_counter *renders[3];   /* pages rendered per format */
 } fr_routes;
@@ -34,6 +35,10 @@ nb_err fr_routes_register(fr_routes *rt, nb_server *s);
 
 /* The /readyz callback: ready when the api's /healthz answers. */
 bool fr_routes_ready(void *rt, nb_buf *out);
+
+/* Answers an HTML page (body handed over; NULL answers 500) with front's
+ * security headers (CSP, nosniff, no referrer, no framing) and cache_control. */
+void fr_respond_html(nb_req *r, int status, char *body, size_t len, const char *cache_control);
 
 /* Content negotiation, exposed for tests: format query value (may be NULL),
  * Accept and User-Agent headers (may be NULL). */

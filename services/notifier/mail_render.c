@@ -302,6 +302,7 @@ static void footer(parts *p, const char *place, const char *public_url, const ch
                "at %s.\n",
                place, public_url);
     }
+    if (!manage) t_addf(p, "\nSent by nimbus weather, %s\n", public_url);
     t_addf(p, "\n%s (%s)\n", ATTRIBUTION, ATTRIBUTION_URL);
     h_add(p, "<hr style=\"border:none;border-top:1px solid #e3e8ee;margin:24px 0 12px\">\n"
              "<p style=\"font-size:13px;color:#5b6b7c\">");
@@ -350,9 +351,8 @@ static void render_confirmation(parts *p, const nt_mail *m, const char *url, con
     long hours = m->token_ttl_s > 0 ? (m->token_ttl_s + 3599) / 3600 : 0;
 
     t_addf(p,
-           "%s\n\nSomeone, hopefully you, asked %s to send weather alerts for %s to this "
-           "address:\n",
-           title, base, m->place_name);
+           "%s\n\nSomeone, hopefully you, asked to send weather alerts for %s to this address:\n",
+           title, m->place_name);
     html_start(p, title);
     h_add(p, "<h1 style=\"font-size:20px;margin:0 0 16px\">");
     h_esc(p, title);
@@ -360,7 +360,7 @@ static void render_confirmation(parts *p, const nt_mail *m, const char *url, con
     h_esc(p, m->place_name);
     h_add(p, "</strong> to this address:</p>\n");
     rules_list(p, m);
-    t_addf(p, "\nTo confirm, open this link and press \"Confirm\":\n%s\n", url);
+    t_addf(p, "\nTo confirm, open this link and press \"Confirm\":\n%s\n\n", url);
     h_add(p, "<p>To confirm, open the confirmation page and press <em>Confirm</em>:</p>\n");
     html_button(p, url, "Open the confirmation page");
     h_add(p, "<p style=\"font-size:13px;color:#5b6b7c\">Or paste this link into your browser: ");
@@ -428,8 +428,8 @@ static void render_alert(parts *p, const nt_mail *m, const char *subject, const 
             const char *lo = num(x, "temperature_min", 0, lob, sizeof(lob));
             const char *hi = num(x, "temperature_max", 0, hib, sizeof(hib));
             const char *pp = num(x, "precipitation_probability_max", 0, ppb, sizeof(ppb));
-            t_addf(p, "  %-11s %-24s %4s / %-4s °C   precipitation %s %%\n", day,
-                   str(x, "condition"), lo, hi, pp);
+            t_addf(p, "  %-11s %s, %s to %s °C, precipitation %s %%\n", day, str(x, "condition"),
+                   lo, hi, pp);
             h_add(p, "<tr><td>");
             h_esc(p, day);
             h_add(p, "</td><td>");

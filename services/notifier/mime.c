@@ -195,7 +195,8 @@ char *nt_mime_build(const nt_mime *m, size_t *len)
               (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
             return NULL;
     if (strpbrk(m->message_id, "\r\n") ||
-        (m->list_unsubscribe && strpbrk(m->list_unsubscribe, "\r\n<> ")))
+        (m->list_unsubscribe &&
+         (strpbrk(m->list_unsubscribe, "\r\n<> ") || strlen(m->list_unsubscribe) > 900)))
         return NULL;
 
     nb_buf b;
@@ -212,7 +213,8 @@ char *nt_mime_build(const nt_mime *m, size_t *len)
     if (!e) e = nb_buf_adds(&b, "Auto-Submitted: auto-generated\r\n");
     if (!e && m->kind) e = nb_buf_addf(&b, "X-Nimbus-Kind: %s\r\n", m->kind);
     if (!e && m->list_unsubscribe) {
-        e = nb_buf_addf(&b, "List-Unsubscribe:\r\n <%s>\r\n", m->list_unsubscribe);
+        /* One line (under 998 characters): some readers mishandle a folded one. */
+        e = nb_buf_addf(&b, "List-Unsubscribe: <%s>\r\n", m->list_unsubscribe);
         if (!e && m->one_click)
             e = nb_buf_adds(&b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
     }

@@ -11,7 +11,7 @@ static nt_config c;
 static const nb_setting table[] = {
     {"bind", NB_SET_STR, &c.bind, "127.0.0.1", 0, 0, "address of /healthz, /readyz, /metrics"},
     {"port", NB_SET_INT, &c.port, "8082", 0, 65535, "HTTP port (0 = any free port)"},
-    {"threads", NB_SET_INT, &c.threads, "1", 1, 16, "HTTP polling threads"},
+    {"threads", NB_SET_INT, &c.threads, "2", 1, 16, "HTTP polling threads"},
     {"persistence-url", NB_SET_URL, &c.persistence_url, "http://127.0.0.1:8081", 0, 0,
      "base URL of the persistence service"},
     {"persistence-timeout-ms", NB_SET_INT, &c.persistence_timeout_ms, "5000", 100, 60000,

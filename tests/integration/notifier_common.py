@@ -129,7 +129,16 @@ class NotifierStack:
 
     # --- subscribing ----------------------------------------------------------
 
-    def subscribe(self, email, rules=None, quiet=None, headers=None, **place):
+    _clients = iter(range(1, 1 << 16))
+
+    def subscribe(self, email, rules=None, quiet=None, client=None, **place):
+        """POST /v1/subscriptions; each call speaks for its own client address
+        (X-Forwarded-For, trusted from loopback) unless client is given, so the
+        per-client cap bites only where a test means it to."""
+        if client is None:
+            n = next(self._clients)
+            client = "198.51.%d.%d" % (n >> 8, n & 255)
+        headers = {"X-Forwarded-For": client}
         body = {"email": email}
         body.update(place)
         if rules is not None:
@@ -152,12 +161,19 @@ class NotifierStack:
         assert r.status == 200, r.text()
         return r.json()
 
-    def active(self, email, rules, lat=52.52, lon=13.41, quiet=None):
-        """Subscribes and confirms; returns (subscription, confirm token)."""
+    def active(self, email, rules, lat=52.52, lon=13.41, quiet=None, confirmed_hours_ago=0):
+        """Subscribes and confirms; returns (subscription, confirm token).
+        confirmed_hours_ago backdates the confirmation in the database, as if
+        the person had confirmed that long ago (observations fetched before a
+        confirmation are not news to that subscriber)."""
         r = self.subscribe(email, rules=rules, quiet=quiet, lat=lat, lon=lon)
         assert r.status == 202, r.text()
         token = self.confirmation_token(email)
-        return self.confirm(token), token
+        sub = self.confirm(token)
+        if confirmed_hours_ago:
+            self.pg.psql("UPDATE subscriptions SET confirmed_at = now() - interval '%d hours'"
+                         " WHERE id = '%s'" % (confirmed_hours_ago, sub["id"]), db=self.db)
+        return sub, token
 
     def lookup(self, token):
         return http.request("GET", self.api_url + "/v1/subscriptions?token=" + token)

@@ -29,7 +29,9 @@ DAEMONS = [
     ("weather-sim", "tools/weather-sim"),
     ("kafka-dev-broker", "tools/kafka-dev-broker"),
 ]
-SCHEMAS = ["weather", "error", "record", "geocode", "put-result", "event"]
+SCHEMAS = ["weather", "error", "record", "geocode", "put-result", "event", "outbox-claim",
+           "outbox-claim-result", "outbox-ack", "outbox-ack-result", "outbox-release",
+           "outbox-release-result", "outbox-stats"]
 
 
 def md(text):

@@ -23,3 +23,10 @@ const char *kv_ns_name(kv_ns ns)
         return "unknown";
     }
 }
+
+void kv_outbox_events_free(kv_outbox_event *evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(evs[i].data);
+    free(evs);
+}

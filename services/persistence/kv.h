@@ -10,6 +10,11 @@
  * expiry. put_if_newer() is monotonic: it never replaces a value whose
  * version is >= the new one, even with concurrent writers.
  *
+ * A database backend also offers the transactional outbox (kv_outbox_ops,
+ * reached through kv_outbox()): a record write that stores, in the same
+ * transaction, the event of a new observation, and the claim/ack/release
+ * operations of the relay that publishes those events. Caches have none.
+ *
  * Errors: NB_OK; NB_ERR_NOT_FOUND (get: absent or expired);
  * NB_ERR_UNAVAILABLE / NB_ERR_TIMEOUT (the backend is unreachable or did not
  * answer within its deadline; the caller should treat it as down);
@@ -40,11 +45,59 @@ typedef struct kv_value {
 } kv_value;
 
 typedef struct kv_put_result {
-    bool applied;      /* the new value was stored */
-    int64_t stored_ms; /* version now stored (the new one when applied) */
+    bool applied;       /* the new value was stored */
+    int64_t stored_ms;  /* version now stored (the new one when applied) */
+    bool event_created; /* outbox put_record only: the event was stored */
 } kv_put_result;
 
 typedef struct kv kv;
+
+/* --- the outbox (database backends only) ----------------------------------- */
+
+#define KV_UUID_LEN 36 /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" */
+
+/* The event of an observation, offered with a record write. Borrowed. */
+typedef struct kv_event {
+    const char *id;       /* UUID text, lowercase */
+    const char *observed; /* the record's current.time: what "new" is judged on */
+    const char *data;     /* the event JSON */
+    size_t len;
+} kv_event;
+
+/* One claimed event; data is malloc'd (kv_outbox_events_free). */
+typedef struct kv_outbox_event {
+    char id[KV_UUID_LEN + 1];
+    char key[32];
+    char *data; /* the event JSON, NUL-terminated */
+    size_t len;
+} kv_outbox_event;
+
+typedef struct kv_outbox_stats {
+    int64_t pending;     /* events not marked sent */
+    double oldest_age_s; /* age of the oldest of them (0 when none) */
+} kv_outbox_stats;
+
+typedef struct kv_outbox_ops {
+    /* put_if_newer for a record (no expiry) that, in the same transaction,
+     * stores ev when the write advances the observation: nothing was stored
+     * for key, or the stored observation differs from ev->observed and
+     * version_ms is newer than the stored version. The decision is taken by
+     * the backend with the previous value locked, so concurrent writers of a
+     * key make one event per new observation. res->event_created tells. */
+    nb_err (*put_record)(kv *k, const char *key, int64_t version_ms, const char *data, size_t len,
+                         const kv_event *ev, kv_put_result *res);
+    /* Up to limit unsent events no one holds a live claim on, oldest first,
+     * now claimed by owner for lease_ms. *out is malloc'd (NULL when *n is 0). */
+    nb_err (*claim)(kv *k, const char *owner, int limit, int lease_ms, kv_outbox_event **out,
+                    size_t *n);
+    /* Marks those events sent; *done counts the ones not sent before. */
+    nb_err (*ack)(kv *k, size_t n, const char *const *ids, size_t *done);
+    /* Drops owner's claim on those unsent events; *done counts them. */
+    nb_err (*release)(kv *k, const char *owner, size_t n, const char *const *ids, size_t *done);
+    nb_err (*stats)(kv *k, kv_outbox_stats *out);
+    /* Deletes events sent more than older_than_ms ago; *done counts them. */
+    nb_err (*purge)(kv *k, int64_t older_than_ms, size_t *done);
+} kv_outbox_ops;
 
 typedef struct kv_ops {
     const char *name; /* "redis", "postgres", "mem" */
@@ -64,6 +117,7 @@ typedef struct kv_ops {
      * backend was seen failing so no thread keeps a dead connection. */
     void (*reset)(kv *k);
     void (*free)(kv *k);
+    const kv_outbox_ops *outbox; /* NULL: the backend keeps no outbox */
 } kv_ops;
 
 /* Every backend embeds this as its first member. */
@@ -115,12 +169,19 @@ static inline void kv_free(kv *k)
     if (k) k->ops->free(k);
 }
 
+/* The backend's outbox operations, or NULL when it has none. */
+static inline const kv_outbox_ops *kv_outbox(const kv *k)
+{
+    return k->ops->outbox;
+}
+
 static inline bool kv_err_is_down(nb_err e)
 {
     return e == NB_ERR_UNAVAILABLE || e == NB_ERR_TIMEOUT;
 }
 
 void kv_value_release(kv_value *v);
+void kv_outbox_events_free(kv_outbox_event *evs, size_t n);
 /* Short prefix of a namespace, e.g. "rec" / "geo". */
 const char *kv_ns_name(kv_ns ns);
 

@@ -1,10 +1,13 @@
 /* kv_mem.c — in-memory kv backend for unit tests (see kv_mem.h).
  *
  * A small linked list per instance, guarded by one mutex; fine for tests,
- * not meant for volume. Owns copies of every key and value. */
+ * not meant for volume. Owns copies of every key and value. The outbox is a
+ * second list in creation order; its decisions are taken under the same
+ * mutex, which plays the part of the database's row lock. */
 #include "kv_mem.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,7 +22,18 @@ typedef struct mem_entry {
     size_t len;
     int64_t version_ms;
     int64_t expires_at_ms; /* 0 = never */
+    char *observed;        /* records put with an event: current.time (else NULL) */
 } mem_entry;
+
+typedef struct mem_event {
+    struct mem_event *next;
+    char id[KV_UUID_LEN + 1];
+    char key[32];
+    char *data;
+    size_t len;
+    int64_t created_ms, lease_until_ms, sent_ms; /* 0 = none */
+    char owner[80];                              /* "" = unclaimed */
+} mem_event;
 
 typedef struct kv_mem {
     kv base;
@@ -27,9 +41,12 @@ typedef struct kv_mem {
     int64_t ttl_ms;
     pthread_mutex_t mu;
     mem_entry *head;
+    mem_event *events, **events_tail;
     bool down;
     int delay_ms;
     unsigned gets, puts, dels, resets;
+    void (*on_call)(void *arg, const char *op);
+    void *on_call_arg;
 } kv_mem;
 
 static kv_mem *as_mem(kv *k)
@@ -47,6 +64,16 @@ static void mem_delay(kv_mem *m)
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
+}
+
+/* Tells the test's hook about a call, on the calling thread. */
+static void mem_called(kv_mem *m, const char *op)
+{
+    pthread_mutex_lock(&m->mu);
+    void (*fn)(void *, const char *) = m->on_call;
+    void *arg = m->on_call_arg;
+    pthread_mutex_unlock(&m->mu);
+    if (fn) fn(arg, op);
 }
 
 static bool entry_live(const mem_entry *e, int64_t now)
@@ -67,6 +94,7 @@ static void entry_free(mem_entry *e)
 {
     free(e->key);
     free(e->data);
+    free(e->observed);
     free(e);
 }
 
@@ -75,6 +103,7 @@ static nb_err mem_get(kv *k, kv_ns ns, const char *key, kv_value *out)
     kv_mem *m = as_mem(k);
     nb_err rc = NB_ERR_NOT_FOUND;
 
+    mem_called(m, "get");
     pthread_mutex_lock(&m->mu);
     m->gets++;
     if (m->down) {
@@ -99,31 +128,28 @@ out_unlock:
     return rc;
 }
 
-static nb_err mem_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
-                      const char *data, size_t len, kv_put_result *res)
+/* The monotonic put; caller holds mu. *prev (may be NULL) gets the entry's
+ * observation before the write (NULL when there was no live entry); observed
+ * (may be NULL) is stored with the value. */
+static nb_err put_locked(kv_mem *m, kv_ns ns, const char *key, int64_t version_ms,
+                         int64_t expires_at_ms, const char *data, size_t len, const char *observed,
+                         char **prev, bool *had, kv_put_result *res)
 {
-    kv_mem *m = as_mem(k);
-    mem_delay(m);
-    nb_err rc = NB_OK;
     int64_t now = nb_now_ms();
-
-    pthread_mutex_lock(&m->mu);
-    m->puts++;
-    if (m->down) {
-        rc = NB_ERR_UNAVAILABLE;
-        goto out_unlock;
-    }
     mem_entry **slot = find_slot(m, ns, key);
     mem_entry *e = *slot;
-    if (e && entry_live(e, now) && e->version_ms >= version_ms) {
+    *had = e && entry_live(e, now);
+    if (*had && e->version_ms >= version_ms) {
         res->applied = false;
         res->stored_ms = e->version_ms;
-        goto out_unlock;
+        return NB_OK;
     }
     char *copy = malloc(len + 1);
-    if (!copy) {
-        rc = NB_ERR_NOMEM;
-        goto out_unlock;
+    char *obs = observed ? strdup(observed) : NULL;
+    if (!copy || (observed && !obs)) {
+        free(copy);
+        free(obs);
+        return NB_ERR_NOMEM;
     }
     memcpy(copy, data, len);
     copy[len] = '\0';
@@ -134,14 +160,19 @@ static nb_err mem_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, int6
             free(e);
             free(kcopy);
             free(copy);
-            rc = NB_ERR_NOMEM;
-            goto out_unlock;
+            free(obs);
+            return NB_ERR_NOMEM;
         }
         e->ns = ns;
         e->key = kcopy;
         *slot = e;
     }
     free(e->data);
+    if (prev && *had)
+        *prev = e->observed; /* the caller frees it */
+    else
+        free(e->observed);
+    e->observed = obs;
     e->data = copy;
     e->len = len;
     e->version_ms = version_ms;
@@ -150,7 +181,21 @@ static nb_err mem_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, int6
         e->expires_at_ms = now + m->ttl_ms;
     res->applied = true;
     res->stored_ms = version_ms;
-out_unlock:
+    return NB_OK;
+}
+
+static nb_err mem_put(kv *k, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
+                      const char *data, size_t len, kv_put_result *res)
+{
+    kv_mem *m = as_mem(k);
+    bool had;
+    mem_called(m, "put");
+    mem_delay(m);
+    pthread_mutex_lock(&m->mu);
+    m->puts++;
+    nb_err rc = m->down ? NB_ERR_UNAVAILABLE
+                        : put_locked(m, ns, key, version_ms, expires_at_ms, data, len, NULL, NULL,
+                                     &had, res);
     pthread_mutex_unlock(&m->mu);
     return rc;
 }
@@ -160,6 +205,7 @@ static nb_err mem_del(kv *k, kv_ns ns, const char *key)
     kv_mem *m = as_mem(k);
     nb_err rc = NB_OK;
 
+    mem_called(m, "del");
     pthread_mutex_lock(&m->mu);
     m->dels++;
     if (m->down) {
@@ -180,6 +226,7 @@ out_unlock:
 static nb_err mem_ping(kv *k)
 {
     kv_mem *m = as_mem(k);
+    mem_called(m, "ping");
     pthread_mutex_lock(&m->mu);
     nb_err rc = m->down ? NB_ERR_UNAVAILABLE : NB_OK;
     pthread_mutex_unlock(&m->mu);
@@ -203,9 +250,222 @@ static void mem_free(kv *k)
         entry_free(e);
         e = next;
     }
+    mem_event *ev = m->events;
+    while (ev) {
+        mem_event *next = ev->next;
+        free(ev->data);
+        free(ev);
+        ev = next;
+    }
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
+
+/* --- outbox ---------------------------------------------------------------- */
+
+static nb_err mem_put_record(kv *k, const char *key, int64_t version_ms, const char *data,
+                             size_t len, const kv_event *ev, kv_put_result *res)
+{
+    kv_mem *m = as_mem(k);
+    char *prev = NULL;
+    bool had;
+    nb_err rc = NB_ERR_NOMEM;
+
+    mem_called(m, "put_record");
+    mem_delay(m);
+    mem_event *e = calloc(1, sizeof(*e));
+    if (e) e->data = malloc(ev->len + 1);
+    pthread_mutex_lock(&m->mu);
+    m->puts++;
+    res->event_created = false;
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    if (!e || !e->data) goto out_unlock;
+    rc = put_locked(m, KV_NS_RECORD, key, version_ms, 0, data, len, ev->observed, &prev, &had, res);
+    if (rc != NB_OK || !res->applied) goto out_unlock;
+    if (had && prev && strcmp(prev, ev->observed) == 0) goto out_unlock; /* same observation */
+    snprintf(e->id, sizeof(e->id), "%s", ev->id);
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    memcpy(e->data, ev->data, ev->len);
+    e->data[ev->len] = '\0';
+    e->len = ev->len;
+    e->created_ms = nb_now_ms();
+    *m->events_tail = e;
+    m->events_tail = &e->next;
+    e = NULL;
+    res->event_created = true;
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    free(prev);
+    if (e) free(e->data);
+    free(e);
+    return rc;
+}
+
+static mem_event *event_find(kv_mem *m, const char *id)
+{
+    for (mem_event *e = m->events; e; e = e->next)
+        if (strcmp(e->id, id) == 0) return e;
+    return NULL;
+}
+
+static nb_err mem_claim(kv *k, const char *owner, int limit, int lease_ms, kv_outbox_event **out,
+                        size_t *n)
+{
+    kv_mem *m = as_mem(k);
+    nb_err rc = NB_OK;
+    int64_t now = nb_now_ms();
+
+    mem_called(m, "claim");
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&m->mu);
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    kv_outbox_event *evs = calloc((size_t)limit, sizeof(*evs));
+    if (!evs) {
+        rc = NB_ERR_NOMEM;
+        goto out_unlock;
+    }
+    size_t got = 0;
+    for (mem_event *e = m->events; e && got < (size_t)limit; e = e->next) {
+        if (e->sent_ms || (e->owner[0] && e->lease_until_ms > now)) continue;
+        kv_outbox_event *o = &evs[got];
+        o->data = strdup(e->data);
+        if (!o->data) {
+            kv_outbox_events_free(evs, got);
+            rc = NB_ERR_NOMEM;
+            goto out_unlock;
+        }
+        o->len = e->len;
+        snprintf(o->id, sizeof(o->id), "%s", e->id);
+        snprintf(o->key, sizeof(o->key), "%s", e->key);
+        snprintf(e->owner, sizeof(e->owner), "%s", owner);
+        e->lease_until_ms = now + lease_ms;
+        got++;
+    }
+    if (got) {
+        *out = evs;
+        *n = got;
+    } else {
+        free(evs);
+    }
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static nb_err mem_ack(kv *k, size_t n, const char *const *ids, size_t *done)
+{
+    kv_mem *m = as_mem(k);
+    nb_err rc = NB_OK;
+    *done = 0;
+    mem_called(m, "ack");
+    pthread_mutex_lock(&m->mu);
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mem_event *e = event_find(m, ids[i]);
+        if (!e || e->sent_ms) continue;
+        e->sent_ms = nb_now_ms();
+        e->owner[0] = '\0';
+        e->lease_until_ms = 0;
+        (*done)++;
+    }
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static nb_err mem_release(kv *k, const char *owner, size_t n, const char *const *ids, size_t *done)
+{
+    kv_mem *m = as_mem(k);
+    nb_err rc = NB_OK;
+    *done = 0;
+    mem_called(m, "release");
+    pthread_mutex_lock(&m->mu);
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mem_event *e = event_find(m, ids[i]);
+        if (!e || e->sent_ms || strcmp(e->owner, owner) != 0) continue;
+        e->owner[0] = '\0';
+        e->lease_until_ms = 0;
+        (*done)++;
+    }
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static nb_err mem_stats(kv *k, kv_outbox_stats *out)
+{
+    kv_mem *m = as_mem(k);
+    nb_err rc = NB_OK;
+    int64_t now = nb_now_ms(), oldest = 0;
+    *out = (kv_outbox_stats){0};
+    mem_called(m, "stats");
+    pthread_mutex_lock(&m->mu);
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    for (mem_event *e = m->events; e; e = e->next) {
+        if (e->sent_ms) continue;
+        if (!out->pending++) oldest = e->created_ms;
+    }
+    out->oldest_age_s = out->pending ? (double)(now - oldest) / 1000.0 : 0;
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static nb_err mem_purge(kv *k, int64_t older_than_ms, size_t *done)
+{
+    kv_mem *m = as_mem(k);
+    nb_err rc = NB_OK;
+    int64_t cut = nb_now_ms() - older_than_ms;
+    *done = 0;
+    mem_called(m, "purge");
+    pthread_mutex_lock(&m->mu);
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    m->events_tail = &m->events;
+    for (mem_event **p = &m->events; *p;) {
+        mem_event *e = *p;
+        if (e->sent_ms && e->sent_ms < cut) {
+            *p = e->next;
+            free(e->data);
+            free(e);
+            (*done)++;
+            continue;
+        }
+        m->events_tail = &e->next;
+        p = &e->next;
+    }
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static const kv_outbox_ops mem_outbox_ops = {
+    .put_record = mem_put_record,
+    .claim = mem_claim,
+    .ack = mem_ack,
+    .release = mem_release,
+    .stats = mem_stats,
+    .purge = mem_purge,
+};
 
 static const kv_ops mem_ops = {
     .name = "mem",
@@ -215,6 +475,7 @@ static const kv_ops mem_ops = {
     .ping = mem_ping,
     .reset = mem_reset,
     .free = mem_free,
+    .outbox = &mem_outbox_ops,
 };
 
 kv *kv_mem_new(const char *name, int64_t ttl_ms)
@@ -225,6 +486,7 @@ kv *kv_mem_new(const char *name, int64_t ttl_ms)
     strncpy(m->name, name ? name : "mem", sizeof(m->name) - 1);
     m->base.name = m->name;
     m->ttl_ms = ttl_ms;
+    m->events_tail = &m->events;
     pthread_mutex_init(&m->mu, NULL);
     return &m->base;
 }
@@ -271,4 +533,24 @@ nb_err kv_mem_peek(kv *k, kv_ns ns, const char *key, int64_t *version_ms)
     }
     pthread_mutex_unlock(&m->mu);
     return rc;
+}
+
+void kv_mem_on_call(kv *k, void (*fn)(void *arg, const char *op), void *arg)
+{
+    kv_mem *m = as_mem(k);
+    pthread_mutex_lock(&m->mu);
+    m->on_call = fn;
+    m->on_call_arg = arg;
+    pthread_mutex_unlock(&m->mu);
+}
+
+size_t kv_mem_outbox_len(kv *k)
+{
+    kv_mem *m = as_mem(k);
+    size_t n = 0;
+    pthread_mutex_lock(&m->mu);
+    for (mem_event *e = m->events; e; e = e->next)
+        n++;
+    pthread_mutex_unlock(&m->mu);
+    return n;
 }

@@ -4,6 +4,8 @@
  * optional TTL cap like Redis's) and can be switched "down" to simulate an
  * unreachable backend: every operation then fails with NB_ERR_UNAVAILABLE.
  * It counts the operations it served so tests can observe the store's calls.
+ * It keeps an outbox too (kv_outbox_ops: the same rules as the database's,
+ * with leases on nb_now_ms()), so the store's event logic is testable here.
  * Threads: all functions are thread-safe (one mutex). */
 #ifndef NIMBUS_PERSISTENCE_KV_MEM_H
 #define NIMBUS_PERSISTENCE_KV_MEM_H
@@ -20,6 +22,12 @@ unsigned kv_mem_gets(kv *k);
 unsigned kv_mem_puts(kv *k);
 unsigned kv_mem_dels(kv *k);
 unsigned kv_mem_resets(kv *k);
+/* fn(arg, op) is called on the calling thread at the start of every
+ * operation ("get", "put", "del", "ping", "put_record", "claim", ...);
+ * NULL removes it. */
+void kv_mem_on_call(kv *k, void (*fn)(void *arg, const char *op), void *arg);
+/* Outbox rows kept (sent or not). */
+size_t kv_mem_outbox_len(kv *k);
 /* Peek without counting: NB_OK and the version, or NB_ERR_NOT_FOUND. */
 nb_err kv_mem_peek(kv *k, kv_ns ns, const char *key, int64_t *version_ms);
 

@@ -1,9 +1,20 @@
-/* kv_pg.c — kv on PostgreSQL (see kv_pg.h).
+/* kv_pg.c — kv on PostgreSQL (see kv_pg.h), with the transactional outbox.
  *
  * Connections: one pg_conn per (instance, thread) in a pthread key, linked
  * into the instance for kv_free(); kv_reset() bumps a generation so every
  * thread drops its connection before the next use (same scheme as
- * kv_redis.c). */
+ * kv_redis.c).
+ *
+ * A record write with its event is one transaction (READ COMMITTED): lock the
+ * stored row (SELECT ... FOR UPDATE); if there is one, a single statement
+ * updates it when the version is newer and, reading the locked row's
+ * observation in the same snapshot, inserts the event only when the
+ * observation differs; if there is none, a single statement inserts the row
+ * (ON CONFLICT DO NOTHING) and the event with it. An insert that lost the race
+ * to a concurrent writer of the same new key inserts nothing, and the loop
+ * locks the now committed row and decides again. Any failure inside the
+ * transaction drops the connection, which ends the transaction on the
+ * server. */
 #include "kv_pg.h"
 
 #include <inttypes.h>
@@ -143,14 +154,14 @@ static PGconn *conn_get(kv_pg *p, int64_t deadline, nb_err *err, bool *fresh)
     return pc->c;
 }
 
-/* Runs one statement with the instance's deadline; drops the connection when
- * it failed or timed out. A reused connection found broken (PostgreSQL
- * restarted since its last use) is replaced and the statement run once more
- * within the same deadline: every statement here is safe to repeat (reads,
- * deletes, the upsert-if-newer). A timeout is never retried. */
-static nb_err exec(kv_pg *p, const char *stmt, int n, const char *const *params, PGresult **res)
+/* Runs one statement before deadline; drops the connection when it failed or
+ * timed out. A reused connection found broken (PostgreSQL restarted since its
+ * last use) is replaced and the statement run once more within the same
+ * deadline: every statement sent this way is safe to repeat (reads, deletes,
+ * the upsert-if-newer, the outbox updates, BEGIN). A timeout is never retried. */
+static nb_err exec_until(kv_pg *p, const char *stmt, int n, const char *const *params,
+                         int64_t deadline, PGresult **res)
 {
-    int64_t deadline = nb_mono_ms() + p->timeout_ms;
     nb_err rc = NB_ERR_UNAVAILABLE;
 
     *res = NULL;
@@ -166,6 +177,12 @@ static nb_err exec(kv_pg *p, const char *stmt, int n, const char *const *params,
         if (fresh || rc == NB_ERR_TIMEOUT) return rc;
     }
     return rc;
+}
+
+/* exec_until with the instance's deadline. */
+static nb_err exec(kv_pg *p, const char *stmt, int n, const char *const *params, PGresult **res)
+{
+    return exec_until(p, stmt, n, params, nb_mono_ms() + p->timeout_ms, res);
 }
 
 static nb_err pg_get(kv *k, kv_ns ns, const char *key, kv_value *out)
@@ -290,6 +307,272 @@ static void pg_free(kv *k)
     free(p);
 }
 
+/* --- the outbox ------------------------------------------------------------ */
+
+/* $1 key. Holds the stored record (if any) until the transaction ends. */
+static const char sql_lock_record[] = "SELECT 1 FROM records WHERE key = $1 FOR UPDATE";
+/* With the row locked: $1 key, $2 version, $3 body, $4 event id, $5 event,
+ * $6 the new observation. Returns the version written (NULL: not newer), the
+ * version that was stored, and whether the event was inserted. */
+static const char sql_advance_record[] =
+    "WITH old AS (SELECT fetched_at_ms, body->'current'->>'time' AS observed"
+    "             FROM records WHERE key = $1),"
+    " up AS (UPDATE records SET fetched_at_ms = $2::bigint, body = $3::json, updated_at = now()"
+    "        WHERE key = $1 AND fetched_at_ms < $2::bigint RETURNING fetched_at_ms),"
+    " ev AS (INSERT INTO outbox (id, key, event) SELECT $4::uuid, $1, $5::json FROM up, old"
+    "        WHERE old.observed IS DISTINCT FROM $6::text RETURNING id)"
+    " SELECT (SELECT fetched_at_ms FROM up), (SELECT fetched_at_ms FROM old),"
+    " (SELECT count(*) FROM ev)";
+/* No stored row: $1..$5 as above. Returns the version written (NULL: another
+ * writer inserted the key first) and whether the event was inserted. */
+static const char sql_insert_record[] =
+    "WITH ins AS (INSERT INTO records (key, fetched_at_ms, body)"
+    "             VALUES ($1, $2::bigint, $3::json)"
+    "             ON CONFLICT (key) DO NOTHING RETURNING fetched_at_ms),"
+    " ev AS (INSERT INTO outbox (id, key, event) SELECT $4::uuid, $1, $5::json FROM ins"
+    "        RETURNING id)"
+    " SELECT (SELECT fetched_at_ms FROM ins), (SELECT count(*) FROM ev)";
+/* $1 owner, $2 limit, $3 lease ms: unsent events no one holds a live lease on,
+ * oldest first, skipping rows another claim is taking right now. */
+static const char sql_claim[] =
+    "WITH c AS (SELECT seq FROM outbox WHERE sent_at IS NULL"
+    "           AND (lease_until IS NULL OR lease_until <= now())"
+    "           ORDER BY seq LIMIT $2::int FOR UPDATE SKIP LOCKED),"
+    " u AS (UPDATE outbox o SET claimed_by = $1,"
+    "       lease_until = now() + $3::int * interval '1 millisecond'"
+    "       FROM c WHERE o.seq = c.seq RETURNING o.seq, o.id, o.key, o.event)"
+    " SELECT id, key, event FROM u ORDER BY seq";
+/* $1 ids (uuid[] literal) */
+static const char sql_ack[] = "UPDATE outbox SET sent_at = now(), claimed_by = NULL,"
+                              " lease_until = NULL WHERE id = ANY($1::uuid[]) AND sent_at IS NULL";
+/* $1 owner, $2 ids */
+static const char sql_release[] =
+    "UPDATE outbox SET claimed_by = NULL, lease_until = NULL"
+    " WHERE id = ANY($2::uuid[]) AND claimed_by = $1 AND sent_at IS NULL";
+static const char sql_stats[] =
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8"
+    " FROM outbox WHERE sent_at IS NULL";
+/* $1 retention ms; one bounded batch per statement */
+#define PURGE_BATCH 10000
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static const char sql_purge[] =
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
+    " WHERE sent_at < now() - $1::bigint * interval '1 millisecond' LIMIT " STR(PURGE_BATCH) ")";
+
+/* Ends a transaction that failed: dropping the connection makes the server
+ * roll it back whatever state the connection was left in. */
+static void tx_fail(kv_pg *p)
+{
+    pg_conn *pc = pthread_getspecific(p->tls);
+    if (pc) conn_close(pc);
+}
+
+/* A statement inside the open transaction; on failure the transaction is over. */
+static nb_err tx_exec(kv_pg *p, PGconn *c, const char *stmt, int n, const char *const *params,
+                      int64_t deadline, PGresult **res)
+{
+    nb_err rc = pgc_exec(c, stmt, n, params, deadline, res);
+    if (rc != NB_OK) tx_fail(p);
+    return rc;
+}
+
+static char *dup_text(const char *data, size_t len)
+{
+    char *t = malloc(len + 1);
+    if (t) {
+        memcpy(t, data, len);
+        t[len] = '\0';
+    }
+    return t;
+}
+
+static nb_err pg_put_record(kv *k, const char *key, int64_t version_ms, const char *data,
+                            size_t len, const kv_event *ev, kv_put_result *res)
+{
+    kv_pg *p = as_pg(k);
+    int64_t deadline = nb_mono_ms() + p->timeout_ms;
+    char version[24];
+    PGresult *r = NULL;
+    nb_err rc = NB_ERR_NOMEM;
+
+    *res = (kv_put_result){0};
+    snprintf(version, sizeof(version), "%" PRId64, version_ms);
+    char *body = dup_text(data, len), *event = dup_text(ev->data, ev->len);
+    if (!body || !event) goto out_free;
+    const char *params[6] = {key, version, body, ev->id, event, ev->observed};
+    if ((rc = exec_until(p, "BEGIN", 0, NULL, deadline, &r)) != NB_OK) goto out_free;
+    PQclear(r);
+    PGconn *c = ((pg_conn *)pthread_getspecific(p->tls))->c;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if ((rc = tx_exec(p, c, sql_lock_record, 1, params, deadline, &r)) != NB_OK) goto out_free;
+        bool stored = PQntuples(r) == 1;
+        PQclear(r);
+        if (stored) {
+            if ((rc = tx_exec(p, c, sql_advance_record, 6, params, deadline, &r)) != NB_OK)
+                goto out_free;
+            res->applied = !PQgetisnull(r, 0, 0);
+            res->stored_ms = strtoll(PQgetvalue(r, 0, res->applied ? 0 : 1), NULL, 10);
+            res->event_created = strcmp(PQgetvalue(r, 0, 2), "1") == 0;
+            PQclear(r);
+            goto out_commit;
+        }
+        if ((rc = tx_exec(p, c, sql_insert_record, 5, params, deadline, &r)) != NB_OK)
+            goto out_free;
+        res->applied = !PQgetisnull(r, 0, 0);
+        res->event_created = strcmp(PQgetvalue(r, 0, 1), "1") == 0;
+        PQclear(r);
+        if (res->applied) {
+            res->stored_ms = version_ms;
+            goto out_commit;
+        }
+        /* a concurrent writer inserted the key first: lock its row, decide again */
+    }
+    nb_warn("record %s kept changing under its writer; not stored", key);
+    tx_fail(p);
+    rc = NB_ERR_INTERNAL;
+    goto out_free;
+out_commit:
+    if ((rc = tx_exec(p, c, "COMMIT", 0, NULL, deadline, &r)) != NB_OK) {
+        *res = (kv_put_result){0}; /* not known to be stored: nothing acknowledged */
+        goto out_free;
+    }
+    PQclear(r);
+out_free:
+    free(body);
+    free(event);
+    return rc;
+}
+
+/* "{id,id,...}": a uuid[] parameter (ids are UUID text, checked by the caller). */
+static char *uuid_array(size_t n, const char *const *ids)
+{
+    char *a = malloc(n * (KV_UUID_LEN + 1) + 3), *w = a;
+    if (!a) return NULL;
+    *w++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strnlen(ids[i], KV_UUID_LEN);
+        if (i) *w++ = ',';
+        memcpy(w, ids[i], l);
+        w += l;
+    }
+    *w++ = '}';
+    *w = '\0';
+    return a;
+}
+
+/* Runs an UPDATE/DELETE and returns how many rows it changed in *done. */
+static nb_err exec_count(kv_pg *p, const char *stmt, int n, const char *const *params, size_t *done)
+{
+    PGresult *r;
+    *done = 0;
+    nb_err rc = exec(p, stmt, n, params, &r);
+    if (rc != NB_OK) return rc;
+    *done = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return NB_OK;
+}
+
+static nb_err pg_claim(kv *k, const char *owner, int limit, int lease_ms, kv_outbox_event **out,
+                       size_t *n)
+{
+    kv_pg *p = as_pg(k);
+    char lim[16], lease[16];
+    PGresult *r;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(lim, sizeof(lim), "%d", limit);
+    snprintf(lease, sizeof(lease), "%d", lease_ms);
+    const char *params[3] = {owner, lim, lease};
+    nb_err rc = exec(p, sql_claim, 3, params, &r);
+    if (rc != NB_OK) return rc;
+    size_t rows = (size_t)PQntuples(r);
+    kv_outbox_event *evs = rows ? calloc(rows, sizeof(*evs)) : NULL;
+    if (rows && !evs) {
+        rc = NB_ERR_NOMEM; /* claimed all the same: the leases run out */
+        goto out_clear;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        kv_outbox_event *e = &evs[i];
+        snprintf(e->id, sizeof(e->id), "%s", PQgetvalue(r, (int)i, 0));
+        snprintf(e->key, sizeof(e->key), "%s", PQgetvalue(r, (int)i, 1));
+        e->len = (size_t)PQgetlength(r, (int)i, 2);
+        e->data = dup_text(PQgetvalue(r, (int)i, 2), e->len);
+        if (!e->data) {
+            kv_outbox_events_free(evs, i);
+            rc = NB_ERR_NOMEM;
+            goto out_clear;
+        }
+    }
+    *out = evs;
+    *n = rows;
+out_clear:
+    PQclear(r);
+    return rc;
+}
+
+static nb_err pg_ack(kv *k, size_t n, const char *const *ids, size_t *done)
+{
+    *done = 0;
+    char *arr = uuid_array(n, ids);
+    if (!arr) return NB_ERR_NOMEM;
+    const char *params[1] = {arr};
+    nb_err rc = exec_count(as_pg(k), sql_ack, 1, params, done);
+    free(arr);
+    return rc;
+}
+
+static nb_err pg_release(kv *k, const char *owner, size_t n, const char *const *ids, size_t *done)
+{
+    *done = 0;
+    char *arr = uuid_array(n, ids);
+    if (!arr) return NB_ERR_NOMEM;
+    const char *params[2] = {owner, arr};
+    nb_err rc = exec_count(as_pg(k), sql_release, 2, params, done);
+    free(arr);
+    return rc;
+}
+
+static nb_err pg_stats(kv *k, kv_outbox_stats *out)
+{
+    PGresult *r;
+    *out = (kv_outbox_stats){0};
+    nb_err rc = exec(as_pg(k), sql_stats, 0, NULL, &r);
+    if (rc != NB_OK) return rc;
+    out->pending = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    out->oldest_age_s = strtod(PQgetvalue(r, 0, 1), NULL);
+    PQclear(r);
+    return NB_OK;
+}
+
+/* A few batches per call, so a large backlog neither holds one long
+ * statement nor waits a whole interval per batch. */
+static nb_err pg_purge(kv *k, int64_t older_than_ms, size_t *done)
+{
+    char ms[24];
+    snprintf(ms, sizeof(ms), "%" PRId64, older_than_ms);
+    const char *params[1] = {ms};
+    *done = 0;
+    for (int batch = 0; batch < 10; batch++) {
+        size_t n;
+        nb_err rc = exec_count(as_pg(k), sql_purge, 1, params, &n);
+        if (rc != NB_OK) return rc;
+        *done += n;
+        if (n < PURGE_BATCH) break;
+    }
+    return NB_OK;
+}
+
+static const kv_outbox_ops pg_outbox_ops = {
+    .put_record = pg_put_record,
+    .claim = pg_claim,
+    .ack = pg_ack,
+    .release = pg_release,
+    .stats = pg_stats,
+    .purge = pg_purge,
+};
+
 static const kv_ops pg_ops = {
     .name = "postgres",
     .get = pg_get,
@@ -298,6 +581,7 @@ static const kv_ops pg_ops = {
     .ping = pg_ping,
     .reset = pg_reset,
     .free = pg_free,
+    .outbox = &pg_outbox_ops,
 };
 
 kv *kv_pg_new(const char *dsn, int timeout_ms)

@@ -1,13 +1,19 @@
 /* kv_pg.h — the database backend: kv on PostgreSQL 15 (libpq).
  *
- * Tables (schema.c): records(key, fetched_at_ms, body, ...) and
- * geocode(query, resolved_at_ms, expires_at_ms, body, ...). Puts are
+ * Tables (schema.c): records(key, fetched_at_ms, body, ...),
+ * geocode(query, resolved_at_ms, expires_at_ms, body, ...) and outbox. Puts are
  * INSERT ... ON CONFLICT DO UPDATE ... WHERE stored version < new version,
  * so they are monotonic under concurrent writers; gets treat a row whose
  * expires_at_ms has passed (daemon clock) as absent. Every operation is
  * bounded by timeout_ms (pgconn.h). Each calling thread gets its own
  * connection (thread-local, lazily created, never shared); a connection that
  * failed or timed out is dropped.
+ *
+ * The outbox (kv_outbox_ops) is the table outbox(seq, id uuid, key, event
+ * json, created_at, claimed_by, lease_until, sent_at): a record write and
+ * its event are one transaction with the stored row locked (kv_pg.c says
+ * how); claims are FOR UPDATE SKIP LOCKED with a lease on the database's
+ * clock, so any number of relays (and persistence replicas) share it.
  *
  * The schema is migrated by the first successful ping (main calls it at
  * start-up, the store's probe thread later); until then get/put/del answer

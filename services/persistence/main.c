@@ -21,8 +21,8 @@
 typedef struct settings {
     const char *bind, *redis_url, *postgres_dsn, *log_level;
     long port, threads, workers, cache_ttl_s, backend_timeout_ms, body_cap, conn_timeout_s,
-        grace_ms;
-    long confirm_ttl_s, manage_ttl_s, retention_s;
+        grace_ms, max_clock_skew_ms, outbox_retention_s;
+    long confirm_ttl_s, manage_ttl_s, subscription_retention_s;
     bool access_log;
 } settings;
 
@@ -44,12 +44,17 @@ int main(int argc, char **argv)
          "life of a cache entry in seconds"},
         {"backend-timeout-ms", NB_SET_INT, &cfg.backend_timeout_ms, "500", 10, 60000,
          "deadline of each Redis/PostgreSQL operation, connect included"},
+        {"max-clock-skew-ms", NB_SET_INT, &cfg.max_clock_skew_ms, "60000", 1, 86400000,
+         "a PUT whose fetched_at/resolved_at is further than this in the future is refused (400)"},
+        {"outbox-retention-s", NB_SET_INT, &cfg.outbox_retention_s, "86400", 1, 365L * 86400,
+         "sent outbox events are deleted this long after they were acknowledged"},
         {"confirm-token-ttl-s", NB_SET_INT, &cfg.confirm_ttl_s, "259200", 600, 30L * 86400,
          "life of the link in a confirmation mail"},
         {"manage-token-ttl-s", NB_SET_INT, &cfg.manage_ttl_s, "7776000", 3600, 400L * 86400,
          "life of the manage and unsubscribe links in an alert"},
-        {"retention-s", NB_SET_INT, &cfg.retention_s, "2592000", 3600, 3650L * 86400,
-         "unsubscribed and never confirmed subscriptions, and sent mails, are deleted after "
+        {"subscription-retention-s", NB_SET_INT, &cfg.subscription_retention_s, "2592000", 3600,
+         3650L * 86400,
+         "unsubscribed and never confirmed subscriptions, and finished mails, are deleted after "
          "this long"},
         {"body-cap", NB_SET_INT, &cfg.body_cap, "65536", 1024, 16L * 1024 * 1024,
          "largest accepted request body in bytes"},
@@ -70,7 +75,8 @@ int main(int argc, char **argv)
     const char *why = NULL;
 
     if (nb_config_load(table, ntable, argc, argv, "nimbus-persistence",
-                       "nimbus data layer: records and geocoding entries on Redis + PostgreSQL",
+                       "nimbus data layer: records, geocoding entries, the event outbox and email "
+                       "subscriptions on Redis + PostgreSQL",
                        &exit_now) != NB_OK)
         return 2;
     if (exit_now) return 0;
@@ -94,7 +100,10 @@ int main(int argc, char **argv)
     /* migrate now if the database is there; otherwise the store's probe will */
     if (kv_ping(db) != NB_OK)
         nb_warn("database not reachable at start-up; will keep trying (not ready until then)");
-    store_opts so = {.cache = cache, .db = db};
+    store_opts so = {.cache = cache,
+                     .db = db,
+                     .max_skew_ms = cfg.max_clock_skew_ms,
+                     .outbox_retention_ms = cfg.outbox_retention_s * 1000};
     st = store_new(&so);
     if (!st || store_start(st) != NB_OK) {
         nb_error("could not start the store");
@@ -104,7 +113,7 @@ int main(int argc, char **argv)
                      .timeout_ms = (int)cfg.backend_timeout_ms,
                      .confirm_ttl_s = cfg.confirm_ttl_s,
                      .manage_ttl_s = cfg.manage_ttl_s,
-                     .retention_s = cfg.retention_s};
+                     .retention_s = cfg.subscription_retention_s};
     sb = subs_new(&sbo);
     if (!sb) {
         nb_error("out of memory");

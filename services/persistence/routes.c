@@ -4,20 +4,32 @@
  * X-Store saying which store answered and ETag the stored version; a GET with
  * that ETag in If-None-Match gets 304. GETs are inline: the polling thread
  * queues the cache read for the store's batched reader (one pipelined Redis
- * round trip for many requests) and only misses go to a worker. PUT validates the body with the
- * shared codecs (libcommon record.h), stores the canonical encoding, and answers the put result.
- * Every failure is answered through nb_respond_error. */
+ * round trip for many requests) and only misses go to a worker; the polling
+ * thread itself never calls a backend. PUT validates the body with the
+ * shared codecs (libcommon record.h), stores the canonical encoding, and
+ * answers the put result; a record PUT offers the store the event of its
+ * observation (event.h), which the database keeps when the write advances
+ * the observation. The outbox routes run on workers. Every failure is
+ * answered through nb_respond_error. */
 #include "routes.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "event.h"
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "nimbus/record.h"
+
+#define OWNER_MAX 64     /* characters of a claim owner */
+#define BATCH_MAX 1000   /* events per claim, ids per ack/release */
+#define NAME_MAX_LEN 200 /* bytes of a place name (?name=) */
+/* a claim answer: BATCH_MAX events of at most a few KiB each */
+#define CLAIM_ANSWER_MAX (16u << 20)
 
 static const char *store_name(store_backend b)
 {
@@ -139,12 +151,21 @@ static bool body_is_json(nb_req *r)
     return false;
 }
 
-/* Stores a validated value and answers the put result. */
-static void put_and_answer(nb_req *r, store *st, kv_ns ns, const char *key, int64_t version_ms,
-                           int64_t expires_at_ms, const char *data, size_t len)
+/* Answers a PUT from what the store said (proto/put-result.schema.json).
+ * event_id: the event offered with a record (NULL: none). */
+static void answer_put(nb_req *r, store *st, kv_ns ns, const char *key, int64_t version_ms,
+                       nb_err rc, const store_put_result *res, const char *event_id)
 {
-    store_put_result res;
-    nb_err rc = store_put(st, ns, key, version_ms, expires_at_ms, data, len, &res);
+    if (rc == NB_ERR_INVALID) { /* the store refuses versions from the future */
+        char when[40];
+        nb_time_rfc3339(version_ms, when, sizeof(when));
+        nb_respond_error(r, rc,
+                         "%s %s is %lld ms in the future, more than the allowed clock skew of "
+                         "%lld ms (--max-clock-skew-ms); nothing was stored",
+                         ns == KV_NS_RECORD ? "fetched_at" : "resolved_at", when,
+                         (long long)(version_ms - nb_now_ms()), (long long)store_max_skew_ms(st));
+        return;
+    }
     if (rc == NB_ERR_UNAVAILABLE) {
         respond_unavailable(r, "database unavailable; nothing was stored");
         return;
@@ -153,14 +174,31 @@ static void put_and_answer(nb_req *r, store *st, kv_ns ns, const char *key, int6
         nb_respond_error(r, rc, "could not store the value");
         return;
     }
-    json_t *doc = json_pack("{s:s, s:b, s:s}", "key", key, "applied", res.applied, "cache",
-                            res.cache_written ? "written" : "skipped");
-    if (doc && ns == KV_NS_RECORD && res.stored_ms > 0) {
+    json_t *doc = json_pack("{s:s, s:b, s:s}", "key", key, "applied", res->applied, "cache",
+                            res->cache_written ? "written" : "skipped");
+    if (doc && ns == KV_NS_RECORD && res->stored_ms > 0) {
         char when[40];
-        nb_time_rfc3339(res.stored_ms, when, sizeof(when));
+        nb_time_rfc3339(res->stored_ms, when, sizeof(when));
         json_object_set_new(doc, "fetched_at", json_string(when));
     }
+    if (doc && res->event_created && event_id) {
+        json_object_set_new(doc, "event", json_string(event_id));
+        nb_info("event %s stored for %s", event_id, key);
+    }
     nb_respond_json(r, 200, doc);
+}
+
+/* True when s is 1..max_chars UTF-8 characters (max_bytes at most) without
+ * control characters. */
+static bool text_ok(const char *s, size_t max_chars, size_t max_bytes)
+{
+    size_t n = strlen(s), chars = 0;
+    if (n == 0 || n > max_bytes || !nb_utf8_valid(s, n)) return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) return false;
+        if ((*p & 0xc0) != 0x80) chars++;
+    }
+    return chars <= max_chars;
 }
 
 /* --- /v1/records/{key} ----------------------------------------------------- */
@@ -182,11 +220,20 @@ static void get_record(nb_req *r, void *ctx)
 
 static void put_record(nb_req *r, void *ctx)
 {
+    store *st = ctx;
     const char *key, *why = NULL;
     size_t len;
     nb_record rec;
 
-    if (!record_key(r, &key) || !body_is_json(r)) return;
+    if (!record_key(r, &key)) return;
+    const char *name = nb_req_query(r, "name");
+    if (name && *name && !text_ok(name, NAME_MAX_LEN, NAME_MAX_LEN)) {
+        nb_respond_error(r, NB_ERR_INVALID,
+                         "name must be UTF-8 text of at most %d bytes without control characters",
+                         NAME_MAX_LEN);
+        return;
+    }
+    if (!body_is_json(r)) return;
     const char *body = nb_req_body(r, &len);
     if (!body || len == 0) {
         nb_respond_error(r, NB_ERR_INVALID, "empty body");
@@ -202,14 +249,25 @@ static void put_record(nb_req *r, void *ctx)
                          key);
         return;
     }
-    size_t dlen;
-    char *canon = nb_record_dump(&rec, &dlen);
-    if (!canon) {
-        nb_respond_error(r, NB_ERR_NOMEM, "could not encode the record");
+    char id[KV_UUID_LEN + 1];
+    if (event_uuid_v4(id) != NB_OK) {
+        nb_respond_error(r, NB_ERR_INTERNAL, "no random source for the event id");
         return;
     }
-    put_and_answer(r, ctx, KV_NS_RECORD, key, rec.fetched_at_ms, 0, canon, dlen);
+    size_t dlen, elen;
+    char *canon = nb_record_dump(&rec, &dlen);
+    char *event = event_build(&rec, name, id, nb_now_ms(), &elen);
+    if (!canon || !event) {
+        nb_respond_error(r, NB_ERR_NOMEM, "could not encode the record");
+        goto out_free;
+    }
+    kv_event ev = {.id = id, .observed = rec.current.time, .data = event, .len = elen};
+    store_put_result res;
+    rc = store_put_record(st, key, rec.fetched_at_ms, canon, dlen, &ev, &res);
+    answer_put(r, st, KV_NS_RECORD, key, rec.fetched_at_ms, rc, &res, id);
+out_free:
     free(canon);
+    free(event);
 }
 
 /* --- /v1/geocode/{query} --------------------------------------------------- */
@@ -261,10 +319,221 @@ static void put_geocode(nb_req *r, void *ctx)
         nb_respond_error(r, NB_ERR_NOMEM, "could not encode the entry");
         goto out_free;
     }
-    put_and_answer(r, ctx, KV_NS_GEOCODE, q, g->resolved_at_ms, g->expires_at_ms, canon, dlen);
+    store_put_result res;
+    rc = store_put(ctx, KV_NS_GEOCODE, q, g->resolved_at_ms, g->expires_at_ms, canon, dlen, &res);
+    answer_put(r, ctx, KV_NS_GEOCODE, q, g->resolved_at_ms, rc, &res, NULL);
     free(canon);
 out_free:
     free(g);
+}
+
+/* --- /v1/outbox ------------------------------------------------------------ */
+
+/* The request body as a JSON object with no fields beyond `fields`
+ * (NULL-terminated); answers 415/400 and returns NULL otherwise. */
+static json_t *object_body(nb_req *r, const char *const *fields)
+{
+    size_t len;
+    json_error_t jerr;
+
+    if (!body_is_json(r)) return NULL;
+    const char *body = nb_req_body(r, &len);
+    if (!body || len == 0) {
+        nb_respond_error(r, NB_ERR_INVALID, "empty body");
+        return NULL;
+    }
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        nb_respond_error(r, NB_ERR_INVALID, "invalid JSON: %s", jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        nb_respond_error(r, NB_ERR_INVALID, "body must be a JSON object");
+        goto out_fail;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+    {
+        const char *const *f = fields;
+        while (*f && strcmp(*f, k) != 0)
+            f++;
+        if (!*f) {
+            nb_respond_error(r, NB_ERR_INVALID, "unknown field \"%.64s\"", k);
+            goto out_fail;
+        }
+    }
+    return doc;
+out_fail:
+    json_decref(doc);
+    return NULL;
+}
+
+/* An integer field within [min, max]; answers 400 otherwise. */
+static bool int_field(nb_req *r, json_t *doc, const char *name, long min, long max, long *out)
+{
+    json_t *v = json_object_get(doc, name);
+    if (json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max) {
+        *out = (long)json_integer_value(v);
+        return true;
+    }
+    nb_respond_error(r, NB_ERR_INVALID, "%s must be an integer from %ld to %ld", name, min, max);
+    return false;
+}
+
+static const char *owner_field(nb_req *r, json_t *doc)
+{
+    const char *owner = json_string_value(json_object_get(doc, "owner"));
+    if (owner && text_ok(owner, OWNER_MAX, 4 * OWNER_MAX)) return owner;
+    nb_respond_error(r, NB_ERR_INVALID,
+                     "owner must be a string of 1 to %d characters without control characters",
+                     OWNER_MAX);
+    return NULL;
+}
+
+/* The ids field: 1..BATCH_MAX UUID strings, lowercased into ids[] (the
+ * caller frees it, *n entries). Answers 400 otherwise. */
+static char (*ids_field(nb_req *r, json_t *doc, size_t *n))[KV_UUID_LEN + 1]
+{
+    json_t *arr = json_object_get(doc, "ids");
+    size_t count = json_array_size(arr);
+    if (!json_is_array(arr) || count < 1 || count > BATCH_MAX) {
+        nb_respond_error(r, NB_ERR_INVALID, "ids must be an array of 1 to %d event ids", BATCH_MAX);
+        return NULL;
+    }
+    char(*ids)[KV_UUID_LEN + 1] = malloc(count * sizeof(*ids));
+    if (!ids) {
+        nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const char *id = json_string_value(json_array_get(arr, i));
+        if (!id || !event_uuid_valid(id)) {
+            nb_respond_error(r, NB_ERR_INVALID, "ids[%zu] is not an event id (a UUID)", i);
+            free(ids);
+            return NULL;
+        }
+        for (int c = 0; c <= KV_UUID_LEN; c++)
+            ids[i][c] = (char)tolower((unsigned char)id[c]);
+    }
+    *n = count;
+    return ids;
+}
+
+/* Pointers to each id, for the store. */
+static const char **id_ptrs(char (*ids)[KV_UUID_LEN + 1], size_t n)
+{
+    const char **p = malloc(n * sizeof(*p));
+    if (p)
+        for (size_t i = 0; i < n; i++)
+            p[i] = ids[i];
+    return p;
+}
+
+static void respond_outbox_failure(nb_req *r, nb_err rc)
+{
+    if (rc == NB_ERR_UNAVAILABLE)
+        respond_unavailable(r, "database unavailable");
+    else
+        nb_respond_error(r, rc, "outbox operation failed");
+}
+
+static void post_claim(nb_req *r, void *ctx)
+{
+    static const char *const fields[] = {"owner", "limit", "lease_ms", NULL};
+    long limit, lease_ms;
+    kv_outbox_event *evs = NULL;
+    size_t n = 0;
+    nb_buf b;
+
+    json_t *doc = object_body(r, fields);
+    if (!doc) return;
+    const char *owner = owner_field(r, doc);
+    if (!owner || !int_field(r, doc, "limit", 1, BATCH_MAX, &limit) ||
+        !int_field(r, doc, "lease_ms", 1000, 600000, &lease_ms))
+        goto out_decref;
+    nb_err rc = store_outbox_claim(ctx, owner, (int)limit, (int)lease_ms, &evs, &n);
+    if (rc != NB_OK) {
+        respond_outbox_failure(r, rc);
+        goto out_decref;
+    }
+    /* the events are JSON persistence made itself: copied in as they are */
+    nb_buf_init(&b, CLAIM_ANSWER_MAX);
+    rc = nb_buf_adds(&b, "{\"events\":[");
+    for (size_t i = 0; i < n && rc == NB_OK; i++) {
+        rc = nb_buf_addf(&b, "%s{\"id\":\"%s\",\"key\":\"%s\",\"event\":", i ? "," : "", evs[i].id,
+                         evs[i].key);
+        if (rc == NB_OK) rc = nb_buf_add(&b, evs[i].data, evs[i].len);
+        if (rc == NB_OK) rc = nb_buf_adds(&b, "}");
+    }
+    if (rc == NB_OK) rc = nb_buf_adds(&b, "]}");
+    if (rc != NB_OK) {
+        nb_buf_release(&b);
+        nb_respond_error(r, NB_ERR_NOMEM, "out of memory (the claimed events' leases run out)");
+        goto out_free;
+    }
+    size_t len;
+    char *out = nb_buf_detach(&b, &len);
+    nb_respond_take(r, 200, "application/json", out, len);
+    if (n) nb_debug("outbox: %zu events claimed by %s for %ld ms", n, owner, lease_ms);
+out_free:
+    kv_outbox_events_free(evs, n);
+out_decref:
+    json_decref(doc);
+}
+
+/* ack and release: the same shape, the same answer. */
+static void ids_route(nb_req *r, store *st, bool release)
+{
+    static const char *const ack_fields[] = {"ids", NULL};
+    static const char *const release_fields[] = {"owner", "ids", NULL};
+    const char *owner = NULL;
+    char(*ids)[KV_UUID_LEN + 1] = NULL;
+    const char **ptrs = NULL;
+    size_t n = 0, done = 0;
+
+    json_t *doc = object_body(r, release ? release_fields : ack_fields);
+    if (!doc) return;
+    if (release && !(owner = owner_field(r, doc))) goto out_free;
+    if (!(ids = ids_field(r, doc, &n))) goto out_free;
+    if (!(ptrs = id_ptrs(ids, n))) {
+        nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
+        goto out_free;
+    }
+    nb_err rc = release ? store_outbox_release(st, owner, n, ptrs, &done)
+                        : store_outbox_ack(st, n, ptrs, &done);
+    if (rc != NB_OK) {
+        respond_outbox_failure(r, rc);
+        goto out_free;
+    }
+    nb_respond_json(r, 200, json_pack("{s:I}", release ? "released" : "acked", (json_int_t)done));
+out_free:
+    free(ptrs);
+    free(ids);
+    json_decref(doc);
+}
+
+static void post_ack(nb_req *r, void *ctx)
+{
+    ids_route(r, ctx, false);
+}
+
+static void post_release(nb_req *r, void *ctx)
+{
+    ids_route(r, ctx, true);
+}
+
+static void get_outbox_stats(nb_req *r, void *ctx)
+{
+    kv_outbox_stats st;
+    nb_err rc = store_outbox_stats(ctx, &st);
+    if (rc != NB_OK) {
+        respond_outbox_failure(r, rc);
+        return;
+    }
+    nb_respond_json(r, 200,
+                    json_pack("{s:I, s:f}", "pending", (json_int_t)st.pending,
+                              "oldest_pending_age_s", st.oldest_age_s));
 }
 
 /* --- wiring ---------------------------------------------------------------- */
@@ -279,7 +548,15 @@ nb_err routes_register(nb_server *s, store *st)
         (rc = nb_server_route(s, "GET", "/v1/geocode/*", "geocode", NB_ROUTE_INLINE, get_geocode,
                               st)) ||
         (rc = nb_server_route(s, "PUT", "/v1/geocode/*", "geocode", NB_ROUTE_WORKER, put_geocode,
-                              st)))
+                              st)) ||
+        (rc = nb_server_route(s, "POST", "/v1/outbox/claim", "outbox", NB_ROUTE_WORKER, post_claim,
+                              st)) ||
+        (rc = nb_server_route(s, "POST", "/v1/outbox/ack", "outbox", NB_ROUTE_WORKER, post_ack,
+                              st)) ||
+        (rc = nb_server_route(s, "POST", "/v1/outbox/release", "outbox", NB_ROUTE_WORKER,
+                              post_release, st)) ||
+        (rc = nb_server_route(s, "GET", "/v1/outbox/stats", "outbox", NB_ROUTE_WORKER,
+                              get_outbox_stats, st)))
         return rc;
     return NB_OK;
 }

@@ -1,10 +1,15 @@
 /* routes.h — persistence's HTTP interface over the store.
  *
- *   GET/PUT /v1/records/{key}     weather records (proto/record.schema.json)
+ *   GET/PUT /v1/records/{key}     weather records (proto/record.schema.json);
+ *                                 PUT ?name= names the event's place
  *   GET/PUT /v1/geocode/{query}   geocoding entries (proto/geocode.schema.json)
+ *   POST /v1/outbox/claim|ack|release, GET /v1/outbox/stats
+ *                                 the outbox (proto/outbox-*.schema.json)
  *   /readyz                       {"status":..,"redis":"up|down","postgres":"up|down"}
  * PUT answers follow proto/put-result.schema.json, errors proto/error.schema.json.
- * All routes run on the server's worker threads (they block on backends).
+ * GETs of records and entries run on the polling thread and never block
+ * (the cache read is queued for the store's reader, the rest goes to a
+ * worker); every other route runs on the server's worker threads.
  * Ownership: routes borrow the store; it must outlive the server.
  * Threads: routes_register and routes_ready before/while serving as the
  * server calls them. */

@@ -31,9 +31,19 @@ static const char *const migrations[SCHEMA_VERSION][16] = {
      " body json NOT NULL,"
      " updated_at timestamptz NOT NULL DEFAULT now())",
      NULL},
-    /* 2: RESERVED for the transactional outbox (branch outbox). This no-op
-     * holds its number until that branch lands and replaces it. */
-    {"SELECT 1", NULL},
+    /* 2: the transactional outbox (events of new observations, claimed with
+     * leases by the relay, deleted some time after they were sent) */
+    {"CREATE TABLE outbox ("
+     " seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     " id uuid NOT NULL UNIQUE,"
+     " key text NOT NULL,"
+     " event json NOT NULL,"
+     " created_at timestamptz NOT NULL DEFAULT now(),"
+     " claimed_by text,"
+     " lease_until timestamptz,"
+     " sent_at timestamptz)",
+     "CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL",
+     "CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL", NULL},
     /* 3: email subscriptions, their tokens (hashes only) and the mail queue */
     {"CREATE TABLE subscriptions ("
      " id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"

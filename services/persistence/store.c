@@ -3,7 +3,8 @@
  * Shared state and who touches it:
  * - backend[].up: atomic; request threads clear it (mark_down), only the fill
  *   thread sets it again after a successful probe.
- * - backend[].next_probe_ms / backoff_ms / next_health_ms: fill thread only.
+ * - backend[].next_probe_ms / backoff_ms / next_health_ms, next_outbox_ms,
+ *   next_purge_ms: fill thread only.
  * - the fill queue (ring of fill_item) and the dirty set: under s->mu.
  * - dirty_epoch: atomic, bumped whenever a key becomes dirty; a fill carries
  *   the epoch seen before its database read and is dropped if it changed, so
@@ -72,6 +73,11 @@ struct store {
     pthread_t thread;
 
     nb_counter *fills, *fill_dropped, *invalidations, *dirty_dropped;
+
+    /* outbox upkeep (fill thread) and its metrics */
+    int64_t next_outbox_ms, next_purge_ms;
+    nb_gauge *outbox_pending, *outbox_oldest_age;
+    nb_counter *outbox_created, *outbox_purged;
 
     /* batched cache reads (the reader thread); under rmu */
     pthread_mutex_t rmu;
@@ -212,7 +218,8 @@ static void dirty_remove(store *s, kv_ns ns, const char *key)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Deletes a dirty key from the cache. True when the cache no longer holds it. */
+/* Fill thread: deletes a dirty key from the cache. True when the cache no
+ * longer holds it. */
 static bool invalidate(store *s, kv_ns ns, const char *key)
 {
     nb_err rc = kv_del(s->be[STORE_CACHE].k, ns, key);
@@ -306,7 +313,41 @@ static int64_t next_wakeup(store *s, int64_t now)
     }
     if (atomic_load(&s->dirty_count) > 0 && atomic_load(&s->be[STORE_CACHE].up) && next > now + 100)
         next = now + 100;
+    if (kv_outbox(s->be[STORE_DB].k) && atomic_load(&s->be[STORE_DB].up) &&
+        s->next_outbox_ms < next)
+        next = s->next_outbox_ms;
     return next;
+}
+
+/* Fill thread: refreshes the outbox gauges every health interval and deletes
+ * sent events past their retention (at most every minute). */
+static void outbox_upkeep(store *s, int64_t now)
+{
+    backend *db = &s->be[STORE_DB];
+    const kv_outbox_ops *ob = kv_outbox(db->k);
+    if (!ob || !atomic_load(&db->up) || now < s->next_outbox_ms) return;
+    s->next_outbox_ms = now + s->o.health_interval_ms;
+    kv_outbox_stats st;
+    nb_err rc = ob->stats(db->k, &st);
+    if (rc != NB_OK) {
+        mark_down(s, STORE_DB, rc);
+        return;
+    }
+    nb_gauge_set(s->outbox_pending, st.pending);
+    nb_gauge_set(s->outbox_oldest_age, (int64_t)st.oldest_age_s);
+    if (now < s->next_purge_ms) return;
+    int64_t every = s->o.outbox_retention_ms < 60000 ? s->o.outbox_retention_ms : 60000;
+    s->next_purge_ms = now + every;
+    size_t done = 0;
+    rc = ob->purge(db->k, s->o.outbox_retention_ms, &done);
+    if (rc != NB_OK) {
+        mark_down(s, STORE_DB, rc);
+        return;
+    }
+    if (done) {
+        nb_counter_add(s->outbox_purged, done);
+        nb_debug("outbox: deleted %zu sent events past their retention", done);
+    }
 }
 
 static void *fill_thread(void *arg)
@@ -346,6 +387,7 @@ static void *fill_thread(void *arg)
         probe(s, STORE_CACHE, now);
         probe(s, STORE_DB, now);
         dirty_drain(s);
+        outbox_upkeep(s, nb_mono_ms());
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
@@ -384,6 +426,8 @@ store *store_new(const store_opts *opts)
     if (s->o.probe_max_ms < s->o.probe_min_ms)
         s->o.probe_max_ms = s->o.probe_min_ms > 2000 ? s->o.probe_min_ms : 2000;
     if (s->o.health_interval_ms <= 0) s->o.health_interval_ms = 1000;
+    if (s->o.max_skew_ms <= 0) s->o.max_skew_ms = 60000;
+    if (s->o.outbox_retention_ms <= 0) s->o.outbox_retention_ms = 86400000;
     s->queue = calloc(s->o.fill_queue_cap, sizeof(*s->queue));
     if (!s->queue) {
         free(s);
@@ -410,6 +454,14 @@ store *store_new(const store_opts *opts)
                                       "Keys deleted from the cache after a failed cache write");
     s->dirty_dropped = nb_counter_new("nimbus_store_dirty_dropped_total", NULL,
                                       "Keys that could not be remembered for invalidation");
+    s->outbox_pending =
+        nb_gauge_new("nimbus_outbox_pending", NULL, "Outbox events not yet marked sent");
+    s->outbox_oldest_age = nb_gauge_new("nimbus_outbox_oldest_pending_age_seconds", NULL,
+                                        "Age of the oldest outbox event not yet marked sent");
+    s->outbox_created = nb_counter_new("nimbus_outbox_events_created_total", NULL,
+                                       "Events stored in the outbox with a new observation");
+    s->outbox_purged = nb_counter_new("nimbus_outbox_events_purged_total", NULL,
+                                      "Sent events deleted after their retention");
     return s;
 }
 
@@ -543,13 +595,13 @@ static void cache_outcome(store *s, nb_err rc)
         mark_down(s, STORE_CACHE, rc);
 }
 
-/* True when the cache may answer for key now (up, and not possibly stale). */
+/* True when the cache may answer for key now: it is up, and the key is not
+ * dirty (the cache may hold an older value than the database until the fill
+ * thread has deleted it there). Never calls the cache: the polling thread
+ * asks this for every GET. */
 static bool cache_usable(store *s, kv_ns ns, const char *key)
 {
-    if (!atomic_load(&s->be[STORE_CACHE].up)) return false;
-    if (!dirty_contains(s, ns, key)) return true;
-    invalidate(s, ns, key); /* the cache may hold an older value: drop it first */
-    return false;
+    return atomic_load(&s->be[STORE_CACHE].up) && !dirty_contains(s, ns, key);
 }
 
 nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backend *from)
@@ -592,13 +644,24 @@ bool store_get_cached_async(store *s, kv_ns ns, const char *key, store_get_cb cb
     return true;
 }
 
-/* Answers a batch: one pipelined round trip for all of its keys. */
+/* Answers a batch: one pipelined round trip for all of its keys. A batch
+ * queued before the cache was marked down (say, behind one that waited out
+ * the deadline on a frozen Redis) is handed back at once: no read waits for
+ * more than one deadline. */
 static void read_batch(store *s, read_item **items, size_t n)
 {
     kv_ns ns[READ_BATCH];
     const char *keys[READ_BATCH];
     kv_value vals[READ_BATCH];
     nb_err rcs[READ_BATCH];
+
+    if (!atomic_load(&s->be[STORE_CACHE].up)) {
+        for (size_t i = 0; i < n; i++) {
+            items[i]->cb(items[i]->arg, NB_ERR_NOT_FOUND, NULL);
+            free(items[i]);
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         ns[i] = items[i]->ns;
         keys[i] = items[i]->key;
@@ -643,21 +706,31 @@ static void *reader_thread(void *arg)
     }
 }
 
-nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
-                 const char *data, size_t len, store_put_result *res)
+/* The write path of store_put and store_put_record. */
+static nb_err put_value(store *s, kv_ns ns, const char *key, int64_t version_ms,
+                        int64_t expires_at_ms, const char *data, size_t len, const kv_event *ev,
+                        store_put_result *res)
 {
     backend *cache = &s->be[STORE_CACHE], *db = &s->be[STORE_DB];
-    kv_put_result r;
+    kv_put_result r = {0};
+    nb_err rc;
 
     *res = (store_put_result){0};
+    if (version_ms > nb_now_ms() + s->o.max_skew_ms) return NB_ERR_INVALID;
+    if (ev && !kv_outbox(db->k)) return NB_ERR_INTERNAL;
     if (!atomic_load(&db->up)) return NB_ERR_UNAVAILABLE;
-    nb_err rc = kv_put_if_newer(db->k, ns, key, version_ms, expires_at_ms, data, len, &r);
+    if (ev)
+        rc = kv_outbox(db->k)->put_record(db->k, key, version_ms, data, len, ev, &r);
+    else
+        rc = kv_put_if_newer(db->k, ns, key, version_ms, expires_at_ms, data, len, &r);
     if (rc != NB_OK) {
         mark_down(s, STORE_DB, rc);
         return NB_ERR_UNAVAILABLE;
     }
     res->applied = r.applied;
     res->stored_ms = r.stored_ms;
+    res->event_created = r.event_created;
+    if (r.event_created) nb_counter_inc(s->outbox_created);
     if (!r.applied) return NB_OK; /* the database holds something newer; nothing to cache */
     if (atomic_load(&cache->up)) {
         kv_put_result cr;
@@ -670,4 +743,79 @@ nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_
     }
     dirty_add(s, ns, key);
     return NB_OK;
+}
+
+nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
+                 const char *data, size_t len, store_put_result *res)
+{
+    return put_value(s, ns, key, version_ms, expires_at_ms, data, len, NULL, res);
+}
+
+nb_err store_put_record(store *s, const char *key, int64_t version_ms, const char *data, size_t len,
+                        const kv_event *ev, store_put_result *res)
+{
+    return put_value(s, KV_NS_RECORD, key, version_ms, 0, data, len, ev, res);
+}
+
+int64_t store_max_skew_ms(const store *s)
+{
+    return s->o.max_skew_ms;
+}
+
+/* --- the outbox ------------------------------------------------------------ */
+
+/* The database's outbox if it may be called now; else NULL and *rc says why. */
+static const kv_outbox_ops *outbox_of(store *s, nb_err *rc)
+{
+    backend *db = &s->be[STORE_DB];
+    const kv_outbox_ops *ob = kv_outbox(db->k);
+    *rc = !ob ? NB_ERR_INTERNAL : !atomic_load(&db->up) ? NB_ERR_UNAVAILABLE : NB_OK;
+    return *rc == NB_OK ? ob : NULL;
+}
+
+/* Maps a database outbox failure: marks the database down, NB_ERR_UNAVAILABLE. */
+static nb_err outbox_failed(store *s, nb_err rc)
+{
+    if (rc == NB_OK) return NB_OK;
+    mark_down(s, STORE_DB, rc);
+    return NB_ERR_UNAVAILABLE;
+}
+
+nb_err store_outbox_claim(store *s, const char *owner, int limit, int lease_ms,
+                          kv_outbox_event **out, size_t *n)
+{
+    nb_err rc;
+    *out = NULL;
+    *n = 0;
+    const kv_outbox_ops *ob = outbox_of(s, &rc);
+    if (!ob) return rc;
+    return outbox_failed(s, ob->claim(s->be[STORE_DB].k, owner, limit, lease_ms, out, n));
+}
+
+nb_err store_outbox_ack(store *s, size_t n, const char *const *ids, size_t *done)
+{
+    nb_err rc;
+    *done = 0;
+    const kv_outbox_ops *ob = outbox_of(s, &rc);
+    if (!ob) return rc;
+    return outbox_failed(s, ob->ack(s->be[STORE_DB].k, n, ids, done));
+}
+
+nb_err store_outbox_release(store *s, const char *owner, size_t n, const char *const *ids,
+                            size_t *done)
+{
+    nb_err rc;
+    *done = 0;
+    const kv_outbox_ops *ob = outbox_of(s, &rc);
+    if (!ob) return rc;
+    return outbox_failed(s, ob->release(s->be[STORE_DB].k, owner, n, ids, done));
+}
+
+nb_err store_outbox_stats(store *s, kv_outbox_stats *out)
+{
+    nb_err rc;
+    *out = (kv_outbox_stats){0};
+    const kv_outbox_ops *ob = outbox_of(s, &rc);
+    if (!ob) return rc;
+    return outbox_failed(s, ob->stats(s->be[STORE_DB].k, out));
 }

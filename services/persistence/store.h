@@ -5,22 +5,34 @@
  *   (bounded; dropped with a counter when full) for the store's own fill
  *   thread, which writes it back to the cache with the monotonic put.
  * - put: database first (failure = nothing acknowledged), then the cache. A
- *   cache write that fails marks the key "dirty": it is not read from the
- *   cache again until the fill thread has deleted it there (once the cache is
- *   reachable), so the cache never serves a value older than the database's.
+ *   cache write that fails marks the key "dirty": it is read from the
+ *   database, never the cache, until the fill thread has deleted it there
+ *   (once the cache is reachable), so the cache never serves a value older
+ *   than the database's. Request threads never delete: the polling thread
+ *   that queues cache reads must not wait on the cache.
+ * - A version (fetched_at / resolved_at) more than max_skew_ms in the future
+ *   is refused (NB_ERR_INVALID): such a value would win every later write.
+ * - Records may carry their event: the database stores it in its outbox in
+ *   the same transaction when the write advances the observation (kv.h); the
+ *   outbox routes claim/ack/release go through the database's breaker.
  * - Each backend has a breaker: an unreachable backend is marked down and not
  *   called on the request path; the fill thread probes it with backoff (and
  *   health-pings live backends) and marks it up again, counting a reconnect.
+ *   The fill thread also refreshes the outbox gauges (every health interval)
+ *   and deletes sent events older than outbox_retention_ms.
  *
  * Metrics (registered by store_new): nimbus_store_hits_total{store},
  * nimbus_store_misses_total{store}, nimbus_backend_errors_total{backend},
  * nimbus_backend_reconnects_total{backend}, nimbus_backend_up{backend},
  * nimbus_store_cache_fills_total, nimbus_store_cache_fill_dropped_total,
- * nimbus_store_cache_invalidations_total, nimbus_store_dirty_dropped_total.
+ * nimbus_store_cache_invalidations_total, nimbus_store_dirty_dropped_total,
+ * nimbus_outbox_pending, nimbus_outbox_oldest_pending_age_seconds,
+ * nimbus_outbox_events_created_total, nimbus_outbox_events_purged_total.
  *
  * Ownership: the store borrows both kv instances (they must outlive it).
- * Threads: store_get/store_put/store_backend_up may be called from any
- * thread between store_start and store_stop; new/start/stop/free from one
+ * Threads: store_get, store_put, store_outbox_... and store_backend_up may be called
+ * from any thread between store_start and store_stop; store_get_cached_async
+ * never blocks (the polling thread calls it); new/start/stop/free from one
  * controlling thread. */
 #ifndef NIMBUS_PERSISTENCE_STORE_H
 #define NIMBUS_PERSISTENCE_STORE_H
@@ -35,19 +47,22 @@
 typedef enum store_backend { STORE_CACHE = 0, STORE_DB = 1 } store_backend;
 
 typedef struct store_opts {
-    kv *cache;              /* borrowed */
-    kv *db;                 /* borrowed */
-    size_t fill_queue_cap;  /* write-back queue bound (0 = 1024) */
-    size_t dirty_cap;       /* keys remembered for invalidation (0 = 65536) */
-    int probe_min_ms;       /* first reconnect probe delay (0 = 50) */
-    int probe_max_ms;       /* backoff ceiling (0 = 2000) */
-    int health_interval_ms; /* ping of live backends (0 = 1000) */
+    kv *cache;                   /* borrowed */
+    kv *db;                      /* borrowed */
+    size_t fill_queue_cap;       /* write-back queue bound (0 = 1024) */
+    size_t dirty_cap;            /* keys remembered for invalidation (0 = 65536) */
+    int probe_min_ms;            /* first reconnect probe delay (0 = 50) */
+    int probe_max_ms;            /* backoff ceiling (0 = 2000) */
+    int health_interval_ms;      /* ping of live backends, outbox gauges (0 = 1000) */
+    int64_t max_skew_ms;         /* versions allowed in the future (0 = 60000) */
+    int64_t outbox_retention_ms; /* sent events kept this long (0 = 1 day) */
 } store_opts;
 
 typedef struct store_put_result {
     bool applied;      /* the database took the new value */
     int64_t stored_ms; /* version the database now holds */
     bool cache_written;
+    bool event_created; /* store_put_record: the outbox took the event */
 } store_put_result;
 
 typedef struct store store;
@@ -82,10 +97,29 @@ bool store_get_cached_async(store *s, kv_ns ns, const char *key, store_get_cb cb
  * store_stop() calls it too. */
 void store_stop_reads(store *s);
 
-/* NB_OK with *res filled; NB_ERR_UNAVAILABLE when the database did not take
- * it (nothing was acknowledged, the cache was not touched). */
+/* NB_OK with *res filled; NB_ERR_INVALID when version_ms is more than the
+ * allowed skew in the future; NB_ERR_UNAVAILABLE when the database did not
+ * take it (nothing was acknowledged, the cache was not touched). */
 nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
                  const char *data, size_t len, store_put_result *res);
+/* store_put of a record with its event (NULL: none): the database stores ev in
+ * its outbox, in the same transaction, when the write advances the
+ * observation (res->event_created). NB_ERR_INTERNAL when ev is given and the
+ * database has no outbox. */
+nb_err store_put_record(store *s, const char *key, int64_t version_ms, const char *data, size_t len,
+                        const kv_event *ev, store_put_result *res);
+/* The allowed skew (opts.max_skew_ms after defaults), for error messages. */
+int64_t store_max_skew_ms(const store *s);
+
+/* The outbox (kv_outbox_ops) through the database's breaker: NB_ERR_UNAVAILABLE
+ * when the database is down or failed (it is then marked down);
+ * NB_ERR_INTERNAL when it has no outbox. */
+nb_err store_outbox_claim(store *s, const char *owner, int limit, int lease_ms,
+                          kv_outbox_event **out, size_t *n);
+nb_err store_outbox_ack(store *s, size_t n, const char *const *ids, size_t *done);
+nb_err store_outbox_release(store *s, const char *owner, size_t n, const char *const *ids,
+                            size_t *done);
+nb_err store_outbox_stats(store *s, kv_outbox_stats *out);
 
 bool store_backend_up(const store *s, store_backend b);
 /* Fills queued or being written (for tests and shutdown logs). */

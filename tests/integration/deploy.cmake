@@ -8,3 +8,11 @@ nimbus_integration_test(compose_config test_compose.py)
 add_test(NAME docs_generated_current
   COMMAND ${PROJECT_SOURCE_DIR}/tools/gen-config-doc.sh --check ${PROJECT_BINARY_DIR})
 set_tests_properties(docs_generated_current PROPERTIES LABELS integration TIMEOUT 60)
+
+# The image and the compose stack, for real, with podman (label "deploy"; see the
+# script's docstring). Release tree only: it builds its own image from the sources,
+# so running it again in the sanitizer tree would prove nothing new.
+if(NOT NIMBUS_SANITIZE)
+  nimbus_integration_test(deploy test_deploy.py TIMEOUT 1800)
+  set_tests_properties(deploy PROPERTIES LABELS deploy)
+endif()

@@ -9,8 +9,16 @@ What it proves (each test names one property):
 - each nimbus daemon's environment names only settings its `--help` lists, and its
   healthcheck probes the port it is told to listen on (needs binaries in
   NIMBUS_BUILD_DIR; skipped with a message otherwise);
-- the Dockerfile's runtime stage runs as a non-root user, builds every binary
-  compose runs, and installs a package for every shared library they link;
+- front and api are published on 127.0.0.1 only (unless NIMBUS_PUBLISH_ADDR says
+  otherwise), nothing else is published;
+- the Dockerfile builds without test dependencies (-DBUILD_TESTING=OFF), its
+  default (last) stage is the runtime one, which runs as a non-root user, holds
+  every binary compose runs, and installs a package for every shared library
+  they link;
+- deploy/compose.local.yml (images for machines without a registry) changes only
+  images and builds (and the command of services that had none): every registry
+  image is replaced by one built locally, every Kafka broker service runs the dev
+  broker relayed under its service name, with the topic kafka-init asks for;
 - deploy/healthcheck.sh (the image's curl-less probe) really reports a live
   nimbus daemon healthy and a closed port unhealthy.
 
@@ -27,6 +35,7 @@ import unittest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COMPOSE_FILE = os.path.join(ROOT, "docker-compose.yml")
+LOCAL_OVERRIDE = os.path.join(ROOT, "deploy", "compose.local.yml")
 DOCKERFILE = os.path.join(ROOT, "deploy", "Dockerfile")
 OFFLINE_ENV = os.path.join(ROOT, "deploy", "offline.env")
 HEALTHCHECK = os.path.join(ROOT, "deploy", "healthcheck.sh")
@@ -50,13 +59,25 @@ def compose_bin():
     return shutil.which("docker-compose")
 
 
-def run_compose(*args, env_extra=None):
+def run_compose(*args, env_extra=None, files=(COMPOSE_FILE,)):
     """Runs docker-compose with a clean NIMBUS_/POSTGRES_ environment; returns CompletedProcess."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("NIMBUS_", "POSTGRES_", "COMPOSE_"))}
     env.update(env_extra or {})
-    cmd = [compose_bin(), "--project-directory", ROOT, "-f", COMPOSE_FILE, *args]
+    cmd = [compose_bin(), "--project-directory", ROOT]
+    for f in files:
+        cmd += ["-f", f]
+    cmd += list(args)
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def port_binding(p):
+    """(host address, published port, container port) of a ports entry."""
+    if isinstance(p, dict):
+        return (p.get("host_ip", ""), int(p["published"]), int(p["target"]))
+    parts = str(p).split("/")[0].split(":")
+    host = parts[0] if len(parts) == 3 else ""
+    return (host, int(parts[-2]), int(parts[-1]))
 
 
 def find_binary(name):
@@ -191,12 +212,18 @@ class TestComposeConfig(ComposeTestCase):
         self.assertEqual(api["NIMBUS_KAFKA_BROKERS"], "kafka:9092")
         self.assertEqual(api["NIMBUS_FORECAST_URL"], "https://api.open-meteo.com/v1/forecast")
         self.assertEqual(svcs["front"]["environment"]["NIMBUS_API_URL"], "http://api:8080")
-        published = {name: {(p["published"] if isinstance(p, dict) else p)
-                            for p in svc.get("ports", [])} for name, svc in svcs.items()}
-        self.assertIn(8000, {int(p) for p in published["front"]})
-        self.assertIn(8080, {int(p) for p in published["api"]})
-        for name in ("redis", "postgres", "persistence"):
-            self.assertFalse(published[name], f"{name} must not be published on the host")
+        published = {name: [port_binding(p) for p in svc.get("ports", [])]
+                     for name, svc in svcs.items()}
+        self.assertEqual(published["front"], [("127.0.0.1", 8000, 8000)])
+        self.assertEqual(published["api"], [("127.0.0.1", 8080, 8080)])
+        for name, ports in published.items():
+            if name not in ("front", "api"):
+                self.assertFalse(ports, f"{name} must not be published on the host")
+        res = run_compose("config", env_extra={"NIMBUS_PUBLISH_ADDR": "0.0.0.0",
+                                               "NIMBUS_FRONT_PORT": "18000"})
+        self.assertEqual(res.returncode, 0, res.stderr)
+        front = yaml.safe_load(res.stdout)["services"]["front"]
+        self.assertEqual([port_binding(p) for p in front["ports"]], [("0.0.0.0", 18000, 8000)])
 
     def test_healthchecks_probe_the_configured_port(self):
         svcs = self.services()
@@ -246,6 +273,82 @@ class TestOfflineProfile(ComposeTestCase):
                              f"{name} would need the offline profile to start")
 
 
+class TestLocalOverride(ComposeTestCase):
+    """deploy/compose.local.yml swaps images, and nothing of the stack itself."""
+    # Keys the override may set: the image and how to build it, and a command
+    # for a service whose image had it built in (the Kafka image's entrypoint).
+    SWAPPABLE = {"image", "build"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        args = ("--env-file", OFFLINE_ENV, "--profile", "offline", "config")
+        base = run_compose(*args)
+        merged = run_compose(*args, files=(COMPOSE_FILE, LOCAL_OVERRIDE))
+        cls.merged_result = merged
+        cls.base = yaml.safe_load(base.stdout)["services"] if base.returncode == 0 else None
+        cls.merged = yaml.safe_load(merged.stdout)["services"] if merged.returncode == 0 else None
+
+    def setUp(self):
+        self.assertIsNotNone(self.merged, "config with the override failed:\n"
+                             + self.merged_result.stderr)
+        self.assertIsNotNone(self.base)
+
+    @staticmethod
+    def kafka_brokers(services):
+        return sorted(n for n, s in services.items()
+                      if re.match(r"^(apache|bitnami|confluentinc)/(kafka|cp-kafka)",
+                                  str(s.get("image", "")))
+                      and not ComposeTestCase.one_shot(s))
+
+    def test_only_images_change(self):
+        self.assertEqual(set(self.merged), set(self.base))
+        for name, svc in self.merged.items():
+            with self.subTest(service=name):
+                base = self.base[name]
+                allowed = set(self.SWAPPABLE)
+                if "command" not in base:
+                    allowed.add("command")
+                changed = {k for k in set(svc) | set(base) if svc.get(k) != base.get(k)}
+                self.assertLessEqual(changed, allowed)
+
+    def test_no_registry_image_is_left(self):
+        built = {s["image"] for s in self.merged.values() if "build" in s}
+        for name, svc in self.merged.items():
+            with self.subTest(service=name):
+                self.assertIn(svc["image"], built, f"{name} would pull {svc['image']}")
+                if name in self.base and "build" not in self.base[name]:
+                    self.assertIn("target", svc["build"], f"{name}: which stand-in?")
+
+    def test_every_kafka_broker_runs_the_relayed_dev_broker(self):
+        brokers = self.kafka_brokers(self.base)
+        self.assertTrue(brokers, "no Kafka broker service found in docker-compose.yml")
+        api_brokers = self.merged["api"]["environment"]["NIMBUS_KAFKA_BROKERS"].split(",")
+        for name in brokers:
+            with self.subTest(service=name):
+                cmd = self.merged[name].get("command") or []
+                self.assertEqual(cmd[:1], ["kafka-dev-broker"])
+                opts = dict(zip(cmd[1::2], cmd[2::2]))
+                adv = opts.get("--advertise", "")
+                self.assertTrue(adv.startswith(name + ":"), f"{name} advertises {adv!r}")
+                self.assertEqual(opts.get("--listen"), "0.0.0.0:" + adv.split(":")[1])
+                self.assertIn(adv, api_brokers)
+
+    def test_dev_broker_has_the_topic_kafka_init_asks_for(self):
+        topic = self.merged["api"]["environment"]["NIMBUS_KAFKA_TOPIC"]
+        for name, svc in self.merged.items():
+            cmd = svc.get("command") or []
+            if (svc.get("entrypoint") or [""])[0].endswith("kafka-topics.sh"):
+                asked = dict(zip(cmd[::2], cmd[1::2]))
+                for broker in self.kafka_brokers(self.base):
+                    bcmd = self.merged[broker]["command"]
+                    have = dict(zip(bcmd[1::2], bcmd[2::2]))
+                    with self.subTest(job=name, broker=broker):
+                        self.assertEqual(asked["--topic"], topic)
+                        self.assertEqual(have.get("--topic"), topic)
+                        self.assertEqual(have.get("--partitions"), asked["--partitions"])
+
+
 class TestSettingsAgainstHelp(ComposeTestCase):
     def test_environment_names_only_known_settings(self):
         checked = 0
@@ -273,7 +376,16 @@ class TestDockerfile(unittest.TestCase):
     def setUp(self):
         self.stages = dockerfile_stages()
         self.assertGreaterEqual(len(self.stages), 2, "Dockerfile must be multi-stage")
-        self.runtime = self.stages[-1][1]
+        self.by_name = dict(self.stages)
+        # The default target is the last stage: the runtime image, with the lines
+        # of the stages it is built FROM before its own.
+        self.runtime_name = self.stages[-1][0]
+        self.runtime = self.chain(self.runtime_name)
+
+    def chain(self, name):
+        lines = self.by_name[name]
+        base = lines[0].split()[1]
+        return (self.chain(base) if base in self.by_name else []) + lines
 
     def runtime_packages(self):
         pkgs = set()
@@ -285,10 +397,18 @@ class TestDockerfile(unittest.TestCase):
 
     def test_build_and_runtime_bases(self):
         self.assertEqual(self.stages[0][1][0].split()[1], "debian:12")
+        self.assertEqual(self.runtime_name, "runtime", "the default (last) stage must be runtime")
         self.assertEqual(self.runtime[0].split()[1], "debian:12-slim")
 
+    def test_build_needs_no_test_dependencies(self):
+        build = " ".join(self.stages[0][1])
+        self.assertIn("-DBUILD_TESTING=OFF", build)
+        for pkg in ("libcmocka-dev", "python3"):
+            self.assertNotRegex(build, rf"apt-get install[^&]*\b{re.escape(pkg)}\b")
+
     def test_runtime_runs_as_non_root(self):
-        users = [line.split()[1] for line in self.runtime if line.split()[0].upper() == "USER"]
+        users = [line.split()[1] for line in self.by_name[self.runtime_name]
+                 if line.split()[0].upper() == "USER"]
         self.assertTrue(users, "runtime stage has no USER")
         user = users[-1].split(":")[0]
         self.assertNotIn(user, ("root", "0"))

@@ -7,7 +7,10 @@ Proves with kcat (a real Kafka client, another process) that:
   messages produced before the outage are still there, followed by new ones;
 - the bootstrap file appears only once the topic exists and holds the same
   bootstrap string the broker prints; several topics and partitions work;
-- SIGTERM ends it with exit code 0.
+- SIGTERM ends it with exit code 0;
+- with --listen/--advertise (how it runs in a container) clients reach it
+  through the relay only under the advertised name, and producing and consuming
+  work through it; bad --listen/--advertise values fail with a reason.
 Each test starts a private broker (they take it down).
 """
 import json
@@ -102,6 +105,48 @@ class KafkaDevBrokerOptionsTest(testing.TestCase):
             p.send_signal(signal.SIGTERM)
             self.assertEqual(p.wait(15), 0)
             p.stdout.close()
+
+    def test_relay_advertises_the_given_name(self):
+        port = procs.free_port()
+        p = subprocess.Popen([procs.binary("kafka-dev-broker"), "--partitions", "2",
+                              "--listen", "127.0.0.1:%d" % port,
+                              "--advertise", "localhost:%d" % port],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        try:
+            line = p.stdout.readline().decode().strip()
+            self.assertEqual(line, "bootstrap=localhost:%d" % port)
+            r = subprocess.run(["kcat", "-L", "-J", "-b", "127.0.0.1:%d" % port, "-m", "5", "-q"],
+                               capture_output=True, timeout=30, check=True)
+            md = json.loads(r.stdout)
+            # The mock broker's own loopback port is not what clients are told.
+            self.assertEqual([b["name"] for b in md["brokers"]], ["localhost:%d" % port])
+            # A client following that name produces and consumes through the relay.
+            subprocess.run(["kcat", "-P", "-b", "localhost:%d" % port, "-t", TOPIC, "-k", "k1"],
+                           input=b"through-the-relay", timeout=30, check=True)
+            r = subprocess.run(["kcat", "-C", "-J", "-q", "-e", "-o", "beginning", "-b",
+                                "localhost:%d" % port, "-t", TOPIC, "-m", "10"],
+                               capture_output=True, timeout=60, check=True)
+            msgs = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+            self.assertEqual([(m["key"], m["payload"]) for m in msgs], [("k1", "through-the-relay")])
+        finally:
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(15), 0)
+            p.stdout.close()
+
+    def test_bad_relay_settings_fail_with_a_reason(self):
+        cases = [
+            (["--listen", "0.0.0.0:0"], "--advertise"),
+            (["--listen", "127.0.0.1:0,127.0.0.1:0"], "more addresses than brokers"),
+            (["--listen", "127.0.0.1"], "not host:port"),
+            (["--listen", "127.0.0.1:0", "--advertise", "kafka:99999"], "not host:port"),
+        ]
+        for args, reason in cases:
+            with self.subTest(args=args):
+                r = subprocess.run([procs.binary("kafka-dev-broker"), *args],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(reason, r.stderr)
 
     def test_unknown_flag_fails(self):
         r = subprocess.run([procs.binary("kafka-dev-broker"), "--no-such-flag"],

@@ -46,6 +46,7 @@ class PersistenceTest(testing.TestCase):
         r = self.put("48.85,2.35", rec)
         self.assertStatus(r, 200)
         res = schema.validate(r.json(), "put-result")
+        self.assertRegex(res.pop("event"), "^[0-9a-f-]{36}$")  # a new observation
         self.assertEqual(res, {"key": "48.85,2.35", "applied": True,
                                "fetched_at": rec["fetched_at"], "cache": "written"})
         r = self.get("48.85,2.35")
@@ -119,7 +120,7 @@ class PersistenceTest(testing.TestCase):
 
     def test_concurrent_puts_keep_the_newest_everywhere(self):
         key = "55.75,37.62"
-        base = now_ms()
+        base = now_ms() - 100000  # all in the past: the future is refused (max clock skew)
         versions = [base + random.randrange(0, 100000) for _ in range(160)]
         newest = max(versions)
 
@@ -231,6 +232,35 @@ class PersistenceTest(testing.TestCase):
                 self.assertTrue(body["reason"])
         self.assertError(self.get(key), 404)  # nothing of that was stored
 
+    def test_future_dated_writes_are_refused(self):
+        """A record fetched (or a resolution made) more than --max-clock-skew-ms
+        (default 60 s) ahead of persistence's clock is a 400 with a reason and is
+        stored nowhere: it would otherwise win every later write."""
+        key = "1.00,4.00"
+        r = self.put(key, record(key, now_ms() + 5 * 60000))
+        body = self.assertError(r, 400, "bad_request")
+        self.assertIn("fetched_at", body["reason"])
+        self.assertIn("in the future", body["reason"])
+        self.assertIn("--max-clock-skew-ms", body["reason"])
+        self.assertError(self.get(key), 404)
+        self.assertIsNone(self.s.pg_version(key))
+        self.assertIsNone(self.s.redis_version(key))
+        self.assertEqual(self.s.pg.psql("SELECT count(*) FROM outbox WHERE key = '%s'" % key,
+                                        db=self.s.db), [["0"]])
+        r = self.put("berlin", geo_found("berlin", now_ms() + 5 * 60000), ns="geocode")
+        self.assertIn("resolved_at", self.assertError(r, 400, "bad_request")["reason"])
+        # within the skew: a writer whose clock is a little ahead is fine
+        ahead = now_ms() + 30000
+        r = self.put(key, record(key, ahead))
+        self.assertStatus(r, 200)
+        self.assertEqual(self.s.pg_version(key), ahead)
+        self.assertStatus(self.put("lisbon", geo_found("lisbon", now_ms() + 30000),
+                                   ns="geocode"), 200)
+        # expires_at is not a version: a far expiry is no reason to refuse
+        t = now_ms()
+        self.assertStatus(self.put("eldorado", geo_not_found("eldorado", t, t + 3600000),
+                                   ns="geocode"), 200)
+
     def test_wrong_content_type_is_415(self):
         key = "1.00,2.00"
         body = json.dumps(record(key))
@@ -318,19 +348,19 @@ class SchemaMigrationTest(testing.TestCase):
     def test_restart_on_same_database_is_idempotent(self):
         s = self.s
         rows = s.pg.psql("SELECT version FROM schema_version ORDER BY version", db=s.db)
-        self.assertEqual(rows, [["1"]])
+        self.assertEqual(rows, [["1"], ["2"]])
         key = "59.33,18.07"
         self.assertStatus(http.request("PUT", s.url("/v1/records/" + key), body=record(key)), 200)
         self.assertEqual(s.stop_daemon(), [])
         s.start_daemon()
         self.assertEqual(s.pg.psql("SELECT version FROM schema_version ORDER BY version",
-                                   db=s.db), [["1"]])
+                                   db=s.db), [["1"], ["2"]])
         r = http.get(s.url("/v1/records/" + key))
         self.assertStatus(r, 200)
         schema.validate(r.json(), "record")
         tables = s.pg.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
                            " ORDER BY tablename", db=s.db)
-        self.assertEqual(tables, [["geocode"], ["records"], ["schema_version"]])
+        self.assertEqual(tables, [["geocode"], ["outbox"], ["records"], ["schema_version"]])
         self.assertEqual(s.stop_daemon(), [])
 
     def test_daemons_starting_together_migrate_once(self):
@@ -350,7 +380,8 @@ class SchemaMigrationTest(testing.TestCase):
             d.proc = procs.Proc(d.name, d.argv, d.logfile)
         for d in daemons:
             d.wait_ready()
-        self.assertEqual(s.pg.psql("SELECT version FROM schema_version", db=db), [["1"]])
+        self.assertEqual(s.pg.psql("SELECT version FROM schema_version ORDER BY version", db=db),
+                         [["1"], ["2"]])
         for d in daemons:
             self.assertEqual(d.stop(), 0)
 

@@ -25,14 +25,16 @@ def now_ms():
     return int(time.time() * 1000)
 
 
-def record(key="52.52,13.41", fetched_at_ms=None, temperature=3.5):
+def record(key="52.52,13.41", fetched_at_ms=None, temperature=3.5,
+           observed="2026-11-24T01:00"):
+    """A record; `observed` is current.time, what makes an observation new."""
     lat, lon = (float(x) for x in key.split(","))
     fetched_at_ms = fetched_at_ms if fetched_at_ms is not None else now_ms()
     return {
         "key": key, "latitude": lat, "longitude": lon, "fetched_at": iso(fetched_at_ms),
         "timezone": "Europe/Berlin", "timezone_abbreviation": "CET", "utc_offset_seconds": 3600,
         "elevation": 38.0,
-        "current": {"time": "2026-11-24T01:00", "temperature": temperature,
+        "current": {"time": observed, "temperature": temperature,
                     "apparent_temperature": 1.2, "relative_humidity": 80, "weather_code": 3,
                     "wind_speed": 11.5, "wind_direction": 250, "wind_gusts": 25.0,
                     "precipitation": 0.0, "cloud_cover": 100, "pressure_msl": 1012.3,
@@ -61,11 +63,13 @@ def geo_not_found(query, resolved_at_ms, expires_at_ms):
 
 
 class Stack:
-    """Redis + PostgreSQL + nimbus-persistence. Servers are private to the test."""
+    """Redis + PostgreSQL + nimbus-persistence. Servers are private to the test
+    (or to the test class: pass the redis and pg of an earlier Stack to start
+    only a daemon, on a fresh database)."""
 
-    def __init__(self, redis_appendonly=False, args=()):
-        self.redis = procs.Redis(appendonly=redis_appendonly).start()
-        self.pg = procs.Postgres().start()
+    def __init__(self, redis_appendonly=False, args=(), redis=None, pg=None):
+        self.redis = redis or procs.Redis(appendonly=redis_appendonly).start()
+        self.pg = pg or procs.Postgres().start()
         self.db = self.pg.fresh_db("persist")
         # a generous deadline unless the test is about deadlines: the suite runs on
         # loaded machines and a slow first statement must not read as an outage
@@ -114,6 +118,18 @@ class Stack:
         """fetched_at/resolved_at (ms) Redis holds for key, or None."""
         out = self.redis.cli("HGET", "nimbus:%s:%s" % (ns, key), "v").strip()
         return int(out) if out else None
+
+    def post(self, path, doc):
+        from nimbus_harness import http
+        return http.request("POST", self.url(path), body=doc)
+
+    def outbox_rows(self, where="true"):
+        """Outbox rows as dicts: id, key, event (parsed), sent (bool), seq."""
+        import json
+        rows = self.pg.psql("SELECT id, key, event::text, sent_at IS NOT NULL, seq FROM outbox"
+                            " WHERE %s ORDER BY seq" % where, db=self.db)
+        return [{"id": r[0], "key": r[1], "event": json.loads(r[2]), "sent": r[3] == "t",
+                 "seq": int(r[4])} for r in rows]
 
     def pg_version(self, key):
         rows = self.pg.psql("SELECT fetched_at_ms FROM records WHERE key = '%s'" % key,

@@ -4,8 +4,10 @@
  * "bootstrap=<host:port,...>" on stdout, writes the bootstrap string to
  * --bootstrap-file (atomically, once the topics exist) and runs until SIGTERM or
  * SIGINT. SIGUSR1 takes all brokers down, SIGUSR2 brings them back up (outage
- * tests); stored messages survive. Signal handlers only record what was asked;
- * the main loop, woken by sigsuspend(), acts on it. main() only wires. */
+ * tests); stored messages survive. With --listen, clients connect through the
+ * relay (relay.h) instead, which lets other hosts (containers) reach the brokers
+ * under the --advertise names; the bootstrap string is then those names. Signal handlers only
+ * record what was asked; the main loop, woken by sigsuspend(), acts on it. main() only wires. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,8 +20,10 @@
 #include "dev_broker.h"
 #include "nimbus/config.h"
 #include "nimbus/log.h"
+#include "relay.h"
 
 #define KDB_MAX_TOPICS 32
+#define KDB_MAX_BROKERS 16
 #define KDB_TOPIC_TIMEOUT_MS 10000
 
 enum { KDB_WANT_NONE, KDB_WANT_DOWN, KDB_WANT_UP };
@@ -154,6 +158,7 @@ static void kdb_log_state(kdb_broker *b, long brokers)
 int main(int argc, char **argv)
 {
     const char *bootstrap_file = "", *topic = "weather.notifications", *log_level = "info";
+    const char *listen = "", *advertise = "", *bootstrap = NULL;
     long partitions = 1, brokers = 1;
     const nb_setting settings[] = {
         {"bootstrap-file", NB_SET_STR, &bootstrap_file, "", 0, 0,
@@ -161,14 +166,23 @@ int main(int argc, char **argv)
         {"topic", NB_SET_STR, &topic, "weather.notifications", 0, 0,
          "topic(s) to create: comma list, flag may be repeated"},
         {"partitions", NB_SET_INT, &partitions, "1", 1, 1000, "partitions per topic"},
-        {"brokers", NB_SET_INT, &brokers, "1", 1, 16, "number of mock brokers"},
+        {"brokers", NB_SET_INT, &brokers, "1", 1, KDB_MAX_BROKERS, "number of mock brokers"},
+        {"listen", NB_SET_STR, &listen, "", 0, 0,
+         "host:port per broker (comma list): serve clients there through a relay "
+         "(for other hosts, e.g. 0.0.0.0:9092 in a container); empty = loopback only"},
+        {"advertise", NB_SET_STR, &advertise, "", 0, 0,
+         "host:port per broker that clients are told to connect to (with --listen; "
+         "default: the --listen addresses)"},
         {"log-level", NB_SET_STR, &log_level, "info", 0, 0, "debug|info|warn|error"},
     };
     int rc = 1, ntopics = 0;
     bool exit_now = false;
     char *topic_flags = NULL, *topic_list = NULL;
     char *topics[KDB_MAX_TOPICS];
+    char *route_text = NULL;
+    kdr_route routes[KDB_MAX_BROKERS];
     kdb_broker *broker = NULL;
+    kdr_relay *relay = NULL;
     sigset_t waitmask;
 
     if (nb_config_load(settings, (int)(sizeof(settings) / sizeof(settings[0])), argc, argv,
@@ -197,11 +211,20 @@ int main(int argc, char **argv)
             goto out_close;
         nb_info("topic %s ready (%ld partitions)", topics[i], partitions);
     }
-    if (bootstrap_file[0] && kdb_write_atomic(bootstrap_file, kdb_bootstraps(broker)) != NB_OK)
-        goto out_close;
-    printf("bootstrap=%s\n", kdb_bootstraps(broker));
+    bootstrap = kdb_bootstraps(broker);
+    if (listen[0]) {
+        if (kdr_routes_parse(listen, advertise, bootstrap, routes, (int)brokers, &route_text) !=
+            NB_OK) {
+            rc = 2;
+            goto out_close;
+        }
+        if (kdr_start(routes, (int)brokers, &relay) != NB_OK) goto out_close;
+        bootstrap = kdr_advertised(relay);
+    }
+    if (bootstrap_file[0] && kdb_write_atomic(bootstrap_file, bootstrap) != NB_OK) goto out_close;
+    printf("bootstrap=%s\n", bootstrap);
     fflush(stdout);
-    nb_info("ready: bootstrap=%s", kdb_bootstraps(broker));
+    nb_info("ready: bootstrap=%s", bootstrap);
 
     while (!g_stop) {
         sigsuspend(&waitmask); /* returns after a handler ran */
@@ -216,8 +239,10 @@ int main(int argc, char **argv)
     rc = 0;
 
 out_close:
+    kdr_stop(relay);
     kdb_close(broker);
 out:
+    free(route_text);
     free(topic_list);
     free(topic_flags);
     return rc;

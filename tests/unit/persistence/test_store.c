@@ -429,6 +429,116 @@ static void stopping_reads_hands_back_what_is_queued(void **state)
     assert_false(store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &p));
 }
 
+/* --- dirty keys and the skew ------------------------------------------------ */
+
+/* The fill thread is held inside the cache's DEL (the key stays dirty while
+ * the cache is up), and no cache call may run on the test's own thread. */
+typedef struct del_gate {
+    pthread_t test_thread;
+    atomic_bool open;
+    atomic_int fill_dels, own_calls;
+} del_gate;
+
+static void gate_hook(void *arg, const char *op)
+{
+    del_gate *g = arg;
+    if (pthread_equal(pthread_self(), g->test_thread)) {
+        atomic_fetch_add(&g->own_calls, 1);
+        return;
+    }
+    if (strcmp(op, "del") != 0) return;
+    atomic_fetch_add(&g->fill_dels, 1);
+    while (!atomic_load(&g->open))
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+}
+
+static bool fill_thread_in_del(void *p)
+{
+    return atomic_load(&((del_gate *)p)->fill_dels) > 0;
+}
+
+static void dirty_keys_are_read_from_the_database_without_calling_the_cache(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    kv_value v;
+    store_backend from;
+    del_gate g = {.test_thread = pthread_self()};
+
+    put_ok(f, KV_NS_RECORD, "15.00,15.00", 1000, 0, "{\"v\":1}", &res);
+    kv_mem_set_down(f->cache, true);
+    put_ok(f, KV_NS_RECORD, "15.00,15.00", 2000, 0, "{\"v\":2}", &res);
+    assert_false(res.cache_written);
+    kv_mem_on_call(f->cache, gate_hook, &g);
+    kv_mem_set_down(f->cache, false);
+    assert_true(wait_for(fill_thread_in_del, &g, 3000)); /* the cache is up, the key dirty */
+    assert_true(store_backend_up(f->st, STORE_CACHE));
+    assert_int_equal(store_dirty_count(f->st), 1);
+
+    /* the polling thread's path: no batched cache read for it, no cache call */
+    read_probe p = {0};
+    assert_false(store_get_cached_async(f->st, KV_NS_RECORD, "15.00,15.00", on_read, &p));
+    /* the worker's path: the database answers, the cache is not called either */
+    assert_int_equal(store_get(f->st, KV_NS_RECORD, "15.00,15.00", &v, &from), NB_OK);
+    assert_int_equal(from, STORE_DB);
+    assert_string_equal(v.data, "{\"v\":2}");
+    kv_value_release(&v);
+    assert_int_equal(atomic_load(&g.own_calls), 0);
+
+    atomic_store(&g.open, true);
+    assert_true(wait_for(dirty_empty, f->st, 3000));
+    kv_mem_on_call(f->cache, NULL, NULL);
+    /* the older copy is gone (the database read may have been written back) */
+    int64_t ver = 0;
+    assert_true(kv_mem_peek(f->cache, KV_NS_RECORD, "15.00,15.00", &ver) == NB_ERR_NOT_FOUND ||
+                ver == 2000);
+}
+
+static void versions_from_the_future_are_refused(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    int64_t v, now = nb_now_ms();
+
+    assert_int_equal(store_max_skew_ms(f->st), 60000);
+    assert_int_equal(store_put(f->st, KV_NS_RECORD, "16.00,16.00", now + 3600000, 0, "{}", 2, &res),
+                     NB_ERR_INVALID);
+    assert_false(res.applied);
+    assert_int_equal(kv_mem_peek(f->db, KV_NS_RECORD, "16.00,16.00", &v), NB_ERR_NOT_FOUND);
+    assert_int_equal(kv_mem_peek(f->cache, KV_NS_RECORD, "16.00,16.00", &v), NB_ERR_NOT_FOUND);
+    assert_int_equal(
+        store_put(f->st, KV_NS_GEOCODE, "utopia", now + 120000, now + 240000, "{}", 2, &res),
+        NB_ERR_INVALID);
+    /* within the skew: stored */
+    put_ok(f, KV_NS_RECORD, "16.00,16.00", now + 30000, 0, "{}", &res);
+    assert_true(res.applied);
+    /* the expiry of an entry is not a version: far in the future is fine */
+    put_ok(f, KV_NS_GEOCODE, "utopia", now, now + 86400000, "{}", &res);
+    assert_true(res.applied);
+}
+
+static int setup_small_skew(void **state)
+{
+    setup(state);
+    fixture *f = *state;
+    store_free(f->st);
+    store_opts o = {.cache = f->cache, .db = f->db, .max_skew_ms = 1000};
+    f->st = store_new(&o);
+    return store_start(f->st) == NB_OK ? 0 : -1;
+}
+
+static void the_skew_is_a_setting(void **state)
+{
+    fixture *f = *state;
+    store_put_result res;
+    assert_int_equal(store_max_skew_ms(f->st), 1000);
+    assert_int_equal(
+        store_put(f->st, KV_NS_RECORD, "17.00,17.00", nb_now_ms() + 5000, 0, "{}", 2, &res),
+        NB_ERR_INVALID);
+    put_ok(f, KV_NS_RECORD, "17.00,17.00", nb_now_ms() + 500, 0, "{}", &res);
+    assert_true(res.applied);
+}
+
 static int setup_small_queue(void **state)
 {
     return setup_with(state, 1);
@@ -476,6 +586,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(failed_cache_write_is_never_served_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(dirty_keys_are_invalidated_when_the_cache_returns, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            dirty_keys_are_read_from_the_database_without_calling_the_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(versions_from_the_future_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_skew_is_a_setting, setup_small_skew, teardown),
         cmocka_unit_test_setup_teardown(batched_reads_answer_hits_and_hand_back_misses, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(stopping_reads_hands_back_what_is_queued, setup, teardown),

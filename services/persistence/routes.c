@@ -329,9 +329,7 @@ out_free:
 
 /* --- /v1/outbox ------------------------------------------------------------ */
 
-/* The request body as a JSON object with no fields beyond `fields`
- * (NULL-terminated); answers 415/400 and returns NULL otherwise. */
-static json_t *object_body(nb_req *r, const char *const *fields)
+json_t *routes_json_object(nb_req *r, const char *const *fields)
 {
     size_t len;
     json_error_t jerr;
@@ -446,7 +444,7 @@ static void post_claim(nb_req *r, void *ctx)
     size_t n = 0;
     nb_buf b;
 
-    json_t *doc = object_body(r, fields);
+    json_t *doc = routes_json_object(r, fields);
     if (!doc) return;
     const char *owner = owner_field(r, doc);
     if (!owner || !int_field(r, doc, "limit", 1, BATCH_MAX, &limit) ||
@@ -492,7 +490,7 @@ static void ids_route(nb_req *r, store *st, bool release)
     const char **ptrs = NULL;
     size_t n = 0, done = 0;
 
-    json_t *doc = object_body(r, release ? release_fields : ack_fields);
+    json_t *doc = routes_json_object(r, release ? release_fields : ack_fields);
     if (!doc) return;
     if (release && !(owner = owner_field(r, doc))) goto out_free;
     if (!(ids = ids_field(r, doc, &n))) goto out_free;

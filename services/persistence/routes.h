@@ -25,6 +25,11 @@
 
 /* Registers every route on s (before nb_server_start). */
 nb_err routes_register(nb_server *s, store *st);
+/* The request body as a JSON object with no fields beyond `fields`
+ * (NULL-terminated); answers 415 or 400 (with the reason) and returns NULL
+ * otherwise. New reference. For every route with a JSON body. */
+struct json_t;
+struct json_t *routes_json_object(nb_req *r, const char *const *fields);
 /* The /readyz callback (ctx = the store): ready while the database answers. */
 bool routes_ready(void *ctx, nb_buf *out);
 

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "nimbus/email.h"
 #include "nimbus/log.h"
 #include "nimbus/record.h"
 #include "nimbus/rules.h"
+#include "routes.h"
 
 #define CLAIM_MAX 500
 #define PAGE_MAX 1000
@@ -47,31 +47,12 @@ static void respond_failure(nb_req *r, nb_err e, const nb_error *err, const char
     }
 }
 
-/* The request's JSON object body, or NULL after answering 400/415. */
-static json_t *body_object(nb_req *r)
-{
-    const char *ct = nb_req_header(r, "Content-Type");
-    if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-        nb_respond_error(r, NB_ERR_MEDIA_TYPE, "body must be application/json");
-        return NULL;
-    }
-    size_t len;
-    const char *body = nb_req_body(r, &len);
-    json_error_t jerr;
-    json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(j)) {
-        nb_respond_error(r, NB_ERR_INVALID, "body must be a JSON object (%s)",
-                         j ? "got another JSON value" : jerr.text);
-        json_decref(j);
-        return NULL;
-    }
-    return j;
-}
-
 static const char *str_field(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
 }
+
+static const char *const token_fields[] = {"token", NULL};
 
 /* A base64url token of sane length, or NULL after answering 400. */
 static const char *token_field(nb_req *r, const json_t *body)
@@ -98,7 +79,9 @@ static void respond_view(nb_req *r, int status, json_t *view, const char *purpos
 
 static void on_create(nb_req *r, void *ctx)
 {
-    json_t *b = body_object(r);
+    static const char *const fields[] = {"email",  "place", "rules", "quiet_hours",
+                                         "client", "caps",  NULL};
+    json_t *b = routes_json_object(r, fields);
     if (!b) return;
     const char *email = str_field(b, "email"), *why = NULL;
     json_t *place = json_object_get(b, "place");
@@ -157,7 +140,7 @@ static void on_create(nb_req *r, void *ctx)
 
 static void on_lookup(nb_req *r, void *ctx)
 {
-    json_t *b = body_object(r);
+    json_t *b = routes_json_object(r, token_fields);
     const char *token = b ? token_field(r, b) : NULL;
     if (token) {
         json_t *view;
@@ -173,7 +156,7 @@ static void on_lookup(nb_req *r, void *ctx)
 
 static void on_confirm(nb_req *r, void *ctx)
 {
-    json_t *b = body_object(r);
+    json_t *b = routes_json_object(r, token_fields);
     const char *token = b ? token_field(r, b) : NULL;
     if (token) {
         json_t *view;
@@ -191,7 +174,7 @@ static void on_confirm(nb_req *r, void *ctx)
 
 static void on_unsubscribe(nb_req *r, void *ctx)
 {
-    json_t *b = body_object(r);
+    json_t *b = routes_json_object(r, token_fields);
     const char *token = b ? token_field(r, b) : NULL;
     if (token) {
         json_t *view;
@@ -278,7 +261,8 @@ static const char *results_invalid(const json_t *results)
 
 static void on_evaluations(nb_req *r, void *ctx)
 {
-    json_t *b = body_object(r);
+    static const char *const fields[] = {"event", "key", "results", NULL};
+    json_t *b = routes_json_object(r, fields);
     if (!b) return;
     const char *event = str_field(b, "event"), *why;
     json_t *results = json_object_get(b, "results");
@@ -308,7 +292,8 @@ static bool owner_valid(const char *o)
 
 static void on_claim(nb_req *r, void *ctx)
 {
-    json_t *b = body_object(r);
+    static const char *const fields[] = {"owner", "limit", "lease_ms", NULL};
+    json_t *b = routes_json_object(r, fields);
     if (!b) return;
     const char *owner = str_field(b, "owner");
     json_t *limit = json_object_get(b, "limit"), *lease = json_object_get(b, "lease_ms");
@@ -334,7 +319,8 @@ static void on_claim(nb_req *r, void *ctx)
 
 static void on_sent(nb_req *r, void *ctx)
 {
-    json_t *b = body_object(r);
+    static const char *const fields[] = {"owner", "ids", NULL};
+    json_t *b = routes_json_object(r, fields);
     if (!b) return;
     json_t *ids = json_object_get(b, "ids");
     size_t n = json_array_size(ids);
@@ -358,7 +344,8 @@ static void on_sent(nb_req *r, void *ctx)
 
 static void on_failed(nb_req *r, void *ctx)
 {
-    json_t *b = body_object(r);
+    static const char *const fields[] = {"owner", "id", "permanent", "retry_in_ms", "error", NULL};
+    json_t *b = routes_json_object(r, fields);
     if (!b) return;
     const char *owner = str_field(b, "owner"), *id = str_field(b, "id");
     const char *error = str_field(b, "error");

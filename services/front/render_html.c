@@ -229,10 +229,12 @@ static void alerts_form(fr_out *o, const json_t *doc, const fr_page *pg)
               "autocomplete=\"email\" maxlength=\"254\" placeholder=\"you@example.org\">"
               "</label></p>\n<fieldset>\n<legend>Send me a mail</legend>\n"
               "<label><input type=\"checkbox\" name=\"digest\" value=\"1\" checked> every "
-              "morning: a summary at <select name=\"digest_hour\" aria-label=\"Hour of the "
+              "day: a summary at <select name=\"digest_hour\" aria-label=\"Hour of the "
               "summary\">");
-    for (int h = 5; h <= 10; h++)
-        fr_putf(o, "<option value=\"%d\"%s>%02d:00</option>", h, h == 7 ? " selected" : "", h);
+    static const int hours[] = {7, 8, 9, 10, 12, 18}; /* outside the default quiet hours */
+    for (size_t i = 0; i < sizeof(hours) / sizeof(hours[0]); i++)
+        fr_putf(o, "<option value=\"%d\"%s>%02d:00</option>", hours[i],
+                hours[i] == 7 ? " selected" : "", hours[i]);
     fr_put(o, "</select></label>\n"
               "<label><input type=\"checkbox\" name=\"above\" value=\"1\"> when it is warmer "
               "than <input type=\"number\" name=\"above_c\" value=\"30\" min=\"-80\" "
@@ -243,7 +245,7 @@ static void alerts_form(fr_out *o, const json_t *doc, const fr_page *pg)
               "<label><input type=\"checkbox\" name=\"rain\" value=\"1\"> when rain is "
               "likely: over <input type=\"number\" name=\"rain_pct\" value=\"70\" "
               "min=\"0\" max=\"99\" aria-label=\"Chance of precipitation in percent\"> % "
-              "today or tomorrow</label>\n"
+              "in the next 24 hours</label>\n"
               "<label><input type=\"checkbox\" name=\"sky\" value=\"1\"> when the sky "
               "changes (clear, cloudy, rain, snow…)</label>\n</fieldset>\n"
               "<p><label><input type=\"checkbox\" name=\"quiet\" value=\"1\" checked> "

@@ -70,7 +70,7 @@ class StackUpTest(testing.TestCase):
         subprocess.run(["git", "clone", "-q", src, self.clone], check=True, timeout=120)
         self.ports = {name: procs.free_port()
                       for name in ("front", "api", "persistence", "sim", "redis", "postgres",
-                                   "notifier", "mail")}
+                                   "notifier", "mail", "mail_web")}
         self.launcher = None
 
     def tearDown(self):
@@ -151,7 +151,9 @@ class StackUpTest(testing.TestCase):
             self.assertStatus(r, 202)
             wait_until(lambda: os.path.isdir(eml) and os.listdir(eml), 30,
                        what="the confirmation mail in %s" % eml)
-            checked.append("a confirmation mail in .stack/mail")
+            r = http.get("http://127.0.0.1:%d/" % self.ports["mail_web"])
+            self.assertIn("Confirm your weather alerts for Berlin", r.text())
+            checked.append("a confirmation mail in .stack/mail and its web view")
 
         # Ctrl-C: everything stops, nothing is left.
         self.launcher.send_signal(signal.SIGINT)

@@ -58,8 +58,6 @@ static const nb_setting table[] = {
      "first wait before retrying a mail the server did not take (doubles, jittered)"},
     {"mail-retry-max-ms", NB_SET_INT, &c.mail_retry_max_ms, "1800000", 100, 86400000,
      "longest wait between two tries of one mail"},
-    {"grace-ms", NB_SET_INT, &c.grace_ms, "5000", 0, 600000,
-     "how long shutdown waits for the mail being sent"},
     {"conn-timeout-s", NB_SET_INT, &c.conn_timeout_s, "30", 1, 3600, "idle connection timeout"},
     {"log-level", NB_SET_STR, &c.log_level, "info", 0, 0, "debug, info, warn or error"},
     {"access-log", NB_SET_BOOL, &c.access_log, "false", 0, 0, "log one line per HTTP request"},

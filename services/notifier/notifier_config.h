@@ -24,7 +24,7 @@ typedef struct nt_config {
     const char *mail_from;
     long mail_batch, mail_lease_ms, mail_poll_ms, mail_max_attempts, mail_retry_base_ms,
         mail_retry_max_ms;
-    long grace_ms, conn_timeout_s;
+    long conn_timeout_s;
     const char *log_level;
     bool access_log;
 

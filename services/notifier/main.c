@@ -80,11 +80,12 @@ int main(int argc, char **argv)
     nb_info("stopping");
     rc = 0;
 out:
-    /* Stop reading events first (it leaves the group with its offsets),
-     * then the mail being sent, then the health endpoints. */
+    /* The health endpoints first (/readyz and /metrics read the parts below),
+     * then stop reading events (leaving the group with its offsets), then
+     * finish the mail being sent. */
+    if (srv) nb_server_stop(srv);
     nt_consumer_free(p.consumer);
     nt_mailer_free(p.mailer);
-    if (srv) nb_server_stop(srv);
     nb_server_free(srv);
     nt_store_free(p.store);
     nb_queue_release(&doorbell);

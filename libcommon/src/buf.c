@@ -1,9 +1,13 @@
 /* buf.c — bounded growable byte buffer; see buf.h for the invariants. */
 #include "nimbus/buf.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nimbus/text.h"
 
 void nb_buf_init(nb_buf *b, size_t cap)
 {
@@ -81,36 +85,65 @@ nb_err nb_buf_addf(nb_buf *b, const char *fmt, ...)
     return e;
 }
 
+/* The HTML entity for c, or NULL when c stands for itself. */
+static const char *html_entity(char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    default:
+        return NULL;
+    }
+}
+
+/* Appends s with unsafe characters and stray bytes replaced by '?' (and HTML
+ * special characters escaped when html); all or nothing. Copies runs of
+ * characters that need nothing done in one add. */
+static nb_err add_text(nb_buf *b, const char *s, bool html)
+{
+    size_t len0 = b->len, n = strlen(s), run = 0, i = 0;
+    nb_err e = NB_OK;
+    while (i < n && e == NB_OK) {
+        uint32_t cp;
+        size_t len = nb_utf8_next(s + i, n - i, &cp);
+        const char *rep = NULL;
+        if (len == 0 || nb_text_unsafe(cp)) {
+            rep = "?";
+            if (len == 0) len = 1; /* a stray byte */
+        } else if (html && len == 1) {
+            rep = html_entity(s[i]);
+        }
+        if (rep) {
+            e = nb_buf_add(b, s + run, i - run);
+            if (e == NB_OK) e = nb_buf_adds(b, rep);
+            run = i + len;
+        }
+        i += len;
+    }
+    if (e == NB_OK) e = nb_buf_add(b, s + run, n - run);
+    if (e != NB_OK) { /* leave the buffer as it was */
+        b->len = len0;
+        if (b->data) b->data[len0] = '\0';
+    }
+    return e;
+}
+
+nb_err nb_buf_add_safe(nb_buf *b, const char *s)
+{
+    return add_text(b, s, false);
+}
+
 nb_err nb_buf_add_html(nb_buf *b, const char *s)
 {
-    const char *run = s;
-    for (const char *p = s; *p; p++) {
-        const char *rep = NULL;
-        switch (*p) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
-            continue;
-        }
-        nb_err e = nb_buf_add(b, run, (size_t)(p - run));
-        if (!e) e = nb_buf_adds(b, rep);
-        if (e) return e;
-        run = p + 1;
-    }
-    return nb_buf_adds(b, run);
+    return add_text(b, s, true);
 }
 
 char *nb_buf_detach(nb_buf *b, size_t *len)

@@ -109,7 +109,11 @@ bool nb_time_parse_rfc3339(const char *s, int64_t *ms)
                     .tm_min = mi,
                     .tm_sec = sec};
     time_t t = timegm(&tm);
-    *ms = ((int64_t)t - off) * 1000 + frac_ms;
+    int64_t at = ((int64_t)t - off) * 1000 + frac_ms;
+    /* Only instants nb_time_rfc3339 prints back (years 0000-9999 in UTC):
+     * "0000-01-01T00:00:00+01:00" is in year -1. */
+    if (at < NB_TIME_MIN_MS || at > NB_TIME_MAX_MS) return false;
+    *ms = at;
     return true;
 }
 

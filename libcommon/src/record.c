@@ -10,6 +10,7 @@
 
 #include "nimbus/clock.h"
 #include "nimbus/json.h"
+#include "nimbus/text.h"
 
 /* ---- keys ------------------------------------------------------------ */
 
@@ -39,36 +40,6 @@ bool nb_location_key_valid(const char *key, double *lat, double *lon)
 }
 
 /* ---- text ------------------------------------------------------------ */
-
-bool nb_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        unsigned c = *p;
-        size_t len;
-        unsigned min;
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, min = 0x80, c &= 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, min = 0x800, c &= 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, min = 0x10000, c &= 0x07;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - p) < len) return false;
-        for (size_t i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80) return false;
-            c = (c << 6) | (p[i] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return false;
-        p += len;
-    }
-    return true;
-}
 
 nb_err nb_geo_normalise(const char *in, char out[NB_QUERY_MAX + 1], const char **why)
 {
@@ -107,7 +78,8 @@ static json_t *str_or_null(const char *s)
     return *s ? json_string(s) : json_null();
 }
 
-/* Reads an optional number; null/absent → NAN. false when of a wrong type. */
+/* Reads an optional number; null/absent → NAN. false when of a wrong type
+ * or beyond ±NB_NUM_MAX. */
 static bool get_num(json_t *o, const char *k, double *out)
 {
     json_t *v = json_object_get(o, k);
@@ -115,7 +87,7 @@ static bool get_num(json_t *o, const char *k, double *out)
     if (json_is_boolean(v)) return (*out = json_is_true(v) ? 1 : 0), true;
     if (!json_is_number(v)) return false;
     *out = json_number_value(v);
-    return isfinite(*out);
+    return fabs(*out) <= NB_NUM_MAX;
 }
 
 static bool get_str(json_t *o, const char *k, char *out, size_t outlen, bool required)
@@ -204,10 +176,11 @@ nb_err nb_record_parse(const char *json, size_t len, nb_record *r, const char **
                  sizeof(r->timezone_abbreviation), false))
         FAIL("timezone_abbreviation must be a string of at most 15 bytes");
     if (!json_is_integer(v = json_object_get(o, "utc_offset_seconds")) ||
-        llabs(json_integer_value(v)) > 64800)
+        json_integer_value(v) < -64800 || json_integer_value(v) > 64800)
         FAIL("utc_offset_seconds must be an integer in [-64800, 64800]");
     r->utc_offset_seconds = (int)json_integer_value(v);
-    if (!get_num(o, "elevation", &r->elevation)) FAIL("elevation must be a number or null");
+    if (!get_num(o, "elevation", &r->elevation))
+        FAIL("elevation must be a number within ±1e6 or null");
 
     json_t *c = json_object_get(o, "current");
     if (!json_is_object(c)) FAIL("current must be an object");
@@ -224,7 +197,7 @@ nb_err nb_record_parse(const char *json, size_t len, nb_record *r, const char **
         !get_num(c, "precipitation", &cu->precipitation) ||
         !get_num(c, "cloud_cover", &cu->cloud_cover) ||
         !get_num(c, "pressure_msl", &cu->pressure_msl) || !get_num(c, "is_day", &cu->is_day))
-        FAIL("current values must be numbers or null");
+        FAIL("current values must be numbers within ±1e6 or null");
     if (!wmo_valid(cu->weather_code)) FAIL("current.weather_code must be a WMO code 0..99");
 
     json_t *d = json_object_get(o, "daily");
@@ -245,7 +218,7 @@ nb_err nb_record_parse(const char *json, size_t len, nb_record *r, const char **
             !get_num(day, "precipitation_probability_max", &x->precipitation_probability_max) ||
             !get_num(day, "wind_speed_max", &x->wind_speed_max) ||
             !get_num(day, "uv_index_max", &x->uv_index_max))
-            FAIL("daily values must be numbers or null");
+            FAIL("daily values must be numbers within ±1e6 or null");
         if (!wmo_valid(x->weather_code)) FAIL("daily[].weather_code must be a WMO code 0..99");
         if (!get_str(day, "sunrise", x->sunrise, sizeof(x->sunrise), false) ||
             !localtime_valid(x->sunrise, true) ||
@@ -335,7 +308,8 @@ nb_err nb_geo_parse(const char *json, size_t len, nb_geo_entry *g, const char **
         if (!json_is_number(v = json_object_get(p, "longitude")) ||
             fabs(pl->longitude = json_number_value(v)) > 180)
             FAIL("place.longitude must be a number in [-180, 180]");
-        if (!get_num(p, "elevation", &pl->elevation)) FAIL("place.elevation must be a number");
+        if (!get_num(p, "elevation", &pl->elevation))
+            FAIL("place.elevation must be a number within ±1e6");
         if (!get_str(p, "country", pl->country, sizeof(pl->country), false) ||
             !get_str(p, "country_code", pl->country_code, sizeof(pl->country_code), false) ||
             !get_str(p, "admin1", pl->admin1, sizeof(pl->admin1), false))

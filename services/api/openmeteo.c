@@ -79,7 +79,7 @@ nb_err om_parse_forecast(const char *body, size_t len, const char *key, int64_t 
                   sizeof(r->timezone_abbreviation)))
         r->timezone_abbreviation[0] = '\0';
     v = json_object_get(o, "utc_offset_seconds");
-    if (!json_is_integer(v) || llabs(json_integer_value(v)) > 64800)
+    if (!json_is_integer(v) || json_integer_value(v) < -64800 || json_integer_value(v) > 64800)
         FAIL("forecast answer has no valid utc_offset_seconds");
     r->utc_offset_seconds = (int)json_integer_value(v);
     if (!num_at(json_object_get(o, "elevation"), &r->elevation)) r->elevation = NAN;
@@ -193,7 +193,9 @@ nb_err om_parse_geocoding(const char *body, size_t len, nb_place *p, bool *found
     if (!json_is_number(v = json_object_get(first, "longitude")) ||
         fabs(p->longitude = json_number_value(v)) > 180)
         FAIL("geocoding result has no valid longitude");
-    if (!num_at(json_object_get(first, "elevation"), &p->elevation)) p->elevation = NAN;
+    if (!num_at(json_object_get(first, "elevation"), &p->elevation) ||
+        fabs(p->elevation) > NB_NUM_MAX)
+        p->elevation = NAN; /* not worth refusing the place for */
     if (!copy_str(json_object_get(first, "timezone"), p->timezone, sizeof(p->timezone)) ||
         !p->timezone[0])
         snprintf(p->timezone, sizeof(p->timezone), "GMT");

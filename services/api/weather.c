@@ -1,8 +1,6 @@
 /* weather.c — the request flows of GET /v1/weather (see weather.h). */
 #include "weather.h"
 
-#include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +10,8 @@
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
+#include "query.h"
 
-#define DEFAULT_DAYS 7
 #define ERROR_HOLD_MS 1000 /* a failed fetch is not retried for this long */
 #define GEO_MEMO_MS 600000 /* resolved names kept in memory */
 
@@ -133,70 +131,28 @@ static void respond_fetch_error(nb_req *r, const fl_result *res)
 
 /* ---- input ----------------------------------------------------------- */
 
-static bool parse_coord(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtod(s, &end);
-    return *s && !errno && *end == '\0' && isfinite(*out) && *out >= lo && *out <= hi;
-}
-
-static bool is_revalidation(nb_req *r)
-{
-    const char *cc = nb_req_header(r, "Cache-Control");
-    const char *pragma = nb_req_header(r, "Pragma");
-    return (cc && (strstr(cc, "no-cache") || strstr(cc, "max-age=0"))) ||
-           (pragma && strstr(pragma, "no-cache")) || nb_req_header(r, "If-None-Match");
-}
-
-/* Fills x from the query; answers 400 and returns false on bad input. */
+/* Fills x from the request; answers 400 and returns false on bad input. */
 static bool parse_input(wx *x)
 {
     nb_req *r = x->req;
-    const char *city = nb_req_query(r, "city"), *lat = nb_req_query(r, "lat"),
-               *lon = nb_req_query(r, "lon"), *days = nb_req_query(r, "days");
-    x->days = DEFAULT_DAYS;
-    if (days) {
-        char *end;
-        errno = 0;
-        long d = strtol(days, &end, 10);
-        if (!*days || errno || *end || d < 1 || d > 16) {
-            nb_respond_error(r, NB_ERR_INVALID, "days must be a whole number from 1 to 16");
-            return false;
-        }
-        x->days = (int)d;
-    }
-    if (city && (lat || lon)) {
-        nb_respond_error(r, NB_ERR_INVALID, "give either city or lat and lon, not both");
+    query_args in = {.city = nb_req_query(r, "city"),
+                     .lat = nb_req_query(r, "lat"),
+                     .lon = nb_req_query(r, "lon"),
+                     .days = nb_req_query(r, "days"),
+                     .cache_control = nb_req_header(r, "Cache-Control"),
+                     .pragma = nb_req_header(r, "Pragma"),
+                     .if_none_match = nb_req_header(r, "If-None-Match")};
+    query q;
+    char why[256];
+    if (query_parse(&in, &q, why, sizeof(why)) != NB_OK) {
+        nb_respond_error(r, NB_ERR_INVALID, "%s", why);
         return false;
     }
-    if (city) {
-        const char *why;
-        if (nb_geo_normalise(city, x->query, &why) != NB_OK) {
-            nb_respond_error(r, NB_ERR_INVALID, "city: %s", why);
-            return false;
-        }
-        x->by_name = true;
-        return true;
-    }
-    if (!lat && !lon) {
-        nb_respond_error(r, NB_ERR_INVALID, "missing city, or lat and lon");
-        return false;
-    }
-    if (!lat || !lon) {
-        nb_respond_error(r, NB_ERR_INVALID, "lat and lon must be given together");
-        return false;
-    }
-    double la, lo;
-    if (!parse_coord(lat, -90, 90, &la)) {
-        nb_respond_error(r, NB_ERR_INVALID, "lat must be a number from -90 to 90");
-        return false;
-    }
-    if (!parse_coord(lon, -180, 180, &lo)) {
-        nb_respond_error(r, NB_ERR_INVALID, "lon must be a number from -180 to 180");
-        return false;
-    }
-    nb_location_key(la, lo, x->key);
+    x->days = q.days;
+    x->by_name = q.by_name;
+    x->revalidate = q.revalidate;
+    memcpy(x->query, q.name, sizeof(x->query));
+    memcpy(x->key, q.key, sizeof(x->key));
     return true;
 }
 
@@ -459,7 +415,7 @@ static void serve_key(wx *x)
 }
 
 /* Queues the geocoding fetch of the RUNNING entry id. */
-static void start_geo_fetch(weather *s, const char *id, const char *query, const char *rid)
+static void start_geo_fetch(weather *s, const char *id, const char *name, const char *rid)
 {
     fetch_job *j = calloc(1, sizeof(*j));
     if (!j) {
@@ -469,7 +425,7 @@ static void start_geo_fetch(weather *s, const char *id, const char *query, const
     }
     j->svc = s;
     snprintf(j->id, sizeof(j->id), "%s", id);
-    snprintf(j->query, sizeof(j->query), "%s", query);
+    snprintf(j->query, sizeof(j->query), "%s", name);
     snprintf(j->rid, sizeof(j->rid), "%s", rid ? rid : "resolve");
     submit(s, j, run_geo_fetch);
 }
@@ -541,22 +497,22 @@ static void on_resolved(fl_waiter *w, const fl_result *res)
 }
 
 /* The outcome of a geocoding result for a caller that asked for query. */
-static nb_err resolved(const fl_result *res, const char *query, nb_place *out, nb_error *err)
+static nb_err resolved(const fl_result *res, const char *name, nb_place *out, nb_error *err)
 {
     if (res->err == NB_ERR_RATE_LIMITED || res->err == NB_ERR_TIMEOUT ||
         res->err == NB_ERR_UNAVAILABLE)
         return nb_error_set(err, res->err, res->retry_after_s > 0 ? res->retry_after_s : 5, "%s",
                             res->reason);
     if (res->err) return nb_error_set(err, NB_ERR_UPSTREAM, 5, "%s", res->reason);
-    if (!res->geo_found) return nb_error_set(err, NB_ERR_NOT_FOUND, 0, "unknown place '%s'", query);
+    if (!res->geo_found) return nb_error_set(err, NB_ERR_NOT_FOUND, 0, "unknown place '%s'", name);
     *out = res->place;
     return NB_OK;
 }
 
-nb_err weather_resolve(weather *s, const char *query, nb_place *out, nb_error *err)
+nb_err weather_resolve(weather *s, const char *name, nb_place *out, nb_error *err)
 {
     char id[NB_QUERY_MAX + 8];
-    snprintf(id, sizeof(id), "g:%s", query);
+    snprintf(id, sizeof(id), "g:%s", name);
     fl_result *res = calloc(1, sizeof(*res));
     nb_geo_entry *g = malloc(sizeof(*g));
     resolve_wait *rw = calloc(1, sizeof(*rw));
@@ -568,14 +524,14 @@ nb_err weather_resolve(weather *s, const char *query, nb_place *out, nb_error *e
     /* As GET /v1/weather: remembered here, else stored in persistence, else
      * one coalesced fetch from the geocoder. */
     if (flights_join(s->d.fl, id, NULL, false, res) == FL_DONE && res->err == NB_OK) {
-        e = resolved(res, query, out, err);
+        e = resolved(res, name, out, err);
         goto out;
     }
-    if (store_get_geo(s->d.store, query, g) == NB_OK) {
+    if (store_get_geo(s->d.store, name, g) == NB_OK) {
         res->err = NB_OK;
         res->geo_found = g->found;
         res->place = g->place;
-        e = resolved(res, query, out, err);
+        e = resolved(res, name, out, err);
         goto out;
     }
     pthread_mutex_init(&rw->mu, NULL);
@@ -584,19 +540,19 @@ nb_err weather_resolve(weather *s, const char *query, nb_place *out, nb_error *e
     rw->w.deadline_ms = nb_mono_ms() + s->cfg->miss_deadline_ms;
     rw->w.done = on_resolved;
     fl_state st = flights_join(s->d.fl, id, &rw->w, true, res);
-    if (st == FL_STARTED) start_geo_fetch(s, id, query, nb_log_request_id());
+    if (st == FL_STARTED) start_geo_fetch(s, id, name, nb_log_request_id());
     if (st == FL_STARTED || st == FL_RUNNING) {
         pthread_mutex_lock(&rw->mu);
         while (!rw->done) /* the flights' timer ends the wait at the deadline */
             pthread_cond_wait(&rw->cv, &rw->mu);
         pthread_mutex_unlock(&rw->mu);
-        e = rw->found ? resolved(res, query, out, err)
+        e = rw->found ? resolved(res, name, out, err)
                       : nb_error_set(err, NB_ERR_TIMEOUT, 5,
                                      "the geocoder did not answer within "
                                      "%ld ms",
                                      s->cfg->miss_deadline_ms);
     } else if (st == FL_DONE) {
-        e = resolved(res, query, out, err);
+        e = resolved(res, name, out, err);
     } else {
         e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
     }
@@ -622,7 +578,6 @@ void weather_handle(nb_req *r, void *ctx)
         finish(x);
         return;
     }
-    x->revalidate = is_revalidation(r);
     if (x->by_name)
         resolve_name(x);
     else

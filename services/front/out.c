@@ -23,6 +23,11 @@ void fr_putf(fr_out *o, const char *fmt, ...)
     va_end(ap);
 }
 
+void fr_put_safe(fr_out *o, const char *s)
+{
+    if (o->err == NB_OK) o->err = nb_buf_add_safe(&o->b, s ? s : "");
+}
+
 void fr_put_html(fr_out *o, const char *s)
 {
     if (o->err == NB_OK) o->err = nb_buf_add_html(&o->b, s ? s : "");

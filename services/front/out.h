@@ -16,7 +16,10 @@ typedef struct fr_out {
 void fr_out_init(fr_out *o, size_t cap);
 void fr_put(fr_out *o, const char *s);
 void fr_putf(fr_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s HTML-escaped (NULL writes nothing). */
+/* Untrusted text (a place name, anything from the api): appended as safe
+ * text, unsafe characters replaced (nb_buf_add_safe); NULL writes nothing. */
+void fr_put_safe(fr_out *o, const char *s);
+/* The same, HTML-escaped too (nb_buf_add_html). */
 void fr_put_html(fr_out *o, const char *s);
 /* The text (caller frees), or NULL when any write failed (everything released). */
 char *fr_out_finish(fr_out *o, size_t *len);

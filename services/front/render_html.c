@@ -114,8 +114,7 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     const char *cond = fr_wx_str(cur, "condition");
 
     fr_wx_region(loc, region, sizeof(region));
-    fr_wx_local_time(pg->now_ms, (long)nb_json_get_num(loc, "utc_offset_seconds"), ltime,
-                     sizeof(ltime));
+    fr_wx_local_time(pg->now_ms, fr_wx_utc_offset(loc), ltime, sizeof(ltime));
 
     fr_put(o, "<section class=\"now\" aria-labelledby=\"place\">\n<h1 id=\"place\">");
     field(o, "name", fr_wx_place_name(loc));
@@ -149,8 +148,7 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
 
     char today_date[16];
     const json_t *daily = json_object_get(doc, "daily");
-    fr_wx_local_date(pg->now_ms, (long)nb_json_get_num(loc, "utc_offset_seconds"), today_date,
-                     sizeof(today_date));
+    fr_wx_local_date(pg->now_ms, fr_wx_utc_offset(loc), today_date, sizeof(today_date));
     const json_t *today = json_array_get(daily, fr_wx_first_day(daily, today_date));
     const char *rise = fr_wx_str(today, "sunrise"), *set = fr_wx_str(today, "sunset");
     fr_put(o, "<div><dt>Sun</dt><dd>");
@@ -178,8 +176,7 @@ static void daily_block(fr_out *o, const json_t *doc, const fr_page *pg)
     size_t i;
     const json_t *d;
 
-    fr_wx_local_date(pg->now_ms, (long)nb_json_get_num(loc, "utc_offset_seconds"), today,
-                     sizeof(today));
+    fr_wx_local_date(pg->now_ms, fr_wx_utc_offset(loc), today, sizeof(today));
     fr_put(o,
            "<section class=\"days\" aria-labelledby=\"days-h\">\n<h2 id=\"days-h\">Forecast</h2>\n"
            "<ol class=\"daily\" data-f=\"daily\">\n");
@@ -270,8 +267,7 @@ char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len)
     fr_putf(&o,
             "<main id=\"wx\" class=\"wx\" data-state=\"%s\" data-max-age=\"%ld\" data-swr=\"%ld\" "
             "data-utc-offset=\"%ld\" data-fetched-at=\"",
-            stale ? "stale" : "fresh", pg->max_age_s, pg->swr_s,
-            (long)nb_json_get_num(loc, "utc_offset_seconds"));
+            stale ? "stale" : "fresh", pg->max_age_s, pg->swr_s, fr_wx_utc_offset(loc));
     fr_put_html(&o, fr_wx_str(doc, "fetched_at"));
     fr_put(&o, "\" data-etag=\"");
     fr_put_html(&o, pg->etag);

@@ -12,14 +12,14 @@
 
 #define TEXT_CAP (256 * 1024)
 
-/* Appends s with C0 controls and DEL replaced by '?' (no terminal escapes). */
-static void safe(fr_out *o, const char *s)
+/* s as safe text, padded with spaces to width bytes (columns stay aligned
+ * for the short ASCII labels and condition names the api sends). */
+static void put_padded(fr_out *o, const char *s, size_t width)
 {
-    for (; s && *s && o->err == NB_OK; s++) {
-        unsigned char c = (unsigned char)*s;
-        char ch = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-        o->err = nb_buf_add(&o->b, &ch, 1);
-    }
+    size_t before = o->b.len;
+    fr_put_safe(o, s);
+    for (size_t w = o->b.len - before; w < width && o->err == NB_OK; w++)
+        fr_put(o, " ");
 }
 
 static void footer(fr_out *o)
@@ -34,7 +34,7 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
     const json_t *cur = json_object_get(doc, "current");
     const json_t *daily = json_object_get(doc, "daily");
     const json_t *fresh = json_object_get(doc, "freshness");
-    long offset = (long)nb_json_get_num(loc, "utc_offset_seconds");
+    long offset = fr_wx_utc_offset(loc);
     char region[320], ltime[32], today[16], t[32], feels[32], wind[32], hum[32], ago[48];
     size_t i;
     const json_t *d;
@@ -45,20 +45,20 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
     fr_wx_local_date(now_ms, offset, today, sizeof(today));
 
     fr_putf(&o, "Weather for ");
-    safe(&o, fr_wx_place_name(loc));
+    fr_put_safe(&o, fr_wx_place_name(loc));
     if (*region) {
         fr_putf(&o, ", ");
-        safe(&o, region);
+        fr_put_safe(&o, region);
     }
     fr_putf(&o, " (");
-    safe(&o, fr_wx_str(loc, "key"));
+    fr_put_safe(&o, fr_wx_str(loc, "key"));
     fr_putf(&o, ")\nLocal time %s (", ltime);
-    safe(&o, fr_wx_str(loc, "timezone"));
+    fr_put_safe(&o, fr_wx_str(loc, "timezone"));
     fr_putf(&o, ")\n\n");
 
     fr_putf(&o, "  %s  ",
             nb_wmo_emoji(nb_json_get_num(cur, "weather_code"), fr_wx_bool(cur, "is_day")));
-    safe(&o, fr_wx_str(cur, "condition"));
+    fr_put_safe(&o, fr_wx_str(cur, "condition"));
     fr_putf(&o, "\n      %s °C (feels like %s °C)\n",
             fr_wx_fmt(nb_json_get_num(cur, "temperature"), 1, t, sizeof(t)),
             fr_wx_fmt(nb_json_get_num(cur, "apparent_temperature"), 1, feels, sizeof(feels)));
@@ -74,13 +74,11 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len)
         if (i < first) continue;
         if (i >= first + FR_TEXT_DAYS) break;
         fr_wx_day_label(fr_wx_str(d, "date"), today, label, sizeof(label));
-        /* Conditions are short ASCII names; the width keeps columns aligned. */
         snprintf(cond, sizeof(cond), "%s", fr_wx_str(d, "condition"));
-        fr_putf(&o, "  %-9s %s  ", label, nb_wmo_emoji(nb_json_get_num(d, "weather_code"), 1));
-        size_t before = o.b.len;
-        safe(&o, cond);
-        for (size_t w = o.b.len - before; w < 22 && o.err == NB_OK; w++)
-            fr_putf(&o, " ");
+        fr_put(&o, "  ");
+        put_padded(&o, label, 9); /* the api's date text when it is not a date */
+        fr_putf(&o, " %s  ", nb_wmo_emoji(nb_json_get_num(d, "weather_code"), 1));
+        put_padded(&o, cond, 22);
         fr_putf(&o, "%5s / %-5s °C  rain %s %% %s mm\n",
                 fr_wx_fmt(nb_json_get_num(d, "temperature_max"), 0, hi, sizeof(hi)),
                 fr_wx_fmt(nb_json_get_num(d, "temperature_min"), 0, lo, sizeof(lo)),
@@ -114,13 +112,13 @@ char *fr_text_error(const char *title, const char *detail, const char *query, si
 {
     fr_out o;
     fr_out_init(&o, TEXT_CAP);
-    safe(&o, title);
+    fr_put_safe(&o, title);
     if (query && *query) {
         fr_putf(&o, ": ");
-        safe(&o, query);
+        fr_put_safe(&o, query);
     }
     fr_putf(&o, "\n");
-    safe(&o, detail);
+    fr_put_safe(&o, detail);
     fr_putf(&o, "\n");
     return fr_out_finish(&o, len);
 }

@@ -2,8 +2,9 @@
  * spirit of wttr.in): place, condition, temperature, feels-like, wind,
  * humidity, a few days of forecast, when it was updated, the attribution.
  *
- * Strings from the api or the user are written with control characters
- * replaced by '?', so a crafted place name cannot send terminal escapes.
+ * Strings from the api or the user are written as safe text (fr_put_safe:
+ * C0/C1 controls, bidirectional controls and stray bytes replaced by '?'), so
+ * a crafted place name cannot send terminal escapes or reorder the line.
  * Pure functions; inputs borrowed; results malloc'd (caller frees) or NULL
  * on allocation failure. Thread-safe. */
 #ifndef FRONT_RENDER_TEXT_H

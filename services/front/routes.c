@@ -24,7 +24,6 @@
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 #define HTML_TYPE "text/html; charset=utf-8"
 #define TEXT_TYPE "text/plain; charset=utf-8"
-#define PLACE_MAX 200 /* bytes of a place name we forward */
 
 /* --- negotiation --------------------------------------------------------- */
 
@@ -82,6 +81,66 @@ bool fr_parse_coords(const char *s, char lat[32], char lon[32])
     memcpy(lon, b, (size_t)(be - b));
     lon[be - b] = '\0';
     return true;
+}
+
+/* --- which place -------------------------------------------------------- */
+
+void fr_place_parse(const char *tail, const char *city, const char *lat, const char *lon,
+                    fr_place *p)
+{
+    const char *place = *tail ? tail : city;
+    memset(p, 0, sizeof(*p));
+
+    /* "/Berlin/" is "/Berlin". Longer names are refused below anyway. */
+    size_t tl = strlen(tail);
+    if (tl > 1 && tl < sizeof(p->trimmed) && tail[tl - 1] == '/') {
+        memcpy(p->trimmed, tail, tl);
+        while (tl > 0 && p->trimmed[tl - 1] == '/')
+            tl--;
+        p->trimmed[tl] = '\0';
+        place = p->trimmed;
+    }
+    /* Browsers ask for these on their own; they are not places. */
+    if (strcmp(tail, "favicon.ico") == 0 || strcmp(tail, "robots.txt") == 0 ||
+        strncmp(tail, "apple-touch-icon", 16) == 0) {
+        p->kind = FR_PLACE_IGNORED;
+        return;
+    }
+    p->shown = place && *place ? place : NULL; /* pre-fills the search box */
+    if (place && fr_parse_coords(place, p->lat, p->lon)) {
+        p->kind = FR_PLACE_COORDS;
+    } else if (!place && lat && lon) {
+        if (strlen(lat) >= sizeof(p->lat) || strlen(lon) >= sizeof(p->lon)) {
+            p->kind = FR_PLACE_BAD;
+            p->reason = "Coordinates are at most 31 characters each.";
+            return;
+        }
+        memcpy(p->lat, lat, strlen(lat) + 1);
+        memcpy(p->lon, lon, strlen(lon) + 1);
+        p->kind = FR_PLACE_COORDS;
+    } else if (place && *place) {
+        if (strlen(place) > FR_PLACE_MAX) {
+            p->kind = FR_PLACE_BAD;
+            p->reason = "Place names are at most 200 bytes long.";
+            return;
+        }
+        p->kind = FR_PLACE_NAME;
+        p->name = place;
+    }
+}
+
+char *fr_place_path(const fr_place *p)
+{
+    char *path = NULL;
+    if (p->kind == FR_PLACE_COORDS) {
+        path = malloc(strlen(p->lat) + strlen(p->lon) + 3);
+        if (path) sprintf(path, "/%s,%s", p->lat, p->lon);
+    } else if (p->kind == FR_PLACE_NAME) {
+        char *e = nb_url_escape(p->name);
+        if (e && (path = malloc(strlen(e) + 2))) sprintf(path, "/%s", e);
+        free(e);
+    }
+    return path;
 }
 
 /* --- answering helpers --------------------------------------------------- */
@@ -181,7 +240,6 @@ static const char *api_reason(json_t *doc, const char *fallback)
 typedef struct place_req {
     fr_format fmt;
     fr_api_query q;
-    char lat[32], lon[32];
     char *data_path; /* owned: "/Berlin" or "/52.52,13.41" */
     fr_page pg;
 } place_req;
@@ -245,23 +303,11 @@ static void on_place(nb_req *r, void *ctx)
     fr_routes *rt = ctx;
     place_req p = {0};
     fr_api_resp ar;
-    const char *tail = nb_req_tail(r);
-    char tailbuf[PLACE_MAX + 2];
-    const char *place = *tail ? tail : nb_req_query(r, "city");
+    fr_place where;
 
-    /* "/Berlin/" is "/Berlin". Longer names are refused below anyway. */
-    size_t tl = strlen(tail);
-    if (tl > 1 && tl < sizeof(tailbuf) && tail[tl - 1] == '/') {
-        memcpy(tailbuf, tail, tl);
-        while (tl > 0 && tailbuf[tl - 1] == '/')
-            tl--;
-        tailbuf[tl] = '\0';
-        place = tailbuf;
-    }
-
-    /* Browsers ask for these on their own; they are not places. */
-    if (strcmp(tail, "favicon.ico") == 0 || strcmp(tail, "robots.txt") == 0 ||
-        strncmp(tail, "apple-touch-icon", 16) == 0) {
+    fr_place_parse(nb_req_tail(r), nb_req_query(r, "city"), nb_req_query(r, "lat"),
+                   nb_req_query(r, "lon"), &where);
+    if (where.kind == FR_PLACE_IGNORED) {
         nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
         nb_respond(r, 404, TEXT_TYPE, "not found\n", 10);
         return;
@@ -271,21 +317,9 @@ static void on_place(nb_req *r, void *ctx)
     p.pg.asset_version = fr_assets_version();
     p.pg.now_ms = nb_now_ms();
     p.pg.max_age_s = p.pg.swr_s = -1;
+    p.pg.query = where.shown;
 
-    if (place && fr_parse_coords(place, p.lat, p.lon)) {
-        p.q.lat = p.lat;
-        p.q.lon = p.lon;
-    } else if (!place && nb_req_query(r, "lat") && nb_req_query(r, "lon")) {
-        snprintf(p.lat, sizeof(p.lat), "%s", nb_req_query(r, "lat"));
-        snprintf(p.lon, sizeof(p.lon), "%s", nb_req_query(r, "lon"));
-        p.q.lat = p.lat;
-        p.q.lon = p.lon;
-    } else if (place && *place) {
-        p.q.city = place;
-    }
-    p.pg.query = place && *place ? place : NULL; /* pre-fills the search box */
-
-    if (!p.q.city && !p.q.lat) {
+    if (where.kind == FR_PLACE_NONE) {
         size_t len = 0;
         if (p.fmt == FR_FMT_JSON) {
             nb_respond_error(r, NB_ERR_INVALID,
@@ -296,21 +330,18 @@ static void on_place(nb_req *r, void *ctx)
         respond_page(r, 200, p.fmt, body, len);
         return;
     }
-    if (p.q.city && strlen(p.q.city) > PLACE_MAX) {
+    if (where.kind == FR_PLACE_BAD) {
         respond_problem(r, p.fmt, &p.pg, 400, NB_ERR_INVALID, "That doesn't look like a place",
-                        "Place names are at most 200 bytes long.");
+                        where.reason);
         return;
     }
-
-    if (p.q.lat) {
-        char *path = malloc(strlen(p.lat) + strlen(p.lon) + 3);
-        if (path) sprintf(path, "/%s,%s", p.lat, p.lon);
-        p.data_path = path;
+    if (where.kind == FR_PLACE_COORDS) {
+        p.q.lat = where.lat;
+        p.q.lon = where.lon;
     } else {
-        char *e = nb_url_escape(p.q.city);
-        if (e && (p.data_path = malloc(strlen(e) + 2))) sprintf(p.data_path, "/%s", e);
-        free(e);
+        p.q.city = where.name;
     }
+    p.data_path = fr_place_path(&where);
     if (!p.data_path) {
         nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
         return;

@@ -48,4 +48,36 @@ fr_format fr_negotiate(const char *format, const char *accept, const char *user_
  * of the two parts (each < 32 bytes). */
 bool fr_parse_coords(const char *s, char lat[32], char lon[32]);
 
+#define FR_PLACE_MAX 200 /* bytes of a place name front forwards */
+
+typedef enum fr_place_kind {
+    FR_PLACE_NONE,    /* no place asked for: the search page (usage text) */
+    FR_PLACE_NAME,    /* a place name: name */
+    FR_PLACE_COORDS,  /* coordinates: lat, lon */
+    FR_PLACE_IGNORED, /* what browsers ask for on their own (favicon.ico, ...) */
+    FR_PLACE_BAD,     /* refused: reason says why */
+} fr_place_kind;
+
+/* The place a request names. name and shown may point into the struct
+ * (trimmed) or into the inputs: don't copy it, keep the inputs alive. */
+typedef struct fr_place {
+    fr_place_kind kind;
+    const char *name;   /* FR_PLACE_NAME */
+    const char *shown;  /* what the search box shows again, or NULL */
+    const char *reason; /* FR_PLACE_BAD: a static sentence for the reader */
+    char lat[32], lon[32];
+    char trimmed[FR_PLACE_MAX + 2];
+} fr_place;
+
+/* Reads the place from the path after "/" (tail, percent-decoded: "Berlin",
+ * "Berlin/", "52.52,13.41") or, when the path is "/", from the query's city,
+ * or lat and lon (each NULL when absent). */
+void fr_place_parse(const char *tail, const char *city, const char *lat, const char *lon,
+                    fr_place *p);
+
+/* The path of the place's data below front ("/S%C3%A3o%20Paulo",
+ * "/52.52,13.41"), malloc'd (caller frees); NULL when out of memory or p is
+ * not a name or coordinates. */
+char *fr_place_path(const fr_place *p);
+
 #endif

@@ -43,6 +43,12 @@ const char *fr_wx_compass(double degrees)
     return points[(int)floor(d / 22.5 + 0.5) % 16];
 }
 
+long fr_wx_utc_offset(const json_t *location)
+{
+    double v = nb_json_get_num(location, "utc_offset_seconds");
+    return isfinite(v) && fabs(v) <= 18 * 3600 ? (long)v : 0;
+}
+
 static bool local_tm(int64_t now_ms, long utc_offset_s, struct tm *tm)
 {
     time_t t = (time_t)(now_ms / 1000 + utc_offset_s);

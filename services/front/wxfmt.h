@@ -31,6 +31,10 @@ char *fr_wx_fmt(double v, int decimals, char *out, size_t outlen);
 /* 16-point compass name for a direction in degrees ("NE"); "" for NAN. */
 const char *fr_wx_compass(double degrees);
 
+/* location.utc_offset_seconds when it is a number of seconds a zone can
+ * have (-18 h..+18 h); 0 otherwise (absent, null, not a number, absurd). */
+long fr_wx_utc_offset(const json_t *location);
+
 /* The place's wall clock at now_ms for a fixed UTC offset: "Tue 14:05".
  * out >= 16 bytes. */
 void fr_wx_local_time(int64_t now_ms, long utc_offset_s, char *out, size_t outlen);

@@ -5,9 +5,9 @@
  * that ETag in If-None-Match gets 304. GETs are inline: the polling thread
  * queues the cache read for the store's batched reader (one pipelined Redis
  * round trip for many requests) and only misses go to a worker; the polling
- * thread itself never calls a backend. PUT validates the body with the
- * shared codecs (libcommon record.h), stores the canonical encoding, and
- * answers the put result; a record PUT offers the store the event of its
+ * thread itself never calls a backend. PUT checks the path and the body
+ * (request.h: the shared codecs of libcommon record.h), stores the canonical
+ * encoding, and answers the put result; a record PUT offers the store the event of its
  * observation (event.h), which the database keeps when the write advances
  * the observation. The outbox routes run on workers. Every failure is
  * answered through nb_respond_error. */
@@ -18,12 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "event.h"
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "nimbus/record.h"
+#include "nimbus/text.h"
+#include "request.h"
 
 #define OWNER_MAX 64     /* characters of a claim owner */
 #define BATCH_MAX 1000   /* events per claim, ids per ack/release */
@@ -141,11 +142,7 @@ static void get_stored(nb_req *r, store *st, kv_ns ns, const char *key)
 static bool body_is_json(nb_req *r)
 {
     const char *ct = nb_req_header(r, "Content-Type");
-    static const char json[] = "application/json";
-    if (ct && strncasecmp(ct, json, sizeof(json) - 1) == 0 &&
-        (ct[sizeof(json) - 1] == '\0' || ct[sizeof(json) - 1] == ';' ||
-         ct[sizeof(json) - 1] == ' '))
-        return true;
+    if (rq_is_json(ct)) return true;
     nb_respond_error(r, NB_ERR_MEDIA_TYPE, "body must be application/json, got %s",
                      ct ? "another type" : "no Content-Type");
     return false;
@@ -201,31 +198,33 @@ static bool text_ok(const char *s, size_t max_chars, size_t max_bytes)
     return chars <= max_chars;
 }
 
-/* --- /v1/records/{key} ----------------------------------------------------- */
+/* --- /v1/records/{key} and /v1/geocode/{query} ------------------------------ */
 
-static bool record_key(nb_req *r, const char **key)
+/* The path's key for ns; answers 400 and returns false when it is bad. */
+static bool path_key(nb_req *r, kv_ns ns, char key[NB_QUERY_MAX + 1])
 {
-    *key = nb_req_tail(r);
-    if (nb_location_key_valid(*key, NULL, NULL)) return true;
-    nb_respond_error(r, NB_ERR_INVALID,
-                     "location key must be canonical lat,lon with 2 decimals, e.g. 52.52,13.41");
+    char why[300];
+    if (rq_key(ns, nb_req_tail(r), key, why, sizeof(why)) == NB_OK) return true;
+    nb_respond_error(r, NB_ERR_INVALID, "%s", why);
     return false;
 }
 
 static void get_record(nb_req *r, void *ctx)
 {
-    const char *key;
-    if (record_key(r, &key)) get_stored(r, ctx, KV_NS_RECORD, key);
+    char key[NB_QUERY_MAX + 1];
+    if (path_key(r, KV_NS_RECORD, key)) get_stored(r, ctx, KV_NS_RECORD, key);
 }
 
 static void put_record(nb_req *r, void *ctx)
 {
     store *st = ctx;
-    const char *key, *why = NULL;
+    char key[NB_QUERY_MAX + 1], why[600];
     size_t len;
     nb_record rec;
+    rq_put put;
+    char *event = NULL;
 
-    if (!record_key(r, &key)) return;
+    if (!path_key(r, KV_NS_RECORD, key)) return;
     const char *name = nb_req_query(r, "name");
     if (name && *name && !text_ok(name, NAME_MAX_LEN, NAME_MAX_LEN)) {
         nb_respond_error(r, NB_ERR_INVALID,
@@ -235,96 +234,55 @@ static void put_record(nb_req *r, void *ctx)
     }
     if (!body_is_json(r)) return;
     const char *body = nb_req_body(r, &len);
-    if (!body || len == 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "empty body");
-        return;
-    }
-    nb_err rc = nb_record_parse(body, len, &rec, &why);
+    nb_err rc = rq_record_put(key, body, len, &rec, &put, why, sizeof(why));
     if (rc != NB_OK) {
-        nb_respond_error(r, rc, "invalid record: %s", why ? why : "unreadable");
-        return;
-    }
-    if (strcmp(rec.key, key) != 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "record key %s does not match the path key %s", rec.key,
-                         key);
+        nb_respond_error(r, rc, "%s", why);
         return;
     }
     char id[KV_UUID_LEN + 1];
     if (event_uuid_v4(id) != NB_OK) {
         nb_respond_error(r, NB_ERR_INTERNAL, "no random source for the event id");
-        return;
+        goto out_free;
     }
-    size_t dlen, elen;
-    char *canon = nb_record_dump(&rec, &dlen);
-    char *event = event_build(&rec, name, id, nb_now_ms(), &elen);
-    if (!canon || !event) {
+    size_t elen;
+    event = event_build(&rec, name, id, nb_now_ms(), &elen);
+    if (!event) {
         nb_respond_error(r, NB_ERR_NOMEM, "could not encode the record");
         goto out_free;
     }
     kv_event ev = {.id = id, .observed = rec.current.time, .data = event, .len = elen};
     store_put_result res;
-    rc = store_put_record(st, key, rec.fetched_at_ms, canon, dlen, &ev, &res);
-    answer_put(r, st, KV_NS_RECORD, key, rec.fetched_at_ms, rc, &res, id);
+    rc = store_put_record(st, key, put.version_ms, put.canon, put.len, &ev, &res);
+    answer_put(r, st, KV_NS_RECORD, key, put.version_ms, rc, &res, id);
 out_free:
-    free(canon);
+    rq_put_release(&put);
     free(event);
-}
-
-/* --- /v1/geocode/{query} --------------------------------------------------- */
-
-static bool geo_query(nb_req *r, char out[NB_QUERY_MAX + 1])
-{
-    const char *why = NULL;
-    if (nb_geo_normalise(nb_req_tail(r), out, &why) == NB_OK) return true;
-    nb_respond_error(r, NB_ERR_INVALID, "invalid geocoding query: %s", why ? why : "unreadable");
-    return false;
 }
 
 static void get_geocode(nb_req *r, void *ctx)
 {
     char q[NB_QUERY_MAX + 1];
-    if (geo_query(r, q)) get_stored(r, ctx, KV_NS_GEOCODE, q);
+    if (path_key(r, KV_NS_GEOCODE, q)) get_stored(r, ctx, KV_NS_GEOCODE, q);
 }
 
 static void put_geocode(nb_req *r, void *ctx)
 {
-    char q[NB_QUERY_MAX + 1];
-    const char *why = NULL;
+    char q[NB_QUERY_MAX + 1], why[600];
     size_t len;
-    nb_geo_entry *g = NULL;
+    rq_put put;
 
-    if (!geo_query(r, q) || !body_is_json(r)) return;
+    if (!path_key(r, KV_NS_GEOCODE, q) || !body_is_json(r)) return;
     const char *body = nb_req_body(r, &len);
-    if (!body || len == 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "empty body");
-        return;
-    }
-    g = malloc(sizeof(*g));
-    if (!g) {
-        nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
-        return;
-    }
-    nb_err rc = nb_geo_parse(body, len, g, &why);
+    nb_err rc = rq_geo_put(q, body, len, &put, why, sizeof(why));
     if (rc != NB_OK) {
-        nb_respond_error(r, rc, "invalid geocoding entry: %s", why ? why : "unreadable");
-        goto out_free;
-    }
-    if (strcmp(g->query, q) != 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "entry query does not match the path query");
-        goto out_free;
-    }
-    size_t dlen;
-    char *canon = nb_geo_dump(g, &dlen);
-    if (!canon) {
-        nb_respond_error(r, NB_ERR_NOMEM, "could not encode the entry");
-        goto out_free;
+        nb_respond_error(r, rc, "%s", why);
+        return;
     }
     store_put_result res;
-    rc = store_put(ctx, KV_NS_GEOCODE, q, g->resolved_at_ms, g->expires_at_ms, canon, dlen, &res);
-    answer_put(r, ctx, KV_NS_GEOCODE, q, g->resolved_at_ms, rc, &res, NULL);
-    free(canon);
-out_free:
-    free(g);
+    rc = store_put(ctx, KV_NS_GEOCODE, q, put.version_ms, put.expires_at_ms, put.canon, put.len,
+                   &res);
+    answer_put(r, ctx, KV_NS_GEOCODE, q, put.version_ms, rc, &res, NULL);
+    rq_put_release(&put);
 }
 
 /* --- /v1/outbox ------------------------------------------------------------ */

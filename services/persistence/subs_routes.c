@@ -12,6 +12,7 @@
 #include "nimbus/log.h"
 #include "nimbus/record.h"
 #include "nimbus/rules.h"
+#include "nimbus/text.h"
 #include "routes.h"
 
 #define CLAIM_MAX 500

@@ -3,17 +3,20 @@ database), api (shared simulator and Kafka) and front, all started here.
 
 Proves what a user of the page sees: the curl text report, the JSON passed
 through with the api's caching headers, the page without JavaScript, escaping
-of hostile place names with a CSP, the friendly 404, the static assets.
+of hostile place names with a CSP, no control or bidi character from the
+request or the api's data reaching a reader, the friendly 404, the static assets.
 Stack is also used by test_front_browser.py.
 """
+import html
 import html.parser
 import os
 import re
 import sys
+import time
 import unittest
 import urllib.parse
 
-from nimbus_harness import Daemon, binary, free_port, http, schema, shared, testing
+from nimbus_harness import Daemon, binary, free_port, http, schema, shared, testing, wait_until
 
 REDIS_DB = 7  # front's tests keep their cache entries apart from other suites'
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) nimbus-test",
@@ -259,8 +262,9 @@ class FrontTest(testing.TestCase):
         r = get(self.url + "/Berlin?format=json", {"X-Request-Id": rid})
         self.assertStatus(r, 200)
         self.assertEqual(r.header("X-Request-Id"), rid)
-        logged = [l for l in self.stack.api.log_json() if l.get("rid") == rid]
-        self.assertTrue(logged, "api logged nothing with request id %s" % rid)
+        # The api may write its access log line just after the answer left.
+        wait_until(lambda: [l for l in self.stack.api.log_json() if l.get("rid") == rid], 10,
+                   what="an api log line with request id %s" % rid)
 
     # -- the page without JavaScript ------------------------------------------
 
@@ -335,6 +339,86 @@ class FrontTest(testing.TestCase):
             # The search box keeps what was typed, as an attribute value.
             self.assertTrue(any(i.get("name") == "city" and i.get("value") == evil
                                 for i in page.inputs), path)
+
+    # Characters a reader must never get from user or upstream text: C0/C1
+    # controls (U+009B is CSI, a terminal escape), DEL, and the bidirectional
+    # controls that reorder what a line seems to say (Trojan Source).
+    UNSAFE = (set(range(0x20)) - {0x0A}) | set(range(0x7F, 0xA0)) | {0x061C, 0x200E, 0x200F} \
+        | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+
+    def assertReaderSafe(self, r, what):
+        """The body is UTF-8 without a single unsafe character (for HTML, also
+        after resolving character references)."""
+        try:
+            text = r.body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            self.fail("%s: answer is not UTF-8: %s" % (what, e))
+        texts = [text]
+        if r.header("Content-Type", "").startswith("text/html"):
+            texts.append(html.unescape(text))
+        for t in texts:
+            bad = sorted({"U+%04X" % ord(c) for c in t if ord(c) in self.UNSAFE})
+            self.assertEqual(bad, [], "%s: unsafe characters reach the reader" % what)
+
+    def test_no_control_or_bidi_character_from_the_request_reaches_a_reader(self):
+        paths = [
+            "/%C2%9BBerlin",                      # C1 CSI
+            "/%C2%9B31mBerlin%C2%9B0m",
+            "/Ber%E2%80%AElin",                   # U+202E right-to-left override
+            "/%E2%81%A6Ber%E2%81%A9lin%E2%80%8F",  # isolates, RLM
+            "/%D8%9CBer%E2%80%8Elin",             # ALM, LRM
+            "/%1B%5B31mBerlin",                   # C0 ESC
+            "/%9B31mBerlin",                      # a raw 8-bit CSI (not UTF-8)
+            "/?city=%C2%9BBer%E2%80%AElin",
+            "/Ber%E2%80%AElin?format=text",
+            "/Ber%E2%80%AElin?format=html",
+            "/%C2%9BBerlin?format=%C2%9B%E2%80%AE",
+            "/?lat=%C2%9B1&lon=%E2%80%AE2",
+            "/?city=" + "%E2%80%AE" * 80,         # too long: refused by front itself
+        ]
+        for path in paths:
+            for who, headers in (("curl", CURL), ("browser", BROWSER)):
+                r = get(self.url + path, headers)
+                self.assertIn(r.status, (200, 400, 404), path)
+                self.assertReaderSafe(r, "%s %s" % (who, path))
+        # What the reader sees instead: the name with '?' where the controls were.
+        t = get(self.url + "/%C2%9BBer%E2%80%AElin", CURL)
+        self.assertStatus(t, 404)
+        self.assertTrue(t.text().startswith("Place not found: ?Ber?lin\n"), t.text())
+        h = get(self.url + "/%C2%9BBer%E2%80%AElin", BROWSER)
+        self.assertIn(b"<q>?Ber?lin</q>", h.body)
+
+    def test_no_control_or_bidi_character_from_the_api_reaches_a_reader(self):
+        """A geocoding entry with hostile names, stored in persistence, comes back
+        in the api's JSON for the place: front shows it without the controls."""
+        now = time.time()
+        stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        name, admin1, country = ("Ber\u202elin\u009b[31m", "\u2066Mitte\u2069\u200f",
+                                 "\u061cGermany\u200e\u001b[0m")
+        entry = {"query": "trojan source", "found": True, "resolved_at": stamp(now),
+                 "expires_at": stamp(now + 86400),
+                 "place": {"name": name, "latitude": 52.52, "longitude": 13.41,
+                           "country": country, "country_code": "DE", "admin1": admin1,
+                           "timezone": "Europe/Berlin"}}
+        r = http.request("PUT", self.stack.persistence_url + "/v1/geocode/trojan%20source",
+                         body=entry)
+        self.assertStatus(r, 200)
+        j = get(self.url + "/trojan%20source?format=json")
+        self.assertStatus(j, 200)
+        loc = j.json()["location"]  # the api passes the hostile names on as data
+        self.assertEqual((loc["name"], loc["admin1"], loc["country"]), (name, admin1, country))
+        for path in ("/trojan%20source", "/trojan%20source?format=text",
+                     "/trojan%20source?format=html", "/?city=trojan+source"):
+            for who, headers in (("curl", CURL), ("browser", BROWSER)):
+                r = get(self.url + path, headers)
+                self.assertStatus(r, 200)
+                self.assertReaderSafe(r, "%s %s" % (who, path))
+        text = get(self.url + "/trojan%20source", CURL).text()
+        self.assertTrue(text.startswith("Weather for Ber?lin?[31m, ?Mitte??, ?Germany??[0m ("),
+                        text.splitlines()[0])
+        page = parse_page(get(self.url + "/trojan%20source", BROWSER).body)
+        self.assertEqual(page.errors, [])
+        self.assertEqual(page.fields["name"], "Ber?lin?[31m")
 
     def test_unknown_place_is_a_friendly_404(self):
         r = get(self.url + "/Xqzzyplatz%20Nowhere", BROWSER)

@@ -236,8 +236,10 @@ static pthread_mutex_t day_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static size_t day_slot_index(const ws_cell *c, int64_t day_start, int offset_s)
 {
-    return (size_t)(hash3(31, c->iy, c->ix, day_start ^ ((int64_t)offset_s << 40)) %
-                    DAY_CACHE_SLOTS);
+    /* Zones west of Greenwich have negative offsets: mix them in unsigned
+     * (shifting a negative value left is undefined). */
+    uint64_t day = (uint64_t)day_start ^ ((uint64_t)(int64_t)offset_s << 40);
+    return (size_t)(mix(hash3(31, c->iy, c->ix, 0) ^ day) % DAY_CACHE_SLOTS);
 }
 
 static void compute_day(const ws_cell *c, double elevation, int64_t day_start, int offset_s,

@@ -28,8 +28,13 @@ void nb_buf_reset(nb_buf *b);
 nb_err nb_buf_add(nb_buf *b, const void *p, size_t n);
 nb_err nb_buf_adds(nb_buf *b, const char *s);
 nb_err nb_buf_addf(nb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-nb_err nb_buf_vaddf(nb_buf *b, const char *fmt, va_list ap);
-/* Appends s with HTML special characters escaped (& < > " '). */
+nb_err nb_buf_vaddf(nb_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Appends untrusted text for a reader (a terminal, a page): every unsafe
+ * character (nimbus/text.h: C0 and C1 controls, DEL, bidirectional controls)
+ * and every byte that is not valid UTF-8 becomes '?'. All or nothing, like
+ * every add. */
+nb_err nb_buf_add_safe(nb_buf *b, const char *s);
+/* nb_buf_add_safe() with HTML special characters escaped (& < > " '). */
 nb_err nb_buf_add_html(nb_buf *b, const char *s);
 /* Returns the data (NUL-terminated, never NULL; caller frees) and empties b. */
 char *nb_buf_detach(nb_buf *b, size_t *len);

@@ -3,7 +3,8 @@
  *
  * The wire form is defined by proto/record.schema.json and
  * proto/geocode.schema.json. Units are fixed: °C, km/h, mm, %, degrees.
- * A missing value (JSON null) is NAN in the structs.
+ * A missing value (JSON null) is NAN in the structs; values lie within
+ * ±NB_NUM_MAX.
  * Location keys are coordinates rounded to 2 decimals: "52.52,13.41".
  * All functions are pure and thread-safe. */
 #ifndef NIMBUS_RECORD_H
@@ -18,6 +19,10 @@
 #define NB_KEY_MAX 24
 #define NB_MAX_DAYS 16
 #define NB_QUERY_MAX 200 /* geocoding query, bytes */
+/* Bound of every measured value (temperature, elevation, ...): no weather
+ * value comes near it, larger ones are a broken source, and it keeps the
+ * codecs' 10 significant digits from overflowing near DBL_MAX. */
+#define NB_NUM_MAX 1e6
 
 typedef struct nb_current {
     char time[20]; /* local "YYYY-MM-DDTHH:MM": the observation */
@@ -75,7 +80,6 @@ bool nb_location_key_valid(const char *key, double *lat, double *lon);
  * NB_ERR_INVALID and a reason when empty, over NB_QUERY_MAX bytes, not UTF-8,
  * or holding control characters. */
 nb_err nb_geo_normalise(const char *in, char out[NB_QUERY_MAX + 1], const char **why);
-bool nb_utf8_valid(const char *s, size_t n);
 
 /* Decoders validate shape, types and ranges; on failure *why (static string)
  * says what is wrong. */

@@ -57,6 +57,12 @@ static void broken_forecasts_are_refused(void **state)
         "[1,2,3]",
         "{\"timezone\":\"GMT\",\"utc_offset_seconds\":0,\"current\":{\"time\":\"2026-11-23T14:15\","
         "\"weather_code\":300},\"daily\":{\"time\":[\"2026-11-23\"]}}",
+        /* llabs(INT64_MIN) is undefined: the range check once let it through */
+        "{\"timezone\":\"GMT\",\"utc_offset_seconds\":-9223372036854775808,\"current\":{"
+        "\"time\":\"2026-11-23T14:15\"},\"daily\":{\"time\":[\"2026-11-23\"]}}",
+        /* a value the record's encoding could not carry */
+        "{\"timezone\":\"GMT\",\"utc_offset_seconds\":0,\"current\":{\"time\":\"2026-11-23T14:15\","
+        "\"temperature_2m\":1.7976931348623157e308},\"daily\":{\"time\":[\"2026-11-23\"]}}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         nb_record r;
@@ -89,6 +95,26 @@ static void geocoding_results_and_none(void **state)
     assert_int_not_equal(om_parse_geocoding("{\"results\":5}", 13, &p, &ok, &why), NB_OK);
 }
 
+/* Found by fuzz_om_geocoding: a place with an absurd elevation made a
+ * geocoding entry persistence refuses (place.elevation beyond ±1e6), so the
+ * name would be geocoded again on every request. The elevation is dropped. */
+static void absurd_elevation_is_dropped_not_stored(void **state)
+{
+    static const char body[] = "{\"results\":[{\"id\":6058560,\"name\":\"London\","
+                               "\"latitude\":42.98339,\"longitude\":-81.2334,"
+                               "\"elevation\":4223220,\"timezone\":\"America/Toronto\"}]}";
+    nb_geo_entry g = {.query = "london", .found = true, .resolved_at_ms = 1795478749000LL}, back;
+    bool found;
+    const char *why = NULL;
+    assert_int_equal(om_parse_geocoding(body, strlen(body), &g.place, &found, &why), NB_OK);
+    assert_true(found);
+    assert_true(isnan(g.place.elevation));
+    size_t len;
+    char *s = nb_geo_dump(&g, &len);
+    assert_int_equal(nb_geo_parse(s, len, &back, &why), NB_OK);
+    free(s);
+}
+
 static void urls_and_reasons(void **state)
 {
     nb_buf b;
@@ -115,6 +141,7 @@ int main(void)
         cmocka_unit_test(forecast_becomes_a_record),
         cmocka_unit_test(broken_forecasts_are_refused),
         cmocka_unit_test(geocoding_results_and_none),
+        cmocka_unit_test(absurd_elevation_is_dropped_not_stored),
         cmocka_unit_test(urls_and_reasons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "nimbus/text.h"
 #include "render_html.h"
 #include "render_text.h"
 
@@ -289,6 +290,113 @@ static void test_text_strips_control_characters(void **state)
     json_decref(doc);
 }
 
+/* Hostile text: a C1 CSI, the bidi overrides, isolates and marks, a C0
+ * escape, a stray 8-bit CSI byte and a cut UTF-8 sequence. */
+static const char HOSTILE[] = "\302\23331mA\xe2\x80\256B\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9\xe2"
+                              "\x80\x8f\xd8\x9c\x1b[0m\233C\xe2\x80";
+
+/* Fails unless out is valid UTF-8 without a single unsafe character (the
+ * renderers' own newlines aside). */
+static void assert_reader_safe(const char *out, const char *what)
+{
+    size_t n = strlen(out);
+    for (size_t i = 0, len; i < n; i += len) {
+        uint32_t cp;
+        len = nb_utf8_next(out + i, n - i, &cp);
+        if (len == 0) fail_msg("%s: byte 0x%02x at %zu is not UTF-8", what, out[i] & 0xff, i);
+        if (nb_text_unsafe(cp) && cp != '\n')
+            fail_msg("%s: U+%04X at byte %zu: ...%.40s", what, (unsigned)cp, i,
+                     out + (i > 20 ? i - 20 : 0));
+    }
+}
+
+/* Sets every string of doc (recursively) to HOSTILE (not UTF-8 either), keeping key and
+ * fetched_at (they select what is shown) unless all is true. */
+static void poison(json_t *v, bool all)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, x)
+        {
+            if (json_is_string(x) && (all || (strcmp(k, "date") != 0 && strcmp(k, "key") != 0)))
+                json_object_set_new(v, k, json_string_nocheck(HOSTILE));
+            else
+                poison(x, all);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x) poison(x, all);
+    }
+}
+
+static void test_no_control_or_bidi_character_reaches_a_reader(void **state)
+{
+    for (int all = 0; all <= 1; all++) {
+        json_t *doc = load(BERLIN);
+        poison(doc, all);
+        fr_page pg = page();
+        pg.query = HOSTILE;
+        pg.etag = HOSTILE;
+        pg.data_path = HOSTILE;
+        char *text = fr_text_weather(doc, NOW_MS, NULL);
+        assert_reader_safe(text, "text report");
+        if (!all) assert_non_null(strstr(text, "Weather for ?31mA?B??????[0m?C??, "));
+        free(text);
+        char *html = fr_html_weather(doc, &pg, NULL);
+        assert_reader_safe(html, "HTML page");
+        if (!all)
+            assert_non_null(strstr(html, "<span data-f=\"name\">?31mA?B??????[0m?C?"
+                                         "?</span>"));
+        free(html);
+        json_decref(doc);
+    }
+    fr_page pg = page();
+    pg.query = HOSTILE;
+    char *text = fr_text_error(HOSTILE, HOSTILE, HOSTILE, NULL);
+    assert_reader_safe(text, "text error");
+    free(text);
+    char *html = fr_html_error(&pg, 404, HOSTILE, HOSTILE, NULL);
+    assert_reader_safe(html, "HTML error");
+    assert_non_null(strstr(html, "You asked for <q>?31mA?B??????[0m?C?"
+                                 "?</q>"));
+    free(html);
+    html = fr_html_search(&pg, NULL);
+    assert_reader_safe(html, "search page");
+    free(html);
+}
+
+/* Found by fuzz_front_render: a location without a usable UTC offset made
+ * the renderers convert NaN (or a huge number) to long, which is undefined;
+ * UBSan aborted. They now show the place's clock at UTC+0. */
+static void test_missing_or_absurd_utc_offset_counts_as_utc(void **state)
+{
+    for (int i = 0; i < 6; i++) {
+        json_t *doc = load(BERLIN), *loc = json_object_get(doc, "location");
+        json_t *offsets[] = {NULL,
+                             json_null(),
+                             json_string("3600"),
+                             json_real(1e300),
+                             json_real(-1e300),
+                             json_integer(64801)};
+        if (offsets[i])
+            json_object_set_new(loc, "utc_offset_seconds", offsets[i]);
+        else
+            json_object_del(loc, "utc_offset_seconds");
+        for (int j = 0; j < 6; j++)
+            if (j != i) json_decref(offsets[j]);
+        fr_page pg = page();
+        char *text = fr_text_weather(doc, NOW_MS, NULL);
+        assert_non_null(strstr(text, "Local time Tue 00:05 (Europe/Berlin)"));
+        free(text);
+        char *html = fr_html_weather(doc, &pg, NULL);
+        assert_non_null(strstr(html, "data-utc-offset=\"0\""));
+        assert_non_null(strstr(html, "<span data-f=\"localtime\">Tue 00:05</span>"));
+        free(html);
+        json_decref(doc);
+    }
+}
+
 static void test_text_without_daily_or_location(void **state)
 {
     json_t *doc = load("{\"current\":{},\"daily\":[],\"fetched_at\":\"bogus\"}");
@@ -313,6 +421,8 @@ int main(void)
         cmocka_unit_test(test_past_days_are_not_forecast),
         cmocka_unit_test(test_text_strips_control_characters),
         cmocka_unit_test(test_text_without_daily_or_location),
+        cmocka_unit_test(test_no_control_or_bidi_character_reaches_a_reader),
+        cmocka_unit_test(test_missing_or_absurd_utc_offset_counts_as_utc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -131,6 +132,77 @@ static void test_coordinates_in_paths(void **state)
     assert_false(fr_parse_coords("1,2,3", lat, lon));
 }
 
+/* The place a request names: the path first, then ?city=, then ?lat=&lon=. */
+static void test_place_from_path_and_query(void **state)
+{
+    fr_place p;
+    fr_place_parse("Berlin", "Paris", NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_NAME);
+    assert_string_equal(p.name, "Berlin");
+    assert_string_equal(p.shown, "Berlin");
+    char *path = fr_place_path(&p);
+    assert_string_equal(path, "/Berlin");
+    free(path);
+
+    fr_place_parse("S\xc3\xa3o Paulo//", NULL, NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_NAME);
+    assert_string_equal(p.name, "S\xc3\xa3o Paulo");
+    path = fr_place_path(&p);
+    assert_string_equal(path, "/S%C3%A3o%20Paulo");
+    free(path);
+
+    fr_place_parse("52.52, 13.41/", NULL, NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_COORDS);
+    assert_string_equal(p.lat, "52.52");
+    assert_string_equal(p.lon, "13.41");
+    path = fr_place_path(&p);
+    assert_string_equal(path, "/52.52,13.41");
+    free(path);
+
+    fr_place_parse("", "Paris", "1", "2", &p);
+    assert_int_equal(p.kind, FR_PLACE_NAME);
+    assert_string_equal(p.name, "Paris");
+    fr_place_parse("", NULL, "-33.9", "18.4", &p);
+    assert_int_equal(p.kind, FR_PLACE_COORDS);
+    assert_string_equal(p.lon, "18.4");
+    assert_null(p.shown);
+    fr_place_parse("", NULL, "-33.9", NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_NONE);
+    fr_place_parse("", NULL, NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_NONE);
+    fr_place_parse("///", NULL, NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_NONE);
+    assert_null(fr_place_path(&p));
+
+    fr_place_parse("favicon.ico", NULL, NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_IGNORED);
+    fr_place_parse("apple-touch-icon-precomposed.png", NULL, NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_IGNORED);
+}
+
+static void test_overlong_places_are_refused_with_a_reason(void **state)
+{
+    char name[FR_PLACE_MAX + 2], coord[40];
+    fr_place p;
+    memset(name, 'a', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    fr_place_parse(name, NULL, NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_BAD);
+    assert_string_equal(p.reason, "Place names are at most 200 bytes long.");
+    assert_string_equal(p.shown, name); /* the search box shows what was typed */
+    fr_place_parse("", name, NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_BAD);
+    name[FR_PLACE_MAX] = '\0';
+    fr_place_parse(name, NULL, NULL, NULL, &p);
+    assert_int_equal(p.kind, FR_PLACE_NAME);
+    /* Coordinates were cut to 31 characters once, silently changing them. */
+    memset(coord, '1', sizeof(coord) - 1);
+    coord[sizeof(coord) - 1] = '\0';
+    fr_place_parse("", NULL, coord, "13", &p);
+    assert_int_equal(p.kind, FR_PLACE_BAD);
+    assert_string_equal(p.reason, "Coordinates are at most 31 characters each.");
+}
+
 static void test_cache_control_parsing(void **state)
 {
     long ma, swr;
@@ -173,6 +245,8 @@ int main(void)
         cmocka_unit_test(test_ago_phrases),
         cmocka_unit_test(test_negotiation),
         cmocka_unit_test(test_coordinates_in_paths),
+        cmocka_unit_test(test_place_from_path_and_query),
+        cmocka_unit_test(test_overlong_places_are_refused_with_a_reason),
         cmocka_unit_test(test_cache_control_parsing),
         cmocka_unit_test(test_assets_are_embedded_with_versions),
     };

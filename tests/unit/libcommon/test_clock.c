@@ -32,6 +32,24 @@ static void rfc3339_rejects_garbage(void **state)
     assert_false(nb_time_parse_rfc3339("2026-11-24T00:05:49Zjunk", &ms));
 }
 
+/* Only what nb_time_rfc3339 can print back parses (found by fuzz_text). */
+static void rfc3339_years_0000_to_9999_in_utc(void **state)
+{
+    int64_t ms;
+    char s[40];
+    assert_true(nb_time_parse_rfc3339("0000-01-01T00:00:00Z", &ms));
+    assert_int_equal(ms, NB_TIME_MIN_MS);
+    nb_time_rfc3339(ms, s, sizeof(s));
+    assert_string_equal(s, "0000-01-01T00:00:00.000Z");
+    assert_true(nb_time_parse_rfc3339("9999-12-31T23:59:59.999Z", &ms));
+    assert_int_equal(ms, NB_TIME_MAX_MS);
+    nb_time_rfc3339(ms, s, sizeof(s));
+    assert_string_equal(s, "9999-12-31T23:59:59.999Z");
+    assert_false(nb_time_parse_rfc3339("0000-01-01T00:00:00+00:01", &ms));
+    assert_false(nb_time_parse_rfc3339("9999-12-31T23:59:59-00:01", &ms));
+    assert_true(nb_time_parse_rfc3339("0000-01-01T00:59:00+00:59", &ms));
+}
+
 static void http_date(void **state)
 {
     char s[40];
@@ -46,6 +64,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rfc3339_round_trip),
         cmocka_unit_test(rfc3339_rejects_garbage),
+        cmocka_unit_test(rfc3339_years_0000_to_9999_in_utc),
         cmocka_unit_test(http_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

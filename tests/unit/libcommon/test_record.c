@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,62 @@ static void record_rejections_name_the_field(void **state)
     }
 }
 
+/* good with one substring replaced (the test's own buffer). */
+static const char *good_with(const char *from, const char *to)
+{
+    static char out[sizeof(good) + 128];
+    const char *at = strstr(good, from);
+    assert_non_null(at);
+    snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - good), good, to, at + strlen(from));
+    return out;
+}
+
+/* Found with fuzz_record's round-trip check: records the codec accepted but
+ * whose encoding it then refused, so persistence would store what the api
+ * cannot read. */
+static void accepted_records_survive_their_encoding(void **state)
+{
+    static const struct {
+        const char *from, *to, *why_has;
+    } bad[] = {
+        /* printed with 10 digits, 1.797693135e308 is past DBL_MAX */
+        {"\"temperature\":4.4", "\"temperature\":1.7976931348623157e308", "current values"},
+        {"\"temperature_max\":6.1", "\"temperature_max\":-1e7", "daily values"},
+        {"\"elevation\":38.0", "\"elevation\":1e300", "elevation"},
+        /* an instant in year -1, printed "-001-12-31T23:59:00.000Z" */
+        {"2026-11-24T00:05:49.123Z", "0000-01-01T00:00:00+00:01", "fetched_at"},
+        {"2026-11-24T00:05:49.123Z", "9999-12-31T23:59:59.999-00:01", "fetched_at"},
+        /* llabs(INT64_MIN) is undefined (it passed the range check as a negative) */
+        {"\"utc_offset_seconds\":3600", "\"utc_offset_seconds\":-9223372036854775808",
+         "utc_offset_seconds"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *body = good_with(bad[i].from, bad[i].to);
+        nb_record r;
+        const char *why = NULL;
+        assert_int_equal(nb_record_parse(body, strlen(body), &r, &why), NB_ERR_INVALID);
+        assert_non_null(strstr(why, bad[i].why_has));
+    }
+    /* The edges themselves are fine, and survive. */
+    static const char *const edges[][2] = {
+        {"\"temperature\":4.4", "\"temperature\":-1e6"},
+        {"2026-11-24T00:05:49.123Z", "0000-01-01T00:00:00Z"},
+        {"2026-11-24T00:05:49.123Z", "9999-12-31T23:59:59.999Z"},
+    };
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+        const char *body = good_with(edges[i][0], edges[i][1]);
+        nb_record r, again;
+        const char *why = NULL;
+        assert_int_equal(nb_record_parse(body, strlen(body), &r, &why), NB_OK);
+        size_t len;
+        char *s = nb_record_dump(&r, &len);
+        assert_int_equal(nb_record_parse(s, len, &again, &why), NB_OK);
+        assert_int_equal(again.fetched_at_ms, r.fetched_at_ms);
+        assert_true(again.current.temperature == r.current.temperature);
+        free(s);
+    }
+}
+
 static void geo_normalise(void **state)
 {
     char out[NB_QUERY_MAX + 1];
@@ -155,6 +212,7 @@ int main(void)
         cmocka_unit_test(key_validation_is_canonical),
         cmocka_unit_test(record_round_trip),
         cmocka_unit_test(record_rejections_name_the_field),
+        cmocka_unit_test(accepted_records_survive_their_encoding),
         cmocka_unit_test(geo_normalise),
         cmocka_unit_test(geo_round_trip),
     };

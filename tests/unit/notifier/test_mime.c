@@ -14,6 +14,7 @@
 
 #include "mime.h"
 #include "nimbus/record.h"
+#include "nimbus/text.h"
 
 /* --- decoders, for checking ------------------------------------------------ */
 

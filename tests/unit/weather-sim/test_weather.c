@@ -128,6 +128,35 @@ static void sunrise_and_sunset_roughly_right(void **state)
     assert_true(d.sunrise == d.sunset);
 }
 
+/* Places west of Greenwich have negative UTC offsets; the day's aggregates
+ * (and their memo, keyed by the offset) must work for them as for any other.
+ * Under UBSan this once died: "left shift of negative value". */
+static void days_west_of_greenwich(void **state)
+{
+    ws_cell c;
+    ws_day d, again;
+    const int offset = -18000; /* America/New_York in winter */
+    int64_t day_start = T0 + 18000;
+    (void)state;
+    ws_wx_snap(40.71, -74.01, &c);
+    ws_wx_day(&c, 10, day_start, offset, &d);
+    ws_wx_day(&c, 10, day_start, offset, &again); /* from the memo */
+    assert_memory_equal(&d, &again, sizeof(d));
+    for (int i = 0; i < 96; i++) {
+        ws_obs o;
+        ws_wx_observe(&c, 10, day_start + i * 900, &o);
+        assert_true(o.temperature_2m <= d.temperature_2m_max);
+        assert_true(o.temperature_2m >= d.temperature_2m_min);
+    }
+    /* New York, 24 Nov 2026: sunrise about 06:50, sunset about 16:32 local (UTC-5) */
+    assert_true(llabs(d.sunrise - (T0 + 11 * 3600 + 50 * 60)) < 10 * 60);
+    assert_true(llabs(d.sunset - (T0 + 21 * 3600 + 32 * 60)) < 10 * 60);
+    /* The most negative offset there is (Baker Island, UTC-12). */
+    ws_wx_snap(0.19, -176.48, &c);
+    ws_wx_day(&c, 0, T0 + 43200, -43200, &d);
+    assert_true(d.temperature_2m_min <= d.temperature_2m_max);
+}
+
 static void some_cells_have_missing_variables(void **state)
 {
     int missing = 0, total = 0;
@@ -149,6 +178,7 @@ int main(void)
         cmocka_unit_test(wmo_codes_are_real_and_agree_with_precipitation),
         cmocka_unit_test(current_lies_within_the_days_range),
         cmocka_unit_test(sunrise_and_sunset_roughly_right),
+        cmocka_unit_test(days_west_of_greenwich),
         cmocka_unit_test(some_cells_have_missing_variables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

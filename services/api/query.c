@@ -1,0 +1,62 @@
+/* query.c — reading a weather request's input (see query.h). */
+#include "query.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool parse_coord(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtod(s, &end);
+    return *s && !errno && *end == '\0' && isfinite(*out) && *out >= lo && *out <= hi;
+}
+
+static bool is_revalidation(const query_args *in)
+{
+    const char *cc = in->cache_control, *pragma = in->pragma;
+    return (cc && (strstr(cc, "no-cache") || strstr(cc, "max-age=0"))) ||
+           (pragma && strstr(pragma, "no-cache")) || in->if_none_match;
+}
+
+static nb_err invalid(char *why, size_t whylen, const char *reason, const char *detail)
+{
+    snprintf(why, whylen, "%s%s", reason, detail ? detail : "");
+    return NB_ERR_INVALID;
+}
+
+nb_err query_parse(const query_args *in, query *q, char *why, size_t whylen)
+{
+    memset(q, 0, sizeof(*q));
+    q->days = QUERY_DEFAULT_DAYS;
+    q->revalidate = is_revalidation(in);
+    if (in->days) {
+        char *end;
+        errno = 0;
+        long d = strtol(in->days, &end, 10);
+        if (!*in->days || errno || *end || d < 1 || d > NB_MAX_DAYS)
+            return invalid(why, whylen, "days must be a whole number from 1 to 16", NULL);
+        q->days = (int)d;
+    }
+    if (in->city && (in->lat || in->lon))
+        return invalid(why, whylen, "give either city or lat and lon, not both", NULL);
+    if (in->city) {
+        const char *reason;
+        if (nb_geo_normalise(in->city, q->name, &reason) != NB_OK)
+            return invalid(why, whylen, "city: ", reason);
+        q->by_name = true;
+        return NB_OK;
+    }
+    if (!in->lat && !in->lon) return invalid(why, whylen, "missing city, or lat and lon", NULL);
+    if (!in->lat || !in->lon)
+        return invalid(why, whylen, "lat and lon must be given together", NULL);
+    double la, lo;
+    if (!parse_coord(in->lat, -90, 90, &la))
+        return invalid(why, whylen, "lat must be a number from -90 to 90", NULL);
+    if (!parse_coord(in->lon, -180, 180, &lo))
+        return invalid(why, whylen, "lon must be a number from -180 to 180", NULL);
+    return nb_location_key(la, lo, q->key);
+}

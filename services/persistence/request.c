@@ -1,0 +1,103 @@
+/* request.c — reading persistence's requests (see request.h). */
+#include "request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+nb_err rq_key(kv_ns ns, const char *tail, char key[NB_QUERY_MAX + 1], char *why, size_t whylen)
+{
+    if (ns == KV_NS_RECORD) {
+        if (nb_location_key_valid(tail, NULL, NULL)) {
+            memcpy(key, tail, strlen(tail) + 1); /* valid keys are < NB_KEY_MAX */
+            return NB_OK;
+        }
+        snprintf(why, whylen,
+                 "location key must be canonical lat,lon with 2 decimals, e.g. 52.52,13.41");
+        return NB_ERR_INVALID;
+    }
+    const char *reason = NULL;
+    if (nb_geo_normalise(tail, key, &reason) == NB_OK) return NB_OK;
+    snprintf(why, whylen, "invalid geocoding query: %s", reason ? reason : "unreadable");
+    return NB_ERR_INVALID;
+}
+
+bool rq_is_json(const char *ct)
+{
+    static const char json[] = "application/json";
+    const size_t n = sizeof(json) - 1;
+    return ct && strncasecmp(ct, json, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Refuses an empty body; otherwise prepares out. */
+static bool has_body(const char *body, size_t len, rq_put *out, char *why, size_t whylen)
+{
+    memset(out, 0, sizeof(*out));
+    if (body && len > 0) return true;
+    snprintf(why, whylen, "empty body");
+    return false;
+}
+
+nb_err rq_record_put(const char *key, const char *body, size_t len, nb_record *rec, rq_put *out,
+                     char *why, size_t whylen)
+{
+    const char *reason = NULL;
+    if (!has_body(body, len, out, why, whylen)) return NB_ERR_INVALID;
+    nb_err rc = nb_record_parse(body, len, rec, &reason);
+    if (rc != NB_OK) {
+        snprintf(why, whylen, "invalid record: %s", reason ? reason : "unreadable");
+        return rc;
+    }
+    if (strcmp(rec->key, key) != 0) {
+        snprintf(why, whylen, "record key %s does not match the path key %s", rec->key, key);
+        return NB_ERR_INVALID;
+    }
+    out->version_ms = rec->fetched_at_ms;
+    out->canon = nb_record_dump(rec, &out->len);
+    if (!out->canon) {
+        snprintf(why, whylen, "could not encode the record");
+        return NB_ERR_NOMEM;
+    }
+    return NB_OK;
+}
+
+nb_err rq_geo_put(const char *query, const char *body, size_t len, rq_put *out, char *why,
+                  size_t whylen)
+{
+    const char *reason = NULL;
+    if (!has_body(body, len, out, why, whylen)) return NB_ERR_INVALID;
+    nb_geo_entry *g = malloc(sizeof(*g)); /* large for a worker's stack */
+    nb_err rc = NB_ERR_NOMEM;
+    if (!g) {
+        snprintf(why, whylen, "out of memory");
+        return rc;
+    }
+    rc = nb_geo_parse(body, len, g, &reason);
+    if (rc != NB_OK) {
+        snprintf(why, whylen, "invalid geocoding entry: %s", reason ? reason : "unreadable");
+        goto out_free;
+    }
+    if (strcmp(g->query, query) != 0) {
+        snprintf(why, whylen, "entry query does not match the path query");
+        rc = NB_ERR_INVALID;
+        goto out_free;
+    }
+    out->version_ms = g->resolved_at_ms;
+    out->expires_at_ms = g->expires_at_ms;
+    out->canon = nb_geo_dump(g, &out->len);
+    if (!out->canon) {
+        snprintf(why, whylen, "could not encode the entry");
+        rc = NB_ERR_NOMEM;
+    }
+out_free:
+    free(g);
+    return rc;
+}
+
+void rq_put_release(rq_put *p)
+{
+    free(p->canon);
+    p->canon = NULL;
+    p->len = 0;
+}

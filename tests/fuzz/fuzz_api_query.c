@@ -1,0 +1,38 @@
+/* fuzz_api_query — the api's reading of GET /v1/weather (services/api/query.c):
+ * fields city, lat, lon, days, Cache-Control, Pragma, If-None-Match (see
+ * fz_fields for the input layout). Accepted queries name a valid place; every
+ * refusal says why. */
+#include "fuzz.h"
+#include "query.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *f[7];
+    char *store = fz_fields(data, size, f, 7);
+    query_args in = {.city = f[0],
+                     .lat = f[1],
+                     .lon = f[2],
+                     .days = f[3],
+                     .cache_control = f[4],
+                     .pragma = f[5],
+                     .if_none_match = f[6]};
+    query q;
+    char why[256] = "";
+    if (query_parse(&in, &q, why, sizeof(why)) == NB_OK) {
+        FZ_CHECK(q.days >= 1 && q.days <= NB_MAX_DAYS);
+        if (q.by_name) {
+            char again[NB_QUERY_MAX + 1];
+            const char *reason;
+            FZ_CHECK(in.city && nb_geo_normalise(q.name, again, &reason) == NB_OK);
+            FZ_CHECK(strcmp(again, q.name) == 0);
+        } else {
+            FZ_CHECK(nb_location_key_valid(q.key, NULL, NULL));
+        }
+        if (in.if_none_match) FZ_CHECK(q.revalidate);
+        if (!in.cache_control && !in.pragma && !in.if_none_match) FZ_CHECK(!q.revalidate);
+    } else {
+        FZ_CHECK(why[0]);
+    }
+    free(store);
+    return 0;
+}

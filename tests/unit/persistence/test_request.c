@@ -1,0 +1,117 @@
+/* What persistence reads from a request before it touches a store: the key
+ * in the path, the media type and the PUT body; and the reason for every
+ * refusal (the text of the 400 answer). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "request.h"
+
+static const char record[] =
+    "{ \"key\": \"52.52,13.41\", \"latitude\": 52.52, \"longitude\": 13.41, \"extra\": [1],"
+    "\"fetched_at\":\"2026-11-24T01:05:49.123+01:00\",\"timezone\":\"Europe/Berlin\","
+    "\"utc_offset_seconds\":3600,"
+    "\"current\":{\"time\":\"2026-11-24T01:00\",\"temperature\":4.4},\"daily\":[]}";
+
+static const char entry[] =
+    "{\"query\":\"sao paulo\",\"found\":true,\"resolved_at\":\"2026-11-24T00:00:00Z\","
+    "\"expires_at\":\"2026-12-24T00:00:00Z\",\"place\":{\"name\":\"S\xc3\xa3o Paulo\","
+    "\"latitude\":-23.5475,\"longitude\":-46.63611,\"timezone\":\"America/Sao_Paulo\"}}";
+
+static void keys_from_the_path(void **state)
+{
+    char key[NB_QUERY_MAX + 1], why[300];
+    assert_int_equal(rq_key(KV_NS_RECORD, "52.52,13.41", key, why, sizeof(why)), NB_OK);
+    assert_string_equal(key, "52.52,13.41");
+    assert_int_equal(rq_key(KV_NS_RECORD, "52.5,13.41", key, why, sizeof(why)), NB_ERR_INVALID);
+    assert_string_equal(why,
+                        "location key must be canonical lat,lon with 2 decimals, e.g. 52.52,13.41");
+    assert_int_equal(rq_key(KV_NS_GEOCODE, "  S\xc3\xa3o  PAULO ", key, why, sizeof(why)), NB_OK);
+    assert_string_equal(key, "s\xc3\xa3o paulo");
+    assert_int_equal(rq_key(KV_NS_GEOCODE, "   ", key, why, sizeof(why)), NB_ERR_INVALID);
+    assert_string_equal(why, "invalid geocoding query: place name is empty");
+    assert_int_equal(rq_key(KV_NS_GEOCODE, "a\x01", key, why, sizeof(why)), NB_ERR_INVALID);
+    assert_string_equal(why, "invalid geocoding query: place name contains control characters");
+}
+
+static void media_types(void **state)
+{
+    assert_true(rq_is_json("application/json"));
+    assert_true(rq_is_json("Application/JSON; charset=utf-8"));
+    assert_true(rq_is_json("application/json ;charset=utf-8"));
+    assert_false(rq_is_json("application/jsonx"));
+    assert_false(rq_is_json("text/plain"));
+    assert_false(rq_is_json("application/js"));
+    assert_false(rq_is_json(""));
+    assert_false(rq_is_json(NULL));
+}
+
+static void a_record_is_stored_canonically(void **state)
+{
+    rq_put put;
+    char why[600];
+    nb_record rec;
+    assert_int_equal(
+        rq_record_put("52.52,13.41", record, strlen(record), &rec, &put, why, sizeof(why)), NB_OK);
+    assert_string_equal(rec.current.time, "2026-11-24T01:00");
+    assert_int_equal(put.version_ms, 1795478749123LL);
+    assert_int_equal(put.expires_at_ms, 0);
+    assert_int_equal(strlen(put.canon), put.len);
+    assert_null(strstr(put.canon, "extra"));
+    assert_null(strchr(put.canon, ' '));
+    assert_non_null(strstr(put.canon, "\"fetched_at\":\"2026-11-24T00:05:49.123Z\""));
+    rq_put_release(&put);
+    assert_null(put.canon);
+}
+
+static void an_entry_is_stored_canonically(void **state)
+{
+    rq_put put;
+    char why[600];
+    assert_int_equal(rq_geo_put("sao paulo", entry, strlen(entry), &put, why, sizeof(why)), NB_OK);
+    assert_int_equal(put.version_ms, 1795478400000LL);
+    assert_int_equal(put.expires_at_ms, 1795478400000LL + 30LL * 86400 * 1000);
+    assert_non_null(strstr(put.canon, "\"name\":\"S\xc3\xa3o Paulo\""));
+    rq_put_release(&put);
+}
+
+static void every_refused_body_says_why(void **state)
+{
+    rq_put put;
+    nb_record rec;
+    char why[600];
+    assert_int_equal(rq_record_put("52.52,13.41", "", 0, &rec, &put, why, sizeof(why)),
+                     NB_ERR_INVALID);
+    assert_string_equal(why, "empty body");
+    assert_int_equal(rq_geo_put("x", NULL, 0, &put, why, sizeof(why)), NB_ERR_INVALID);
+    assert_string_equal(why, "empty body");
+    assert_int_equal(rq_record_put("52.52,13.41", "{", 1, &rec, &put, why, sizeof(why)),
+                     NB_ERR_INVALID);
+    assert_string_equal(why, "invalid record: body is not valid JSON");
+    assert_int_equal(
+        rq_record_put("1.00,2.00", record, strlen(record), &rec, &put, why, sizeof(why)),
+        NB_ERR_INVALID);
+    assert_string_equal(why, "record key 52.52,13.41 does not match the path key 1.00,2.00");
+    assert_int_equal(rq_geo_put("x", "[]", 2, &put, why, sizeof(why)), NB_ERR_INVALID);
+    assert_string_equal(why, "invalid geocoding entry: entry must be a JSON object");
+    assert_int_equal(rq_geo_put("rio", entry, strlen(entry), &put, why, sizeof(why)),
+                     NB_ERR_INVALID);
+    assert_string_equal(why, "entry query does not match the path query");
+    assert_null(put.canon);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(keys_from_the_path),
+        cmocka_unit_test(media_types),
+        cmocka_unit_test(a_record_is_stored_canonically),
+        cmocka_unit_test(an_entry_is_stored_canonically),
+        cmocka_unit_test(every_refused_body_says_why),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

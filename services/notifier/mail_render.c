@@ -465,6 +465,19 @@ nb_err nt_render(const nt_mail *m, const char *public_url, nt_rendered *out)
     char *manage = NULL;
     nb_err rc = NB_OK;
 
+    /* The place's name comes from a geocoder: nothing in it may steer a
+     * reader (controls, bidirectional overrides, broken UTF-8 become '?'). */
+    nt_mail safe = *m; /* borrows m's JSON; never released */
+    nb_buf name;
+    nb_buf_init(&name, 2 * sizeof(safe.place_name));
+    if (nb_buf_add_safe(&name, m->place_name) != NB_OK) {
+        nb_buf_release(&name);
+        return NB_ERR_NOMEM;
+    }
+    snprintf(safe.place_name, sizeof(safe.place_name), "%s", nb_buf_str(&name));
+    nb_buf_release(&name);
+    m = &safe;
+
     for (const char *t = m->token; *t; t++) /* tokens are base64url: safe in a URL */
         if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9') ||
               *t == '-' || *t == '_'))
@@ -473,7 +486,7 @@ nb_err nt_render(const nt_mail *m, const char *public_url, nt_rendered *out)
 
     if (strcmp(m->kind, "confirmation") == 0) {
         char *url = link(public_url, "confirm", m->token);
-        char s[256];
+        char s[512];
         snprintf(s, sizeof(s), "Confirm your weather alerts for %s", m->place_name);
         out->kind = "confirmation";
         out->subject = strdup(s);

@@ -93,6 +93,20 @@ static void place_names_are_escaped_in_html(void **state)
     nt_mail_release(&a);
 }
 
+static void place_names_cannot_steer_a_reader(void **state)
+{
+    /* U+202E (right-to-left override) and an escape sequence in a name */
+    nt_mail m = confirmation("Evil\xe2\x80\xaeville \x1b[31mred");
+    nt_rendered r;
+    assert_int_equal(nt_render(&m, BASE, &r), NB_OK);
+    assert_string_equal(r.subject, "Confirm your weather alerts for Evil?ville ?[31mred");
+    assert_null(strstr(r.text, "\xe2\x80\xae"));
+    assert_null(strstr(r.html, "\xe2\x80\xae"));
+    assert_null(strchr(r.text, '\x1b'));
+    nt_rendered_release(&r);
+    nt_mail_release(&m);
+}
+
 static void alert_says_what_matched_where_and_when(void **state)
 {
     nt_mail m = alert("Berlin", "[{\"kind\":\"temperature_above\",\"rule\":0,\"value\":31.2,"
@@ -213,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(confirmation_links_to_the_confirm_page),
         cmocka_unit_test(place_names_are_escaped_in_html),
+        cmocka_unit_test(place_names_cannot_steer_a_reader),
         cmocka_unit_test(alert_says_what_matched_where_and_when),
         cmocka_unit_test(subjects_per_kind),
         cmocka_unit_test(unrenderable_mails_are_refused),

@@ -58,8 +58,18 @@ static CURL *thread_handle(void)
 
 typedef struct sink {
     nb_httpc_resp *resp;
+    const atomic_bool *cancel;
     bool over_cap;
 } sink;
+
+/* libcurl calls this often while data flows and about once a second while
+ * it waits: a non-zero answer aborts the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    const sink *k = arg;
+    return atomic_load(k->cancel) ? 1 : 0;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
@@ -113,7 +123,11 @@ nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp)
         snprintf(resp->errmsg, sizeof(resp->errmsg), "curl_easy_init failed");
         return NB_ERR_NOMEM;
     }
-    sink k = {.resp = resp};
+    sink k = {.resp = resp, .cancel = req->cancel};
+    if (req->cancel && atomic_load(req->cancel)) {
+        snprintf(resp->errmsg, sizeof(resp->errmsg), "cancelled");
+        return NB_ERR_UNAVAILABLE;
+    }
     struct curl_slist *hl = NULL;
     for (const char *const *p = req->headers; p && *p; p++)
         hl = curl_slist_append(hl, *p);
@@ -140,6 +154,11 @@ nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp)
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "nimbus/0.1");
     if (hl) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    if (req->cancel) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, &k);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     if (req->method && strcmp(req->method, "GET") != 0)
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
     if (req->body) {
@@ -165,6 +184,9 @@ nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp)
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
+        return NB_ERR_UNAVAILABLE;
+    case CURLE_ABORTED_BY_CALLBACK:
+        snprintf(resp->errmsg, sizeof(resp->errmsg), "cancelled");
         return NB_ERR_UNAVAILABLE;
     default:
         return NB_ERR_UPSTREAM;

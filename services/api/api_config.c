@@ -33,11 +33,20 @@ static const nb_setting table[] = {
     {"forecast-days", NB_SET_INT, &c.forecast_days, "16", 1, 16,
      "days of forecast fetched and stored per location"},
     {"kafka-brokers", NB_SET_STR, &c.kafka_brokers, "127.0.0.1:9092", 0, 0,
-     "Kafka bootstrap servers (empty: do not publish)"},
+     "Kafka bootstrap servers (empty: relay nothing; events wait in persistence's outbox)"},
     {"kafka-topic", NB_SET_STR, &c.kafka_topic, "weather.notifications", 0, 0,
      "topic of the notification events"},
-    {"kafka-flush-ms", NB_SET_INT, &c.kafka_flush_ms, "5000", 0, 600000,
-     "how long shutdown waits for undelivered events"},
+    {"kafka-flush-ms", NB_SET_INT, &c.kafka_flush_ms, "1000", 0, 600000,
+     "how long shutdown waits for delivery reports of events being relayed (the rest stay in "
+     "the outbox, released for the next relay)"},
+    {"relay-batch", NB_SET_INT, &c.relay_batch, "100", 1, 1000,
+     "outbox events the relay claims at a time"},
+    {"relay-lease-ms", NB_SET_INT, &c.relay_lease_ms, "30000", 2000, 600000,
+     "how long a claim on outbox events holds: after a crash they are relayed again once it "
+     "ends (Kafka messages time out at half of it)"},
+    {"relay-poll-ms", NB_SET_INT, &c.relay_poll_ms, "1000", 50, 600000,
+     "how often the relay looks for events when no write woke it (other replicas' events, "
+     "retries)"},
     {"fresh-ttl-s", NB_SET_INT, &c.fresh_ttl_s, "600", 1, 86400 * 30,
      "a record is fresh for this long after it was fetched"},
     {"swr-fresh-s", NB_SET_INT, &c.swr_fresh_s, "60", 0, 86400,
@@ -56,11 +65,19 @@ static const nb_setting table[] = {
      "threads fetching from the upstream (renewals and misses)"},
     {"renew-queue", NB_SET_INT, &c.renew_queue, "1000", 1, 1000000,
      "fetches that may wait for a thread; past it renewals are skipped, misses get 503"},
+    {"flight-entries", NB_SET_INT, &c.flight_entries, "10000", 16, 10000000,
+     "keys being fetched or read, plus results kept for a while (just fetched, not found, "
+     "failed); when full, the kept result due first makes room; when all are under way, new "
+     "misses get 503"},
+    {"flight-waiters", NB_SET_INT, &c.flight_waiters, "10000", 16, 10000000,
+     "requests that may wait at once for a fetch or a read of another request; past it 503"},
     {"memo-entries", NB_SET_INT, &c.memo_entries, "10000", 0, 10000000,
      "locations whose parsed record and rendered document are remembered between requests "
      "(persistence is still asked every time; 0 = none)"},
     {"write-queue", NB_SET_INT, &c.write_queue, "100000", 1, 10000000,
-     "writes to persistence that may wait for retry"},
+     "keys whose write to persistence may wait (one pending write per key, the newest wins)"},
+    {"write-flush-ms", NB_SET_INT, &c.write_flush_ms, "1500", 0, 600000,
+     "how long shutdown keeps writing to persistence; writes left then are lost (logged)"},
     {"confirm-cap-per-address", NB_SET_INT, &c.confirm_cap_per_address, "3", 0, 1000,
      "subscription requests (confirmation mails) per address per hour; past it 429 (0 = no "
      "cap)"},
@@ -71,8 +88,8 @@ static const nb_setting table[] = {
      "front's"},
     {"body-cap", NB_SET_INT, &c.body_cap, "16384", 0, 1048576, "largest request body, bytes"},
     {"conn-timeout-s", NB_SET_INT, &c.conn_timeout_s, "30", 1, 3600, "idle connection timeout"},
-    {"grace-ms", NB_SET_INT, &c.grace_ms, "5000", 0, 600000,
-     "how long shutdown waits for in-flight requests"},
+    {"grace-ms", NB_SET_INT, &c.grace_ms, "4000", 0, 600000,
+     "how long shutdown waits for in-flight requests and running fetches (then 503 / cancelled)"},
     {"log-level", NB_SET_STR, &c.log_level, "info", 0, 0, "debug, info, warn or error"},
     {"access-log", NB_SET_BOOL, &c.access_log, "true", 0, 0, "log one line per request"},
 };

@@ -19,11 +19,13 @@ typedef struct api_config {
     long forecast_days;
     const char *kafka_brokers, *kafka_topic;
     long kafka_flush_ms;
+    long relay_batch, relay_lease_ms, relay_poll_ms;
     long fresh_ttl_s, swr_fresh_s, swr_stale_s;
     long negative_ttl_s, geo_ttl_s;
     long revalidate_wait_ms, miss_deadline_ms;
     long renew_workers, renew_queue;
-    long write_queue;
+    long flight_entries, flight_waiters;
+    long write_queue, write_flush_ms;
     long memo_entries;
     long body_cap, conn_timeout_s, grace_ms;
     long confirm_cap_per_address, confirm_cap_per_client;

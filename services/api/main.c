@@ -1,27 +1,15 @@
-/* main.c — nimbus-api: wires settings, logging, clients and the server. */
+/* main.c — nimbus-api: settings → logging → clients → service → wait for a
+ * signal → stop in reverse order (bounded; see app.h). */
 #include <jansson.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "api_config.h"
-#include "events.h"
-#include "flight.h"
-#include "memo.h"
+#include "app.h"
+#include "broker_kafka.h"
 #include "nimbus/http_client.h"
 #include "nimbus/http_server.h"
 #include "nimbus/log.h"
-#include "pool.h"
-#include "store_client.h"
-#include "subscriptions.h"
-#include "upstream.h"
-#include "weather.h"
-#include "writer.h"
-
-/* The subscription routes resolve places as the weather route does. */
-static nb_err resolve_place(void *ctx, const char *query, nb_place *out, nb_error *err)
-{
-    return weather_resolve(ctx, query, out, err);
-}
+#include "store_http.h"
+#include "upstream_http.h"
 
 int main(int argc, char **argv)
 {
@@ -36,61 +24,25 @@ int main(int argc, char **argv)
     if (nb_httpc_global_init() != NB_OK) return 1;
 
     int rc = 1;
-    store_client *store = store_client_new(&cfg);
-    upstream *up = upstream_new(&cfg);
-    events *ev = events_new(&cfg);
-    flights *fl = flights_new();
-    writer *wr = store ? writer_new(store, cfg.write_queue) : NULL;
-    pool *fetchers = pool_new((int)cfg.renew_workers, cfg.renew_queue);
-    memo *mem = memo_new((size_t)cfg.memo_entries);
-    weather *wx = NULL;
-    subscriptions *subs = NULL;
-    nb_server *srv = NULL;
-    if (!store || !up || !ev || !fl || !wr || !fetchers || !mem) goto out;
-    weather_deps deps = {.cfg = &cfg,
-                         .store = store,
-                         .up = up,
-                         .wr = wr,
-                         .ev = ev,
-                         .fl = fl,
-                         .fetchers = fetchers,
-                         .memo = mem};
-    wx = weather_new(&deps);
-    subs = wx ? subscriptions_new(&cfg, resolve_place, wx) : NULL;
-    if (!wx || !subs) goto out;
-
-    nb_server_opts so = {.bind = cfg.bind,
-                         .port = (int)cfg.port,
-                         .threads = (int)cfg.threads,
-                         .workers = (int)cfg.workers,
-                         .body_cap = (size_t)cfg.body_cap,
-                         .conn_timeout_s = (int)cfg.conn_timeout_s,
-                         .grace_ms = (int)cfg.grace_ms,
-                         .access_log = cfg.access_log,
-                         .ready = weather_ready,
-                         .ready_ctx = wx};
-    srv = nb_server_new(&so);
-    if (!srv ||
-        nb_server_route(srv, "GET", "/v1/weather", "weather", NB_ROUTE_WORKER, weather_handle,
-                        wx) != NB_OK ||
-        subscriptions_register(subs, srv) != NB_OK || nb_server_start(srv) != NB_OK)
-        goto out;
-
-    nb_server_wait_for_signal(srv);
-    rc = 0;
-out:
-    /* Reverse order: stop answering, finish fetches, drain the writes (their
-     * callbacks touch the flights), then the flights and the events. */
-    nb_server_free(srv);
-    pool_free(fetchers);
-    writer_free(wr, cfg.grace_ms);
-    flights_free(fl);
-    events_free(ev, cfg.kafka_flush_ms);
-    subscriptions_free(subs);
-    weather_free(wx);
-    memo_free(mem);
+    app *a = NULL;
+    store *st = store_http_new(&cfg);
+    upstream *up = upstream_http_new(&cfg);
+    /* Kafka messages time out at half the claim lease: a report comes before the claim ends. */
+    broker *br = cfg.kafka_brokers[0]
+                     ? broker_kafka_new(cfg.kafka_brokers, cfg.kafka_topic, cfg.relay_lease_ms / 2)
+                     : NULL;
+    if (st && up && (br || !cfg.kafka_brokers[0])) {
+        app_clients clients = {.st = st, .up = up, .br = br};
+        a = app_new(&cfg, &clients);
+    }
+    if (a && app_start(a) == NB_OK) {
+        nb_server_wait_for_signal(app_server(a));
+        rc = 0;
+    }
+    app_free(a);
+    broker_free(br);
     upstream_free(up);
-    store_client_free(store);
+    store_free(st);
     nb_httpc_global_cleanup();
     nb_info("stopped");
     return rc;

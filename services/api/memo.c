@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nimbus/metrics.h"
+
 #define STRIPES 64
 #define BUCKETS 256 /* per stripe */
 #define VARIANT_MAX 160
@@ -57,6 +59,22 @@ static entry *find(entry **bucket, const char *key)
     return e;
 }
 
+size_t memo_len(memo *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < STRIPES; i++) {
+        pthread_mutex_lock(&m->s[i].lock);
+        n += m->s[i].n;
+        pthread_mutex_unlock(&m->s[i].lock);
+    }
+    return n;
+}
+
+static int64_t len_metric(void *arg)
+{
+    return (int64_t)memo_len(arg);
+}
+
 memo *memo_new(size_t max_entries)
 {
     memo *m = calloc(1, sizeof(*m));
@@ -64,6 +82,9 @@ memo *memo_new(size_t max_entries)
     m->per_stripe = (max_entries + STRIPES - 1) / STRIPES;
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_init(&m->s[i].lock, NULL);
+    nb_gauge_fn_new("nimbus_memo_entries", NULL,
+                    "Locations whose parsed record is remembered (bounded by --memo-entries)",
+                    len_metric, m);
     return m;
 }
 

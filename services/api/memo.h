@@ -19,9 +19,12 @@
 
 typedef struct memo memo;
 
-/* max_entries 0 makes every call a no-op (nothing remembered). */
+/* max_entries 0 makes every call a no-op (nothing remembered). Registers the
+ * nimbus_memo_entries gauge. */
 memo *memo_new(size_t max_entries);
 void memo_free(memo *m);
+/* Keys remembered now. */
+size_t memo_len(memo *m);
 
 /* Copies the record remembered for key and its persistence validator. */
 bool memo_get(memo *m, const char *key, char etag[MEMO_ETAG_MAX], nb_record *out);

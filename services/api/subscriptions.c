@@ -4,54 +4,91 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "nimbus/email.h"
-#include "nimbus/http_client.h"
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
-#include "nimbus/rules.h"
-
-#define TOKEN_MAX 128
-#define NAME_MAX_BYTES 150
+#include "sub_request.h"
 
 struct subscriptions {
-    const api_config *cfg;
-    sub_resolve_fn resolve;
-    void *resolve_ctx;
+    sub_deps d;
     nb_counter *requested, *refused, *capped, *confirmed, *unsubscribed;
 };
 
+/* A POST /v1/subscriptions from its checks to persistence's answer. It may
+ * wait for its place (the resolver hands it back to a worker), so its state
+ * lives here, owned by whichever thread runs it. */
+typedef struct create {
+    subscriptions *svc;
+    sub_request in;
+    char client[64];
+} create;
+
 /* --- who is asking -------------------------------------------------------- */
 
-/* Is ip (text) inside one of the comma-separated networks of list
- * ("127.0.0.0/8,10.0.0.0/8,::1")? IPv4 networks; IPv6 addresses match exactly. */
+/* One entry of a trusted list ("10.0.0.0/8", "::1"): an IPv4 network, or an
+ * IPv6 address (then *v6 and a). False when it is neither. */
+static bool network(const char *entry, size_t n, bool *v6, struct in_addr *net, uint32_t *mask,
+                    struct in6_addr *a)
+{
+    char text[64];
+    while (n && *entry == ' ')
+        entry++, n--;
+    while (n && entry[n - 1] == ' ')
+        n--;
+    if (n == 0 || n >= sizeof(text)) return false;
+    memcpy(text, entry, n);
+    text[n] = '\0';
+    *v6 = inet_pton(AF_INET6, text, a) == 1;
+    if (*v6) return true;
+    char *slash = strchr(text, '/');
+    long bits = 32;
+    if (slash) {
+        char *end;
+        *slash = '\0';
+        bits = strtol(slash + 1, &end, 10);
+        if (end == slash + 1 || *end || bits < 0 || bits > 32) return false;
+    }
+    if (inet_pton(AF_INET, text, net) != 1) return false;
+    *mask = bits == 0 ? 0 : htonl(0xffffffffu << (32 - bits));
+    return true;
+}
+
+/* Is ip (text) inside one of the comma-separated networks of list? */
 static bool trusted(const char *ip, const char *list)
 {
-    struct in_addr a;
-    bool v4 = inet_pton(AF_INET, ip, &a) == 1;
-    const char *p = list;
-    while (p && *p) {
+    struct in_addr a4, net;
+    struct in6_addr a6, e6;
+    bool ip6 = inet_pton(AF_INET6, ip, &a6) == 1;
+    if (!ip6 && inet_pton(AF_INET, ip, &a4) != 1) return false;
+    for (const char *p = list; p && *p;) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        char net[64];
-        snprintf(net, sizeof(net), "%.*s", (int)(n < sizeof(net) ? n : sizeof(net) - 1), p);
-        char *sp = net + strspn(net, " ");
-        char *slash = strchr(sp, '/');
-        int bits = 32;
-        if (slash) {
-            *slash = '\0';
-            bits = atoi(slash + 1);
-        }
-        struct in_addr na;
-        if (v4 && inet_pton(AF_INET, sp, &na) == 1 && bits >= 0 && bits <= 32) {
-            uint32_t mask = bits == 0 ? 0 : htonl(0xffffffffu << (32 - bits));
-            if ((a.s_addr & mask) == (na.s_addr & mask)) return true;
-        } else if (!v4 && strcasecmp(sp, ip) == 0) {
+        bool v6;
+        uint32_t mask;
+        if (network(p, n, &v6, &net, &mask, &e6) && v6 == ip6 &&
+            (v6 ? memcmp(&a6, &e6, sizeof(a6)) == 0 : (a4.s_addr & mask) == (net.s_addr & mask)))
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/* The entry of list that is not a network (copied into bad), or false. */
+static bool untrusted_entry(const char *list, char *bad, size_t badlen)
+{
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        bool v6;
+        struct in_addr net;
+        uint32_t mask;
+        struct in6_addr a;
+        if (!network(p, n, &v6, &net, &mask, &a)) {
+            snprintf(bad, badlen, "%.*s", (int)(n < 64 ? n : 64), p);
             return true;
         }
         p = end ? end + 1 : NULL;
@@ -86,55 +123,27 @@ void sub_client_address(const char *peer, const char *xff, const char *trusted_l
 
 /* --- persistence ---------------------------------------------------------- */
 
-/* What persistence answered. */
-typedef struct answer {
-    long status;  /* 0 when no answer arrived */
-    json_t *body; /* parsed (owned) or NULL */
-    char retry_after[16];
-} answer;
-
-/* One JSON call to persistence. */
-static nb_err call(subscriptions *s, const char *method, const char *path, json_t *body, answer *a)
+/* Answers with persistence's answer to path: the subscription (with status
+ * ok), or its refusal with the same status, reason and Retry-After; 503 when
+ * it did not answer or failed. The status it answered, 0 for none. */
+static long call(subscriptions *s, nb_req *r, const char *path, json_t *body, int ok)
 {
-    char url[512];
-    snprintf(url, sizeof(url), "%s%s", s->cfg->persistence_url, path);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    const char *headers[] = {"Content-Type: application/json", NULL};
-    nb_httpc_req req = {.method = method,
-                        .url = url,
-                        .headers = body ? headers : NULL,
-                        .body = text,
-                        .body_len = text ? strlen(text) : 0,
-                        .connect_timeout_ms = s->cfg->persistence_timeout_ms / 2,
-                        .timeout_ms = s->cfg->persistence_timeout_ms,
-                        .max_body = 256 * 1024};
-    nb_httpc_resp resp;
-    nb_err e = nb_httpc_do(&req, &resp);
+    store_reply rep = {0};
+    nb_error err = {0};
+    nb_err e = text ? store_subscriptions(s->d.st, path, text, strlen(text), &rep, &err)
+                    : nb_error_set(&err, NB_ERR_NOMEM, 0, "out of memory");
     free(text);
-    *a = (answer){.status = e == NB_OK ? resp.status : 0};
-    if (e == NB_OK) {
-        a->body = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
-        const char *ra = nb_httpc_header(&resp, "Retry-After");
-        if (ra) snprintf(a->retry_after, sizeof(a->retry_after), "%s", ra);
-    } else {
-        nb_warn("persistence %s %s failed: %s", method, path, resp.errmsg);
-    }
-    nb_httpc_resp_release(&resp);
-    return e;
-}
-
-/* Answers with persistence's answer: the subscription (with status ok), or
- * its refusal with the same status, reason and Retry-After. Takes a->body. */
-static void relay(nb_req *r, answer *a, int ok)
-{
-    json_t *sub = json_object_get(a->body, "subscription");
-    long status = a->status;
+    if (e) nb_warn("persistence POST %s failed: %s", path, err.msg);
+    json_t *doc = e ? NULL : json_loadb(rep.body, rep.len, 0, NULL);
+    json_t *sub = json_object_get(doc, "subscription");
+    long status = e ? 0 : rep.status;
     if (status >= 200 && status < 300 && json_is_object(sub)) {
         nb_respond_json(r, ok, json_incref(sub));
     } else if (status >= 400 && status < 500) {
-        const char *reason = json_string_value(json_object_get(a->body, "reason"));
-        const char *code = json_string_value(json_object_get(a->body, "error"));
-        if (a->retry_after[0]) nb_req_add_header(r, "Retry-After", a->retry_after);
+        const char *reason = json_string_value(json_object_get(doc, "reason"));
+        const char *code = json_string_value(json_object_get(doc, "error"));
+        if (rep.retry_after[0]) nb_req_add_header(r, "Retry-After", rep.retry_after);
         nb_respond_error_status(r, (int)status, nb_err_from_code(code), "%s",
                                 reason ? reason : "refused");
     } else {
@@ -143,201 +152,105 @@ static void relay(nb_req *r, answer *a, int ok)
                                 "subscriptions are unavailable right now (storage): try again in "
                                 "a minute");
     }
-    json_decref(a->body);
-    a->body = NULL;
+    json_decref(doc);
+    store_reply_release(&rep);
+    return status;
 }
 
 /* --- POST /v1/subscriptions ---------------------------------------------- */
 
-static json_t *request_body(nb_req *r)
+/* The place is known: the subscription goes to persistence (with its
+ * confirmation mail, in one transaction there). Answers and frees c. */
+static void store_create(create *c, nb_req *r, const char *key, const char *name, const char *tz)
 {
-    const char *ct = nb_req_header(r, "Content-Type");
-    if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-        nb_respond_error(r, NB_ERR_MEDIA_TYPE, "send the subscription as application/json");
-        return NULL;
-    }
-    size_t len;
-    const char *body = nb_req_body(r, &len);
-    json_error_t jerr;
-    json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(j)) {
-        nb_respond_error(r, NB_ERR_INVALID, "the body must be a JSON object (%s)",
-                         j ? "got another JSON value" : jerr.text);
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    subscriptions *s = c->svc;
+    const api_config *cfg = s->d.cfg;
+    json_t *req =
+        json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:s, s:{s:I, s:I}}", "email", c->in.email,
+                  "place", "key", key, "name", name, "timezone", tz, "rules",
+                  nb_rules_json(&c->in.rules), "quiet_hours", nb_quiet_json(&c->in.rules), "client",
+                  c->client, "caps", "per_address", (json_int_t)cfg->confirm_cap_per_address,
+                  "per_client", (json_int_t)cfg->confirm_cap_per_client);
+    long status = call(s, r, "/v1/subscriptions", req, 202);
+    json_decref(req);
+    if (status == 429) nb_counter_inc(s->capped);
+    if (status == 201) nb_counter_inc(s->requested);
+    free(c);
 }
 
-static bool coordinate(const json_t *v, double lo, double hi, double *out)
+/* The resolver's outcome for c's city (on a worker). */
+static void on_place(nb_req *r, void *arg, const nb_place *p, const nb_error *err)
 {
-    if (!json_is_number(v)) return false;
-    *out = json_number_value(v);
-    return isfinite(*out) && *out >= lo && *out <= hi;
-}
-
-/* Fills the place (key, name, timezone) from the body; answers and returns
- * false when it cannot. */
-static bool place_of(subscriptions *s, nb_req *r, const json_t *b, char key[NB_KEY_MAX],
-                     char name[NAME_MAX_BYTES + 1], char tz[64])
-{
-    const json_t *city = json_object_get(b, "city"), *lat = json_object_get(b, "lat"),
-                 *lon = json_object_get(b, "lon");
-    tz[0] = '\0';
-    if (city && (lat || lon)) {
-        nb_respond_error(r, NB_ERR_INVALID, "give either city or lat and lon, not both");
-        return false;
+    create *c = arg;
+    char key[NB_KEY_MAX], name[SUB_NAME_MAX + 1];
+    if (p && nb_location_key(p->latitude, p->longitude, key) == NB_OK) {
+        sub_place_name(p, name);
+        store_create(c, r, key, name, p->timezone);
+        return;
     }
-    if (city) {
-        char query[NB_QUERY_MAX + 1];
-        const char *why = "a place name";
-        if (!json_is_string(city) ||
-            nb_geo_normalise(json_string_value(city), query, &why) != NB_OK) {
-            nb_respond_error(r, NB_ERR_INVALID, "city: %s", why);
-            return false;
-        }
-        nb_place p;
-        nb_error err = {0};
-        nb_err e = s->resolve(s->resolve_ctx, query, &p, &err);
-        if (e == NB_ERR_NOT_FOUND) {
-            nb_respond_error(r, NB_ERR_NOT_FOUND, "unknown place '%s'", json_string_value(city));
-            return false;
-        }
-        if (e) {
-            if (err.code == NB_OK) nb_error_set(&err, e, 5, "could not resolve the place");
-            nb_respond_error_status(r, e == NB_ERR_UPSTREAM ? 502 : 503, e, "%s", err.msg);
-            return false;
-        }
-        if (nb_location_key(p.latitude, p.longitude, key) != NB_OK) {
-            nb_respond_error_status(r, 502, NB_ERR_UPSTREAM, "the geocoder gave bad coordinates");
-            return false;
-        }
-        if (p.country[0])
-            snprintf(name, NAME_MAX_BYTES + 1, "%.100s, %.45s", p.name, p.country);
-        else
-            snprintf(name, NAME_MAX_BYTES + 1, "%.100s", p.name);
-        snprintf(tz, 64, "%s", p.timezone);
-        return true;
+    nb_counter_inc(c->svc->refused);
+    if (!p && err->code == NB_ERR_NOT_FOUND) {
+        nb_respond_error(r, NB_ERR_NOT_FOUND, "unknown place '%s'", c->in.city_given);
+    } else if (!p && err->code != NB_ERR_UPSTREAM) { /* what may pass: busy, slow, paced */
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", err->retry_after_s > 0 ? err->retry_after_s : 5);
+        nb_req_add_header(r, "Retry-After", ra);
+        nb_respond_error_status(r, 503, err->code == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : err->code,
+                                "%s", err->msg);
+    } else {
+        nb_respond_error_status(r, 502, NB_ERR_UPSTREAM, "%s",
+                                p ? "the geocoder gave bad coordinates" : err->msg);
     }
-    if (!lat && !lon) {
-        nb_respond_error(r, NB_ERR_INVALID, "missing city, or lat and lon");
-        return false;
-    }
-    double la, lo;
-    if (!lat || !lon) {
-        nb_respond_error(r, NB_ERR_INVALID, "lat and lon must be given together");
-        return false;
-    }
-    if (!coordinate(lat, -90, 90, &la)) {
-        nb_respond_error(r, NB_ERR_INVALID, "lat must be a number from -90 to 90");
-        return false;
-    }
-    if (!coordinate(lon, -180, 180, &lo)) {
-        nb_respond_error(r, NB_ERR_INVALID, "lon must be a number from -180 to 180");
-        return false;
-    }
-    nb_location_key(la, lo, key);
-    double kla, klo;
-    nb_location_key_valid(key, &kla, &klo);
-    snprintf(name, NAME_MAX_BYTES + 1, "%.2f, %.2f", kla, klo);
-    return true;
+    free(c);
 }
 
 static void on_create(nb_req *r, void *ctx)
 {
     subscriptions *s = ctx;
-    json_t *b = request_body(r);
-    if (!b) {
+    const char *ct = nb_req_header(r, "Content-Type");
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
         nb_counter_inc(s->refused);
+        nb_respond_error(r, NB_ERR_MEDIA_TYPE, "send the subscription as application/json");
         return;
     }
-    static const char *const known[] = {"email", "city", "lat", "lon", "rules", "quiet_hours"};
-    const char *field;
-    json_t *v;
-    json_object_foreach(b, field, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            ok = ok || strcmp(field, known[i]) == 0;
-        if (!ok) {
-            nb_counter_inc(s->refused);
-            nb_respond_error(r, NB_ERR_INVALID,
-                             "unknown field '%.40s' (email, city or lat and lon, rules, "
-                             "quiet_hours)",
-                             field);
-            json_decref(b);
-            return;
-        }
+    create *c = calloc(1, sizeof(*c));
+    if (!c) {
+        nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
+        return;
     }
-    const char *email = json_string_value(json_object_get(b, "email")), *why = "missing";
-    char reason[256], key[NB_KEY_MAX], name[NAME_MAX_BYTES + 1], tz[64], client[64];
-    nb_rules rules;
-    if (!email || !nb_email_valid(email, &why)) {
+    c->svc = s;
+    size_t len;
+    const char *body = nb_req_body(r, &len);
+    char why[256];
+    if (sub_request_parse(body, len, &c->in, why, sizeof(why)) != NB_OK) {
         nb_counter_inc(s->refused);
-        nb_respond_error(r, NB_ERR_INVALID, "email: %s", why);
-    } else if (nb_rules_parse(json_object_get(b, "rules"), json_object_get(b, "quiet_hours"),
-                              &rules, reason, sizeof(reason)) != NB_OK) {
-        nb_counter_inc(s->refused);
-        nb_respond_error(r, NB_ERR_INVALID, "%s", reason);
-    } else if (!place_of(s, r, b, key, name, tz)) {
-        nb_counter_inc(s->refused);
-    } else {
-        sub_client_address(nb_req_peer(r), nb_req_header(r, "X-Forwarded-For"),
-                           s->cfg->trusted_proxies, client, sizeof(client));
-        json_t *req =
-            json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:s, s:{s:I, s:I}}", "email", email,
-                      "place", "key", key, "name", name, "timezone", tz, "rules",
-                      nb_rules_json(&rules), "quiet_hours", nb_quiet_json(&rules), "client", client,
-                      "caps", "per_address", (json_int_t)s->cfg->confirm_cap_per_address,
-                      "per_client", (json_int_t)s->cfg->confirm_cap_per_client);
-        answer a = {0};
-        if (req) call(s, "POST", "/v1/subscriptions", req, &a);
-        json_decref(req);
-        if (a.status == 429) nb_counter_inc(s->capped);
-        if (a.status == 201) nb_counter_inc(s->requested);
-        relay(r, &a, 202);
+        nb_respond_error(r, NB_ERR_INVALID, "%s", why);
+        free(c);
+        return;
     }
-    json_decref(b);
+    sub_client_address(nb_req_peer(r), nb_req_header(r, "X-Forwarded-For"),
+                       s->d.cfg->trusted_proxies, c->client, sizeof(c->client));
+    if (c->in.by_name) /* continues in on_place, on a worker, maybe after a wait */
+        s->d.resolve(s->d.resolve_ctx, r, c->in.city, on_place, c);
+    else
+        store_create(c, r, c->in.key, c->in.name, "");
 }
 
 /* --- the token routes ------------------------------------------------------ */
 
-/* The token from ?token= or, for POSTs, a JSON body {"token": ...}; NULL
- * after answering 400. */
-static const char *token_of(nb_req *r, json_t **body)
-{
-    const char *t = nb_req_query(r, "token");
-    *body = NULL;
-    if (!t) {
-        size_t len;
-        const char *raw = nb_req_body(r, &len);
-        if (raw && len) *body = json_loadb(raw, len, 0, NULL);
-        t = json_string_value(json_object_get(*body, "token"));
-    }
-    size_t n = t ? strlen(t) : 0;
-    bool ok = n >= 16 && n <= TOKEN_MAX;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
-             (t[i] >= '0' && t[i] <= '9') || t[i] == '-' || t[i] == '_';
-    if (ok) return t;
-    nb_respond_error(r, NB_ERR_INVALID,
-                     "token: give the token from the link in our mail (?token=...)");
-    return NULL;
-}
-
 static void token_call(nb_req *r, subscriptions *s, const char *path, nb_counter *count)
 {
-    json_t *body;
-    const char *token = token_of(r, &body);
-    if (token) {
-        json_t *req = json_pack("{s:s}", "token", token);
-        answer a = {0};
-        if (req) call(s, "POST", path, req, &a);
-        json_decref(req);
-        if (count && a.status == 200) nb_counter_inc(count);
-        relay(r, &a, 200);
+    size_t len;
+    const char *body = nb_req_body(r, &len);
+    char token[SUB_TOKEN_MAX + 1];
+    if (!sub_token_read(nb_req_query(r, "token"), body, len, token)) {
+        nb_respond_error(r, NB_ERR_INVALID,
+                         "token: give the token from the link in our mail (?token=...)");
+        return;
     }
-    json_decref(body);
+    json_t *req = json_pack("{s:s}", "token", token);
+    if (call(s, r, path, req, 200) == 200 && count) nb_counter_inc(count);
+    json_decref(req);
 }
 
 static void on_get(nb_req *r, void *ctx)
@@ -359,13 +272,18 @@ static void on_confirm(nb_req *r, void *ctx)
 
 /* --- service --------------------------------------------------------------- */
 
-subscriptions *subscriptions_new(const api_config *cfg, sub_resolve_fn resolve, void *resolve_ctx)
+subscriptions *subscriptions_new(const sub_deps *deps)
 {
+    char bad[72];
+    if (untrusted_entry(deps->cfg->trusted_proxies, bad, sizeof(bad))) {
+        nb_error("trusted-proxies: '%s' is neither an IPv4 network (10.0.0.0/8) nor an IPv6 "
+                 "address",
+                 bad);
+        return NULL;
+    }
     subscriptions *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
-    s->cfg = cfg;
-    s->resolve = resolve;
-    s->resolve_ctx = resolve_ctx;
+    s->d = *deps;
     const char *help = "Subscription requests and changes, by outcome";
     s->requested = nb_counter_new("nimbus_api_subscriptions_total", "result=\"requested\"", help);
     s->refused = nb_counter_new("nimbus_api_subscriptions_total", "result=\"refused\"", help);

@@ -1,35 +1,62 @@
-/* upstream.h — the Open-Meteo client: paced, bounded retries with jitter on
- * 5xx and timeouts (never on 4xx), a response size cap, and the
- * "Invalid timezone" fallback from timezone=auto to GMT.
- * Thread-safe: each calling thread uses its own curl handle (http_client.h).
- * Calls block (up to attempts × timeout): call them from fetch threads only. */
+/* upstream.h — the api's seam to the weather upstream (Open-Meteo's forecast
+ * and geocoding): a table of operations plus the backend's state.
+ * upstream_http.c is the real client; the unit tests use an in-memory double.
+ *
+ * Errors (err receives the reason and, for outages and pacing, Retry-After):
+ * NB_ERR_RATE_LIMITED (pace spent, or the upstream said 429), NB_ERR_UPSTREAM
+ * (an error status, a malformed or oversized answer), NB_ERR_TIMEOUT /
+ * NB_ERR_UNAVAILABLE (no answer, or cancelled).
+ * Threads: calls block (up to attempts × timeout): make them from fetch
+ * threads only; any number at once. */
 #ifndef API_UPSTREAM_H
 #define API_UPSTREAM_H
 
 #include <stdbool.h>
 
-#include "api_config.h"
 #include "nimbus/err.h"
 #include "nimbus/record.h"
 
 typedef struct upstream upstream;
 
-typedef struct up_error {
-    int retry_after_s; /* for NB_ERR_RATE_LIMITED and outages */
-    char reason[256];
-} up_error;
+typedef struct upstream_ops {
+    const char *name; /* "http", "mem" */
+    /* The record for a location key (fetched_at stamped now). */
+    nb_err (*forecast)(upstream *u, const char *key, nb_record *out, nb_error *err);
+    /* Resolves a normalised place query: NB_OK with *found telling whether it exists. */
+    nb_err (*geocode)(upstream *u, const char *query, nb_place *out, bool *found, nb_error *err);
+    /* Calls the pace limit allows right now (for /readyz). */
+    double (*pace_available)(upstream *u);
+    /* Shutdown: calls in progress end at once (or within a second) and later
+     * ones fail, NB_ERR_UNAVAILABLE. Any thread. */
+    void (*cancel)(upstream *u);
+    void (*free)(upstream *u);
+} upstream_ops;
 
-/* cfg is borrowed and must outlive the client. */
-upstream *upstream_new(const api_config *cfg);
-void upstream_free(upstream *u);
+/* Every backend embeds this as its first member. */
+struct upstream {
+    const upstream_ops *ops;
+};
 
-/* NB_OK with *out filled; NB_ERR_RATE_LIMITED (pace spent or upstream 429),
- * NB_ERR_UPSTREAM (error status, malformed or oversized answer),
- * NB_ERR_TIMEOUT / NB_ERR_UNAVAILABLE (no answer) with err filled. */
-nb_err upstream_forecast(upstream *u, const char *key, nb_record *out, up_error *err);
-/* NB_OK with *found telling whether the place exists. */
-nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *found, up_error *err);
-/* Tokens left in the pace bucket (for /readyz). */
-double upstream_pace_available(upstream *u);
+static inline nb_err upstream_forecast(upstream *u, const char *key, nb_record *out, nb_error *err)
+{
+    return u->ops->forecast(u, key, out, err);
+}
+static inline nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *found,
+                                      nb_error *err)
+{
+    return u->ops->geocode(u, query, out, found, err);
+}
+static inline double upstream_pace_available(upstream *u)
+{
+    return u->ops->pace_available(u);
+}
+static inline void upstream_cancel(upstream *u)
+{
+    u->ops->cancel(u);
+}
+static inline void upstream_free(upstream *u)
+{
+    if (u) u->ops->free(u);
+}
 
 #endif

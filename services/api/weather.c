@@ -1,7 +1,16 @@
-/* weather.c — the request flows of GET /v1/weather (see weather.h). */
+/* weather.c — the request flows of GET /v1/weather (see weather.h).
+ *
+ * A request's path through threads (each arrow a hand-off):
+ *   polling thread → worker (route)                               always
+ *   worker: [geocoding flight] → worker (nb_req_to_worker)         new names only
+ *   worker: [persistence read, coalesced] → worker                 when another
+ *                                                                  request reads
+ *   worker: [upstream fetch on the pool] → worker                  misses and
+ *                                                                  revalidations
+ * A step that needs no waiting continues on the same worker. */
 #include "weather.h"
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,125 +22,200 @@
 #include "query.h"
 
 #define ERROR_HOLD_MS 1000 /* a failed fetch is not retried for this long */
-#define GEO_MEMO_MS 600000 /* resolved names kept in memory */
+#define GEO_MEMO_MS 600000 /* resolved names kept in memory at most this long */
+#define ID_MAX (NB_QUERY_MAX + 4)
 
 struct weather {
     weather_deps d;
     const api_config *cfg;
-    nb_counter *hit, *stale, *miss, *revalidated, *renewals, *renewals_skipped, *events_same;
+    atomic_bool stopping;
+    nb_counter *hit, *stale, *miss, *revalidated, *renewals, *renewals_skipped;
 };
 
-/* One request in flight; heap-allocated so that it can wait on a flight. */
+typedef enum wait_step { WAIT_PLACE_READ, WAIT_PLACE_FETCH, WAIT_READ, WAIT_FETCH } wait_step;
+
+/* One request; heap-allocated so that it can wait on a flight. Exactly one
+ * thread owns it at a time. */
 typedef struct wx {
-    fl_waiter w; /* first: a waiter pointer is a wx pointer */
+    fl_waiter w;
     weather *svc;
     nb_req *req;
+    int64_t deadline_ms; /* monotonic: the whole request */
+    wait_step waiting;   /* what w waits for */
     int days;
-    bool by_name, revalidate, has_stale;
+    bool by_name, revalidate;
     char query[NB_QUERY_MAX + 1];
-    nb_place place;
     char key[NB_KEY_MAX];
-    char stale_source[16];
-    nb_record stale;
+    fl_result *place; /* FL_PLACE: the place asked for by name (a reference) */
+    fl_result *stale; /* FL_RECORD: stale data while a revalidation waits (a reference) */
+    /* Set: only the place step runs, for another route (weather_resolve). */
+    weather_place_fn then;
+    void *then_arg;
 } wx;
 
-/* A fetch handed to the pool. */
+/* A fetch handed to the pool; owns copies of what it needs. */
 typedef struct fetch_job {
     weather *svc;
-    char id[NB_QUERY_MAX + 8];
+    char id[ID_MAX];
     char key[NB_KEY_MAX];
     char query[NB_QUERY_MAX + 1];
     char name[128];
     char rid[65];
-    bool has_prev;
-    char prev_observation[20];
 } fetch_job;
 
 typedef struct written {
     weather *svc;
-    char id[NB_KEY_MAX + 4];
+    char id[ID_MAX];
     int64_t fetched_at_ms;
 } written;
 
-static void serve_key(wx *x);
+static void flight_id(char out[ID_MAX], char kind, const char *what)
+{
+    snprintf(out, ID_MAX, "%c:%s", kind, what);
+}
 
-/* ---- answering ------------------------------------------------------- */
+static bool stopping(const weather *s)
+{
+    return atomic_load(&s->stopping);
+}
+
+/* ---- answering: each answer_* answers x and frees it ------------------ */
+
+/* Once the service is stopping, every answer ends its connection (as the
+ * server's own answers do once it stops), so clients go to another replica. */
+static void closing(wx *x)
+{
+    if (stopping(x->svc)) nb_req_add_header(x->req, "Connection", "close");
+}
 
 static void finish(wx *x)
 {
+    fl_result_unref(x->place);
+    fl_result_unref(x->stale);
     free(x);
 }
 
-/* Room for a flight result (a record is too big for the stack of every
- * caller); on failure x is answered 500 and finished. */
-static fl_result *result_new(wx *x)
-{
-    fl_result *res = malloc(sizeof(*res));
-    if (!res) {
-        nb_respond_error(x->req, NB_ERR_NOMEM, "out of memory");
-        finish(x);
-    }
-    return res;
-}
-
-/* x waited past its deadline for what (the upstream, the geocoder). */
-static void respond_deadline(wx *x, const char *what)
-{
-    nb_req_add_header(x->req, "Retry-After", "5");
-    nb_respond_error_status(x->req, 503, NB_ERR_TIMEOUT, "%s did not answer within %ld ms", what,
-                            x->svc->cfg->miss_deadline_ms);
-    finish(x);
-}
-
-static void respond_record(wx *x, const nb_record *rec, const char *source, answer_kind kind)
+static void answer_record(wx *x, const fl_result *res, answer_kind kind)
 {
     weather *s = x->svc;
+    closing(x);
     nb_counter *c[] = {s->hit, s->stale, s->miss, s->revalidated};
     nb_counter_inc(c[kind]);
-    answer a = {.rec = rec,
-                .place = x->by_name ? &x->place : NULL,
-                .days = x->days,
-                .source = source,
-                .kind = kind};
+    const nb_record *rec = &res->rec->rec;
+    const nb_place *place = x->place ? &x->place->geo->place : NULL;
+    answer a = {
+        .rec = rec, .place = place, .days = x->days, .source = res->rec->source, .kind = kind};
     /* The document's head depends on the record, the days and the place only. */
     char variant[160];
-    snprintf(variant, sizeof(variant), "%d|%s|%s", x->days, a.place ? a.place->name : "",
-             a.place ? a.place->country_code : "");
+    snprintf(variant, sizeof(variant), "%d|%s|%s", x->days, place ? place->name : "",
+             place ? place->country_code : "");
     size_t len;
     char *head = memo_get_doc(s->d.memo, rec->key, rec->fetched_at_ms, variant, &len);
     if (!head) {
         head = doc_render_head(s->cfg, &a, &len);
         if (head) memo_put_doc(s->d.memo, rec->key, rec->fetched_at_ms, variant, head, len);
     }
-    if (!head) {
+    if (head)
+        doc_respond(x->req, s->cfg, &a, head, len);
+    else
         nb_respond_error(x->req, NB_ERR_NOMEM, "could not render the weather document");
-        return;
-    }
-    doc_respond(x->req, s->cfg, &a, head, len);
     free(head);
+    finish(x);
 }
 
-static void respond_fetch_error(nb_req *r, const fl_result *res)
+/* Why x cannot go on; each fills *e. The shutdown's reason wins while the
+ * service stops (waiters are resumed without a result then). */
+static void why_stopping(nb_error *e)
 {
+    nb_error_set(e, NB_ERR_UNAVAILABLE, 5, "server shutting down");
+}
+
+/* Too many requests waiting or keys in flight. */
+static void why_busy(const wx *x, nb_error *e)
+{
+    if (stopping(x->svc))
+        why_stopping(e);
+    else
+        nb_error_set(e, NB_ERR_UNAVAILABLE, 2, "too many requests in flight; try again");
+}
+
+/* x waited past its deadline for what (the upstream, the geocoder, persistence). */
+static void why_deadline(const wx *x, const char *what, nb_error *e)
+{
+    if (stopping(x->svc))
+        why_stopping(e);
+    else
+        nb_error_set(e, NB_ERR_TIMEOUT, 5, "%s did not answer within %ld ms", what,
+                     x->svc->cfg->miss_deadline_ms);
+}
+
+/* A failed result (FL_ERROR) as an nb_error. */
+static void why_failed(const fl_result *res, nb_error *e)
+{
+    nb_error_set(e, res->err, res->retry_after_s, "%s", res->reason);
+}
+
+/* 503 for what may pass (busy, a timeout, a pace limit, no memory), 502 for
+ * an upstream that answered wrong; always with Retry-After. */
+static void answer_error(wx *x, const nb_error *e)
+{
+    closing(x);
     char ra[16];
-    snprintf(ra, sizeof(ra), "%d", res->retry_after_s > 0 ? res->retry_after_s : 5);
-    nb_req_add_header(r, "Retry-After", ra);
-    switch (res->err) {
+    snprintf(ra, sizeof(ra), "%d", e->retry_after_s > 0 ? e->retry_after_s : 5);
+    nb_req_add_header(x->req, "Retry-After", ra);
+    switch (e->code) {
     case NB_ERR_RATE_LIMITED:
-        nb_respond_error_status(r, 503, NB_ERR_RATE_LIMITED, "%s", res->reason);
-        break;
     case NB_ERR_TIMEOUT:
     case NB_ERR_UNAVAILABLE:
-        nb_respond_error_status(r, 503, res->err, "%s", res->reason);
+    case NB_ERR_NOMEM:
+        nb_respond_error_status(x->req, 503, e->code == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : e->code,
+                                "%s", e->msg);
         break;
     default:
-        nb_respond_error_status(r, 502, NB_ERR_UPSTREAM, "%s", res->reason);
+        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "%s", e->msg);
     }
+    finish(x);
+}
+
+static void answer_503(wx *x, nb_err code, int retry_after_s, const char *reason)
+{
+    nb_error e;
+    nb_error_set(&e, code, retry_after_s, "%s", reason);
+    answer_error(x, &e);
+}
+
+static void answer_stopping(wx *x)
+{
+    nb_error e;
+    why_stopping(&e);
+    answer_error(x, &e);
+}
+
+static void answer_busy(wx *x)
+{
+    nb_error e;
+    why_busy(x, &e);
+    answer_error(x, &e);
+}
+
+static void answer_deadline(wx *x, const char *what)
+{
+    nb_error e;
+    why_deadline(x, what, &e);
+    answer_error(x, &e);
+}
+
+static void answer_fetch_error(wx *x, const fl_result *res)
+{
+    nb_error e;
+    why_failed(res, &e);
+    answer_error(x, &e);
 }
 
 /* ---- input ----------------------------------------------------------- */
 
-/* Fills x from the request; answers 400 and returns false on bad input. */
+/* Fills x from the request (query.c reads it); answers 400 and returns false
+ * on bad input. */
 static bool parse_input(wx *x)
 {
     nb_req *r = x->req;
@@ -156,413 +240,577 @@ static bool parse_input(wx *x)
     return true;
 }
 
-/* ---- fetching (pool threads) ----------------------------------------- */
+/* ---- fetching (pool threads: the upstream only, never persistence) ---- */
 
-static void on_written(void *arg, bool stored)
+static void on_written(void *arg, writer_outcome outcome, const store_put_result *res)
 {
     written *w = arg;
-    if (stored) flights_forget(w->svc->d.fl, w->id, w->fetched_at_ms);
+    if (outcome == WR_STORED) flights_forget(w->svc->d.fl, w->id, w->fetched_at_ms);
     free(w);
 }
 
+/* A fetch ("w:<key>", "g:<query>") ended: the failed persistence read kept
+ * meanwhile ("r:<key>", "q:<query>"; see read_record) has served its purpose. */
+static void fetch_ended(weather *s, const char *id)
+{
+    char rid[ID_MAX];
+    flight_id(rid, id[0] == 'w' ? 'r' : 'q', id + 2);
+    flights_drop(s->d.fl, rid);
+}
+
+/* Publishes a failed fetch: kept briefly so that a burst does not hammer a
+ * broken upstream, then gone. */
+static void complete_failed(weather *s, const char *id, nb_err e, int retry_after_s,
+                            const char *reason)
+{
+    fl_result *res = fl_result_error(e, retry_after_s > 0 ? retry_after_s : 5, reason);
+    flights_complete(s->d.fl, id, res, ERROR_HOLD_MS);
+    fl_result_unref(res);
+    fetch_ended(s, id);
+}
+
+/* The fetch step of a weather key: the upstream, then (asynchronously) the
+ * write to persistence. */
 static void run_weather_fetch(void *arg)
 {
     fetch_job *j = arg;
     weather *s = j->svc;
     nb_log_set_request_id(j->rid);
-    fl_result *res = calloc(1, sizeof(*res));
-    if (!res) goto out;
-    up_error err;
-    res->err = upstream_forecast(s->d.up, j->key, &res->rec, &err);
-    if (res->err) {
-        res->retry_after_s = err.retry_after_s;
-        snprintf(res->reason, sizeof(res->reason), "%s", err.reason);
-        flights_complete(s->d.fl, j->id, res, nb_mono_ms() + ERROR_HOLD_MS);
+    fl_result *res = fl_result_new(FL_RECORD);
+    nb_error err = {0};
+    nb_err e = res ? upstream_forecast(s->d.up, j->key, &res->rec->rec, &err)
+                   : nb_error_set(&err, NB_ERR_NOMEM, 5, "out of memory");
+    if (e) {
+        fl_result_unref(res);
+        complete_failed(s, j->id, e, err.retry_after_s, err.msg);
         goto out;
     }
-    /* Answer the waiters first; keep the record until persistence has it. */
-    flights_complete(s->d.fl, j->id, res, nb_mono_ms() + s->cfg->fresh_ttl_s * 1000);
+    snprintf(res->rec->source, sizeof(res->rec->source), "upstream");
+    const nb_record *rec = &res->rec->rec;
+    /* Answer the waiters first; keep the record in memory until persistence
+     * has it (or it is no longer fresh). */
+    flights_complete(s->d.fl, j->id, res, s->cfg->fresh_ttl_s * 1000);
+    fetch_ended(s, j->id);
     size_t len;
-    char *body = nb_record_dump(&res->rec, &len);
+    char *body = nb_record_dump(rec, &len);
     written *w = malloc(sizeof(*w));
     if (w) {
-        *w = (written){.svc = s, .fetched_at_ms = res->rec.fetched_at_ms};
-        snprintf(w->id, sizeof(w->id), "w:%s", j->key);
+        *w = (written){.svc = s, .fetched_at_ms = rec->fetched_at_ms};
+        snprintf(w->id, sizeof(w->id), "%s", j->id);
     }
-    writer_put(s->d.wr, store_record_path(j->key), body, len, w ? on_written : NULL, w);
-    if (j->has_prev && strcmp(j->prev_observation, res->rec.current.time) == 0) {
-        nb_counter_inc(s->events_same);
-        nb_info("renewed %s: same observation %s, no event", j->key, res->rec.current.time);
-    } else {
-        events_publish(s->d.ev, &res->rec, j->name[0] ? j->name : NULL);
-    }
+    /* persistence decides whether this is a new observation and, if so,
+     * stores its event with the record (the outbox); the name goes with it. */
+    writer_put(s->d.wr, j->key, store_record_path(j->key, j->name), body, len,
+               w ? on_written : NULL, w);
+    fl_result_unref(res);
 out:
-    free(res);
     free(j);
     nb_log_set_request_id(NULL);
 }
 
-static void run_geo_fetch(void *arg)
+static void run_place_fetch(void *arg)
 {
     fetch_job *j = arg;
     weather *s = j->svc;
     const api_config *c = s->cfg;
     nb_log_set_request_id(j->rid);
-    fl_result *res = calloc(1, sizeof(*res));
-    if (!res) goto out;
-    up_error err;
-    res->err = upstream_geocode(s->d.up, j->query, &res->place, &res->geo_found, &err);
-    if (res->err) {
-        res->retry_after_s = err.retry_after_s;
-        snprintf(res->reason, sizeof(res->reason), "%s", err.reason);
-        flights_complete(s->d.fl, j->id, res, nb_mono_ms() + ERROR_HOLD_MS);
+    fl_result *res = fl_result_new(FL_PLACE);
+    nb_error err = {0};
+    nb_err e = res ? upstream_geocode(s->d.up, j->query, &res->geo->place, &res->geo->found, &err)
+                   : nb_error_set(&err, NB_ERR_NOMEM, 5, "out of memory");
+    if (e) {
+        fl_result_unref(res);
+        complete_failed(s, j->id, e, err.retry_after_s, err.msg);
         goto out;
     }
-    int64_t ttl_ms = (res->geo_found ? c->geo_ttl_s : c->negative_ttl_s) * 1000;
-    int64_t memo_ms = ttl_ms < GEO_MEMO_MS ? ttl_ms : GEO_MEMO_MS;
-    flights_complete(s->d.fl, j->id, res, nb_mono_ms() + memo_ms);
-    nb_geo_entry g = {.found = res->geo_found, .resolved_at_ms = nb_now_ms()};
+    int64_t ttl_ms = (res->geo->found ? c->geo_ttl_s : c->negative_ttl_s) * 1000;
+    nb_geo_entry g = {.found = res->geo->found, .resolved_at_ms = nb_now_ms()};
     g.expires_at_ms = g.resolved_at_ms + ttl_ms;
+    res->geo->expires_at_ms = g.expires_at_ms;
+    flights_complete(s->d.fl, j->id, res, ttl_ms < GEO_MEMO_MS ? ttl_ms : GEO_MEMO_MS);
+    fetch_ended(s, j->id);
     snprintf(g.query, sizeof(g.query), "%s", j->query);
-    if (g.found) g.place = res->place;
+    if (g.found) g.place = res->geo->place;
     size_t len;
     char *body = nb_geo_dump(&g, &len);
-    writer_put(s->d.wr, store_geo_path(j->query), body, len, NULL, NULL);
+    char wid[ID_MAX];
+    flight_id(wid, 'g', j->query);
+    writer_put(s->d.wr, wid, store_geo_path(j->query), body, len, NULL, NULL);
+    fl_result_unref(res);
 out:
-    free(res);
     free(j);
     nb_log_set_request_id(NULL);
 }
 
-/* Queues a fetch for the RUNNING entry j->id; fails the entry if the pool is full. */
-static void submit(weather *s, fetch_job *j, pool_fn fn)
+/* The pool was closed before the job started (shutdown). */
+static void drop_fetch(void *arg)
 {
-    char id[sizeof(j->id)];
-    snprintf(id, sizeof(id), "%s", j->id);
-    if (pool_submit(s->d.fetchers, fn, j) == NB_OK) return;
+    fetch_job *j = arg;
+    complete_failed(j->svc, j->id, NB_ERR_UNAVAILABLE, 5, "server shutting down");
     free(j);
-    fl_result *res = calloc(1, sizeof(*res));
-    if (!res) return;
-    res->err = NB_ERR_UNAVAILABLE;
-    res->retry_after_s = 5;
-    snprintf(res->reason, sizeof(res->reason), "too many upstream fetches queued");
-    nb_warn("fetch queue full: %s not fetched", id);
-    flights_complete(s->d.fl, id, res, nb_mono_ms() + ERROR_HOLD_MS);
-    free(res);
 }
 
-static fetch_job *weather_job(weather *s, const char *key, const nb_record *prev, const char *name)
+static fetch_job *job_new(weather *s, const char *id, const char *rid)
 {
     fetch_job *j = calloc(1, sizeof(*j));
     if (!j) return NULL;
     j->svc = s;
-    snprintf(j->id, sizeof(j->id), "w:%s", key);
-    snprintf(j->key, sizeof(j->key), "%s", key);
-    if (name) snprintf(j->name, sizeof(j->name), "%s", name);
-    if (prev) {
-        j->has_prev = true;
-        snprintf(j->prev_observation, sizeof(j->prev_observation), "%s", prev->current.time);
-    }
-    const char *rid = nb_log_request_id();
+    snprintf(j->id, sizeof(j->id), "%s", id);
     snprintf(j->rid, sizeof(j->rid), "%s", rid ? rid : "renewal");
     return j;
 }
 
-/* Starts a background renewal of key unless one is running or just ran. */
-static void start_renewal(weather *s, const char *key, const nb_record *prev, const char *name)
+/* Queues the fetch for the RUNNING entry id (made by the caller); when it
+ * cannot be queued the entry fails at once. false then. */
+static bool submit(weather *s, const char *id, fetch_job *j, pool_fn run)
 {
-    char id[NB_KEY_MAX + 4];
-    snprintf(id, sizeof(id), "w:%s", key);
-    if (flights_join(s->d.fl, id, NULL, true, NULL) != FL_STARTED) return;
-    fetch_job *j = weather_job(s, key, prev, name);
-    if (!j) {
-        fl_result res = {.err = NB_ERR_NOMEM};
-        flights_complete(s->d.fl, id, &res, 0);
-        return;
-    }
-    nb_counter_inc(s->renewals);
-    submit(s, j, run_weather_fetch);
+    if (j && pool_submit(s->d.fetchers, run, drop_fetch, j) == NB_OK) return true;
+    free(j);
+    bool closing = stopping(s);
+    if (!closing) nb_warn("fetch queue full: %s not fetched", id);
+    complete_failed(s, id, NB_ERR_UNAVAILABLE, closing ? 5 : 2,
+                    closing ? "server shutting down" : "too many upstream fetches queued");
+    return false;
 }
 
-/* ---- waiting on flights ---------------------------------------------- */
+static void submit_weather(weather *s, const char *id, const char *key, const char *name,
+                           bool renewal)
+{
+    fetch_job *j = job_new(s, id, nb_log_request_id());
+    if (j) {
+        snprintf(j->key, sizeof(j->key), "%s", key);
+        if (name) snprintf(j->name, sizeof(j->name), "%s", name);
+    }
+    if (submit(s, id, j, run_weather_fetch) && renewal) nb_counter_inc(s->renewals);
+}
 
-static void on_weather_done(fl_waiter *w, const fl_result *res)
+/* Starts a background renewal of key unless one is running or just ran. */
+static void start_renewal(weather *s, const char *key, const char *name)
+{
+    if (stopping(s)) return;
+    char id[ID_MAX];
+    flight_id(id, 'w', key);
+    fl_state st = flights_join(s->d.fl, id, NULL, true, NULL);
+    if (st == FL_STARTED)
+        submit_weather(s, id, key, name, true);
+    else if (st == FL_FULL)
+        nb_counter_inc(s->renewals_skipped);
+}
+
+/* ---- waiting --------------------------------------------------------- */
+
+static void on_resumed(nb_req *r, void *ctx);
+
+/* fl_waiter.resume: runs on the completing or timer thread — only hands x
+ * back to a server worker. */
+static void resume_on_worker(fl_waiter *w)
 {
     wx *x = (wx *)w;
-    if (res && res->err == NB_OK) {
-        respond_record(x, &res->rec, "upstream", x->has_stale ? ANS_REVALIDATED : ANS_MISS);
-    } else if (x->has_stale) { /* stale-if-error, or the renewal is slow */
-        respond_record(x, &x->stale, x->stale_source, ANS_STALE);
-    } else if (res) {
-        respond_fetch_error(x->req, res);
-    } else {
-        respond_deadline(x, "the upstream");
+    nb_req_to_worker(x->req, on_resumed, x);
+}
+
+/* Joins flight id with x as its waiter (start: make it RUNNING if absent —
+ * then x is NOT attached and the caller does the work). FL_RUNNING: x
+ * belongs to the flight now; touch it no more. */
+static fl_state join(wx *x, const char *id, wait_step step, int64_t deadline_ms, bool start,
+                     fl_result **res)
+{
+    x->waiting = step;
+    x->w.deadline_ms = deadline_ms;
+    x->w.resume = resume_on_worker;
+    return flights_join(x->svc->d.fl, id, &x->w, start, res);
+}
+
+/* ---- the flows: each step answers x, or hands it to a flight ---------- */
+
+static void serve_key(wx *x);
+static void fetch_place(wx *x);
+
+/* The place step ends here, whatever its outcome. A weather request goes on
+ * to its key or is answered; a resolution for another route (x->then) hands
+ * the outcome to its caller (still on this worker) and is done. */
+static void place_failed(wx *x, const nb_error *e)
+{
+    if (!x->then) {
+        answer_error(x, e);
         return;
     }
+    x->then(x->req, x->then_arg, NULL, e);
     finish(x);
 }
 
-/* Waits (bounded) for the weather fetch of x->key, starting it if needed. */
-static void wait_for_weather(wx *x)
+static void place_unknown(wx *x)
 {
-    weather *s = x->svc;
-    char id[NB_KEY_MAX + 4];
-    snprintf(id, sizeof(id), "w:%s", x->key);
-    x->w.deadline_ms =
-        nb_mono_ms() + (x->has_stale ? s->cfg->revalidate_wait_ms : s->cfg->miss_deadline_ms);
-    x->w.done = on_weather_done;
-    fl_result *res = result_new(x);
-    if (!res) return;
-    fl_state st = flights_join(s->d.fl, id, &x->w, true, res);
-    if (st == FL_STARTED) {
-        fetch_job *j = weather_job(s, x->key, x->has_stale ? &x->stale : NULL,
-                                   x->by_name ? x->place.name : NULL);
-        if (j) {
-            if (x->has_stale) nb_counter_inc(s->renewals);
-            submit(s, j, run_weather_fetch);
-        } else {
-            fl_result err = {.err = NB_ERR_NOMEM, .reason = "out of memory"};
-            flights_complete(s->d.fl, id, &err, 0);
-        }
-    } else if (st == FL_DONE) {
-        on_weather_done(&x->w, res);
-    } else if (st == FL_NONE) {
-        nb_respond_error(x->req, NB_ERR_NOMEM, "out of memory");
-        finish(x);
-    }
-    free(res);
-}
-
-static void apply_geo(wx *x, const fl_result *res)
-{
-    if (res->err) {
-        respond_fetch_error(x->req, res);
-        finish(x);
-        return;
-    }
-    if (!res->geo_found) {
+    if (!x->then) {
+        closing(x);
         nb_respond_error(x->req, NB_ERR_NOT_FOUND, "unknown place '%s'", x->query);
         finish(x);
         return;
     }
-    x->place = res->place;
-    if (nb_location_key(x->place.latitude, x->place.longitude, x->key) != NB_OK) {
-        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "geocoder gave bad coordinates");
-        finish(x);
-        return;
-    }
-    serve_key(x);
+    nb_error e;
+    nb_error_set(&e, NB_ERR_NOT_FOUND, 0, "unknown place '%s'", x->query);
+    place_failed(x, &e);
 }
 
-static void on_geo_done(fl_waiter *w, const fl_result *res)
+static void place_found(wx *x, fl_result *res)
 {
-    wx *x = (wx *)w;
-    if (res) {
-        apply_geo(x, res);
+    x->place = fl_result_ref(res);
+    if (!x->then) {
+        serve_key(x);
         return;
     }
-    respond_deadline(x, "the geocoder");
+    x->then(x->req, x->then_arg, &res->geo->place, NULL);
+    finish(x);
 }
 
-/* ---- the flows ------------------------------------------------------- */
+/* The steps below end in one of these. */
+static void place_busy(wx *x)
+{
+    nb_error e;
+    why_busy(x, &e);
+    place_failed(x, &e);
+}
 
-/* Answers x for its location key: flows 1-5. */
-static void serve_key(wx *x)
+static void place_stopping(wx *x)
+{
+    nb_error e;
+    why_stopping(&e);
+    place_failed(x, &e);
+}
+
+static void place_deadline(wx *x, const char *what)
+{
+    nb_error e;
+    why_deadline(x, what, &e);
+    place_failed(x, &e);
+}
+
+/* A place result (FL_PLACE or FL_ERROR; NULL: deadline) for x's name. */
+static void on_place(wx *x, fl_result *res)
+{
+    nb_error e;
+    if (!res) {
+        place_deadline(x, "the geocoder");
+    } else if (res->err) {
+        why_failed(res, &e);
+        place_failed(x, &e);
+    } else if (!res->geo->found) {
+        place_unknown(x);
+    } else if (nb_location_key(res->geo->place.latitude, res->geo->place.longitude, x->key) !=
+               NB_OK) {
+        nb_error_set(&e, NB_ERR_UPSTREAM, 5, "geocoder gave bad coordinates");
+        place_failed(x, &e);
+    } else {
+        place_found(x, res);
+    }
+}
+
+/* The name's persistence read: an FL_PLACE result, or an error. Also
+ * remembered as the name's DONE flight (found or not) for a while. */
+static fl_result *read_place_from_store(weather *s, const char *name)
+{
+    nb_geo_entry *g = malloc(sizeof(*g));
+    nb_error err = {0};
+    nb_err e = g ? store_get_geo(s->d.st, name, g, &err)
+                 : nb_error_set(&err, NB_ERR_NOMEM, 0, "out of memory");
+    fl_result *res = e ? NULL : fl_result_new(FL_PLACE);
+    if (!res) {
+        free(g);
+        if (!e) nb_error_set(&err, NB_ERR_NOMEM, 0, "out of memory");
+        return fl_result_error(err.code, 0, err.msg);
+    }
+    res->geo->found = g->found;
+    res->geo->place = g->place;
+    res->geo->expires_at_ms = g->expires_at_ms;
+    free(g);
+    int64_t left = res->geo->expires_at_ms ? res->geo->expires_at_ms - nb_now_ms() : GEO_MEMO_MS;
+    char id[ID_MAX];
+    flight_id(id, 'g', name);
+    flights_put(s->d.fl, id, res, left < GEO_MEMO_MS ? left : GEO_MEMO_MS);
+    return res;
+}
+
+static void on_place_read(wx *x, fl_result *res)
+{
+    if (!res) {
+        place_deadline(x, "persistence");
+    } else if (res->err == NB_OK) {
+        on_place(x, res);
+    } else {
+        if (res->err != NB_ERR_NOT_FOUND)
+            nb_warn("persistence read of place '%s' failed (%s): asking the geocoder", x->query,
+                    res->reason);
+        fetch_place(x);
+    }
+}
+
+/* Asks persistence for x's name, once for every request asking at the same
+ * time (a failed read is kept as read_record explains). */
+static void read_place(wx *x)
+{
+    if (stopping(x->svc)) {
+        place_stopping(x);
+        return;
+    }
+    char id[ID_MAX];
+    flight_id(id, 'q', x->query);
+    fl_result *res = NULL;
+    switch (join(x, id, WAIT_PLACE_READ, x->deadline_ms, true, &res)) {
+    case FL_RUNNING:
+        return;
+    case FL_FULL:
+        place_busy(x);
+        return;
+    case FL_STARTED:
+        res = read_place_from_store(x->svc, x->query);
+        flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
+        break;
+    default: /* FL_DONE */
+        break;
+    }
+    on_place_read(x, res);
+    fl_result_unref(res);
+}
+
+/* Asks the geocoder for x's name (one fetch for every request waiting). */
+static void fetch_place(wx *x)
 {
     weather *s = x->svc;
-    char id[NB_KEY_MAX + 4];
-    snprintf(id, sizeof(id), "w:%s", x->key);
-    fl_result *res = result_new(x);
-    if (!res) return;
-    /* Just fetched here, and not yet in persistence: answer from memory. */
-    if (flights_join(s->d.fl, id, NULL, false, res) == FL_DONE && res->err == NB_OK &&
-        nb_now_ms() - res->rec.fetched_at_ms < s->cfg->fresh_ttl_s * 1000) {
-        respond_record(x, &res->rec, "upstream", ANS_HIT);
-        free(res);
-        finish(x);
+    if (stopping(s)) {
+        place_stopping(x);
         return;
     }
-    /* Ask persistence every time; when it still holds the version we parsed
-     * before, it answers 304 and the remembered record is used. */
-    char source[16], etag[MEMO_ETAG_MAX], known[MEMO_ETAG_MAX];
-    bool have = memo_get(s->d.memo, x->key, known, &res->rec) && known[0], unchanged = false;
-    nb_err e = store_get_record(s->d.store, x->key, have ? known : NULL, &res->rec, source, etag,
-                                &unchanged);
-    if (e == NB_OK && !unchanged && etag[0]) memo_put(s->d.memo, x->key, etag, &res->rec);
-    if (e == NB_OK) {
-        int64_t age_ms = nb_now_ms() - res->rec.fetched_at_ms;
-        if (age_ms < s->cfg->fresh_ttl_s * 1000) { /* flows 1 and 3 */
-            respond_record(x, &res->rec, source, ANS_HIT);
-        } else if (x->revalidate) { /* wait for the renewal instead of the same stale copy */
-            x->has_stale = true;
-            x->stale = res->rec;
-            snprintf(x->stale_source, sizeof(x->stale_source), "%s", source);
-            free(res);
-            wait_for_weather(x);
-            return;
-        } else { /* flows 2 and 4 */
-            respond_record(x, &res->rec, source, ANS_STALE);
-            start_renewal(s, x->key, &res->rec, x->by_name ? x->place.name : NULL);
-        }
-        free(res);
-        finish(x);
+    char id[ID_MAX];
+    flight_id(id, 'g', x->query);
+    fl_result *res = NULL;
+    fl_state st = flights_join(s->d.fl, id, NULL, true, &res);
+    if (st == FL_STARTED) {
+        fetch_job *j = job_new(s, id, nb_req_id(x->req));
+        if (j) snprintf(j->query, sizeof(j->query), "%s", x->query);
+        submit(s, id, j, run_place_fetch);
+    } else if (st == FL_FULL) {
+        place_busy(x);
         return;
     }
-    free(res);
-    if (e != NB_ERR_NOT_FOUND)
-        nb_warn("persistence read of %s failed (%s): asking the upstream", x->key, nb_err_code(e));
-    wait_for_weather(x); /* flow 5 */
-}
-
-/* Queues the geocoding fetch of the RUNNING entry id. */
-static void start_geo_fetch(weather *s, const char *id, const char *name, const char *rid)
-{
-    fetch_job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        fl_result err = {.err = NB_ERR_NOMEM, .reason = "out of memory"};
-        flights_complete(s->d.fl, id, &err, 0);
+    if (st != FL_DONE) st = join(x, id, WAIT_PLACE_FETCH, x->deadline_ms, false, &res);
+    switch (st) {
+    case FL_RUNNING:
+        return;
+    case FL_DONE:
+        on_place(x, res);
+        fl_result_unref(res);
+        return;
+    case FL_FULL:
+        place_busy(x);
+        return;
+    default: { /* gone already */
+        nb_error e;
+        nb_error_set(&e, NB_ERR_UNAVAILABLE, 1, "the geocoding fetch ended early; try again");
+        place_failed(x, &e);
         return;
     }
-    j->svc = s;
-    snprintf(j->id, sizeof(j->id), "%s", id);
-    snprintf(j->query, sizeof(j->query), "%s", name);
-    snprintf(j->rid, sizeof(j->rid), "%s", rid ? rid : "resolve");
-    submit(s, j, run_geo_fetch);
+    }
 }
 
 static void resolve_name(wx *x)
 {
+    char id[ID_MAX];
+    flight_id(id, 'g', x->query);
+    fl_result *res = NULL;
+    /* A geocoding fetch in flight: wait for it; a recent answer: use it. */
+    switch (join(x, id, WAIT_PLACE_FETCH, x->deadline_ms, false, &res)) {
+    case FL_RUNNING:
+        return;
+    case FL_DONE:
+        on_place(x, res);
+        fl_result_unref(res);
+        return;
+    case FL_FULL:
+        place_busy(x);
+        return;
+    default:
+        read_place(x);
+    }
+}
+
+/* The record-read step: persistence's record for key as an FL_RECORD result
+ * (source "cache" / "database"), or an error (NB_ERR_NOT_FOUND: none). When
+ * persistence still holds the version parsed before, it answers 304 and the
+ * remembered record is used. */
+static fl_result *read_record_from_store(weather *s, const char *key)
+{
+    fl_result *res = fl_result_new(FL_RECORD);
+    if (!res) return fl_result_error(NB_ERR_NOMEM, 5, "out of memory");
+    nb_record *rec = &res->rec->rec;
+    char etag[MEMO_ETAG_MAX], known[MEMO_ETAG_MAX];
+    bool have = memo_get(s->d.memo, key, known, rec) && known[0], unchanged = false;
+    nb_error err = {0};
+    nb_err e = store_get_record(s->d.st, key, have ? known : NULL, rec, res->rec->source, etag,
+                                &unchanged, &err);
+    if (e) {
+        fl_result_unref(res);
+        return fl_result_error(e, 0, err.msg);
+    }
+    if (!unchanged && etag[0]) memo_put(s->d.memo, key, etag, rec);
+    return res;
+}
+
+static void on_fetched(wx *x, fl_result *res)
+{
+    if (res && res->err == NB_OK && res->kind == FL_RECORD)
+        answer_record(x, res, x->stale ? ANS_REVALIDATED : ANS_MISS);
+    else if (x->stale) /* stale-if-error, or the renewal is slow */
+        answer_record(x, x->stale, ANS_STALE);
+    else if (res)
+        answer_fetch_error(x, res);
+    else
+        answer_deadline(x, "the upstream");
+}
+
+/* Waits (bounded) for the weather fetch of x->key, starting it if needed. */
+static void fetch_weather(wx *x)
+{
     weather *s = x->svc;
-    char id[NB_QUERY_MAX + 8];
-    snprintf(id, sizeof(id), "g:%s", x->query);
-    fl_result *res = result_new(x);
-    if (!res) return;
-    if (flights_join(s->d.fl, id, NULL, false, res) == FL_DONE && res->err == NB_OK) {
-        apply_geo(x, res);
-        free(res);
+    if (stopping(s)) {
+        on_fetched(x, NULL);
         return;
     }
-    nb_geo_entry *g = malloc(sizeof(*g));
-    nb_err e = g ? store_get_geo(s->d.store, x->query, g) : NB_ERR_NOMEM;
-    if (e == NB_OK) {
-        memset(res, 0, sizeof(*res));
-        res->geo_found = g->found;
-        res->place = g->place;
-        int64_t left = g->expires_at_ms ? g->expires_at_ms - nb_now_ms() : GEO_MEMO_MS;
-        flights_put(s->d.fl, id, res, nb_mono_ms() + (left < GEO_MEMO_MS ? left : GEO_MEMO_MS));
-        free(g);
-        apply_geo(x, res);
-        free(res);
-        return;
-    }
-    free(g);
-    if (e != NB_ERR_NOT_FOUND)
-        nb_warn("persistence read of place '%s' failed (%s): asking the geocoder", x->query,
-                nb_err_code(e));
-    x->w.deadline_ms = nb_mono_ms() + s->cfg->miss_deadline_ms;
-    x->w.done = on_geo_done;
-    fl_state st = flights_join(s->d.fl, id, &x->w, true, res);
-    if (st == FL_STARTED) {
-        start_geo_fetch(s, id, x->query, nb_req_id(x->req));
-    } else if (st == FL_DONE) {
-        apply_geo(x, res);
-    } else if (st == FL_NONE) {
-        nb_respond_error(x->req, NB_ERR_NOMEM, "out of memory");
-        finish(x);
-    }
-    free(res);
-}
-
-/* ---- blocking resolution (for other routes) -------------------------- */
-
-typedef struct resolve_wait {
-    fl_waiter w; /* first: a waiter pointer is a resolve_wait pointer */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done, found;
-    fl_result *res;
-} resolve_wait;
-
-static void on_resolved(fl_waiter *w, const fl_result *res)
-{
-    resolve_wait *rw = (resolve_wait *)w;
-    pthread_mutex_lock(&rw->mu);
-    if (res) {
-        *rw->res = *res;
-        rw->found = true;
-    }
-    rw->done = true;
-    pthread_cond_signal(&rw->cv);
-    pthread_mutex_unlock(&rw->mu);
-}
-
-/* The outcome of a geocoding result for a caller that asked for query. */
-static nb_err resolved(const fl_result *res, const char *name, nb_place *out, nb_error *err)
-{
-    if (res->err == NB_ERR_RATE_LIMITED || res->err == NB_ERR_TIMEOUT ||
-        res->err == NB_ERR_UNAVAILABLE)
-        return nb_error_set(err, res->err, res->retry_after_s > 0 ? res->retry_after_s : 5, "%s",
-                            res->reason);
-    if (res->err) return nb_error_set(err, NB_ERR_UPSTREAM, 5, "%s", res->reason);
-    if (!res->geo_found) return nb_error_set(err, NB_ERR_NOT_FOUND, 0, "unknown place '%s'", name);
-    *out = res->place;
-    return NB_OK;
-}
-
-nb_err weather_resolve(weather *s, const char *name, nb_place *out, nb_error *err)
-{
-    char id[NB_QUERY_MAX + 8];
-    snprintf(id, sizeof(id), "g:%s", name);
-    fl_result *res = calloc(1, sizeof(*res));
-    nb_geo_entry *g = malloc(sizeof(*g));
-    resolve_wait *rw = calloc(1, sizeof(*rw));
-    nb_err e;
-    if (!res || !g || !rw) {
-        e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
-        goto out;
-    }
-    /* As GET /v1/weather: remembered here, else stored in persistence, else
-     * one coalesced fetch from the geocoder. */
-    if (flights_join(s->d.fl, id, NULL, false, res) == FL_DONE && res->err == NB_OK) {
-        e = resolved(res, name, out, err);
-        goto out;
-    }
-    if (store_get_geo(s->d.store, name, g) == NB_OK) {
-        res->err = NB_OK;
-        res->geo_found = g->found;
-        res->place = g->place;
-        e = resolved(res, name, out, err);
-        goto out;
-    }
-    pthread_mutex_init(&rw->mu, NULL);
-    pthread_cond_init(&rw->cv, NULL);
-    rw->res = res;
-    rw->w.deadline_ms = nb_mono_ms() + s->cfg->miss_deadline_ms;
-    rw->w.done = on_resolved;
-    fl_state st = flights_join(s->d.fl, id, &rw->w, true, res);
-    if (st == FL_STARTED) start_geo_fetch(s, id, name, nb_log_request_id());
+    char id[ID_MAX];
+    flight_id(id, 'w', x->key);
+    fl_result *res = NULL;
+    fl_state st = flights_join(s->d.fl, id, NULL, true, &res);
+    if (st == FL_STARTED)
+        submit_weather(s, id, x->key, x->place ? x->place->geo->place.name : NULL,
+                       x->stale != NULL);
     if (st == FL_STARTED || st == FL_RUNNING) {
-        pthread_mutex_lock(&rw->mu);
-        while (!rw->done) /* the flights' timer ends the wait at the deadline */
-            pthread_cond_wait(&rw->cv, &rw->mu);
-        pthread_mutex_unlock(&rw->mu);
-        e = rw->found ? resolved(res, name, out, err)
-                      : nb_error_set(err, NB_ERR_TIMEOUT, 5,
-                                     "the geocoder did not answer within "
-                                     "%ld ms",
-                                     s->cfg->miss_deadline_ms);
-    } else if (st == FL_DONE) {
-        e = resolved(res, name, out, err);
-    } else {
-        e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
+        int64_t deadline = x->deadline_ms;
+        if (x->stale) {
+            int64_t wait = nb_mono_ms() + s->cfg->revalidate_wait_ms;
+            if (wait < deadline) deadline = wait;
+        }
+        st = join(x, id, WAIT_FETCH, deadline, false, &res);
     }
-    pthread_cond_destroy(&rw->cv);
-    pthread_mutex_destroy(&rw->mu);
-out:
-    free(rw);
-    free(g);
-    free(res);
-    return e;
+    switch (st) {
+    case FL_RUNNING:
+        return;
+    case FL_DONE:
+        on_fetched(x, res);
+        fl_result_unref(res);
+        return;
+    case FL_FULL:
+        if (x->stale)
+            on_fetched(x, NULL);
+        else
+            answer_busy(x);
+        return;
+    default: /* gone already */
+        if (x->stale)
+            on_fetched(x, NULL);
+        else
+            answer_503(x, NB_ERR_UNAVAILABLE, 1, "the upstream fetch ended early; try again");
+    }
+}
+
+/* Flows 1-5 from persistence's answer (NULL: the deadline passed). */
+static void on_read(wx *x, fl_result *res)
+{
+    weather *s = x->svc;
+    if (!res) {
+        answer_deadline(x, "persistence");
+        return;
+    }
+    if (res->err) {
+        if (res->err != NB_ERR_NOT_FOUND)
+            nb_warn("persistence read of %s failed (%s): asking the upstream", x->key, res->reason);
+        fetch_weather(x); /* flow 5 */
+        return;
+    }
+    int64_t age_ms = nb_now_ms() - res->rec->rec.fetched_at_ms;
+    if (age_ms < s->cfg->fresh_ttl_s * 1000) { /* flows 1 and 3 */
+        answer_record(x, res, ANS_HIT);
+    } else if (x->revalidate) { /* wait for the renewal instead of the same stale copy */
+        x->stale = fl_result_ref(res);
+        fetch_weather(x);
+    } else { /* flows 2 and 4 */
+        char key[NB_KEY_MAX], name[128] = "";
+        snprintf(key, sizeof(key), "%s", x->key);
+        if (x->place) snprintf(name, sizeof(name), "%s", x->place->geo->place.name);
+        answer_record(x, res, ANS_STALE);
+        start_renewal(s, key, name[0] ? name : NULL);
+    }
+}
+
+/* Asks persistence for x->key, once for every request asking at the same time.
+ * A read that found nothing (or failed) is kept until the fetch it leads to
+ * ends (fetch_ended), at most miss-deadline-ms: requests arriving meanwhile
+ * join that fetch instead of asking persistence again, so a herd for a new
+ * key makes one read, however fast or slow persistence answers. */
+static void read_record(wx *x)
+{
+    if (stopping(x->svc)) {
+        answer_stopping(x);
+        return;
+    }
+    char id[ID_MAX];
+    flight_id(id, 'r', x->key);
+    fl_result *res = NULL;
+    switch (join(x, id, WAIT_READ, x->deadline_ms, true, &res)) {
+    case FL_RUNNING:
+        return;
+    case FL_FULL:
+        answer_busy(x);
+        return;
+    case FL_STARTED:
+        res = read_record_from_store(x->svc, x->key);
+        flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
+        break;
+    default: /* FL_DONE */
+        break;
+    }
+    on_read(x, res);
+    fl_result_unref(res);
+}
+
+/* Answers x for its location key. */
+static void serve_key(wx *x)
+{
+    weather *s = x->svc;
+    char id[ID_MAX];
+    flight_id(id, 'w', x->key);
+    fl_result *res = NULL;
+    /* Just fetched here, and not yet in persistence: answer from memory. */
+    if (flights_join(s->d.fl, id, NULL, false, &res) == FL_DONE && res->err == NB_OK &&
+        res->kind == FL_RECORD &&
+        nb_now_ms() - res->rec->rec.fetched_at_ms < s->cfg->fresh_ttl_s * 1000) {
+        answer_record(x, res, ANS_HIT);
+        fl_result_unref(res);
+        return;
+    }
+    fl_result_unref(res);
+    read_record(x);
+}
+
+/* A waiter comes back (on a worker): continue where it waited. */
+static void on_resumed(nb_req *r, void *ctx)
+{
+    wx *x = ctx;
+    fl_result *res = x->w.res;
+    x->w.res = NULL;
+    switch (x->waiting) {
+    case WAIT_PLACE_READ:
+        on_place_read(x, res);
+        break;
+    case WAIT_PLACE_FETCH:
+        on_place(x, res);
+        break;
+    case WAIT_READ:
+        on_read(x, res);
+        break;
+    case WAIT_FETCH:
+        on_fetched(x, res);
+        break;
+    }
+    fl_result_unref(res);
 }
 
 void weather_handle(nb_req *r, void *ctx)
@@ -574,6 +822,11 @@ void weather_handle(nb_req *r, void *ctx)
     }
     x->svc = ctx;
     x->req = r;
+    x->deadline_ms = nb_mono_ms() + x->svc->cfg->miss_deadline_ms;
+    if (stopping(x->svc)) {
+        answer_stopping(x);
+        return;
+    }
     if (!parse_input(x)) {
         finish(x);
         return;
@@ -584,16 +837,33 @@ void weather_handle(nb_req *r, void *ctx)
         serve_key(x);
 }
 
+void weather_resolve(weather *s, nb_req *r, const char *name, weather_place_fn then, void *arg)
+{
+    wx *x = calloc(1, sizeof(*x));
+    if (!x) {
+        nb_error e;
+        nb_error_set(&e, NB_ERR_NOMEM, 5, "out of memory");
+        then(r, arg, NULL, &e);
+        return;
+    }
+    x->svc = s;
+    x->req = r;
+    x->deadline_ms = nb_mono_ms() + s->cfg->miss_deadline_ms;
+    x->by_name = true;
+    snprintf(x->query, sizeof(x->query), "%s", name);
+    x->then = then;
+    x->then_arg = arg;
+    if (stopping(s))
+        place_stopping(x);
+    else
+        resolve_name(x);
+}
+
 /* ---- service --------------------------------------------------------- */
 
 static int64_t fetch_depth_metric(void *arg)
 {
     return pool_depth(arg);
-}
-
-static int64_t flights_metric(void *arg)
-{
-    return flights_running(arg);
 }
 
 weather *weather_new(const weather_deps *deps)
@@ -609,14 +879,19 @@ weather *weather_new(const weather_deps *deps)
     s->revalidated = nb_counter_new("nimbus_api_answers_total", "cache=\"revalidated\"", help);
     s->renewals = nb_counter_new("nimbus_renewals_total", NULL,
                                  "Background renewals of stale records started");
-    s->events_same = nb_counter_new("nimbus_renewals_same_observation_total", NULL,
-                                    "Renewals that brought no new observation (no event)");
+    s->renewals_skipped =
+        nb_counter_new("nimbus_renewals_skipped_total", NULL,
+                       "Renewals not started: too many keys in flight (the next request retries)");
     nb_gauge_fn_new("nimbus_fetch_queue_depth", NULL,
                     "Upstream fetches (renewals and misses) queued or running", fetch_depth_metric,
                     deps->fetchers);
-    nb_gauge_fn_new("nimbus_fetches_in_flight", NULL, "Distinct keys being fetched", flights_metric,
-                    deps->fl);
     return s;
+}
+
+void weather_stop(weather *w)
+{
+    atomic_store(&w->stopping, true);
+    pool_close(w->d.fetchers);
 }
 
 void weather_free(weather *w)
@@ -624,14 +899,9 @@ void weather_free(weather *w)
     free(w);
 }
 
-bool weather_ready(void *ctx, nb_buf *out)
+void weather_status(weather *s, nb_buf *out)
 {
-    weather *s = ctx;
-    bool store_up = store_ping(s->d.store);
-    nb_buf_addf(out,
-                "{\"ready\":%s,\"persistence\":\"%s\",\"events_pending\":%ld,"
-                "\"fetch_queue\":%ld,\"upstream_pace_tokens\":%.1f}",
-                store_up ? "true" : "false", store_up ? "up" : "down", events_pending(s->d.ev),
-                pool_depth(s->d.fetchers), upstream_pace_available(s->d.up));
-    return store_up;
+    nb_buf_addf(out, "\"fetch_queue\":%ld,\"waiting\":%ld,\"upstream_pace_tokens\":%.1f",
+                pool_depth(s->d.fetchers), flights_waiters(s->d.fl),
+                upstream_pace_available(s->d.up));
 }

@@ -5,32 +5,43 @@
  * stale → at once with SWR headers and a background renewal; nothing → the
  * request waits (bounded) for one coalesced upstream fetch. Revalidation
  * requests (Cache-Control: no-cache / max-age=0, If-None-Match) on stale data
- * wait (bounded) for the renewal instead. Fetches run on the pool; new
- * records go to persistence through the writer and out as events.
- * The handler runs on the HTTP server's worker threads (it calls persistence). */
+ * wait (bounded) for the renewal instead.
+ *
+ * One owner per request: a request's state (wx) lives in one place and
+ * advances only on the HTTP server's workers. When it must wait — for a
+ * persistence read another request is making, or for an upstream fetch — it
+ * is attached to that flight; the completion or its deadline (exactly one)
+ * hands it back to a worker with nb_req_to_worker. Fetch threads only fetch:
+ * no persistence call, no other request's work runs on them. Reads of one key
+ * by many requests at once are one read ("r:<key>", "q:<query>" flights).
+ *
+ * The place step also serves other routes (weather_resolve).
+ *
+ * Two steps are single functions so that later work can replace them: the
+ * record read (read_record_from_store) and the upstream fetch (fetch job).
+ * Threads: weather_handle runs on the server's workers; weather_stop from
+ * the owner. */
 #ifndef API_WEATHER_H
 #define API_WEATHER_H
 
 #include <stdbool.h>
 
 #include "api_config.h"
-#include "events.h"
 #include "flight.h"
 #include "memo.h"
 #include "nimbus/buf.h"
 #include "nimbus/http_server.h"
 #include "pool.h"
-#include "store_client.h"
+#include "store.h"
 #include "upstream.h"
 #include "writer.h"
 
 /* Everything the flows use; all borrowed, all outliving the service. */
 typedef struct weather_deps {
     const api_config *cfg;
-    store_client *store;
+    store *st;
     upstream *up;
     writer *wr;
-    events *ev;
     flights *fl;
     pool *fetchers;
     memo *memo;
@@ -39,18 +50,36 @@ typedef struct weather_deps {
 typedef struct weather weather;
 
 weather *weather_new(const weather_deps *deps);
+/* Shutdown, first step: fetches that have not started are dropped (their
+ * waiters get 503) and no new step starts; requests still waiting are
+ * answered as their flights complete. */
+void weather_stop(weather *w);
 void weather_free(weather *w);
 
-/* Route handler for GET /v1/weather (ctx = weather *). */
+/* Route handler for GET /v1/weather (ctx = weather *); a NB_ROUTE_WORKER route. */
 void weather_handle(nb_req *r, void *ctx);
-/* Resolves a normalised place name (nb_geo_normalise) as GET /v1/weather
- * does — remembered, stored in persistence, or one coalesced geocoding fetch —
- * blocking the calling worker thread up to --miss-deadline-ms. NB_OK with
- * *out; NB_ERR_NOT_FOUND for an unknown place; otherwise the upstream's
- * failure, with err filled (reason, Retry-After). */
-nb_err weather_resolve(weather *w, const char *query, nb_place *out, nb_error *err);
+/* The place step of a request by name, for another route's request r
+ * (POST /v1/subscriptions): the same step GET /v1/weather?city= takes, with
+ * its coalescing, its memory of recent answers (not found too, for
+ * negative-ttl-s), its bounds and its deadline (miss-deadline-ms from now).
+ * In order: a geocoding fetch in flight or just done ("g:<query>"), the
+ * entry persistence stores (one read for every request asking at once,
+ * "q:<query>"), one geocoder fetch on the fetch pool. Nothing waits on a
+ * worker: while the step waits, r is attached to the flight, and the
+ * completion or the deadline hands it back to a worker.
+ *
+ * then(r, arg, place, err) runs exactly once, on a server worker (maybe
+ * before weather_resolve returns), with r not answered: place (borrowed for
+ * the call) when found; otherwise NULL and err says why — NB_ERR_NOT_FOUND
+ * (the geocoder knows no such place), NB_ERR_UPSTREAM (it answered wrong),
+ * or what may pass (NB_ERR_TIMEOUT, NB_ERR_UNAVAILABLE: busy or shutting
+ * down, NB_ERR_RATE_LIMITED, NB_ERR_NOMEM), with a Retry-After.
+ * name: normalised (nb_geo_normalise). Threads: a server worker. */
+typedef void (*weather_place_fn)(nb_req *r, void *arg, const nb_place *place, const nb_error *err);
+void weather_resolve(weather *w, nb_req *r, const char *name, weather_place_fn then, void *arg);
 
-/* /readyz callback (ctx = weather *): ready when persistence answers. */
-bool weather_ready(void *ctx, nb_buf *out);
+/* JSON fields (no braces) for /readyz: "fetch_queue", "waiting",
+ * "upstream_pace_tokens". */
+void weather_status(weather *w, nb_buf *out);
 
 #endif

@@ -61,6 +61,7 @@ class ApiStack:
         self.redis.cli("-n", str(REDIS_DB), "FLUSHDB")
         self.pg = self.servers.postgres
         self.db = self.pg.fresh_db("api")
+        self.seeded = set()  # ids of the events the tests' own seed writes made
         self.tmpdir = tmpdir or procs.scratch_dir("api")
         pport = procs.free_port()
         self.persistence_url = "http://127.0.0.1:%d" % pport
@@ -107,8 +108,13 @@ class ApiStack:
 
     # --- the stores behind persistence --------------------------------------
     def put_record(self, rec):
+        """Seeds persistence with rec. Its outbox event (persistence makes one for a
+        new observation, also for a seed) is the test's, not the api's: events_for()
+        leaves it out."""
         r = http.request("PUT", self.persistence_url + "/v1/records/" + rec["key"], body=rec)
         assert r.status == 200, r.text()
+        if r.json().get("event"):
+            self.seeded.add(r.json()["event"])
         return r.json()
 
     def pg_fetched_at(self, key):
@@ -129,8 +135,32 @@ class ApiStack:
         self.redis.cli("-n", str(REDIS_DB), "DEL", "nimbus:rec:" + key)
 
     def events_for(self, key):
-        """Events in the topic for key (message key = location key), parsed."""
-        return [json.loads(m["value"]) for m in self.kafka.read_all() if m["key"] == key]
+        """Events in the topic for key (message key = location key), parsed; the
+        events of the tests' own seed writes (put_record) left out."""
+        return [ev for ev in (json.loads(m["value"]) for m in self.kafka.read_all()
+                              if m["key"] == key) if ev.get("id") not in self.seeded]
+
+    def outbox_pending(self):
+        """Events persistence holds that no relay has marked sent (its stats)."""
+        r = http.request("GET", self.persistence_url + "/v1/outbox/stats")
+        assert r.status == 200, r.text()
+        return r.json()["pending"]
+
+    def wait_keys_events(self, keys, timeout=30):
+        """Waits until every key in keys has an event in the topic (one read of
+        the topic per try); returns all those events, parsed and validated."""
+        want, out = set(keys), []
+
+        def all_there():
+            out[:] = [json.loads(m["value"]) for m in self.kafka.read_all()
+                      if m["key"] in want]
+            out[:] = [ev for ev in out if ev.get("id") not in self.seeded]
+            return want <= {ev["key"] for ev in out}
+        procs.wait_until(all_there, timeout, interval=0.2,
+                         what="an event for each of %d keys in the topic" % len(want))
+        for ev in out:
+            schema.validate(ev, "event")
+        return out
 
     def wait_events(self, key, count, timeout=30):
         out = []

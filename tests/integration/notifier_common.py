@@ -5,8 +5,9 @@ NotifierStack runs, on free ports and wired to the suite's shared servers
 simulator): persistence, api, front, a mail catcher (tools/mail-catcher: a
 real SMTP server) and the notifier in a consumer group of its own. Helpers
 subscribe and confirm through the api, make new observations (a record PUT
-to persistence plus its event produced to Kafka, as the api's relay would),
-and wait for the notifier to have handled an event (its log line).
+to persistence, which stores the event with it; the api's outbox relay
+publishes it to Kafka), and wait for the notifier to have handled an event
+(its log line).
 """
 import datetime
 import json
@@ -14,11 +15,11 @@ import os
 import re
 import uuid
 
-from nimbus_harness import http, procs, schema, shared, testing
+from nimbus_harness import http, procs, shared, testing
 from nimbus_harness.mail import MailCatcher
 from nimbus_harness.sim import WeatherSim
 
-from api_common import iso, now_ms, record
+from api_common import record
 
 REDIS_DB = 2  # the notifier tests own this Redis database of the shared server
 CONFIRM_LINK = re.compile(r"https?://\S+/subscriptions/confirm\?token=([A-Za-z0-9_-]+)")
@@ -181,8 +182,10 @@ class NotifierStack:
     # --- observations ---------------------------------------------------------
 
     def observe(self, key, fetched_ms, temperature, code=0, observation=None):
-        """A new observation: the record stored in persistence and its event on
-        the topic (as the api's relay would publish it). Returns the event id."""
+        """A new observation as the api makes one: the record PUT to
+        persistence, which stores its event in the same transaction (the
+        outbox); the api's relay publishes that event to the topic. Returns
+        the event id persistence gave it."""
         if observation is None:
             dt = datetime.datetime.fromtimestamp(fetched_ms / 1000 + 3600,
                                                  tz=datetime.timezone.utc)
@@ -191,18 +194,19 @@ class NotifierStack:
         rec["current"]["weather_code"] = code
         r = http.request("PUT", self.persistence_url + "/v1/records/" + key, body=rec)
         assert r.status == 200, r.text()
-        lat, lon = (float(x) for x in key.split(","))
-        event = {"id": str(uuid.uuid4()), "type": "weather.observation", "time": iso(now_ms()),
-                 "key": key,
-                 "location": {"latitude": lat, "longitude": lon, "timezone": "Europe/Berlin"},
-                 "observation": {"time": observation, "temperature": temperature,
-                                 "apparent_temperature": temperature - 1,
-                                 "relative_humidity": 50, "wind_speed": 5.0,
-                                 "weather_code": code, "condition": "Clear sky"},
-                 "fetched_at": iso(fetched_ms)}
-        schema.validate(event, "event")
-        self.kafka.produce(json.dumps(event), key=key)
-        return event["id"]
+        event = r.json().get("event")
+        assert event, "persistence made no event for a new observation: %s" % r.text()
+        return event
+
+    def events_on_topic(self, event_id):
+        """How many messages on the topic carry event_id."""
+        n = 0
+        for m in self.kafka.read_all():
+            try:
+                n += json.loads(m["value"] or "null").get("id") == event_id
+            except (ValueError, AttributeError):
+                pass  # another test's message that is no event
+        return n
 
     def handled(self, event_id, daemon=None):
         """The notifier's line for event_id: (subscriptions, matched, queued) or None."""

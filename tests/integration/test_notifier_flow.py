@@ -8,9 +8,10 @@ with the RFC 8058 headers, a one-click unsubscribe, and silence after it.
 Real servers: PostgreSQL, Redis, the dev Kafka broker, the weather
 simulator, an SMTP server (python3-aiosmtpd). The confirmation and the alert
 are kept as .eml files under build/tests/artifacts/."""
+import json
+import os
 import re
 import shutil
-import os
 import urllib.parse
 
 from nimbus_harness import http, procs, schema, testing
@@ -113,6 +114,12 @@ class Flow(testing.TestCase):
         self.assertIn("local time", text)
         self.assertIn("Weather data by Open-Meteo.com", html_part(alert))
         self.assertIn(doc["location"]["name"], alert["Subject"])
+        # Its event is the one persistence stored with the record, relayed once
+        # by the api (the outbox), named for the place the api was asked for.
+        events = [json.loads(m["value"]) for m in self.events_for(key)]
+        mine = [e for e in events if e["observation"]["time"] == doc["current"]["time"]]
+        self.assertEqual(len(mine), 1, events)
+        self.assertEqual(mine[0]["location"].get("name"), doc["location"]["name"])
 
         # Keep both mails as people see them.
         for name, m in (("notifier-confirmation.eml", confirmation), ("notifier-alert.eml", alert)):
@@ -131,7 +138,6 @@ class Flow(testing.TestCase):
         self.renew(1800)
         procs.wait_until(lambda: len(self.events_for(key)) > before, 30,
                          what="the renewal's event on the topic")
-        import json
         last = json.loads(self.events_for(key)[-1]["value"])
         self.assertEqual(s.wait_handled(last["id"]), (0, 0, 0))
         s.wait_queue_empty()

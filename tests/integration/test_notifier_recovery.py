@@ -58,6 +58,8 @@ class Recovery(testing.TestCase):
         s.wait_queue_empty()
         self.assertEqual(len(self.alerts(who)), 1)
         self.assertIsNotNone(first.log_text())
+        # Each observation's event reached the topic once, through the relay.
+        self.assertEqual((s.events_on_topic(e1), s.events_on_topic(e2)), (1, 1))
 
     def test_smtp_down_then_up_the_alert_arrives_once(self):
         s, key, who = self.stack, "60.17,24.94", "patient@example.org"
@@ -73,6 +75,7 @@ class Recovery(testing.TestCase):
         alert = s.mail.wait_messages(1, to=who, kind="alert", timeout=30)[0]
         s.wait_queue_empty()
         self.assertEqual(len(self.alerts(who)), 1)
+        self.assertEqual(s.events_on_topic(e), 1)
         self.assertIn("-1.5 °C", alert["Subject"])
 
     def test_a_refused_recipient_is_given_up_not_retried(self):

@@ -3,8 +3,9 @@
 observations mail and which do not: real api, persistence (PostgreSQL),
 Kafka (dev broker), notifier and SMTP server (python3-aiosmtpd).
 
-New observations are made as the api's relay makes them: the record stored
-in persistence and its event on the topic."""
+New observations are made as the api makes them: the record stored in
+persistence, whose event (stored in the same transaction) the api's outbox
+relay publishes to the topic."""
 import json
 
 from nimbus_harness import http, procs, schema, testing

@@ -9,6 +9,7 @@
 #ifndef NIMBUS_HTTP_CLIENT_H
 #define NIMBUS_HTTP_CLIENT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "nimbus/buf.h"
@@ -23,6 +24,10 @@ typedef struct nb_httpc_req {
     long connect_timeout_ms;
     long timeout_ms; /* total */
     size_t max_body; /* response body cap */
+    /* When *cancel becomes true (any thread) the call ends within about a
+     * second, or at once if not started: NB_ERR_UNAVAILABLE, errmsg
+     * "cancelled". NULL: never. For shutdown. */
+    const atomic_bool *cancel;
 } nb_httpc_req;
 
 typedef struct nb_httpc_resp {
@@ -37,7 +42,8 @@ void nb_httpc_global_cleanup(void);
 
 /* Performs the request. Returns NB_OK when an HTTP answer (any status) arrived;
  * NB_ERR_TIMEOUT, NB_ERR_UNAVAILABLE (connect failed), NB_ERR_TOO_LARGE or
- * NB_ERR_UPSTREAM otherwise, with resp->errmsg set. resp is initialised here. */
+ * NB_ERR_UPSTREAM otherwise, with resp->errmsg set (NB_ERR_UNAVAILABLE too when
+ * cancelled). resp is initialised here. */
 nb_err nb_httpc_do(const nb_httpc_req *req, nb_httpc_resp *resp);
 void nb_httpc_resp_release(nb_httpc_resp *resp);
 /* The value of a response header (case-insensitive name; the last one if

@@ -1,6 +1,9 @@
-/* upstream.c — paced, retried calls to the Open-Meteo-compatible upstream. */
-#include "upstream.h"
+/* upstream_http.c — paced, retried calls to the Open-Meteo-compatible
+ * upstream (see upstream_http.h). */
+#include "upstream_http.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +20,33 @@
 enum { EP_FORECAST, EP_GEOCODING, EP_COUNT };
 static const char *const ep_names[] = {"forecast", "geocoding"};
 
-struct upstream {
+typedef struct upstream_http {
+    upstream base;
     const api_config *cfg;
     pace *pace;
+    atomic_bool cancelled;
+    pthread_mutex_t lock; /* backoff waits end early on cancel */
+    pthread_cond_t wake;
     nb_counter *calls[EP_COUNT], *errors[EP_COUNT], *retries[EP_COUNT];
     nb_counter *pace_rejections;
     nb_histogram *latency[EP_COUNT];
-};
+} upstream_http;
 
-upstream *upstream_new(const api_config *cfg)
+static const upstream_ops http_ops;
+
+upstream *upstream_http_new(const api_config *cfg)
 {
-    upstream *u = calloc(1, sizeof(*u));
+    upstream_http *u = calloc(1, sizeof(*u));
     if (!u) return NULL;
+    u->base.ops = &http_ops;
     u->cfg = cfg;
     u->pace = pace_new(cfg->upstream_pace_per_min);
+    if (!u->pace) {
+        free(u);
+        return NULL;
+    }
+    pthread_mutex_init(&u->lock, NULL);
+    pthread_cond_init(&u->wake, NULL);
     char labels[64];
     for (int i = 0; i < EP_COUNT; i++) {
         snprintf(labels, sizeof(labels), "endpoint=\"%s\"", ep_names[i]);
@@ -45,19 +61,44 @@ upstream *upstream_new(const api_config *cfg)
     }
     u->pace_rejections = nb_counter_new("nimbus_upstream_pace_rejections_total", NULL,
                                         "Upstream calls not made because the pace limit was spent");
-    return u;
+    return &u->base;
 }
 
-void upstream_free(upstream *u)
+static void http_free(upstream *base)
 {
-    if (!u) return;
+    upstream_http *u = (upstream_http *)base;
     pace_free(u->pace);
+    pthread_cond_destroy(&u->wake);
+    pthread_mutex_destroy(&u->lock);
     free(u);
 }
 
-double upstream_pace_available(upstream *u)
+static double http_pace_available(upstream *base)
 {
-    return pace_available(u->pace);
+    return pace_available(((upstream_http *)base)->pace);
+}
+
+static void http_cancel(upstream *base)
+{
+    upstream_http *u = (upstream_http *)base;
+    pthread_mutex_lock(&u->lock);
+    atomic_store(&u->cancelled, true);
+    pthread_cond_broadcast(&u->wake);
+    pthread_mutex_unlock(&u->lock);
+}
+
+/* Waits ms before a retry; false when cancelled meanwhile. */
+static bool backoff_wait(upstream_http *u, long ms)
+{
+    struct timespec ts;
+    nb_timespec_in(ms, &ts);
+    pthread_mutex_lock(&u->lock);
+    while (!atomic_load(&u->cancelled)) {
+        if (pthread_cond_timedwait(&u->wake, &u->lock, &ts) != 0) break;
+    }
+    bool ok = !atomic_load(&u->cancelled);
+    pthread_mutex_unlock(&u->lock);
+    return ok;
 }
 
 typedef nb_err (*parse_fn)(const nb_httpc_resp *resp, void *arg, const char **why);
@@ -65,24 +106,28 @@ typedef nb_err (*parse_fn)(const nb_httpc_resp *resp, void *arg, const char **wh
 /* One logical call: pace, request, classify, retry. On HTTP 200 the body is
  * handed to parse. A 400 "Invalid timezone" makes *tz_fallback true and
  * returns NB_ERR_CONFLICT so the caller can ask again with GMT. */
-static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *arg, up_error *err,
-                   bool *tz_fallback)
+static nb_err call(upstream_http *u, int ep, const char *url, parse_fn parse, void *arg,
+                   nb_error *err, bool *tz_fallback)
 {
     const api_config *c = u->cfg;
     memset(err, 0, sizeof(*err));
     for (int attempt = 0;; attempt++) {
+        if (atomic_load(&u->cancelled))
+            return nb_error_set(err, NB_ERR_UNAVAILABLE, 5,
+                                "shutting down: upstream call cancelled");
         if (!pace_take(u->pace, &err->retry_after_s)) {
             nb_counter_inc(u->pace_rejections);
-            snprintf(err->reason, sizeof(err->reason),
-                     "upstream pace limit of %ld calls a minute reached", c->upstream_pace_per_min);
-            return NB_ERR_RATE_LIMITED;
+            return nb_error_set(err, NB_ERR_RATE_LIMITED, err->retry_after_s,
+                                "upstream pace limit of %ld calls a minute reached",
+                                c->upstream_pace_per_min);
         }
         nb_counter_inc(u->calls[ep]);
         nb_httpc_req req = {.method = "GET",
                             .url = url,
                             .connect_timeout_ms = c->upstream_connect_timeout_ms,
                             .timeout_ms = c->upstream_timeout_ms,
-                            .max_body = (size_t)c->upstream_max_body};
+                            .max_body = (size_t)c->upstream_max_body,
+                            .cancel = &u->cancelled};
         nb_httpc_resp resp;
         double t0 = nb_mono_s();
         nb_err e = nb_httpc_do(&req, &resp);
@@ -92,7 +137,7 @@ static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *a
             const char *why = NULL;
             e = parse(&resp, arg, &why);
             if (e)
-                snprintf(err->reason, sizeof(err->reason), "upstream %s answer unusable: %s",
+                snprintf(err->msg, sizeof(err->msg), "upstream %s answer unusable: %s",
                          ep_names[ep], why ? why : "?");
         } else if (e == NB_OK) {
             char reason[200];
@@ -103,7 +148,7 @@ static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *a
                 nb_httpc_resp_release(&resp);
                 return NB_ERR_CONFLICT;
             }
-            snprintf(err->reason, sizeof(err->reason), "upstream %s answered %ld%s%s", ep_names[ep],
+            snprintf(err->msg, sizeof(err->msg), "upstream %s answered %ld%s%s", ep_names[ep],
                      resp.status, reason[0] ? ": " : "", reason);
             if (resp.status == 429) {
                 e = NB_ERR_RATE_LIMITED;
@@ -115,23 +160,23 @@ static nb_err call(upstream *u, int ep, const char *url, parse_fn parse, void *a
                 retryable = resp.status >= 500;
             }
         } else {
-            snprintf(err->reason, sizeof(err->reason), "upstream %s: %.200s", ep_names[ep],
-                     resp.errmsg);
+            snprintf(err->msg, sizeof(err->msg), "upstream %s: %.200s", ep_names[ep], resp.errmsg);
             retryable = e == NB_ERR_TIMEOUT || e == NB_ERR_UNAVAILABLE || e == NB_ERR_UPSTREAM;
         }
         nb_httpc_resp_release(&resp);
         if (e == NB_OK) return NB_OK;
+        err->code = e;
         nb_counter_inc(u->errors[ep]);
-        if (!retryable || attempt >= c->upstream_retries) {
-            nb_warn("%s", err->reason);
+        if (!retryable || attempt >= c->upstream_retries || atomic_load(&u->cancelled)) {
+            nb_warn("%s", err->msg);
             if (!err->retry_after_s) err->retry_after_s = 30;
             return e;
         }
         nb_counter_inc(u->retries[ep]);
-        nb_info("%s; retrying (%d of %ld)", err->reason, attempt + 1, c->upstream_retries);
-        long ms = nb_backoff_ms(attempt, 200, 6400); /* 200, 400, 800 ms ... */
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
+        nb_info("%s; retrying (%d of %ld)", err->msg, attempt + 1, c->upstream_retries);
+        if (!backoff_wait(u, nb_backoff_ms(attempt, 200, 6400))) /* 200, 400, 800 ms ... */
+            return nb_error_set(err, NB_ERR_UNAVAILABLE, 5,
+                                "shutting down: upstream call cancelled");
     }
 }
 
@@ -149,10 +194,12 @@ static nb_err parse_forecast(const nb_httpc_resp *resp, void *arg, const char **
                : NB_ERR_UPSTREAM;
 }
 
-nb_err upstream_forecast(upstream *u, const char *key, nb_record *out, up_error *err)
+static nb_err http_forecast(upstream *base, const char *key, nb_record *out, nb_error *err)
 {
+    upstream_http *u = (upstream_http *)base;
     double lat, lon;
-    if (!nb_location_key_valid(key, &lat, &lon)) return NB_ERR_INVALID;
+    if (!nb_location_key_valid(key, &lat, &lon))
+        return nb_error_set(err, NB_ERR_INVALID, 0, "not a location key: %s", key);
     forecast_arg a = {key, out};
     nb_buf url;
     nb_buf_init(&url, 4096);
@@ -183,8 +230,10 @@ static nb_err parse_geo(const nb_httpc_resp *resp, void *arg, const char **why)
                : NB_ERR_UPSTREAM;
 }
 
-nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *found, up_error *err)
+static nb_err http_geocode(upstream *base, const char *query, nb_place *out, bool *found,
+                           nb_error *err)
 {
+    upstream_http *u = (upstream_http *)base;
     geo_arg a = {out, found};
     nb_buf url;
     nb_buf_init(&url, 4096);
@@ -193,3 +242,12 @@ nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *fou
     nb_buf_release(&url);
     return e;
 }
+
+static const upstream_ops http_ops = {
+    .name = "http",
+    .forecast = http_forecast,
+    .geocode = http_geocode,
+    .pace_available = http_pace_available,
+    .cancel = http_cancel,
+    .free = http_free,
+};

@@ -1,0 +1,87 @@
+/* store.c — what every store backend shares: persistence's resource names,
+ * the meaning of its statuses (see store.h). */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nimbus/http_client.h"
+
+bool store_err_transient(nb_err e)
+{
+    switch (e) {
+    case NB_ERR_INVALID:
+    case NB_ERR_NOT_FOUND:
+    case NB_ERR_TOO_LARGE:
+    case NB_ERR_MEDIA_TYPE:
+    case NB_ERR_METHOD:
+    case NB_ERR_CONFLICT:
+        return false;
+    default:
+        return true;
+    }
+}
+
+nb_err store_status_err(long status)
+{
+    switch (status) {
+    case 404:
+        return NB_ERR_NOT_FOUND;
+    case 405:
+        return NB_ERR_METHOD;
+    case 409:
+    case 412:
+        return NB_ERR_CONFLICT;
+    case 413:
+        return NB_ERR_TOO_LARGE;
+    case 415:
+        return NB_ERR_MEDIA_TYPE;
+    case 408:
+    case 503:
+        return NB_ERR_UNAVAILABLE;
+    case 429:
+        return NB_ERR_RATE_LIMITED;
+    case 504:
+        return NB_ERR_TIMEOUT;
+    default:
+        return status >= 400 && status < 500 ? NB_ERR_INVALID : NB_ERR_UPSTREAM;
+    }
+}
+
+char *store_record_path(const char *key, const char *name)
+{
+    char *q = name && *name ? nb_url_escape(name) : NULL;
+    if (name && *name && !q) return NULL;
+    size_t n = strlen(key) + (q ? strlen(q) + 8 : 0) + 16;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "/v1/records/%s%s%s", key, q ? "?name=" : "", q ? q : "");
+    free(q);
+    return p;
+}
+
+char *store_geo_path(const char *query)
+{
+    char *q = nb_url_escape(query);
+    if (!q) return NULL;
+    size_t n = strlen(q) + 16;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "/v1/geocode/%s", q);
+    free(q);
+    return p;
+}
+
+void store_reply_release(store_reply *r)
+{
+    if (!r) return;
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+}
+
+void outbox_events_free(outbox_event *evs, size_t n)
+{
+    for (size_t i = 0; evs && i < n; i++)
+        free(evs[i].json);
+    free(evs);
+}

@@ -1,0 +1,156 @@
+/* store.h — the api's seam to persistence: a table of operations plus the
+ * backend's own state (the idea of services/persistence/kv.h). store_http.c
+ * speaks persistence's HTTP interface; the unit tests use an in-memory
+ * double. The api knows nothing of Redis or PostgreSQL.
+ *
+ * Errors: NB_OK; NB_ERR_NOT_FOUND (reads: nothing stored); a refusal —
+ * persistence answered 4xx: NB_ERR_INVALID, NB_ERR_CONFLICT, NB_ERR_TOO_LARGE,
+ * ... — is permanent (store_err_transient() false: never retry it); a failure
+ * — NB_ERR_UNAVAILABLE, NB_ERR_TIMEOUT, NB_ERR_UPSTREAM (a 5xx or an answer
+ * that makes no sense), NB_ERR_RATE_LIMITED (429) — is transient. err (may be
+ * NULL) receives a reason for logs.
+ *
+ * Threads: every operation may be called from any thread at the same time;
+ * each blocks for at most timeout_ms (0: the store's default). */
+#ifndef API_STORE_H
+#define API_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "memo.h"
+#include "nimbus/err.h"
+#include "nimbus/record.h"
+
+typedef struct store store;
+
+/* What a PUT did. */
+typedef struct store_put_result {
+    bool applied;   /* false: persistence already held something at least as new */
+    char event[40]; /* id of the outbox event the write created, "" for none */
+} store_put_result;
+
+/* An outbox event as claimed (proto/outbox-claim.schema.json). */
+typedef struct outbox_event {
+    char id[40];
+    char key[NB_KEY_MAX];
+    char *json; /* the event object, compact JSON (owned) */
+    size_t len;
+} outbox_event;
+
+typedef struct outbox_stats {
+    long pending;        /* events not yet marked sent */
+    double oldest_age_s; /* age of the oldest of them, 0 when none */
+} outbox_stats;
+
+/* persistence's own answer to a call whose answer the api passes on (the
+ * subscription routes: their statuses and reasons are the client's). */
+typedef struct store_reply {
+    long status;          /* the HTTP status */
+    char *body;           /* the body, NUL-terminated (owned: store_reply_release) */
+    size_t len;           /* its length */
+    char retry_after[16]; /* its Retry-After, "" when none */
+} store_reply;
+
+typedef struct store_ops {
+    const char *name; /* "http", "mem" */
+    /* The record for key, its source ("cache", "database") and version (etag,
+     * "" if none). With if_none_match equal to the stored version: NB_OK,
+     * *unchanged, out/source untouched. */
+    nb_err (*get_record)(store *s, const char *key, const char *if_none_match, nb_record *out,
+                         char source[16], char etag[MEMO_ETAG_MAX], bool *unchanged, nb_error *err);
+    /* The geocoding entry for a normalised query (expired ones never). */
+    nb_err (*get_geo)(store *s, const char *query, nb_geo_entry *out, nb_error *err);
+    /* PUT a JSON body to a path made by store_record_path / store_geo_path. */
+    nb_err (*put)(store *s, const char *path, const char *body, size_t len, long timeout_ms,
+                  store_put_result *res, nb_error *err);
+    /* Claims up to limit unsent events for owner until now + lease_ms, oldest
+     * first: *out is a malloc'd array of *n events (free with outbox_events_free). */
+    nb_err (*claim)(store *s, const char *owner, int limit, long lease_ms, long timeout_ms,
+                    outbox_event **out, size_t *n, nb_error *err);
+    /* Marks events sent; *count: how many were not sent before. */
+    nb_err (*ack)(store *s, const char *const *ids, size_t n, long timeout_ms, long *count,
+                  nb_error *err);
+    /* Drops owner's claims on unsent events (another relay may take them at once). */
+    nb_err (*release)(store *s, const char *owner, const char *const *ids, size_t n,
+                      long timeout_ms, long *count, nb_error *err);
+    nb_err (*stats)(store *s, outbox_stats *out, nb_error *err);
+    /* POSTs a JSON body to one of persistence's subscription routes
+     * ("/v1/subscriptions", "/v1/subscriptions/confirm", ...): NB_OK with
+     * *out filled whatever the status (a 4xx or 5xx is the caller's to pass
+     * on); an error only when no answer came. */
+    nb_err (*subscriptions)(store *s, const char *path, const char *body, size_t len,
+                            store_reply *out, nb_error *err);
+    /* true when persistence answers. */
+    bool (*ping)(store *s);
+    void (*free)(store *s);
+} store_ops;
+
+/* Every backend embeds this as its first member. */
+struct store {
+    const store_ops *ops;
+};
+
+static inline nb_err store_get_record(store *s, const char *key, const char *if_none_match,
+                                      nb_record *out, char source[16], char etag[MEMO_ETAG_MAX],
+                                      bool *unchanged, nb_error *err)
+{
+    return s->ops->get_record(s, key, if_none_match, out, source, etag, unchanged, err);
+}
+static inline nb_err store_get_geo(store *s, const char *query, nb_geo_entry *out, nb_error *err)
+{
+    return s->ops->get_geo(s, query, out, err);
+}
+static inline nb_err store_put(store *s, const char *path, const char *body, size_t len,
+                               long timeout_ms, store_put_result *res, nb_error *err)
+{
+    return s->ops->put(s, path, body, len, timeout_ms, res, err);
+}
+static inline nb_err store_claim(store *s, const char *owner, int limit, long lease_ms,
+                                 long timeout_ms, outbox_event **out, size_t *n, nb_error *err)
+{
+    return s->ops->claim(s, owner, limit, lease_ms, timeout_ms, out, n, err);
+}
+static inline nb_err store_ack(store *s, const char *const *ids, size_t n, long timeout_ms,
+                               long *count, nb_error *err)
+{
+    return s->ops->ack(s, ids, n, timeout_ms, count, err);
+}
+static inline nb_err store_release(store *s, const char *owner, const char *const *ids, size_t n,
+                                   long timeout_ms, long *count, nb_error *err)
+{
+    return s->ops->release(s, owner, ids, n, timeout_ms, count, err);
+}
+static inline nb_err store_stats(store *s, outbox_stats *out, nb_error *err)
+{
+    return s->ops->stats(s, out, err);
+}
+static inline nb_err store_subscriptions(store *s, const char *path, const char *body, size_t len,
+                                         store_reply *out, nb_error *err)
+{
+    return s->ops->subscriptions(s, path, body, len, out, err);
+}
+static inline bool store_ping(store *s)
+{
+    return s->ops->ping(s);
+}
+static inline void store_free(store *s)
+{
+    if (s) s->ops->free(s);
+}
+
+/* False for a refusal (4xx: retrying cannot help), true for a failure. */
+bool store_err_transient(nb_err e);
+/* The nb_err for a status persistence answered (not 200/304). */
+nb_err store_status_err(long status);
+
+/* Persistence's resources. Caller frees; NULL on no memory.
+ * name (may be NULL): the place name for the event (?name=). */
+char *store_record_path(const char *key, const char *name);
+char *store_geo_path(const char *query);
+/* Frees what a reply holds (NULL and a zeroed reply are fine). */
+void store_reply_release(store_reply *r);
+/* Frees an array from claim. */
+void outbox_events_free(outbox_event *evs, size_t n);
+
+#endif

@@ -1,0 +1,14 @@
+/* upstream_http.h — the Open-Meteo client: paced, bounded retries with
+ * jitter on 5xx and timeouts (never on 4xx), a response size cap, and the
+ * "Invalid timezone" fallback from timezone=auto to GMT. Each calling thread
+ * uses its own curl handle (http_client.h). */
+#ifndef API_UPSTREAM_HTTP_H
+#define API_UPSTREAM_HTTP_H
+
+#include "api_config.h"
+#include "upstream.h"
+
+/* cfg is borrowed and must outlive the client. NULL on no memory. */
+upstream *upstream_http_new(const api_config *cfg);
+
+#endif

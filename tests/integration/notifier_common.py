@@ -181,15 +181,21 @@ class NotifierStack:
 
     # --- observations ---------------------------------------------------------
 
+    @staticmethod
+    def observation_at(ms):
+        """The observation time (local, UTC+1, to the minute) of a record
+        fetched at ms: two records fetched within a minute are one
+        observation, and persistence makes an event for the first only."""
+        dt = datetime.datetime.fromtimestamp(ms / 1000 + 3600, tz=datetime.timezone.utc)
+        return dt.strftime("%Y-%m-%dT%H:%M")
+
     def observe(self, key, fetched_ms, temperature, code=0, observation=None):
         """A new observation as the api makes one: the record PUT to
         persistence, which stores its event in the same transaction (the
         outbox); the api's relay publishes that event to the topic. Returns
         the event id persistence gave it."""
         if observation is None:
-            dt = datetime.datetime.fromtimestamp(fetched_ms / 1000 + 3600,
-                                                 tz=datetime.timezone.utc)
-            observation = dt.strftime("%Y-%m-%dT%H:%M")
+            observation = self.observation_at(fetched_ms)
         rec = record(key, fetched_ms, temperature=temperature, observation=observation)
         rec["current"]["weather_code"] = code
         r = http.request("PUT", self.persistence_url + "/v1/records/" + key, body=rec)

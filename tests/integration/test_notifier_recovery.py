@@ -45,7 +45,9 @@ class Recovery(testing.TestCase):
         # before e1). A later observation proves it caught up.
         first = s.notifier
         s.start_notifier(name="notifier-restarted")
-        e2 = s.observe(key, now_ms(), 4.5)  # matches, but the rule cools down for 12 h
+        # A new observation (the next quarter hour's): matches, but the rule
+        # cools down for 12 h.
+        e2 = s.observe(key, now_ms(), 4.5, observation=s.observation_at(now_ms() + 15 * 60_000))
         self.assertEqual(s.wait_handled(e2), (1, 0, 0))
         replayed = s.handled(e1)
         self.assertIn(replayed, (None, (1, 0, 0)), "e1 read again must mail nobody")

@@ -57,19 +57,6 @@ void subs_free(subs *s)
     free(s);
 }
 
-bool subs_uuid_valid(const char *s)
-{
-    if (!s || strlen(s) != 36) return false;
-    for (int i = 0; i < 36; i++) {
-        char c = s[i];
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? c != '-'
-                 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return false;
-    }
-    return true;
-}
-
 /* A fresh token: 32 random bytes in base64url. */
 static nb_err mint(char out[TOKEN_LEN + 1])
 {

@@ -87,7 +87,4 @@ nb_err subs_failed(subs *s, const char *owner, const char *id, bool permanent, l
 /* Mails not sent yet and the age of the oldest. */
 nb_err subs_mail_stats(subs *s, long *pending, double *oldest_age_s);
 
-/* True when s is a UUID in text form. */
-bool subs_uuid_valid(const char *s);
-
 #endif

@@ -82,11 +82,11 @@ static nb_err read_caps(const json_t *caps, subs_request *r, char *why, size_t w
 {
     static const char *const fields[] = {"per_address", "per_client", NULL};
     json_int_t a = 0, c = 0;
-    if (caps && (!object_of(caps, fields) ||
-                 (json_object_get(caps, "per_address") &&
-                  !int_in(caps, "per_address", 0, SR_CAP_MAX, &a)) ||
-                 (json_object_get(caps, "per_client") &&
-                  !int_in(caps, "per_client", 0, SR_CAP_MAX, &c))))
+    if (caps &&
+        (!object_of(caps, fields) ||
+         (json_object_get(caps, "per_address") &&
+          !int_in(caps, "per_address", 0, SR_CAP_MAX, &a)) ||
+         (json_object_get(caps, "per_client") && !int_in(caps, "per_client", 0, SR_CAP_MAX, &c))))
         return refuse(why, whylen,
                       "caps: {\"per_address\", \"per_client\"}, whole numbers from 0 to 1000000");
     r->cap_address = (long)a;
@@ -168,8 +168,8 @@ nb_err sr_token_read(const char *body, size_t len, char out[SR_TOKEN_MAX + 1], c
 
 /* --- the notifier's routes ------------------------------------------------- */
 
-nb_err sr_page_read(const char *tail, const char *after, const char *limit, sr_page *out,
-                    char *why, size_t whylen)
+nb_err sr_page_read(const char *tail, const char *after, const char *limit, sr_page *out, char *why,
+                    size_t whylen)
 {
     memset(out, 0, sizeof(*out));
     const char *slash = strchr(tail, '/');

@@ -53,8 +53,8 @@ typedef struct sr_page {
     int limit;
 } sr_page;
 
-nb_err sr_page_read(const char *tail, const char *after, const char *limit, sr_page *out,
-                    char *why, size_t whylen);
+nb_err sr_page_read(const char *tail, const char *after, const char *limit, sr_page *out, char *why,
+                    size_t whylen);
 
 /* POST /v1/evaluations: {"event", "key", "results": [{"subscription",
  * "state_version", "state", "alert"?}]}. results: the array as compact JSON

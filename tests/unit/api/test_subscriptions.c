@@ -31,9 +31,14 @@ static char base[64];
 /* Starts the service with the given extra settings (NULL-terminated). */
 static void start(const char *const *extra)
 {
-    const char *argv[40] = {"test",          "--port=0",           "--threads=2",
-                            "--workers=2",   "--access-log=false", "--grace-ms=2000",
-                            "--kafka-brokers=", "--miss-deadline-ms=5000"};
+    const char *argv[40] = {"test",
+                            "--port=0",
+                            "--threads=2",
+                            "--workers=2",
+                            "--access-log=false",
+                            "--grace-ms=2000",
+                            "--kafka-brokers=",
+                            "--miss-deadline-ms=5000"};
     int argc = 8;
     for (int i = 0; extra && extra[i]; i++)
         argv[argc++] = extra[i];
@@ -99,7 +104,7 @@ static void sleep_ms(long ms)
 #define WAIT_FOR(cond)                                                                             \
     do {                                                                                           \
         int64_t until_ = nb_mono_ms() + 10000;                                                     \
-        while (!(cond) && nb_mono_ms() < until_)                                                  \
+        while (!(cond) && nb_mono_ms() < until_)                                                   \
             sleep_ms(5);                                                                           \
         assert_true(cond);                                                                         \
     } while (0)
@@ -117,7 +122,8 @@ static void *fire(void *arg)
     shot *s = arg;
     nb_httpc_resp resp;
     double t0 = nb_mono_s();
-    s->status = s->body ? subscribe(s->body, &resp) : request(s->method, s->path, NULL, NULL, &resp);
+    s->status =
+        s->body ? subscribe(s->body, &resp) : request(s->method, s->path, NULL, NULL, &resp);
     s->secs = nb_mono_s() - t0;
     nb_httpc_resp_release(&resp);
     return NULL;
@@ -300,8 +306,8 @@ static void persistence_refusals_are_passed_on(void **state)
     assert_true(atoi(hdr(&r, "Retry-After")) >= 1);
     nb_httpc_resp_release(&r);
     /* The token routes: persistence knows no such token. */
-    assert_int_equal(
-        request("GET", "/v1/subscriptions?token=AAAAAAAAAAAAAAAAAAAA", NULL, NULL, &r), 404);
+    assert_int_equal(request("GET", "/v1/subscriptions?token=AAAAAAAAAAAAAAAAAAAA", NULL, NULL, &r),
+                     404);
     assert_true(has(&r, "unknown or expired token"));
     nb_httpc_resp_release(&r);
     assert_int_equal(request("GET", "/v1/subscriptions?token=short", NULL, NULL, &r), 400);

@@ -29,8 +29,7 @@ static void a_subscription_request_is_read_canonically(void **state)
 {
     sr_create c;
     char why[300];
-    assert_int_equal(sr_create_read(create_body, strlen(create_body), &c, why, sizeof(why)),
-                     NB_OK);
+    assert_int_equal(sr_create_read(create_body, strlen(create_body), &c, why, sizeof(why)), NB_OK);
     assert_string_equal(c.req.email, "Jo@Example.ORG");
     assert_string_equal(c.req.email_canonical, "jo@example.org");
     assert_string_equal(c.req.place_key, "52.52,13.41");
@@ -122,12 +121,12 @@ static void pages_of_a_place(void **state)
     assert_int_equal(p.limit, 7);
     assert_int_equal(sr_page_read("52.52,13.41/other", NULL, NULL, &p, why, sizeof(why)),
                      NB_ERR_NOT_FOUND);
-    expect_refusal(sr_page_read("52.5,13.41/subscriptions", NULL, NULL, &p, why, sizeof(why)),
-                   why, "location key must be canonical");
-    expect_refusal(sr_page_read("52.52,13.41/subscriptions", "x", NULL, &p, why, sizeof(why)),
-                   why, "after: a subscription id");
-    expect_refusal(sr_page_read("52.52,13.41/subscriptions", NULL, "0", &p, why, sizeof(why)),
-                   why, "limit: a whole number from 1 to 1000");
+    expect_refusal(sr_page_read("52.5,13.41/subscriptions", NULL, NULL, &p, why, sizeof(why)), why,
+                   "location key must be canonical");
+    expect_refusal(sr_page_read("52.52,13.41/subscriptions", "x", NULL, &p, why, sizeof(why)), why,
+                   "after: a subscription id");
+    expect_refusal(sr_page_read("52.52,13.41/subscriptions", NULL, "0", &p, why, sizeof(why)), why,
+                   "limit: a whole number from 1 to 1000");
     expect_refusal(sr_page_read("52.52,13.41/subscriptions", NULL, "", &p, why, sizeof(why)), why,
                    "limit:");
 }
@@ -149,8 +148,7 @@ static void evaluations(void **state)
         {"{\"event\":\"x\",\"results\":[]}", "event: the event id"},
         {"{\"event\":\"" ID "\",\"key\":\"x\",\"results\":[]}", "key:"},
         {"{\"event\":\"" ID "\",\"results\":[]}", "results: an array of 1 to 1000"},
-        {"{\"event\":\"" ID "\",\"results\":[{\"subscription\":\"x\"}]}",
-         "results[].subscription"},
+        {"{\"event\":\"" ID "\",\"results\":[{\"subscription\":\"x\"}]}", "results[].subscription"},
         {"{\"event\":\"" ID "\",\"results\":[{\"subscription\":\"" ID "\",\"state\":{}}]}",
          "results[].state_version"},
         {"{\"event\":\"" ID "\",\"results\":[{\"subscription\":\"" ID "\",\"state_version\":1,"

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nimbus/text.h"
+
 static const char *const kind_names[NB_RULE_KINDS] = {"temperature_above", "temperature_below",
                                                       "precipitation_probability_above",
                                                       "condition_change", "daily_digest"};
@@ -57,9 +59,9 @@ static nb_err parse_rule(const json_t *o, int i, nb_rule *r, char *why, size_t w
         if (strcmp(kind, kind_names[k]) == 0) break;
     if (k == NB_RULE_KINDS)
         return bad(why, whylen,
-                   "rules[%d].kind: unknown kind '%.40s' (temperature_above, temperature_below, "
+                   "rules[%d].kind: unknown kind '%.*s' (temperature_above, temperature_below, "
                    "precipitation_probability_above, condition_change or daily_digest)",
-                   i, kind);
+                   i, (int)nb_utf8_prefix(kind, 40), kind);
     *r = (nb_rule){.kind = (nb_rule_kind)k, .cooldown_h = default_cooldown_h[k]};
 
     const char *key;
@@ -98,7 +100,8 @@ static nb_err parse_rule(const json_t *o, int i, nb_rule *r, char *why, size_t w
                            COOLDOWN_MAX_H);
             r->cooldown_h = (int)d;
         } else {
-            return bad(why, whylen, "rules[%d]: %s takes no field '%.40s'", i, kind, key);
+            return bad(why, whylen, "rules[%d]: %s takes no field '%.*s'", i, kind,
+                       (int)nb_utf8_prefix(key, 40), key);
         }
     }
     if (!has_value && k != NB_RULE_CONDITION_CHANGE)
@@ -119,7 +122,8 @@ static nb_err parse_quiet(const json_t *q, nb_rules *out, char *why, size_t whyl
     json_object_foreach((json_t *)q, key, v)
     {
         if (strcmp(key, "start") != 0 && strcmp(key, "end") != 0)
-            return bad(why, whylen, "quiet_hours: no field '%.40s' (start and end)", key);
+            return bad(why, whylen, "quiet_hours: no field '%.*s' (start and end)",
+                       (int)nb_utf8_prefix(key, 40), key);
     }
     if (!number_in(json_object_get(q, "start"), 0, 23, true, &s))
         return bad(why, whylen, "quiet_hours.start: a whole number from 0 to 23 (local hour)");

@@ -40,11 +40,11 @@ bool nb_utf8_valid(const char *s, size_t n)
 
 size_t nb_utf8_prefix(const char *s, size_t max)
 {
-    size_t n = strlen(s);
-    if (n <= max) return n;
-    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80) /* s[max] continues a character */
-        max--;
-    return max;
+    size_t n = strlen(s), i = 0, len;
+    uint32_t cp;
+    while (i < n && (len = nb_utf8_next(s + i, n - i, &cp)) != 0 && i + len <= max)
+        i += len;
+    return i;
 }
 
 bool nb_text_unsafe(uint32_t cp)

@@ -63,8 +63,9 @@ nb_err sub_request_parse(const char *body, size_t len, sub_request *out, char *w
     json_t *b = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
     nb_err e = NB_ERR_INVALID;
     if (!json_is_object(b)) {
-        snprintf(why, whylen, "the body must be a JSON object (%s)",
-                 b ? "got another JSON value" : jerr.text);
+        const char *what = b ? "got another JSON value" : jerr.text;
+        snprintf(why, whylen, "the body must be a JSON object (%.*s)",
+                 (int)nb_utf8_prefix(what, 160), what);
         goto out;
     }
     const char *field;

@@ -101,23 +101,28 @@ void sub_client_address(const char *peer, const char *xff, const char *trusted_l
 {
     snprintf(out, outlen, "%s", peer ? peer : "");
     if (!peer || !xff || !trusted(peer, trusted_list)) return;
-    /* Walk X-Forwarded-For from the right: each hop appended the address it
-     * saw; the first one not ours is the client. */
-    char buf[1024];
-    snprintf(buf, sizeof(buf), "%s", xff);
+    /* Walk X-Forwarded-For from the right, all of it (however long the part
+     * a client wrote ahead of what our proxies appended): each hop appended
+     * the address it saw; the first one not ours is the client. */
+    const char *end = xff + strlen(xff);
     for (;;) {
-        char *comma = strrchr(buf, ',');
-        char *item = comma ? comma + 1 : buf;
-        item += strspn(item, " \t");
-        char *e = item + strlen(item);
-        while (e > item && (e[-1] == ' ' || e[-1] == '\t'))
-            *--e = '\0';
+        const char *start = end;
+        while (start > xff && start[-1] != ',')
+            start--;
+        const char *a = start, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        char item[INET6_ADDRSTRLEN];
         struct in6_addr any;
-        bool is_ip = inet_pton(AF_INET, item, &any) == 1 || inet_pton(AF_INET6, item, &any) == 1;
-        if (!is_ip) return; /* garbage: keep the last address we could trust */
+        if ((size_t)(b - a) >= sizeof(item)) return; /* no address: keep the last trusted one */
+        memcpy(item, a, (size_t)(b - a));
+        item[b - a] = '\0';
+        if (inet_pton(AF_INET, item, &any) != 1 && inet_pton(AF_INET6, item, &any) != 1) return;
         snprintf(out, outlen, "%s", item);
-        if (!trusted(item, trusted_list) || !comma) return;
-        *comma = '\0';
+        if (!trusted(item, trusted_list) || start == xff) return;
+        end = start - 1;
     }
 }
 

@@ -42,7 +42,8 @@ json_t *rq_json_object(const char *body, size_t len, const char *const *fields, 
     json_error_t jerr;
     json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
-        snprintf(why, whylen, "invalid JSON: %s", jerr.text);
+        snprintf(why, whylen, "invalid JSON: %.*s",
+                 (int)nb_utf8_prefix(jerr.text, sizeof(jerr.text)), jerr.text);
         return NULL;
     }
     if (!json_is_object(doc)) {

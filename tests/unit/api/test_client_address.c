@@ -59,6 +59,29 @@ static void networks_are_matched_by_prefix(void **state)
     assert_string_equal(out, "192.0.2.1");
 }
 
+/* The header a client sends ahead of what our proxy appends may be long:
+ * the walk reads all of it (it kept the first 1 KiB, so a client could
+ * push the proxy's entry out and name itself whatever it liked). */
+static void a_long_header_does_not_hide_the_last_hop(void **state)
+{
+    char xff[4096] = "";
+    for (int i = 0; i < 200; i++) /* 2.8 KB */
+        strcat(xff, "203.0.113.66, ");
+    strcat(xff, "198.51.100.7");
+    assert_string_equal(client("127.0.0.1", xff), "198.51.100.7");
+}
+
+static void ipv6_entries_match_exactly(void **state)
+{
+    char out[64];
+    sub_client_address("::1", "2001:db8::7", "127.0.0.0/8,::1", out, sizeof(out));
+    assert_string_equal(out, "2001:db8::7");
+    sub_client_address("0:0::1", "2001:db8::7", "127.0.0.0/8,::1", out, sizeof(out));
+    assert_string_equal(out, "2001:db8::7"); /* the same address, written otherwise */
+    sub_client_address("::2", "2001:db8::7", "127.0.0.0/8,::1", out, sizeof(out));
+    assert_string_equal(out, "::2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -66,6 +89,8 @@ int main(void)
         cmocka_unit_test(behind_a_trusted_proxy_the_forwarded_address_counts),
         cmocka_unit_test(garbage_in_the_header_is_not_believed),
         cmocka_unit_test(networks_are_matched_by_prefix),
+        cmocka_unit_test(a_long_header_does_not_hide_the_last_hop),
+        cmocka_unit_test(ipv6_entries_match_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

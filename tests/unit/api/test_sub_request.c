@@ -77,6 +77,19 @@ static void refusals_name_the_field(void **state)
     }
 }
 
+/* The reason quotes what jansson quotes of a bad body: cut to UTF-8 (a
+ * 400's text), as fuzz_persistence_subs found for persistence's reader. */
+static void a_bad_body_is_refused_with_a_utf8_reason(void **state)
+{
+    sub_request q;
+    char why[256];
+    const char bad[] = "{\"email\\u2\xc3\xbc"
+                       "02\":1}"; /* an escape cut by ü */
+    assert_int_equal(sub_request_parse(bad, sizeof(bad) - 1, &q, why, sizeof(why)), NB_ERR_INVALID);
+    assert_true(strncmp(why, "the body must be a JSON object (", 32) == 0);
+    assert_true(nb_utf8_valid(why, strlen(why)));
+}
+
 static void tokens_come_from_the_query_or_the_body(void **state)
 {
     char t[SUB_TOKEN_MAX + 1];
@@ -123,6 +136,7 @@ int main(void)
         cmocka_unit_test(a_place_by_name_is_normalised_and_kept_as_given),
         cmocka_unit_test(coordinates_become_a_key_and_a_name),
         cmocka_unit_test(refusals_name_the_field),
+        cmocka_unit_test(a_bad_body_is_refused_with_a_utf8_reason),
         cmocka_unit_test(tokens_come_from_the_query_or_the_body),
         cmocka_unit_test(place_names_are_cut_between_characters),
     };

@@ -129,6 +129,11 @@ static void utf8_prefix_cuts_between_characters(void **state)
     assert_int_equal(nb_utf8_prefix("\xf0\x9f\x8c\xa7!", 3), 0); /* a 4-byte character */
     assert_int_equal(nb_utf8_prefix("\xf0\x9f\x8c\xa7!", 4), 4);
     assert_int_equal(nb_utf8_prefix("abc", 0), 0);
+    assert_int_equal(nb_utf8_prefix("ab\xf6"
+                                    "cd",
+                                    100),
+                     2);                                /* stops before a byte not UTF-8 */
+    assert_int_equal(nb_utf8_prefix("ab\xc3", 100), 2); /* or a character cut short */
     char cut[16];
     const char *s = "ääää";
     snprintf(cut, sizeof(cut), "%.*s", (int)nb_utf8_prefix(s, 7), s);

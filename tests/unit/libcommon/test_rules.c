@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nimbus/rules.h"
+#include "nimbus/text.h"
 
 static nb_err parse(const char *rules, const char *quiet, nb_rules *out, char *why, size_t n)
 {
@@ -169,6 +170,26 @@ static void quiet_hours_wrap_midnight(void **state)
     assert_false(nb_rules_quiet_at(&off, 3));
 }
 
+/* Found by fuzz_rules: names quoted in a reason were cut at 40 bytes, maybe
+ * inside a character; the reason (a 400's text) was then not UTF-8. */
+static void quoted_names_are_cut_between_characters(void **state)
+{
+    /* 39 ASCII bytes, then a two-byte character across the 40-byte cut. */
+    const char *cases[][2] = {
+        {"[{\"kind\":\"daily_digest\",\"hour\":7,"
+         "\"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh\u00fc\":1}]",
+         NULL},
+        {"[{\"kind\":\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\u00fc\"}]", NULL},
+        {NULL, "{\"start\":1,\"end\":2,\"sssssssssssssssssssssssssssssssssssssss\u00fc\":1}"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        nb_rules r;
+        char why[300] = "";
+        assert_int_equal(parse(cases[i][0], cases[i][1], &r, why, sizeof(why)), NB_ERR_INVALID);
+        if (!nb_utf8_valid(why, strlen(why))) fail_msg("not UTF-8: %s", why);
+    }
+}
+
 static void descriptions_for_people(void **state)
 {
     char s[128];
@@ -192,6 +213,7 @@ int main(void)
         cmocka_unit_test(refusals_name_the_field),
         cmocka_unit_test(canonical_json_round_trips),
         cmocka_unit_test(quiet_hours_wrap_midnight),
+        cmocka_unit_test(quoted_names_are_cut_between_characters),
         cmocka_unit_test(descriptions_for_people),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

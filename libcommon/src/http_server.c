@@ -24,7 +24,8 @@
  * 0.9.75 and can abort the process ("Failed to remove listen FD from epoll
  * set").
  *
- * Locking: s->lock guards the live list, the worker queue and the stop flags;
+ * Locking: s->lock guards the live list and the stop flags (the worker queue
+ * is a libcommon nb_queue with its own lock, one slot per connection);
  * r->lock guards r's state, references and answer. Order: s->lock, then
  * r->lock, then MHD's own locks (MHD_suspend/resume_connection). */
 #define _GNU_SOURCE /* accept4 */
@@ -53,6 +54,7 @@
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
+#include "nimbus/queue.h"
 
 #define CONN_LIMIT_MAX 10000 /* client connections, whatever the open-file limit */
 #define FD_RESERVE_MIN 256   /* descriptors kept for backends, files, MHD itself */
@@ -111,7 +113,6 @@ struct nb_req {
     hdr *headers;
 
     struct nb_req *live_prev, *live_next; /* s->live list */
-    struct nb_req *q_next;                /* worker queue */
     nb_handler_fn run_fn;                 /* nb_req_to_worker: what the worker runs */
     void *run_ctx;
 };
@@ -124,13 +125,11 @@ struct nb_server {
     route builtin_health, builtin_ready, builtin_metrics, builtin_none;
 
     pthread_mutex_t lock;
-    pthread_cond_t work;    /* a request was queued for the workers, or they must exit */
     pthread_cond_t drained; /* a request completed while a stop waits for them */
     bool draining;
-    nb_req *live; /* requests MHD holds */
-    nb_req *q_head, **q_tail;
+    nb_req *live;         /* requests MHD holds */
+    nb_queue work;        /* requests handed to the workers (each at most once at a time) */
     atomic_bool stopping; /* set under lock; requests dispatched after it are refused */
-    bool workers_exit;
     pthread_t *workers;
     int nworkers;
 
@@ -322,7 +321,7 @@ static const char *field_find(const nb_req *r, enum MHD_ValueKind kind, const ch
     return NULL;
 }
 
-/* ---- live list and worker queue -------------------------------------- */
+/* ---- live list and workers ------------------------------------------ */
 
 static void live_add(nb_server *s, nb_req *r)
 {
@@ -375,19 +374,8 @@ static bool owner_release(nb_req *r)
 static void *worker_main(void *arg)
 {
     nb_server *s = arg;
-    for (;;) {
-        pthread_mutex_lock(&s->lock);
-        while (!s->q_head && !s->workers_exit)
-            pthread_cond_wait(&s->work, &s->lock);
-        nb_req *r = s->q_head;
-        if (!r) { /* exiting, and the queue is empty */
-            pthread_mutex_unlock(&s->lock);
-            return NULL;
-        }
-        s->q_head = r->q_next;
-        if (!s->q_head) s->q_tail = &s->q_head;
-        pthread_mutex_unlock(&s->lock);
-
+    nb_req *r;
+    while ((r = nb_queue_pop(&s->work, -1))) { /* NULL: closed and drained */
         if (!r->run_fn) { /* a route handler: skipped if a stop answered already */
             pthread_mutex_lock(&r->lock);
             bool answered = r->state != RS_HANDLING;
@@ -404,16 +392,16 @@ static void *worker_main(void *arg)
             r->rt->fn(r, r->rt->ctx);
         nb_log_set_request_id(NULL);
     }
+    return NULL;
 }
 
+/* The queue holds one slot per connection the server may hold, and a request
+ * is queued at most once at a time, so a push fails only after the workers
+ * were told to exit (a caller's bug: nothing would run the job). */
 static void worker_enqueue(nb_server *s, nb_req *r)
 {
-    pthread_mutex_lock(&s->lock);
-    r->q_next = NULL;
-    *s->q_tail = r;
-    s->q_tail = &r->q_next;
-    pthread_cond_signal(&s->work);
-    pthread_mutex_unlock(&s->lock);
+    if (!nb_queue_push(&s->work, r))
+        nb_error("request %s handed to the workers after they stopped: dropped", r->rid);
 }
 
 void nb_req_to_worker(nb_req *r, nb_handler_fn fn, void *ctx)
@@ -809,12 +797,10 @@ nb_server *nb_server_new(const nb_server_opts *opts)
     if (s->o.workers < 1) s->o.workers = 1;
     if (s->o.grace_ms < 0) s->o.grace_ms = 0;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->drained, NULL);
     atomic_init(&s->stopping, false);
     atomic_init(&s->accept_stop, false);
     s->lsock = -1;
-    s->q_tail = &s->q_head;
     route_set(&s->builtin_health, "GET", "/healthz", "healthz", NB_ROUTE_INLINE, handle_health, s);
     route_set(&s->builtin_ready, "GET", "/readyz", "readyz", NB_ROUTE_WORKER, handle_ready, s);
     route_set(&s->builtin_metrics, "GET", "/metrics", "metrics", NB_ROUTE_INLINE, handle_metrics,
@@ -964,6 +950,7 @@ nb_err nb_server_start(nb_server *s)
         nb_error("cannot listen on %s:%d: %s", s->o.bind, s->o.port, strerror(errno));
         return NB_ERR_UNAVAILABLE;
     }
+    if (nb_queue_init(&s->work, (size_t)conn_limit + 64) != NB_OK) return NB_ERR_NOMEM;
     s->workers = calloc((size_t)s->o.workers, sizeof(*s->workers));
     if (!s->workers) return NB_ERR_NOMEM;
     for (int i = 0; i < s->o.workers; i++) {
@@ -1109,10 +1096,7 @@ void nb_server_free(nb_server *s)
     nb_server_stop(s);
     /* Workers finish what is queued (nb_req_to_worker jobs own their ctx;
      * route handlers of requests a stop answered are skipped), then exit. */
-    pthread_mutex_lock(&s->lock);
-    s->workers_exit = true;
-    pthread_cond_broadcast(&s->work);
-    pthread_mutex_unlock(&s->lock);
+    if (s->work.ring) nb_queue_close(&s->work);
     for (int i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i], NULL);
     for (int i = 0; i < s->nroutes; i++)
@@ -1123,7 +1107,7 @@ void nb_server_free(nb_server *s)
     route_release(&s->builtin_none);
     free(s->routes);
     free(s->workers);
-    pthread_cond_destroy(&s->work);
+    nb_queue_release(&s->work);
     pthread_cond_destroy(&s->drained);
     pthread_mutex_destroy(&s->lock);
     free(s);

@@ -44,7 +44,7 @@ typedef struct kv_mem {
     mem_event *events, **events_tail;
     bool down;
     int delay_ms;
-    unsigned gets, puts, dels, resets;
+    unsigned gets, puts, resets;
     void (*on_call)(void *arg, const char *op);
     void *on_call_arg;
 } kv_mem;
@@ -207,7 +207,6 @@ static nb_err mem_del(kv *k, kv_ns ns, const char *key)
 
     mem_called(m, "del");
     pthread_mutex_lock(&m->mu);
-    m->dels++;
     if (m->down) {
         rc = NB_ERR_UNAVAILABLE;
         goto out_unlock;
@@ -518,7 +517,6 @@ void kv_mem_set_delay_ms(kv *k, int ms)
     }
 MEM_COUNTER(gets)
 MEM_COUNTER(puts)
-MEM_COUNTER(dels)
 MEM_COUNTER(resets)
 
 nb_err kv_mem_peek(kv *k, kv_ns ns, const char *key, int64_t *version_ms)

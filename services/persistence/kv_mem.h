@@ -17,10 +17,9 @@ kv *kv_mem_new(const char *name, int64_t ttl_ms);
 void kv_mem_set_down(kv *k, bool down);
 /* Every put first sleeps this long (simulates a slow write path). */
 void kv_mem_set_delay_ms(kv *k, int ms);
-/* Number of get/put/del calls made (including failed ones). */
+/* Number of get/put calls made (including failed ones). */
 unsigned kv_mem_gets(kv *k);
 unsigned kv_mem_puts(kv *k);
-unsigned kv_mem_dels(kv *k);
 unsigned kv_mem_resets(kv *k);
 /* fn(arg, op) is called on the calling thread at the start of every
  * operation ("get", "put", "del", "ping", "put_record", "claim", ...);

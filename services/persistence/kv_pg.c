@@ -603,11 +603,6 @@ kv *kv_pg_new(const char *dsn, int timeout_ms)
     return &p->base;
 }
 
-int kv_pg_schema_version(kv *k)
-{
-    return atomic_load(&as_pg(k)->schema_version);
-}
-
 PGconn *kv_pg_conn(kv *k, int64_t deadline_ms, nb_err *err)
 {
     kv_pg *p = as_pg(k);

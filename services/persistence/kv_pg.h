@@ -29,8 +29,6 @@
 
 /* dsn is copied. NULL on no memory; does not connect. */
 kv *kv_pg_new(const char *dsn, int timeout_ms);
-/* The schema version found or created by the last migration (0 = none yet). */
-int kv_pg_schema_version(kv *k);
 
 /* The calling thread's connection, for other stores on the same database
  * (subs.c): connected before deadline_ms (nb_mono_ms clock). NULL with *err

@@ -113,11 +113,6 @@ out_skip:
     atomic_fetch_sub(&cancels_in_flight, 1);
 }
 
-int pgc_cancels_in_flight(void)
-{
-    return atomic_load(&cancels_in_flight);
-}
-
 nb_err pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
                 int64_t deadline_ms, PGresult **res)
 {

@@ -31,7 +31,4 @@ nb_err pgc_connect(const char *dsn, int statement_timeout_ms, int64_t deadline_m
 nb_err pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
                 int64_t deadline_ms, PGresult **res);
 
-/* Number of cancel requests currently in flight (for tests and logs). */
-int pgc_cancels_in_flight(void);
-
 #endif

@@ -537,14 +537,6 @@ void store_free(store *s)
     free(s);
 }
 
-size_t store_fill_pending(store *s)
-{
-    pthread_mutex_lock(&s->mu);
-    size_t n = s->q_len + s->in_flight;
-    pthread_mutex_unlock(&s->mu);
-    return n;
-}
-
 size_t store_dirty_count(store *s)
 {
     return atomic_load(&s->dirty_count);

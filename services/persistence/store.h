@@ -122,8 +122,6 @@ nb_err store_outbox_release(store *s, const char *owner, size_t n, const char *c
 nb_err store_outbox_stats(store *s, kv_outbox_stats *out);
 
 bool store_backend_up(const store *s, store_backend b);
-/* Fills queued or being written (for tests and shutdown logs). */
-size_t store_fill_pending(store *s);
 /* Keys waiting to be invalidated in the cache. */
 size_t store_dirty_count(store *s);
 

@@ -151,9 +151,16 @@ class Load:
         with self.lock:
             return self.ok
 
+    def connected(self):
+        with self.lock:
+            return self.connects
+
     def wait_answers(self, k, timeout=30):
-        procs.wait_until(lambda: self.answered() >= k or self.bad, timeout,
-                         what="%d answers under load" % k)
+        """Waits for k answers in all, and for every client to have connected
+        (on a loaded machine the last thread may start after k answers)."""
+        procs.wait_until(lambda: (self.answered() >= k and self.connected() >= self.n)
+                         or self.bad, timeout,
+                         what="%d answers under load from %d clients" % (k, self.n))
         assert not self.bad, self.bad[:5]
 
     def stop(self, timeout=15):

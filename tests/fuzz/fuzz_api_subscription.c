@@ -69,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sub_token_read(f[0], body, blen, token)) {
         size_t n = strlen(token);
         FZ_CHECK(n >= 16 && n <= SUB_TOKEN_MAX);
-        FZ_CHECK(strspn(token, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
-                 n);
+        FZ_CHECK(
+            strspn(token, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == n);
     }
 
     char client[64];

@@ -93,8 +93,8 @@ static void body_route(int route, const char *body, size_t len)
     case 3: {
         sr_claim c;
         if ((e = sr_claim_read(body, len, &c, why, sizeof(why))) == NB_OK)
-            FZ_CHECK(c.owner[0] && c.limit >= 1 && c.limit <= SR_BATCH_MAX &&
-                     c.lease_ms >= 1000 && c.lease_ms <= 3600000);
+            FZ_CHECK(c.owner[0] && c.limit >= 1 && c.limit <= SR_BATCH_MAX && c.lease_ms >= 1000 &&
+                     c.lease_ms <= 3600000);
         break;
     }
     case 4: {

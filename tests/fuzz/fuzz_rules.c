@@ -14,8 +14,8 @@
 /* The canonical text of r: rules and quiet hours as one compact document. */
 static char *canonical(const nb_rules *r)
 {
-    json_t *doc = json_pack("{s:o, s:o}", "rules", nb_rules_json(r), "quiet_hours",
-                            nb_quiet_json(r));
+    json_t *doc =
+        json_pack("{s:o, s:o}", "rules", nb_rules_json(r), "quiet_hours", nb_quiet_json(r));
     char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(doc);
     if (!text) abort();

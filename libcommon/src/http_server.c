@@ -1125,6 +1125,13 @@ const char *nb_req_query(const nb_req *r, const char *name)
     return field_find(r, MHD_GET_ARGUMENT_KIND, name);
 }
 
+void nb_req_query_each(const nb_req *r, nb_query_fn fn, void *ctx)
+{
+    for (int i = 0; i < r->nfields; i++)
+        if (r->fields[i].kind == MHD_GET_ARGUMENT_KIND)
+            fn(r->fields[i].name, r->fields[i].value, ctx);
+}
+
 const char *nb_req_header(const nb_req *r, const char *name)
 {
     return field_find(r, MHD_HEADER_KIND, name);

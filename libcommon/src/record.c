@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,112 @@ static bool wmo_valid(double v)
     return isnan(v) || (v >= 0 && v <= 99 && v == floor(v));
 }
 
+/* ---- hourly ---------------------------------------------------------- */
+
+int nb_hourly_index(const nb_hourly *h, int64_t t_ms)
+{
+    if (h->n == 0 || t_ms < h->start_ms) return h->n == 0 ? 0 : -1;
+    int64_t i = (t_ms - h->start_ms) / 3600000;
+    return i >= h->n ? h->n : (int)i;
+}
+
+/* Bound of hourly values: a float then still carries 2 decimals exactly
+ * (below 2^17), so an encoded record decodes to the same figures. */
+#define NB_HOURLY_MAX 1e5
+
+/* The hourly variables: wire name, column, decimals kept (Open-Meteo's
+ * rounding; 0 = integer). */
+static const struct {
+    const char *name;
+    size_t off;
+    int decimals;
+} hourly_vars[] = {
+    {"temperature", offsetof(nb_hourly, temperature), 1},
+    {"apparent_temperature", offsetof(nb_hourly, apparent_temperature), 1},
+    {"precipitation_probability", offsetof(nb_hourly, precipitation_probability), 0},
+    {"precipitation", offsetof(nb_hourly, precipitation), 2},
+    {"weather_code", offsetof(nb_hourly, weather_code), 0},
+    {"wind_speed", offsetof(nb_hourly, wind_speed), 1},
+    {"wind_gusts", offsetof(nb_hourly, wind_gusts), 1},
+    {"is_day", offsetof(nb_hourly, is_day), 0},
+};
+#define NHOURLY (sizeof(hourly_vars) / sizeof(hourly_vars[0]))
+
+static float *hourly_col(nb_hourly *h, size_t var)
+{
+    return (float *)((char *)h + hourly_vars[var].off);
+}
+
+static const float *hourly_col_c(const nb_hourly *h, size_t var)
+{
+    return (const float *)((const char *)h + hourly_vars[var].off);
+}
+
+/* Reads the optional "hourly" object of a record into h; NULL or a static
+ * reason. */
+static const char *parse_hourly(json_t *o, nb_hourly *h)
+{
+    json_t *hv = json_object_get(o, "hourly");
+    h->n = 0;
+    if (!hv || json_is_null(hv)) return NULL;
+    if (!json_is_object(hv)) return "hourly must be an object";
+    char ts[40];
+    if (!get_str(hv, "start", ts, sizeof(ts), true) || !nb_time_parse_rfc3339(ts, &h->start_ms) ||
+        h->start_ms % 60000 != 0)
+        return "hourly.start must be an RFC 3339 date-time on a whole minute";
+    size_t n = 0;
+    for (size_t k = 0; k < NHOURLY; k++) {
+        json_t *arr = json_object_get(hv, hourly_vars[k].name);
+        if (!json_is_array(arr)) return "hourly needs an array for every variable";
+        if (k == 0) n = json_array_size(arr);
+        if (json_array_size(arr) != n) return "hourly arrays must all have the same length";
+        if (n > NB_MAX_HOURS) return "hourly has more than 384 entries";
+        float *col = hourly_col(h, k);
+        for (size_t i = 0; i < n; i++) {
+            json_t *v = json_array_get(arr, i);
+            double d;
+            if (json_is_null(v))
+                d = NAN;
+            else if (json_is_number(v) && fabs(d = json_number_value(v)) <= NB_HOURLY_MAX)
+                ;
+            else
+                return "hourly values must be numbers within ±1e5 or null";
+            if (col == h->weather_code && !wmo_valid(d))
+                return "hourly.weather_code values must be WMO codes 0..99";
+            if (col == h->is_day && !isnan(d) && d != 0 && d != 1)
+                return "hourly.is_day values must be 0, 1 or null";
+            col[i] = (float)d;
+        }
+    }
+    h->n = (int)n;
+    return NULL;
+}
+
+/* v (a float column's value) as JSON with the variable's decimals; whole
+ * numbers without ".0" (most hours have 0 mm: two bytes each). */
+static json_t *hourly_value(float v, int decimals)
+{
+    if (isnan(v)) return json_null();
+    double f = decimals == 0 ? 1.0 : decimals == 1 ? 10.0 : 100.0;
+    double r = round((double)v * f) / f;
+    return r == floor(r) ? json_integer((json_int_t)r) : json_real(r);
+}
+
+static json_t *dump_hourly(const nb_hourly *h)
+{
+    char ts[40];
+    nb_time_rfc3339(h->start_ms, ts, sizeof(ts));
+    json_t *o = json_pack("{s:s}", "start", ts);
+    for (size_t k = 0; o && k < NHOURLY; k++) {
+        json_t *arr = json_array();
+        const float *col = hourly_col_c(h, k);
+        for (int i = 0; arr && i < h->n; i++)
+            json_array_append_new(arr, hourly_value(col[i], hourly_vars[k].decimals));
+        json_object_set_new(o, hourly_vars[k].name, arr);
+    }
+    return o;
+}
+
 /* ---- record ---------------------------------------------------------- */
 
 #define FAIL(msg)                                                                                  \
@@ -227,6 +334,8 @@ nb_err nb_record_parse(const char *json, size_t len, nb_record *r, const char **
             FAIL("daily[].sunrise/sunset must be local time YYYY-MM-DDTHH:MM or null");
         r->ndays = (int)i + 1;
     }
+    const char *hwhy = parse_hourly(o, &r->hourly);
+    if (hwhy) FAIL(hwhy);
     e = NB_OK;
 out:
     json_decref(o);
@@ -266,6 +375,7 @@ char *nb_record_dump(const nb_record *r, size_t *len)
                           "timezone", r->timezone, "timezone_abbreviation",
                           r->timezone_abbreviation, "utc_offset_seconds", r->utc_offset_seconds,
                           "elevation", nb_json_num(r->elevation), "current", cur, "daily", days);
+    if (o && r->hourly.n > 0) json_object_set_new(o, "hourly", dump_hourly(&r->hourly));
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(o);
     if (s && len) *len = strlen(s);

@@ -3,15 +3,20 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nimbus/clock.h"
 #include "nimbus/http_client.h"
 
 static const char current_vars[] =
     "temperature_2m,relative_humidity_2m,apparent_temperature,precipitation,weather_code,"
     "cloud_cover,pressure_msl,wind_speed_10m,wind_direction_10m,wind_gusts_10m,is_day";
+static const char hourly_vars[] =
+    "temperature_2m,apparent_temperature,precipitation_probability,precipitation,weather_code,"
+    "wind_speed_10m,wind_gusts_10m,is_day";
 static const char daily_vars[] =
     "weather_code,temperature_2m_max,temperature_2m_min,precipitation_sum,"
     "precipitation_probability_max,sunrise,sunset,wind_speed_10m_max,uv_index_max";
@@ -20,10 +25,10 @@ nb_err om_forecast_url(nb_buf *out, const char *base, double lat, double lon, in
                        const char *timezone)
 {
     return nb_buf_addf(out,
-                       "%s?latitude=%.2f&longitude=%.2f&current=%s&daily=%s&timezone=%s"
-                       "&forecast_days=%d&temperature_unit=celsius&wind_speed_unit=kmh"
-                       "&precipitation_unit=mm&timeformat=iso8601",
-                       base, lat, lon, current_vars, daily_vars, timezone, days);
+                       "%s?latitude=%.2f&longitude=%.2f&current=%s&hourly=%s&daily=%s"
+                       "&timezone=%s&forecast_days=%d&temperature_unit=celsius"
+                       "&wind_speed_unit=kmh&precipitation_unit=mm&timeformat=iso8601",
+                       base, lat, lon, current_vars, hourly_vars, daily_vars, timezone, days);
 }
 
 nb_err om_geocoding_url(nb_buf *out, const char *base, const char *query)
@@ -50,6 +55,72 @@ static bool copy_str(json_t *v, char *out, size_t outlen)
     if (!json_is_string(v) || json_string_length(v) >= outlen) return false;
     memcpy(out, json_string_value(v), json_string_length(v) + 1);
     return true;
+}
+
+/* A local "YYYY-MM-DDTHH:MM" label as milliseconds, read as if it were UTC. */
+static bool label_ms(json_t *v, int64_t *ms)
+{
+    char iso[32];
+    if (!json_is_string(v) || json_string_length(v) != 16) return false;
+    snprintf(iso, sizeof(iso), "%s:00Z", json_string_value(v));
+    return nb_time_parse_rfc3339(iso, ms);
+}
+
+/* Reads the "hourly" section (absent: no hourly data). Its times are local
+ * labels in the answer's one utc_offset_seconds (Open-Meteo applies the
+ * offset valid now to the whole series, DST changes or not), so entry i is
+ * the UTC instant label - offset. The series is kept up to the first label
+ * that is not one hour after the one before. NULL or what is wrong. */
+static const char *parse_hourly(json_t *o, nb_hourly *h, int utc_offset_s)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } vars[] = {
+        {"temperature_2m", offsetof(nb_hourly, temperature)},
+        {"apparent_temperature", offsetof(nb_hourly, apparent_temperature)},
+        {"precipitation_probability", offsetof(nb_hourly, precipitation_probability)},
+        {"precipitation", offsetof(nb_hourly, precipitation)},
+        {"weather_code", offsetof(nb_hourly, weather_code)},
+        {"wind_speed_10m", offsetof(nb_hourly, wind_speed)},
+        {"wind_gusts_10m", offsetof(nb_hourly, wind_gusts)},
+        {"is_day", offsetof(nb_hourly, is_day)},
+    };
+    json_t *hs = json_object_get(o, "hourly");
+    json_t *times = json_is_object(hs) ? json_object_get(hs, "time") : NULL;
+    int64_t first, t;
+    h->n = 0;
+    if (!hs || json_is_null(hs)) return NULL;
+    if (!json_is_array(times)) return "forecast answer has an hourly section without times";
+    size_t n = json_array_size(times);
+    if (n > NB_MAX_HOURS) n = NB_MAX_HOURS;
+    if (n == 0) return NULL;
+    if (!label_ms(json_array_get(times, 0), &first) || first % 60000 != 0)
+        return "forecast answer has an invalid hourly time";
+    for (size_t i = 1; i < n; i++)
+        if (!label_ms(json_array_get(times, i), &t) || t != first + (int64_t)i * 3600000) {
+            n = i;
+            break;
+        }
+    for (size_t k = 0; k < sizeof(vars) / sizeof(vars[0]); k++) {
+        json_t *arr = json_object_get(hs, vars[k].name);
+        float *col = (float *)((char *)h + vars[k].off);
+        if (arr && !json_is_array(arr))
+            return "forecast answer has an hourly variable that is no array";
+        for (size_t i = 0; i < n; i++) {
+            double v = NAN;
+            if (arr && !num_at(json_array_get(arr, i), &v))
+                return "forecast answer has a non-numeric hourly value";
+            if (fabs(v) > 1e5) return "forecast answer has an absurd hourly value";
+            col[i] = (float)v;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(h->weather_code[i]) && (h->weather_code[i] < 0 || h->weather_code[i] > 99))
+            return "forecast answer has an invalid hourly weather code";
+    h->start_ms = first - (int64_t)utc_offset_s * 1000;
+    h->n = (int)n;
+    return NULL;
 }
 
 #define FAIL(msg)                                                                                  \
@@ -155,6 +226,8 @@ nb_err om_parse_forecast(const char *body, size_t len, const char *key, int64_t 
     }
     if (n == 0) FAIL("forecast answer has no days");
     r->ndays = (int)n;
+    const char *hwhy = parse_hourly(o, &r->hourly, r->utc_offset_seconds);
+    if (hwhy) FAIL(hwhy);
     /* Round-trip through the record codec: what we store must validate. */
     char *s = nb_record_dump(r, NULL);
     nb_record check;

@@ -28,19 +28,31 @@ static nb_err invalid(char *why, size_t whylen, const char *reason, const char *
     return NB_ERR_INVALID;
 }
 
+/* A whole number lo..hi written in plain decimal digits. */
+static bool parse_count(const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9') return false;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return false;
+    *out = (int)v;
+    return true;
+}
+
 nb_err query_parse(const query_args *in, query *q, char *why, size_t whylen)
 {
     memset(q, 0, sizeof(*q));
     q->days = QUERY_DEFAULT_DAYS;
+    q->hours = QUERY_DEFAULT_HOURS;
+    q->units = NB_UNITS_METRIC;
     q->revalidate = is_revalidation(in);
-    if (in->days) {
-        char *end;
-        errno = 0;
-        long d = strtol(in->days, &end, 10);
-        if (!*in->days || errno || *end || d < 1 || d > NB_MAX_DAYS)
-            return invalid(why, whylen, "days must be a whole number from 1 to 16", NULL);
-        q->days = (int)d;
-    }
+    if (in->days && !parse_count(in->days, 1, NB_MAX_DAYS, &q->days))
+        return invalid(why, whylen, "days must be a whole number from 1 to 16", NULL);
+    if (in->hours && !parse_count(in->hours, 1, NB_MAX_HOURS, &q->hours))
+        return invalid(why, whylen, "hours must be a whole number from 1 to 384", NULL);
+    if (in->units && !nb_units_parse(in->units, &q->units))
+        return invalid(why, whylen, "units must be metric or imperial", NULL);
     if (in->city && (in->lat || in->lon))
         return invalid(why, whylen, "give either city or lat and lon, not both", NULL);
     if (in->city) {

@@ -42,7 +42,8 @@ typedef struct wx {
     nb_req *req;
     int64_t deadline_ms; /* monotonic: the whole request */
     wait_step waiting;   /* what w waits for */
-    int days;
+    int days, hours;
+    nb_units units;
     bool by_name, revalidate;
     char query[NB_QUERY_MAX + 1];
     char key[NB_KEY_MAX];
@@ -103,12 +104,17 @@ static void answer_record(wx *x, const fl_result *res, answer_kind kind)
     nb_counter_inc(c[kind]);
     const nb_record *rec = &res->rec->rec;
     const nb_place *place = x->place ? &x->place->geo->place : NULL;
-    answer a = {
-        .rec = rec, .place = place, .days = x->days, .source = res->rec->source, .kind = kind};
-    /* The document's head depends on the record, the days and the place only. */
-    char variant[160];
-    snprintf(variant, sizeof(variant), "%d|%s|%s", x->days, place ? place->name : "",
-             place ? place->country_code : "");
+    answer a = {.rec = rec,
+                .place = place,
+                .days = x->days,
+                .hours = x->hours,
+                .units = x->units,
+                .now_ms = nb_now_ms(),
+                .source = res->rec->source,
+                .kind = kind};
+    /* The document's head depends on the record and the variant only. */
+    char variant[DOC_VARIANT_MAX];
+    doc_variant(&a, variant);
     size_t len;
     char *head = memo_get_doc(s->d.memo, rec->key, rec->fetched_at_ms, variant, &len);
     if (!head) {
@@ -223,6 +229,8 @@ static bool parse_input(wx *x)
                      .lat = nb_req_query(r, "lat"),
                      .lon = nb_req_query(r, "lon"),
                      .days = nb_req_query(r, "days"),
+                     .hours = nb_req_query(r, "hours"),
+                     .units = nb_req_query(r, "units"),
                      .cache_control = nb_req_header(r, "Cache-Control"),
                      .pragma = nb_req_header(r, "Pragma"),
                      .if_none_match = nb_req_header(r, "If-None-Match")};
@@ -233,6 +241,8 @@ static bool parse_input(wx *x)
         return false;
     }
     x->days = q.days;
+    x->hours = q.hours;
+    x->units = q.units;
     x->by_name = q.by_name;
     x->revalidate = q.revalidate;
     memcpy(x->query, q.name, sizeof(x->query));

@@ -84,6 +84,8 @@ nb_err fr_api_weather(const fr_api *api, const fr_api_query *q, fr_api_resp *res
     if (err == NB_OK && q->lat) err = add_param(&url, &first, "lat", q->lat);
     if (err == NB_OK && q->lon) err = add_param(&url, &first, "lon", q->lon);
     if (err == NB_OK && q->days) err = add_param(&url, &first, "days", q->days);
+    if (err == NB_OK && q->hours) err = add_param(&url, &first, "hours", q->hours);
+    if (err == NB_OK && q->units) err = add_param(&url, &first, "units", q->units);
     if (err != NB_OK) {
         snprintf(resp->errmsg, sizeof(resp->errmsg), "request too large");
         goto out;

@@ -24,6 +24,8 @@ typedef struct fr_api_query {
     const char *city;          /* a place name, or NULL */
     const char *lat, *lon;     /* coordinates as text, or NULL */
     const char *days;          /* 1..16 as text, or NULL */
+    const char *hours;         /* 1..384 as text, or NULL */
+    const char *units;         /* "metric" / "imperial", or NULL */
     bool no_cache;             /* send Cache-Control: no-cache (a revalidation) */
     const char *if_none_match; /* forwarded If-None-Match, or NULL */
 } fr_api_query;

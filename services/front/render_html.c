@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chart.h"
 #include "nimbus/buf.h"
 #include "nimbus/rules.h"
 #include "out.h"
@@ -77,7 +78,11 @@ static void top_bar(fr_out *o, const fr_page *pg)
               "<input type=\"search\" name=\"city\" placeholder=\"City or lat,lon\" "
               "aria-label=\"City or coordinates\" autocomplete=\"off\" required value=\"");
     fr_put_html(o, pg->query);
-    fr_put(o, "\">\n<button type=\"submit\">Search</button>\n</form>\n</header>\n");
+    fr_put(o, "\">\n<button type=\"submit\">Search</button>\n"
+              "<button type=\"button\" class=\"locate\" id=\"locate\" hidden>Use my "
+              "location</button>\n</form>\n</header>\n"
+              "<p class=\"locate-msg\" id=\"locate-msg\" role=\"status\" hidden></p>\n"
+              "<nav class=\"recent\" id=\"recent\" aria-label=\"Recent places\" hidden></nav>\n");
 }
 
 static void foot(fr_out *o)
@@ -104,6 +109,34 @@ static void field(fr_out *o, const char *name, const char *value)
     fr_put(o, "</span>");
 }
 
+/* The document's unit symbol for a quantity, or the metric one. */
+static const char *unit_of(const json_t *doc, const char *quantity, const char *fallback)
+{
+    const char *u = fr_wx_str(json_object_get(doc, "units"), quantity);
+    return *u ? u : fallback;
+}
+
+static bool imperial(const json_t *doc)
+{
+    return strcmp(fr_wx_str(json_object_get(doc, "units"), "system"), "imperial") == 0;
+}
+
+/* °C / °F: links to the page in the other units (the server remembers the
+ * choice in a cookie), so the toggle works without a script. */
+static void units_toggle(fr_out *o, const json_t *doc, const fr_page *pg)
+{
+    static const char *const sys[2][2] = {{"metric", "°C"}, {"imperial", "°F"}};
+    bool imp = imperial(doc);
+    fr_put(o, "<p class=\"units\" role=\"group\" aria-label=\"Units\">");
+    for (int i = 0; i < 2; i++) {
+        fr_put(o, "<a href=\"");
+        fr_put_html(o, pg->data_path);
+        fr_putf(o, "?units=%s\" data-units=\"%s\"%s>%s</a>", sys[i][0], sys[i][0],
+                (i == 1) == imp ? " aria-current=\"true\"" : "", sys[i][1]);
+    }
+    fr_put(o, "</p>\n");
+}
+
 static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64_t age_s,
                           bool stale)
 {
@@ -121,7 +154,9 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     fr_put(o, " ");
     fr_put(o, "<small>");
     field(o, "region", region);
-    fr_put(o, "</small></h1>\n<p class=\"meta\">Local time ");
+    fr_put(o, "</small></h1>\n");
+    units_toggle(o, doc, pg);
+    fr_put(o, "<p class=\"meta\">Local time ");
     field(o, "localtime", ltime);
     fr_put(o, " · ");
     field(o, "timezone", fr_wx_str(loc, "timezone"));
@@ -129,22 +164,31 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     icon(o, "icon", "icon", code, fr_wx_bool(cur, "is_day"), cond);
     fr_put(o, "\n<div class=\"temp\">");
     field(o, "temperature", fr_wx_fmt(nb_json_get_num(cur, "temperature"), 1, num, sizeof(num)));
-    fr_put(o, "<span class=\"unit\">°C</span></div>\n<div class=\"cond\"><strong>");
+    fr_put(o, "<span class=\"unit\" data-f=\"u-temp\">");
+    fr_put_html(o, unit_of(doc, "temperature", "°C"));
+    fr_put(o, "</span></div>\n<div class=\"cond\"><strong>");
     field(o, "condition", cond);
     fr_put(o, "</strong><br>Feels like ");
     field(o, "apparent_temperature",
           fr_wx_fmt(nb_json_get_num(cur, "apparent_temperature"), 1, num, sizeof(num)));
-    fr_put(o, " °C</div>\n</div>\n<dl class=\"facts\">\n<div><dt>Humidity</dt><dd>");
+    fr_put(o, " <span data-f=\"u-temp\">");
+    fr_put_html(o, unit_of(doc, "temperature", "°C"));
+    fr_put(o, "</span></div>\n</div>\n<dl class=\"facts\">\n<div><dt>Humidity</dt><dd>");
     field(o, "relative_humidity",
           fr_wx_fmt(nb_json_get_num(cur, "relative_humidity"), 0, num, sizeof(num)));
     fr_put(o, " %</dd></div>\n<div><dt>Wind</dt><dd>");
     field(o, "wind_speed", fr_wx_fmt(nb_json_get_num(cur, "wind_speed"), 0, num, sizeof(num)));
-    fr_put(o, " km/h ");
+    fr_put(o, " <span data-f=\"u-wind\">");
+    fr_put_html(o, unit_of(doc, "wind_speed", "km/h"));
+    fr_put(o, "</span> ");
     field(o, "wind_dir", fr_wx_compass(nb_json_get_num(cur, "wind_direction")));
     fr_put(o, "</dd></div>\n<div><dt>Precipitation</dt><dd>");
-    field(o, "precipitation",
-          fr_wx_fmt(nb_json_get_num(cur, "precipitation"), 1, num, sizeof(num)));
-    fr_put(o, " mm</dd></div>\n");
+    field(
+        o, "precipitation",
+        fr_wx_fmt(nb_json_get_num(cur, "precipitation"), imperial(doc) ? 2 : 1, num, sizeof(num)));
+    fr_put(o, " <span data-f=\"u-precip\">");
+    fr_put_html(o, unit_of(doc, "precipitation", "mm"));
+    fr_put(o, "</span></dd></div>\n");
 
     char today_date[16];
     const json_t *daily = json_object_get(doc, "daily");
@@ -155,6 +199,8 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     field(o, "sunrise", strlen(rise) >= 16 ? rise + 11 : FR_MISSING);
     fr_put(o, " – ");
     field(o, "sunset", strlen(set) >= 16 ? set + 11 : FR_MISSING);
+    fr_put(o, "</dd></div>\n<div><dt>UV index</dt><dd>");
+    field(o, "uv", fr_wx_fmt(nb_json_get_num(today, "uv_index_max"), 0, num, sizeof(num)));
     fr_put(o, "</dd></div>\n</dl>\n");
 
     fr_wx_ago(age_s < 0 ? 0 : age_s, ago, sizeof(ago));
@@ -165,6 +211,17 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     if (stale)
         fr_put(o, "<noscript><p class=\"hint\">Newer data is being fetched — reload the page in a "
                   "moment to see it.</p></noscript>\n");
+    fr_put(o, "</section>\n");
+}
+
+static void hourly_block(fr_out *o, const json_t *doc)
+{
+    size_t n = json_array_size(json_object_get(doc, "hourly"));
+    fr_putf(o,
+            "<section class=\"hours-sec\" aria-labelledby=\"hours-h\"%s>\n<h2 "
+            "id=\"hours-h\">Next <span data-f=\"nhours\">%zu</span> hours</h2>\n",
+            n ? "" : " hidden", n < FR_CHART_HOURS ? n : FR_CHART_HOURS);
+    fr_chart_html(o, doc);
     fr_put(o, "</section>\n");
 }
 
@@ -201,8 +258,11 @@ static void daily_block(fr_out *o, const json_t *doc, const fr_page *pg)
         fr_put(o,
                fr_wx_fmt(nb_json_get_num(d, "precipitation_probability_max"), 0, num, sizeof(num)));
         fr_put(o, " % · ");
-        fr_put(o, fr_wx_fmt(nb_json_get_num(d, "precipitation_sum"), 1, num, sizeof(num)));
-        fr_put(o, " mm</span></li>\n");
+        fr_put(o, fr_wx_fmt(nb_json_get_num(d, "precipitation_sum"), imperial(doc) ? 2 : 1, num,
+                            sizeof(num)));
+        fr_put(o, " ");
+        fr_put_html(o, unit_of(doc, "precipitation", "mm"));
+        fr_put(o, "</span></li>\n");
     }
     fr_put(o, "</ol>\n</section>\n");
 }
@@ -266,8 +326,9 @@ char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len)
     top_bar(&o, pg);
     fr_putf(&o,
             "<main id=\"wx\" class=\"wx\" data-state=\"%s\" data-max-age=\"%ld\" data-swr=\"%ld\" "
-            "data-utc-offset=\"%ld\" data-fetched-at=\"",
-            stale ? "stale" : "fresh", pg->max_age_s, pg->swr_s, fr_wx_utc_offset(loc));
+            "data-utc-offset=\"%ld\" data-units=\"%s\" data-fetched-at=\"",
+            stale ? "stale" : "fresh", pg->max_age_s, pg->swr_s, fr_wx_utc_offset(loc),
+            imperial(doc) ? "imperial" : "metric");
     fr_put_html(&o, fr_wx_str(doc, "fetched_at"));
     fr_put(&o, "\" data-etag=\"");
     fr_put_html(&o, pg->etag);
@@ -275,6 +336,7 @@ char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len)
     fr_put_html(&o, pg->data_path);
     fr_put(&o, "\">\n");
     current_block(&o, doc, pg, age_s, stale);
+    hourly_block(&o, doc);
     daily_block(&o, doc, pg);
     alerts_form(&o, doc, pg);
     fr_put(&o, "</main>\n");

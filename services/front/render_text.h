@@ -1,6 +1,8 @@
 /* render_text.h — the plain-text report for curl and other terminals (in the
  * spirit of wttr.in): place, condition, temperature, feels-like, wind,
- * humidity, a few days of forecast, when it was updated, the attribution.
+ * humidity, the next hours at a glance, a few days of forecast, when it was
+ * updated, the attribution. Numbers in the document's units. A narrow layout
+ * (view.h: ?n, ?narrow) fits 40 columns; ?0..?3 choose the forecast days.
  *
  * Strings from the api or the user are written as safe text (fr_put_safe:
  * C0/C1 controls, bidirectional controls and stray bytes replaced by '?'), so
@@ -14,10 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FR_TEXT_DAYS 3
+#include "view.h"
 
-/* The report for one place from the api's weather document. */
-char *fr_text_weather(const json_t *doc, int64_t now_ms, size_t *len);
+#define FR_TEXT_HOURS 12       /* hours at a glance, wide layout */
+#define FR_TEXT_HOURS_NARROW 6 /* and narrow */
+
+/* The report for one place from the api's weather document. view: the
+ * layout and days (NULL: wide, FR_TEXT_DAYS days). */
+char *fr_text_weather(const json_t *doc, int64_t now_ms, const fr_view *view, size_t *len);
 
 /* Usage text for "/" without a place. */
 char *fr_text_help(size_t *len);

@@ -16,40 +16,20 @@
 #include "nimbus/http_client.h"
 #include "nimbus/log.h"
 #include "render_html.h"
+#include "render_line.h"
 #include "render_text.h"
 #include "subscribe.h"
+#include "view.h"
 
 #define CSP                                                                                        \
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 #define HTML_TYPE "text/html; charset=utf-8"
+/* The reader's units for pages asked without any: a year, this site only. */
+#define UNITS_COOKIE(v) "units=" v "; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly"
 #define TEXT_TYPE "text/plain; charset=utf-8"
 
-/* --- negotiation --------------------------------------------------------- */
-
-static bool has_token(const char *list, const char *token)
-{
-    return list && strcasestr(list, token) != NULL;
-}
-
-fr_format fr_negotiate(const char *format, const char *accept, const char *user_agent)
-{
-    if (format) {
-        if (strcasecmp(format, "json") == 0) return FR_FMT_JSON;
-        if (strcasecmp(format, "text") == 0 || strcasecmp(format, "txt") == 0 ||
-            strcasecmp(format, "plain") == 0)
-            return FR_FMT_TEXT;
-        if (strcasecmp(format, "html") == 0) return FR_FMT_HTML;
-    }
-    if (has_token(accept, "text/html")) return FR_FMT_HTML;
-    if (has_token(accept, "application/json")) return FR_FMT_JSON;
-    if (has_token(accept, "text/plain")) return FR_FMT_TEXT;
-    if (user_agent &&
-        (strncasecmp(user_agent, "curl/", 5) == 0 || strncasecmp(user_agent, "Wget/", 5) == 0 ||
-         strncasecmp(user_agent, "HTTPie/", 7) == 0))
-        return FR_FMT_TEXT;
-    return FR_FMT_HTML;
-}
+/* --- coordinates --------------------------------------------------------- */
 
 /* One decimal number: -?digits(.digits)? ; returns the end or NULL. */
 static const char *scan_decimal(const char *p)
@@ -159,7 +139,7 @@ static void respond_page(nb_req *r, int status, fr_format fmt, char *body, size_
         nb_respond_error(r, NB_ERR_NOMEM, "could not render the page");
         return;
     }
-    nb_req_add_header(r, "Vary", "Accept, User-Agent");
+    nb_req_add_header(r, "Vary", "Accept, User-Agent, Cookie");
     nb_req_add_header(r, "Cache-Control", "no-cache");
     if (fmt == FR_FMT_HTML)
         security_headers(r);
@@ -191,7 +171,7 @@ static void respond_problem(nb_req *r, fr_format fmt, const fr_page *pg, int sta
     }
     char *body = fmt == FR_FMT_HTML ? fr_html_error(pg, status, title, detail, &len)
                                     : fr_text_error(title, detail, pg->query, &len);
-    respond_page(r, status, fmt, body, len);
+    respond_page(r, status, fmt == FR_FMT_HTML ? FR_FMT_HTML : FR_FMT_TEXT, body, len);
 }
 
 static bool wants_revalidation(const nb_req *r)
@@ -239,6 +219,7 @@ static const char *api_reason(json_t *doc, const char *fallback)
 
 typedef struct place_req {
     fr_format fmt;
+    fr_view view;
     fr_api_query q;
     char *data_path; /* owned: "/Berlin" or "/52.52,13.41" */
     fr_page pg;
@@ -271,9 +252,18 @@ static void answer_from_api(fr_routes *rt, nb_req *r, place_req *p, fr_api_resp 
         p->pg.max_age_s = max_age;
         p->pg.swr_s = swr;
         nb_counter_inc(rt->renders[p->fmt]);
-        body = p->fmt == FR_FMT_HTML ? fr_html_weather(doc, &p->pg, &len)
-                                     : fr_text_weather(doc, p->pg.now_ms, &len);
-        respond_page(r, 200, p->fmt, body, len);
+        if (p->fmt == FR_FMT_HTML)
+            body = fr_html_weather(doc, &p->pg, &len);
+        else if (p->fmt == FR_FMT_LINE)
+            body = fr_line_weather(doc, p->view.line, p->pg.query, p->view.rain_hours, p->pg.now_ms,
+                                   &len);
+        else
+            body = fr_text_weather(doc, p->pg.now_ms, &p->view, &len);
+        if (p->fmt == FR_FMT_HTML && p->view.units_asked)
+            nb_req_add_header(r, "Set-Cookie",
+                              p->view.units == NB_UNITS_IMPERIAL ? UNITS_COOKIE("imperial")
+                                                                 : UNITS_COOKIE("metric"));
+        respond_page(r, 200, p->fmt == FR_FMT_LINE ? FR_FMT_TEXT : p->fmt, body, len);
     } else if (ar->status == 404) {
         respond_problem(r, p->fmt, &p->pg, 404, NB_ERR_NOT_FOUND, "Place not found",
                         "We couldn't find a place with that name. Check the spelling, or try "
@@ -298,6 +288,11 @@ static void answer_from_api(fr_routes *rt, nb_req *r, place_req *p, fr_api_resp 
     json_decref(doc);
 }
 
+static void view_arg(const char *name, const char *value, void *view)
+{
+    fr_view_arg(view, name, value);
+}
+
 static void on_place(nb_req *r, void *ctx)
 {
     fr_routes *rt = ctx;
@@ -312,8 +307,11 @@ static void on_place(nb_req *r, void *ctx)
         nb_respond(r, 404, TEXT_TYPE, "not found\n", 10);
         return;
     }
-    p.fmt = fr_negotiate(nb_req_query(r, "format"), nb_req_header(r, "Accept"),
-                         nb_req_header(r, "User-Agent"));
+    fr_view_init(&p.view);
+    nb_req_query_each(r, view_arg, &p.view);
+    fr_view_finish(&p.view, nb_req_header(r, "Accept"), nb_req_header(r, "User-Agent"),
+                   nb_req_header(r, "Cookie"));
+    p.fmt = p.view.fmt;
     p.pg.asset_version = fr_assets_version();
     p.pg.now_ms = nb_now_ms();
     p.pg.max_age_s = p.pg.swr_s = -1;
@@ -328,6 +326,11 @@ static void on_place(nb_req *r, void *ctx)
         }
         char *body = p.fmt == FR_FMT_HTML ? fr_html_search(&p.pg, &len) : fr_text_help(&len);
         respond_page(r, 200, p.fmt, body, len);
+        return;
+    }
+    if (p.view.format && strchr(p.view.format, '%') && strlen(p.view.format) > FR_LINE_FORMAT_MAX) {
+        respond_problem(r, FR_FMT_TEXT, &p.pg, 400, NB_ERR_INVALID, "Format too long",
+                        "A format is at most 1024 bytes long.");
         return;
     }
     if (where.kind == FR_PLACE_BAD) {
@@ -348,6 +351,10 @@ static void on_place(nb_req *r, void *ctx)
     }
     p.pg.data_path = p.data_path;
     p.q.days = nb_req_query(r, "days");
+    p.q.hours = nb_req_query(r, "hours");
+    /* units= goes to the api as given (a wrong value gets its 400 and reason) */
+    p.q.units = nb_req_query(r, "units");
+    if (!p.q.units && p.view.units == NB_UNITS_IMPERIAL) p.q.units = "imperial";
     p.q.no_cache = wants_revalidation(r);
     p.q.if_none_match = p.fmt == FR_FMT_JSON ? nb_req_header(r, "If-None-Match") : NULL;
 
@@ -421,7 +428,10 @@ nb_err fr_routes_register(fr_routes *rt, nb_server *s)
                                               "Weather pages rendered, by format");
     rt->renders[FR_FMT_JSON] = nb_counter_new("nimbus_front_renders_total", "format=\"json\"",
                                               "Weather pages rendered, by format");
-    if (!rt->api_failures || !rt->renders[0] || !rt->renders[1] || !rt->renders[2])
+    rt->renders[FR_FMT_LINE] = nb_counter_new("nimbus_front_renders_total", "format=\"line\"",
+                                              "Weather pages rendered, by format");
+    if (!rt->api_failures || !rt->renders[0] || !rt->renders[1] || !rt->renders[2] ||
+        !rt->renders[3])
         return NB_ERR_NOMEM;
     /* First match wins: the assets before the catch-all place route. */
     err = nb_server_route(s, "GET", "/static/*", "static", NB_ROUTE_INLINE, on_static, rt);

@@ -20,11 +20,40 @@ const char *fr_wx_str(const json_t *obj, const char *key)
     return json_is_string(v) ? json_string_value(v) : "";
 }
 
+size_t fr_wx_fixed(long long k, int decimals, char out[32])
+{
+    char digits[24];
+    int n = 0;
+    unsigned long long u = k < 0 ? 0ULL - (unsigned long long)k : (unsigned long long)k;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0 || n <= decimals);
+    size_t len = 0;
+    if (k < 0) out[len++] = '-';
+    while (n > 0) {
+        if (n == decimals) out[len++] = '.';
+        out[len++] = digits[--n];
+    }
+    out[len] = '\0';
+    return len;
+}
+
 char *fr_wx_fmt(double v, int decimals, char *out, size_t outlen)
 {
+    static const double scale[] = {1, 10, 100, 1000};
     if (!isfinite(v)) {
         snprintf(out, outlen, "%s", FR_MISSING);
         return out;
+    }
+    /* A value that already has at most `decimals` decimals (what the api
+     * sends) needs no rounding: written without printf (a page has hundreds). */
+    if (decimals >= 0 && decimals <= 3 && fabs(v) < 1e12 && outlen >= 32) {
+        double x = v * scale[decimals], k = round(x);
+        if (fabs(x - k) < 1e-6 && k != 0) {
+            fr_wx_fixed((long long)k, decimals, out);
+            return out;
+        }
     }
     snprintf(out, outlen, "%.*f", decimals, v);
     /* Rounding can yield "-0" / "-0.0": show it without the sign. */

@@ -24,9 +24,12 @@ double fr_wx_bool(const json_t *obj, const char *key);
 /* String at obj[key]; "" when absent or not a string. Borrowed from obj. */
 const char *fr_wx_str(const json_t *obj, const char *key);
 
-/* Formats v with `decimals` decimals ("-0.0" becomes "0.0"); FR_MISSING when
- * v is NAN. Returns out. */
+/* Formats v with `decimals` decimals as printf's "%.*f" does ("-0.0" becomes
+ * "0.0"); FR_MISSING when v is NAN. Returns out. */
 char *fr_wx_fmt(double v, int decimals, char *out, size_t outlen);
+/* k / 10^decimals written out ("-12.3" for -123, 1): the fast path of
+ * fr_wx_fmt and of the chart's coordinates. Returns the length. */
+size_t fr_wx_fixed(long long k, int decimals, char out[32]);
 
 /* 16-point compass name for a direction in degrees ("NE"); "" for NAN. */
 const char *fr_wx_compass(double degrees);

@@ -11,6 +11,9 @@
 //   2. within a few seconds the fresh values replace them without a
 //      navigation (a window marker set before survives, and there is still
 //      exactly one navigation entry), with one revalidation request;
+//      The hourly chart, absent from the stale record, is drawn by the script
+//      from the fresh data exactly as the server draws it (same elements,
+//      attributes and text as a fresh load of the page);
 //   3. no console errors, no page errors, no request leaves the front's origin;
 //   4. with JavaScript disabled the page shows the same data;
 //   5. (optional second stale place) when the revalidation fails at the network
@@ -137,6 +140,23 @@ try {
   check(/no-cache|max-age=0/.test(jh['cache-control'] || ''),
         `revalidation is sent as one (Cache-Control: ${jh['cache-control']})`);
   check(!!jh['if-none-match'], 'revalidation carries If-None-Match');
+  // The chart the script drew equals the one the server draws for the same data.
+  const chartShape = () => {
+    const svg = document.querySelector('svg.hourly');
+    if (!svg || svg.closest('[hidden]')) return null;
+    const attrs = (el) => Array.from(el.attributes).map((a) => a.name + '=' + a.value).sort().join(' ');
+    return [attrs(svg)].concat(Array.from(svg.children).map((el) => el.tagName + ' ' + attrs(el) + ' ' + el.textContent))
+      .concat(Array.from(document.querySelectorAll('[data-f="hours"] tr')).map((tr) => tr.textContent));
+  };
+  const drawn = await page.evaluate(chartShape);
+  check(drawn && drawn.length > 10, `the script drew the hourly chart from the fresh data (${drawn ? drawn.length : 0} parts)`);
+  const served2 = await ctx.newPage();
+  await served2.goto(pageUrl, { waitUntil: 'domcontentloaded' });
+  const serverDrawn = await served2.evaluate(chartShape);
+  await served2.close();
+  const diff = drawn.findIndex((x, i) => x !== serverDrawn[i]);
+  check(diff < 0 && drawn.length === serverDrawn.length,
+        'the script\'s chart is the server\'s chart' + (diff < 0 ? '' : `: ${drawn[diff]} vs ${serverDrawn[diff]}`));
   await page.screenshot({ path: path.join(artifacts, 'front-fresh-page.png'), fullPage: true });
   // Give a late error a moment to show up before judging.
   await page.waitForTimeout(300);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nimbus/text.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Aborts, saying which property broke and how (printf-style). */
@@ -41,15 +43,19 @@ static inline char *fz_string(const uint8_t *data, size_t size)
     return s;
 }
 
-/* Splits an input into n string fields. Layout: one byte whose bit i says
- * whether field i is present (absent fields are NULL), then the present
- * fields' bytes separated by NUL bytes (fields past the end are ""). Returns
- * the storage the fields point into (caller frees). n <= 8. */
+/* Splits an input into n string fields. Layout: (n + 7) / 8 bytes whose bit
+ * i (bit i % 8 of byte i / 8) says whether field i is present (absent fields
+ * are NULL), then the present fields' bytes separated by NUL bytes (fields
+ * past the end are ""). Returns the storage the fields point into (caller
+ * frees). n <= 16. */
 static inline char *fz_fields(const uint8_t *data, size_t size, const char **fields, size_t n)
 {
     char *copy = fz_string(data, size);
-    unsigned mask = size ? data[0] : 0;
-    size_t at = size ? 1 : 0;
+    size_t nmask = (n + 7) / 8;
+    unsigned mask = 0;
+    for (size_t b = 0; b < nmask && b < size; b++)
+        mask |= (unsigned)data[b] << (8 * b);
+    size_t at = size < nmask ? size : nmask;
     for (size_t i = 0; i < n; i++) {
         if (!(mask & (1u << i))) {
             fields[i] = NULL;
@@ -60,6 +66,21 @@ static inline char *fz_fields(const uint8_t *data, size_t size, const char **fie
         if (at < size) at++;
     }
     return copy;
+}
+
+/* Aborts unless out is valid UTF-8 with no C0/C1 or bidirectional control
+ * (newlines of a layout aside): what may reach a terminal or a page. */
+static inline void fz_check_reader_safe(const char *out, const char *what)
+{
+    FZ_CHECK(out);
+    size_t n = strlen(out);
+    for (size_t i = 0, len; i < n; i += len) {
+        uint32_t cp;
+        len = nb_utf8_next(out + i, n - i, &cp);
+        if (len == 0 || (nb_text_unsafe(cp) && cp != '\n')) {
+            FZ_FAIL("%s: unsafe byte 0x%02x at %zu", what, out[i] & 0xff, i);
+        }
+    }
 }
 
 #endif

@@ -6,6 +6,7 @@
 #include "api_client.h"
 #include "fuzz.h"
 #include "routes.h"
+#include "view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char lat[32], lon[32];
     (void)fr_parse_coords(tail, lat, lon);
     fr_format fmt = fr_negotiate(f[4], f[5], f[6]);
-    FZ_CHECK(fmt == FR_FMT_HTML || fmt == FR_FMT_TEXT || fmt == FR_FMT_JSON);
+    FZ_CHECK(fmt == FR_FMT_HTML || fmt == FR_FMT_TEXT || fmt == FR_FMT_JSON || fmt == FR_FMT_LINE);
     long max_age, swr;
     fr_cache_control_parse(f[7], &max_age, &swr);
     FZ_CHECK(max_age >= -1 && swr >= -1);

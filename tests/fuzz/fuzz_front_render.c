@@ -5,24 +5,10 @@
 #include <jansson.h>
 
 #include "fuzz.h"
-#include "nimbus/text.h"
 #include "render_html.h"
 #include "render_text.h"
 
 #define NOW_MS 1795478700000LL
-
-static void check_safe(const char *out, const char *what)
-{
-    FZ_CHECK(out);
-    size_t n = strlen(out);
-    for (size_t i = 0, len; i < n; i += len) {
-        uint32_t cp;
-        len = nb_utf8_next(out + i, n - i, &cp);
-        if (len == 0 || (nb_text_unsafe(cp) && cp != '\n')) {
-            FZ_FAIL("%s: unsafe byte 0x%02x at %zu", what, out[i] & 0xff, i);
-        }
-    }
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,15 +24,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   .now_ms = NOW_MS};
     char *out;
     if (doc) {
-        check_safe(out = fr_text_weather(doc, NOW_MS, NULL), "text report");
+        fz_check_reader_safe(out = fr_text_weather(doc, NOW_MS, NULL, NULL), "text report");
         free(out);
-        check_safe(out = fr_html_weather(doc, &pg, NULL), "HTML page");
+        fz_check_reader_safe(out = fr_html_weather(doc, &pg, NULL), "HTML page");
         free(out);
         json_decref(doc);
     }
-    check_safe(out = fr_text_error("Place not found", s, s, NULL), "text error");
+    fz_check_reader_safe(out = fr_text_error("Place not found", s, s, NULL), "text error");
     free(out);
-    check_safe(out = fr_html_error(&pg, 404, "Place not found", s, NULL), "HTML error");
+    fz_check_reader_safe(out = fr_html_error(&pg, 404, "Place not found", s, NULL), "HTML error");
     free(out);
     free(s);
     return 0;

@@ -49,12 +49,15 @@ def record(key, fetched_at_ms, temperature=42.4, observation="2026-11-24T01:00")
 class ApiStack:
     """persistence + api on free ports, wired to the shared servers."""
 
-    def __init__(self, fresh_ttl_s=600, kafka=None, api_args=(), tmpdir=None):
+    def __init__(self, fresh_ttl_s=600, kafka=None, api_args=(), tmpdir=None, sim=None,
+                 api_env=None):
+        """sim: a private WeatherSim instead of the shared one; api_env: extra
+        environment of the api (e.g. TZDIR)."""
         testing.require_binary("nimbus-persistence", "nimbus-api", "weather-sim")
         self.servers = shared()
         if self.servers.sim is None:
             raise AssertionError("the shared weather simulator is not running")
-        self.sim = WeatherSim.attach(self.servers.sim.port)
+        self.sim = sim or WeatherSim.attach(self.servers.sim.port)
         self.kafka = kafka or self.servers.kafka
         self.fresh_ttl_s = fresh_ttl_s
         self.redis = self.servers.redis
@@ -80,7 +83,7 @@ class ApiStack:
                          "--geocoding-url", self.sim.geocoding_url,
                          "--kafka-brokers", self.kafka.bootstrap,
                          "--fresh-ttl-s", str(fresh_ttl_s)] + list(api_args)
-        self.api = procs.Daemon("api", self.api_argv, ready_url=self.url + "/readyz",
+        self.api = procs.Daemon("api", self.api_argv, env=api_env, ready_url=self.url + "/readyz",
                                 tmpdir=self.tmpdir)
         self.api.start()
 

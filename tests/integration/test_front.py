@@ -75,7 +75,7 @@ def get(url, headers=None, timeout=10):
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
-SVG_VOID = {"path", "circle", "use"}  # written as <x/> or <x></x> inside SVG
+SVG_VOID = {"path", "circle", "use", "rect", "line", "polyline"}  # <x/> or <x></x> in SVG
 
 
 class PageParser(html.parser.HTMLParser):

@@ -1,5 +1,7 @@
 """The page in a real headless Chromium: stale data at once, fresh data swapped
-in by the script without a reload; and the same data with JavaScript off.
+in by the script without a reload (the hourly chart drawn by the script as
+the server draws it); the same data with JavaScript off; the hourly chart in
+light and dark mode, the unit toggle, "use my location" and recent places.
 
 Starts the suite (shared Redis/PostgreSQL/Kafka/simulator; persistence, api
 and front here), stores a stale record with a distinctive temperature for
@@ -123,6 +125,40 @@ class StalePageInChromium(testing.TestCase):
         self.assertEqual(doc["freshness"]["state"], "fresh")
         self.assertNotEqual(doc["current"]["temperature"], STALE_TEMPERATURE)
 
+
+
+class HourlyPageInChromium(testing.TestCase):
+    """The chart in light and dark mode, the °C/°F toggle, "use my location"
+    and recent places (tests/browser/hourly_page.test.mjs)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(CHROMIUM, os.X_OK) or not shutil.which("node"):
+            raise unittest.SkipTest("needs %s and node" % CHROMIUM)
+        ensure_playwright()
+        cls.stack = Stack(fresh_ttl_s=600)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.stack.stop()
+        if rc != 0:
+            raise AssertionError("front exited with %s:\n%s" % (rc, cls.stack.front.log_tail()))
+
+    def test_chart_units_location_and_recent_places(self):
+        artifacts = os.path.join(procs.build_dir(), "tests", "artifacts")
+        os.makedirs(artifacts, exist_ok=True)
+        # Stored fresh before the browser comes: the page has its hours at once.
+        self.assertEqual(http.get(self.stack.api_url + "/v1/weather?city=Berlin").status, 200)
+        r = subprocess.run(
+            ["node", os.path.join(browser_dir(), "hourly_page.test.mjs"), self.stack.url,
+             "/Berlin", "35.68,139.69", artifacts],
+            cwd=browser_dir(), timeout=240, capture_output=True, text=True)
+        print(r.stdout)
+        self.assertEqual(r.returncode, 0, "browser scenario failed:\n%s\n%s"
+                         % (r.stdout[-4000:], r.stderr[-4000:]))
+        for name in ("front-hourly-light.png", "front-hourly-dark.png",
+                     "front-hourly-imperial.png", "front-recent-places.png"):
+            self.assertGreater(os.path.getsize(os.path.join(artifacts, name)), 10000, name)
 
 
 class FreshPageRenewsAtMaxAge(testing.TestCase):

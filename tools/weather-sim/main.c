@@ -12,7 +12,6 @@
 #include "nimbus/log.h"
 #include "sim_control.h"
 #include "sim_server.h"
-#include "sim_tz.h"
 
 int main(int argc, char **argv)
 {
@@ -46,7 +45,6 @@ int main(int argc, char **argv)
     if (exit_now) return EXIT_SUCCESS;
     if (!nb_log_start("weather-sim", log_level)) return 2;
     nb_config_log(settings, nsettings);
-    ws_tz_init();
     ws_ctl_init(&ctl);
 
     /* block the stop signals before MHD starts its threads; sigwait below */

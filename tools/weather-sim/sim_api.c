@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "nimbus/clock.h"
+#include "nimbus/tz.h"
 #include "sim_fmt.h"
 #include "sim_gazetteer.h"
 #include "sim_tz.h"
@@ -56,6 +57,7 @@ typedef enum field {
     F_WIND_DIR,
     F_GUSTS,
     F_IS_DAY,
+    F_PROB,
     D_CODE,
     D_TMAX,
     D_TMIN,
@@ -88,6 +90,7 @@ static const var_desc obs_vars[] = {
     {"wind_direction_10m", F_WIND_DIR, Q_DEG},
     {"wind_gusts_10m", F_GUSTS, Q_WIND},
     {"is_day", F_IS_DAY, Q_NONE},
+    {"precipitation_probability", F_PROB, Q_PCT},
 };
 
 static const var_desc day_vars[] = {
@@ -199,6 +202,8 @@ static double obs_get(const ws_obs *o, field f)
         return o->wind_gusts_10m;
     case F_IS_DAY:
         return o->is_day;
+    case F_PROB:
+        return o->precipitation_probability;
     default:
         return NAN;
     }
@@ -519,7 +524,9 @@ static bool resolve_timezone(const request *r, int i, int64_t now, location *l, 
     } else if (strcmp(name, "UTC") == 0) {
         name = "GMT";
     }
-    if (!ws_tz_offset(name, now, &l->offset)) {
+    /* The offset valid now, for every time in the answer: Open-Meteo applies
+     * no DST change inside a series (open-meteo issues #261, #488, #1255). */
+    if (!nb_tz_offset(name, now, &l->offset)) {
         ws_api_error_body(out, "Invalid timezone");
         return false;
     }
@@ -552,8 +559,11 @@ static void render_location(const request *r, int i, const location *l, int64_t 
 
     nb_buf_init(&tail, b->cap);
     if (r->has_current) {
-        ws_obs o;
+        ws_obs o, hour;
         ws_wx_observe(&l->cell, l->elevation, step, &o);
+        /* the chance of precipitation is an hourly figure: the running hour's */
+        ws_wx_hourly(&l->cell, l->elevation, step - (((step % 3600) + 3600) % 3600), 1, &hour);
+        o.precipitation_probability = hour.precipitation_probability;
         add_units(&tail, u, "current", r->cur, r->ncur, true);
         nb_buf_adds(&tail, "},\"current\":{\"time\":");
         add_time(&tail, u, step, l->offset, false);
@@ -573,8 +583,8 @@ static void render_location(const request *r, int i, const location *l, int64_t 
         for (int h = 0; h < nh; h++) {
             if (h) nb_buf_adds(&tail, ",");
             add_time(&tail, u, day0 + (int64_t)h * 3600, l->offset, false);
-            if (obs) ws_wx_observe(&l->cell, l->elevation, day0 + (int64_t)h * 3600, &obs[h]);
         }
+        if (obs) ws_wx_hourly(&l->cell, l->elevation, day0, nh, obs);
         nb_buf_adds(&tail, "]");
         for (int k = 0; k < r->nhour && obs; k++) {
             const var_desc *v = r->hour[k];

@@ -186,6 +186,7 @@ void ws_wx_observe(const ws_cell *c, double elevation, int64_t t, ws_obs *o)
         o->apparent_temperature = temp + 0.33 * e - 0.70 * (wind / 3.6) - 4.0;
     }
     o->is_day = sun_altitude(lat, lon, step + STEP_S / 2) > 0 ? 1 : 0;
+    o->precipitation_probability = NAN;
 
     /* WMO code, consistent with precipitation */
     int code;
@@ -216,6 +217,68 @@ void ws_wx_observe(const ws_cell *c, double elevation, int64_t t, ws_obs *o)
         code = cc < 20 ? 0 : cc < 50 ? 1 : cc < 80 ? 2 : 3;
     }
     o->weather_code = code;
+}
+
+/* What the hour before T brought: sums of its four 15-minute steps. */
+typedef struct hour_acc {
+    double precipitation, rain, showers, snowfall, gusts;
+    int weather_code;
+} hour_acc;
+
+static double round2(double v)
+{
+    return round(v * 100.0) / 100.0;
+}
+
+static void hour_before(const ws_cell *c, double elevation, int64_t t, hour_acc *a)
+{
+    memset(a, 0, sizeof(*a));
+    for (int s = 1; s <= 4; s++) {
+        ws_obs o;
+        ws_wx_observe(c, elevation, t - (int64_t)s * STEP_S, &o);
+        a->precipitation += o.precipitation;
+        a->rain += o.rain;
+        a->showers += o.showers;
+        a->snowfall += o.snowfall;
+        a->gusts = fmax(a->gusts, o.wind_gusts_10m);
+        if (o.weather_code > a->weather_code) a->weather_code = o.weather_code;
+    }
+    a->precipitation = round2(a->precipitation);
+    a->rain = round2(a->rain);
+    a->showers = round2(a->showers);
+    a->snowfall = round2(a->snowfall);
+}
+
+/* Chance of precipitation in an hour: high when it rains, some when the
+ * hour next to it does, a little under heavy cloud. */
+static double probability(double mm, double mm_next_to, double cloud_cover)
+{
+    if (mm > 0) return clamp(round(40.0 + 30.0 * mm), 40, 100);
+    if (mm_next_to > 0) return clamp(round(20.0 + 20.0 * mm_next_to), 20, 45);
+    return clamp(round((cloud_cover - 60.0) / 2.0), 0, 20);
+}
+
+void ws_wx_hourly(const ws_cell *c, double elevation, int64_t t0, int n, ws_obs *out)
+{
+    hour_acc prev, cur, next;
+    hour_before(c, elevation, t0 - 3600, &prev);
+    hour_before(c, elevation, t0, &cur);
+    for (int k = 0; k < n; k++) {
+        int64_t t = t0 + (int64_t)k * 3600;
+        ws_obs *o = &out[k];
+        hour_before(c, elevation, t + 3600, &next);
+        ws_wx_observe(c, elevation, t, o);
+        o->precipitation = cur.precipitation;
+        o->rain = cur.rain;
+        o->showers = cur.showers;
+        o->snowfall = cur.snowfall;
+        o->weather_code = cur.weather_code;
+        o->wind_gusts_10m = fmax(o->wind_gusts_10m, cur.gusts);
+        o->precipitation_probability = probability(
+            cur.precipitation, fmax(prev.precipitation, next.precipitation), o->cloud_cover);
+        prev = cur;
+        cur = next;
+    }
 }
 
 /* Daily aggregates cost 96 observations, so they are memoised in a small
@@ -273,8 +336,7 @@ static void compute_day(const ws_cell *c, double elevation, int64_t day_start, i
                         ws_day *d)
 {
     double lat = c->latitude, lon = c->longitude;
-    double max_cloud = 0;
-    ws_obs o;
+    ws_obs o, hours[24];
 
     memset(d, 0, sizeof(*d));
     d->temperature_2m_max = -1e9;
@@ -287,7 +349,6 @@ static void compute_day(const ws_cell *c, double elevation, int64_t day_start, i
         if (o.weather_code > d->weather_code) d->weather_code = o.weather_code;
         d->precipitation_sum += o.precipitation;
         d->wind_speed_10m_max = fmax(d->wind_speed_10m_max, o.wind_speed_10m);
-        max_cloud = fmax(max_cloud, o.cloud_cover);
         double alt = sun_altitude(lat, lon, t + STEP_S / 2);
         if (alt > 0) {
             double cl = o.cloud_cover / 100.0;
@@ -295,10 +356,11 @@ static void compute_day(const ws_cell *c, double elevation, int64_t day_start, i
             d->uv_index_max = fmax(d->uv_index_max, uv);
         }
     }
-    d->precipitation_sum = round(d->precipitation_sum * 100.0) / 100.0;
-    d->precipitation_probability_max =
-        d->precipitation_sum > 0 ? clamp(round(35.0 + 12.0 * d->precipitation_sum), 35, 100)
-                                 : clamp(round(max_cloud - 70.0), 0, 30);
+    d->precipitation_sum = round2(d->precipitation_sum);
+    ws_wx_hourly(c, elevation, day_start, 24, hours);
+    for (int h = 0; h < 24; h++)
+        d->precipitation_probability_max =
+            fmax(d->precipitation_probability_max, hours[h].precipitation_probability);
 
     /* sunrise/sunset of the local calendar date (NOAA approximation) */
     int64_t date_utc0 = day_start + offset_s; /* 00:00 UTC of the same calendar date */

@@ -24,10 +24,11 @@ typedef struct ws_cell {
 void ws_wx_snap(double lat, double lon, ws_cell *c);
 
 /* One 15-minute observation (units: °C, %, mm per step, cm per step, hPa,
- * km/h, degrees). */
+ * km/h, degrees), or one hour of ws_wx_hourly(). */
 typedef struct ws_obs {
     double temperature_2m, relative_humidity_2m, apparent_temperature;
     double precipitation, rain, showers, snowfall;
+    double precipitation_probability; /* %; an hourly quantity (NAN in a 15-minute step) */
     double cloud_cover, pressure_msl;
     double wind_speed_10m, wind_direction_10m, wind_gusts_10m;
     int weather_code;
@@ -37,10 +38,18 @@ typedef struct ws_obs {
 /* Observation of the 15-minute step containing unix time t (UTC). */
 void ws_wx_observe(const ws_cell *c, double elevation, int64_t t, ws_obs *o);
 
+/* n hourly values for the hours labelled t0, t0 + 1 h, ... the way
+ * Open-Meteo defines them: temperatures, humidity, clouds, pressure, wind
+ * speed and direction and is_day at the label; precipitation, rain, showers
+ * and snowfall summed over the hour before it, weather_code the most severe
+ * and gusts the strongest in that hour; precipitation_probability from the
+ * precipitation of that hour and the two next to it. */
+void ws_wx_hourly(const ws_cell *c, double elevation, int64_t t0, int n, ws_obs *out);
+
 typedef struct ws_day {
     int weather_code;
     double temperature_2m_max, temperature_2m_min;
-    double precipitation_sum, precipitation_probability_max;
+    double precipitation_sum, precipitation_probability_max; /* max of the hourly values */
     double wind_speed_10m_max, uv_index_max;
     int64_t sunrise, sunset; /* unix times (UTC) */
 } ws_day;

@@ -107,8 +107,13 @@ void nb_req_to_worker(nb_req *r, nb_handler_fn fn, void *ctx);
 /* --- request accessors: copies owned by r, valid as long as r ----------- */
 /* The part of the path matched by a trailing "*" ("" if none). */
 const char *nb_req_tail(const nb_req *r);
-/* Query argument (percent-decoded) or NULL. */
+/* Query argument (percent-decoded, '+' read as a space) or NULL; also NULL
+ * for a bare "?name" without '=' (see nb_req_query_each). */
 const char *nb_req_query(const nb_req *r, const char *name);
+/* Calls fn for every query argument in the order sent: value NULL for a bare
+ * "?name", "" for "?name=". Both borrowed from r. */
+typedef void (*nb_query_fn)(const char *name, const char *value, void *ctx);
+void nb_req_query_each(const nb_req *r, nb_query_fn fn, void *ctx);
 /* Request header (case-insensitive) or NULL. */
 const char *nb_req_header(const nb_req *r, const char *name);
 const char *nb_req_id(const nb_req *r);

@@ -18,7 +18,8 @@
 
 #define NB_KEY_MAX 24
 #define NB_MAX_DAYS 16
-#define NB_QUERY_MAX 200 /* geocoding query, bytes */
+#define NB_MAX_HOURS (NB_MAX_DAYS * 24) /* 384 */
+#define NB_QUERY_MAX 200                /* geocoding query, bytes */
 /* Bound of every measured value (temperature, elevation, ...): no weather
  * value comes near it, larger ones are a broken source, and it keeps the
  * codecs' 10 significant digits from overflowing near DBL_MAX. */
@@ -38,6 +39,26 @@ typedef struct nb_day {
     char sunrise[20], sunset[20]; /* local "YYYY-MM-DDTHH:MM" or "" */
 } nb_day;
 
+/* The hourly forecast, one array per variable (NAN = missing), entry i for
+ * the hour that starts at start_ms + i hours (UTC). Open-Meteo's values for
+ * that hour: temperatures, wind speed and is_day at its start, precipitation
+ * the sum over the hour before it, gusts the strongest in it. Read the entry
+ * of instant t with nb_hourly_index(). n == 0: no hourly data (a record
+ * stored before nimbus kept it). Floats keep a record small (12 KiB for 16
+ * days); every value has at most 2 decimals and lies within ±1e5. */
+typedef struct nb_hourly {
+    int n;            /* entries, 0..NB_MAX_HOURS */
+    int64_t start_ms; /* UTC instant entry 0 starts, a whole minute */
+    float temperature[NB_MAX_HOURS];
+    float apparent_temperature[NB_MAX_HOURS];
+    float precipitation_probability[NB_MAX_HOURS]; /* % */
+    float precipitation[NB_MAX_HOURS];             /* mm */
+    float weather_code[NB_MAX_HOURS];
+    float wind_speed[NB_MAX_HOURS];
+    float wind_gusts[NB_MAX_HOURS];
+    float is_day[NB_MAX_HOURS]; /* 1, 0 or NAN */
+} nb_hourly;
+
 typedef struct nb_record {
     char key[NB_KEY_MAX];
     double latitude, longitude; /* the key's grid point, not the upstream's */
@@ -49,6 +70,7 @@ typedef struct nb_record {
     nb_current current;
     int ndays;
     nb_day daily[NB_MAX_DAYS];
+    nb_hourly hourly;
 } nb_record;
 
 typedef struct nb_place {
@@ -80,6 +102,10 @@ bool nb_location_key_valid(const char *key, double *lat, double *lon);
  * NB_ERR_INVALID and a reason when empty, over NB_QUERY_MAX bytes, not UTF-8,
  * or holding control characters. */
 nb_err nb_geo_normalise(const char *in, char out[NB_QUERY_MAX + 1], const char **why);
+
+/* Index of the hourly entry whose hour contains t_ms; -1 when t_ms is
+ * before the first entry, h->n when at or after the end. */
+int nb_hourly_index(const nb_hourly *h, int64_t t_ms);
 
 /* Decoders validate shape, types and ranges; on failure *why (static string)
  * says what is wrong. */

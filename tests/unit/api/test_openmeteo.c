@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,98 @@ static void forecast_becomes_a_record(void **state)
     assert_string_equal(r.daily[1].sunrise, "2026-11-24T07:47");
     assert_string_equal(r.daily[0].sunset, "");
     assert_int_equal(r.fetched_at_ms, 1000);
+}
+
+/* Berlin asked on 2026-10-24 (UTC+2): Open-Meteo labels the whole series
+ * with that one offset, also past the DST change of 2026-10-25. */
+static const char hourly[] =
+    "{\"latitude\":52.52,\"longitude\":13.419998,\"generationtime_ms\":0.08,"
+    "\"utc_offset_seconds\":7200,\"timezone\":\"Europe/Berlin\","
+    "\"timezone_abbreviation\":\"GMT+2\",\"elevation\":38.0,"
+    "\"current_units\":{\"time\":\"iso8601\"},"
+    "\"current\":{\"time\":\"2026-10-24T14:15\",\"interval\":900,\"temperature_2m\":14.4},"
+    "\"hourly_units\":{\"time\":\"iso8601\",\"temperature_2m\":\"°C\"},"
+    "\"hourly\":{\"time\":[\"2026-10-24T00:00\",\"2026-10-24T01:00\",\"2026-10-24T02:00\","
+    "\"2026-10-24T03:00\"],\"temperature_2m\":[10.1,9.8,null,9.1],"
+    "\"apparent_temperature\":[8.0,7.5,7.0,6.5],\"precipitation_probability\":[0,5,40,null],"
+    "\"precipitation\":[0.00,0.10,1.25,0.00],\"weather_code\":[3,51,63,3],"
+    "\"wind_speed_10m\":[11.2,12.0,13.5,9.0],\"wind_gusts_10m\":[20.1,22.0,25.3,18.0],"
+    "\"is_day\":[0,0,0,0]},"
+    "\"daily_units\":{\"time\":\"iso8601\"},"
+    "\"daily\":{\"time\":[\"2026-10-24\"],\"weather_code\":[63]}}";
+
+static void hourly_series_becomes_arrays(void **state)
+{
+    nb_record r;
+    const char *why = NULL;
+    if (om_parse_forecast(hourly, strlen(hourly), "52.52,13.41", 1000, &r, &why) != NB_OK)
+        fail_msg("%s", why);
+    assert_int_equal(r.hourly.n, 4);
+    /* 2026-10-24T00:00 at UTC+2 */
+    assert_int_equal(r.hourly.start_ms, 1792792800000LL);
+    assert_true(fabsf(r.hourly.temperature[1] - 9.8f) < 1e-6f);
+    assert_true(isnan(r.hourly.temperature[2]));
+    assert_true(r.hourly.precipitation_probability[2] == 40);
+    assert_true(isnan(r.hourly.precipitation_probability[3]));
+    assert_true(fabsf(r.hourly.precipitation[2] - 1.25f) < 1e-6f);
+    assert_true(r.hourly.weather_code[1] == 51);
+    assert_true(fabsf(r.hourly.wind_gusts[2] - 25.3f) < 1e-5f);
+    assert_true(r.hourly.is_day[0] == 0);
+}
+
+/* A copy of hourly with one substring replaced. */
+static const char *hourly_with(const char *from, const char *to)
+{
+    static char out[sizeof(hourly) + 256];
+    const char *at = strstr(hourly, from);
+    assert_non_null(at);
+    snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - hourly), hourly, to, at + strlen(from));
+    return out;
+}
+
+static void hourly_quirks(void **state)
+{
+    nb_record r;
+    const char *why = NULL;
+    /* a label out of step ends the series there */
+    const char *gap = hourly_with("\"2026-10-24T02:00\"", "\"2026-10-24T05:00\"");
+    assert_int_equal(om_parse_forecast(gap, strlen(gap), "52.52,13.41", 1, &r, &why), NB_OK);
+    assert_int_equal(r.hourly.n, 2);
+    /* a variable the answer lacks is all missing */
+    const char *no_gusts = hourly_with("\"wind_gusts_10m\"", "\"wind_gusts_100m\"");
+    assert_int_equal(om_parse_forecast(no_gusts, strlen(no_gusts), "52.52,13.41", 1, &r, &why),
+                     NB_OK);
+    assert_true(isnan(r.hourly.wind_gusts[0]) && isnan(r.hourly.wind_gusts[3]));
+    /* no hourly section: a record without hourly data */
+    assert_int_equal(om_parse_forecast(forecast, strlen(forecast), "52.52,13.41", 1, &r, &why),
+                     NB_OK);
+    assert_int_equal(r.hourly.n, 0);
+    static const char *const bad[][2] = {
+        {"[10.1,9.8,null,9.1]", "[10.1,\"x\",null,9.1]"},
+        {"[3,51,63,3]", "[3,51,630,3]"},
+        {"\"2026-10-24T00:00\",\"2026-10-24T01:00\"", "1792792800,\"2026-10-24T01:00\""},
+        {"[10.1,9.8,null,9.1]", "[10.1,9.8,null,1e9]"},
+        {"\"is_day\":[0,0,0,0]", "\"is_day\":[0,0,0,3]"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *body = hourly_with(bad[i][0], bad[i][1]);
+        why = NULL;
+        assert_int_not_equal(om_parse_forecast(body, strlen(body), "52.52,13.41", 1, &r, &why),
+                             NB_OK);
+        assert_non_null(why);
+    }
+}
+
+static void the_url_asks_for_the_hourly_series(void **state)
+{
+    nb_buf b;
+    nb_buf_init(&b, 4096);
+    assert_int_equal(om_forecast_url(&b, "http://x/v1/forecast", 52.52, 13.41, 16, "auto"), NB_OK);
+    assert_non_null(strstr(nb_buf_str(&b),
+                           "&hourly=temperature_2m,apparent_temperature,precipitation_probability,"
+                           "precipitation,weather_code,wind_speed_10m,wind_gusts_10m,is_day&"));
+    assert_non_null(strstr(nb_buf_str(&b), "&forecast_days=16&"));
+    nb_buf_release(&b);
 }
 
 static void broken_forecasts_are_refused(void **state)
@@ -139,6 +232,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forecast_becomes_a_record),
+        cmocka_unit_test(hourly_series_becomes_arrays),
+        cmocka_unit_test(hourly_quirks),
+        cmocka_unit_test(the_url_asks_for_the_hourly_series),
         cmocka_unit_test(broken_forecasts_are_refused),
         cmocka_unit_test(geocoding_results_and_none),
         cmocka_unit_test(absurd_elevation_is_dropped_not_stored),

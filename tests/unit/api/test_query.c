@@ -57,6 +57,27 @@ static void days_range_from_1_to_16(void **state)
                 "days must be a whole number from 1 to 16");
 }
 
+static void hours_and_units(void **state)
+{
+    query q = parsed(&(query_args){.city = "Berlin"});
+    assert_int_equal(q.hours, QUERY_DEFAULT_HOURS);
+    assert_int_equal(q.units, NB_UNITS_METRIC);
+    q = parsed(&(query_args){.city = "Berlin", .hours = "384", .units = "imperial"});
+    assert_int_equal(q.hours, 384);
+    assert_int_equal(q.units, NB_UNITS_IMPERIAL);
+    assert_int_equal(parsed(&(query_args){.city = "x y", .hours = "1"}).hours, 1);
+    assert_int_equal(parsed(&(query_args){.city = "x y", .units = "metric"}).units,
+                     NB_UNITS_METRIC);
+    const char *bad[] = {"0", "385", "", "2.5", "+3", " 3", "-1", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        refused(&(query_args){.city = "Berlin", .hours = bad[i]},
+                "hours must be a whole number from 1 to 384");
+    const char *units[] = {"", "Imperial", "us", "si", "metric "};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        refused(&(query_args){.city = "Berlin", .units = units[i]},
+                "units must be metric or imperial");
+}
+
 static void every_refusal_says_why(void **state)
 {
     refused(&(query_args){.city = "Berlin", .lat = "1"},
@@ -116,6 +137,7 @@ int main(void)
         cmocka_unit_test(a_city_is_normalised),
         cmocka_unit_test(coordinates_become_the_grid_key),
         cmocka_unit_test(days_range_from_1_to_16),
+        cmocka_unit_test(hours_and_units),
         cmocka_unit_test(every_refusal_says_why),
         cmocka_unit_test(days_are_checked_before_the_place),
         cmocka_unit_test(revalidation_headers),

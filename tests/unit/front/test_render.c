@@ -2,6 +2,7 @@
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -216,7 +217,7 @@ static void test_text_report_layout(void **state)
     json_t *doc = load(BERLIN);
     size_t len = 0;
     char l[256];
-    char *text = fr_text_weather(doc, NOW_MS, &len);
+    char *text = fr_text_weather(doc, NOW_MS, NULL, &len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
     assert_string_equal(line(text, 0, l, sizeof(l)),
@@ -245,12 +246,115 @@ static void test_text_report_layout(void **state)
     json_decref(doc);
 }
 
+/* BERLIN with three hours of hourly data (the second without a temperature)
+ * and, when imperial, the imperial unit symbols. */
+static json_t *with_hours(bool imperial)
+{
+    json_t *doc = load(BERLIN);
+    json_object_set_new(
+        doc, "hourly",
+        load("[{\"time\":\"2026-11-24T01:00\",\"temperature\":4.4,"
+             "\"precipitation_probability\":10,\"precipitation\":0,\"is_day\":false},"
+             "{\"time\":\"2026-11-24T02:00\",\"temperature\":null,"
+             "\"precipitation_probability\":45,\"precipitation\":0.4,\"is_day\":false},"
+             "{\"time\":\"2026-11-24T03:00\",\"temperature\":-2.6,"
+             "\"precipitation_probability\":null,\"precipitation\":1.25,\"is_day\":false}]"));
+    if (imperial)
+        json_object_set_new(doc, "units",
+                            load("{\"system\":\"imperial\",\"temperature\":\"°F\","
+                                 "\"wind_speed\":\"mph\",\"precipitation\":\"in\"}"));
+    return doc;
+}
+
+static void test_text_next_hours_at_a_glance(void **state)
+{
+    json_t *doc = with_hours(false);
+    char l[256];
+    char *text = fr_text_weather(doc, NOW_MS, NULL, NULL);
+    assert_string_equal(line(text, 7, l, sizeof(l)), "  Hour       01   02   03");
+    assert_string_equal(line(text, 8, l, sizeof(l)), "  °C          4    –   -3");
+    assert_string_equal(line(text, 9, l, sizeof(l)), "  Rain %     10   45    –");
+    assert_string_equal(line(text, 10, l, sizeof(l)), "  mm        0.0  0.4  1.2");
+    assert_string_equal(line(text, 11, l, sizeof(l)), "");
+    assert_non_null(strstr(line(text, 12, l, sizeof(l)), "Today"));
+    free(text);
+    json_decref(doc);
+}
+
+static void test_text_narrow_imperial_and_days(void **state)
+{
+    json_t *doc = with_hours(true);
+    fr_view v;
+    fr_view_init(&v);
+    v.narrow = true;
+    v.days = 1;
+    char l[256];
+    char *text = fr_text_weather(doc, NOW_MS, &v, NULL);
+    /* nothing wider than 40 columns (counted in characters) */
+    for (const char *p = text; *p;) {
+        size_t cols = 0, n = strcspn(p, "\n");
+        for (size_t i = 0; i < n; i++)
+            cols += ((unsigned char)p[i] & 0xc0) != 0x80;
+        if (cols > 40) fail_msg("wider than 40 columns: %.*s", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    assert_string_equal(line(text, 0, l, sizeof(l)), "Berlin");
+    assert_string_equal(line(text, 5, l, sizeof(l)), " 4.4 °F, feels 1.2 °F");
+    assert_string_equal(line(text, 6, l, sizeof(l)), " Wind 11 mph NE");
+    assert_string_equal(line(text, 10, l, sizeof(l)), "  °F          4    –   -3");
+    assert_string_equal(line(text, 12, l, sizeof(l)), "  in       0.00 0.40 1.25");
+    assert_non_null(strstr(text, " Today     ☁️  6/1 °F 10 %\n"));
+    assert_null(strstr(text, "Tomorrow")); /* ?1: one day */
+    free(text);
+    v.days = 0; /* ?0: the current weather only */
+    text = fr_text_weather(doc, NOW_MS, &v, NULL);
+    assert_null(strstr(text, "Hour"));
+    assert_null(strstr(text, "Today"));
+    assert_non_null(strstr(text, "\n\nUpdated"));
+    free(text);
+    json_decref(doc);
+}
+
+static void test_html_chart_units_and_helpers(void **state)
+{
+    json_t *doc = with_hours(true);
+    fr_page pg = page();
+    char *html = fr_html_weather(doc, &pg, NULL);
+    assert_non_null(strstr(html, "data-units=\"imperial\""));
+    assert_non_null(strstr(html, "<span class=\"unit\" data-f=\"u-temp\">°F</span>"));
+    assert_non_null(strstr(html, "<span data-f=\"u-wind\">mph</span>"));
+    /* the toggle: links, the current one marked */
+    assert_non_null(strstr(html, "<a href=\"/Berlin?units=metric\" data-units=\"metric\">°C</a>"));
+    assert_non_null(strstr(html, "<a href=\"/Berlin?units=imperial\" data-units=\"imperial\" "
+                                 "aria-current=\"true\">°F</a>"));
+    /* the chart, drawn here, and its table */
+    assert_non_null(strstr(html, "<h2 id=\"hours-h\">Next <span data-f=\"nhours\">3</span> hours"));
+    assert_non_null(strstr(html, "<svg class=\"hourly\" data-f=\"chart\" viewBox=\"0 0 720 200\" "
+                                 "role=\"img\" aria-label=\"Hourly forecast for the next 3 hours: "
+                                 "temperature -3 to 4 °F, chance of precipitation up to 45 %\">"));
+    assert_non_null(strstr(html, "<tbody data-f=\"hours\">"));
+    assert_non_null(strstr(html, "<span data-f=\"uv\">–</span>"));
+    /* geolocation and recent places: present, hidden until the script runs */
+    assert_non_null(strstr(html, "id=\"locate\" hidden>Use my location</button>"));
+    assert_non_null(strstr(html, "<nav class=\"recent\" id=\"recent\" aria-label=\"Recent places\" "
+                                 "hidden></nav>"));
+    assert_null(strstr(html, "style=")); /* the CSP allows no inline style */
+    free(html);
+    json_object_set_new(doc, "hourly", json_array()); /* no hours: hidden, nothing drawn */
+    html = fr_html_weather(doc, &pg, NULL);
+    assert_non_null(
+        strstr(html, "<section class=\"hours-sec\" aria-labelledby=\"hours-h\" hidden>"));
+    assert_null(strstr(html, "<polyline"));
+    free(html);
+    json_decref(doc);
+}
+
 static void test_past_days_are_not_forecast(void **state)
 {
     json_t *doc = load(BERLIN);
     char l[256];
     /* A day later the first daily entry (the 24th) is yesterday. */
-    char *text = fr_text_weather(doc, NOW_MS + 86400000LL, NULL);
+    char *text = fr_text_weather(doc, NOW_MS + 86400000LL, NULL, NULL);
     assert_string_equal(
         line(text, 7, l, sizeof(l)),
         "  Today     🌧️  Slight rain               6 / 1     °C  rain 80 % 3.4 mm");
@@ -276,7 +380,7 @@ static void test_text_strips_control_characters(void **state)
                         json_string("Evil\x1b[31mTown\r\nX"));
     json_object_set_new(json_object_get(doc, "freshness"), "state", json_string("fresh"));
     json_object_set_new(json_object_get(doc, "current"), "temperature", json_null());
-    char *text = fr_text_weather(doc, NOW_MS, NULL);
+    char *text = fr_text_weather(doc, NOW_MS, NULL, NULL);
     assert_null(strchr(text, '\x1b'));
     assert_null(strchr(text, '\r'));
     assert_non_null(strstr(text, "Weather for Evil?[31mTown??X, "));
@@ -339,7 +443,7 @@ static void test_no_control_or_bidi_character_reaches_a_reader(void **state)
         pg.query = HOSTILE;
         pg.etag = HOSTILE;
         pg.data_path = HOSTILE;
-        char *text = fr_text_weather(doc, NOW_MS, NULL);
+        char *text = fr_text_weather(doc, NOW_MS, NULL, NULL);
         assert_reader_safe(text, "text report");
         if (!all) assert_non_null(strstr(text, "Weather for ?31mA?B??????[0m?C??, "));
         free(text);
@@ -386,7 +490,7 @@ static void test_missing_or_absurd_utc_offset_counts_as_utc(void **state)
         for (int j = 0; j < 6; j++)
             if (j != i) json_decref(offsets[j]);
         fr_page pg = page();
-        char *text = fr_text_weather(doc, NOW_MS, NULL);
+        char *text = fr_text_weather(doc, NOW_MS, NULL, NULL);
         assert_non_null(strstr(text, "Local time Tue 00:05 (Europe/Berlin)"));
         free(text);
         char *html = fr_html_weather(doc, &pg, NULL);
@@ -400,7 +504,7 @@ static void test_missing_or_absurd_utc_offset_counts_as_utc(void **state)
 static void test_text_without_daily_or_location(void **state)
 {
     json_t *doc = load("{\"current\":{},\"daily\":[],\"fetched_at\":\"bogus\"}");
-    char *text = fr_text_weather(doc, NOW_MS, NULL);
+    char *text = fr_text_weather(doc, NOW_MS, NULL, NULL);
     assert_non_null(text);
     assert_non_null(strstr(text, "Weather for  ()"));
     assert_non_null(strstr(text, "Updated just now"));
@@ -418,6 +522,9 @@ int main(void)
         cmocka_unit_test(test_html_missing_values_show_a_dash),
         cmocka_unit_test(test_html_search_page),
         cmocka_unit_test(test_text_report_layout),
+        cmocka_unit_test(test_text_next_hours_at_a_glance),
+        cmocka_unit_test(test_text_narrow_imperial_and_days),
+        cmocka_unit_test(test_html_chart_units_and_helpers),
         cmocka_unit_test(test_past_days_are_not_forecast),
         cmocka_unit_test(test_text_strips_control_characters),
         cmocka_unit_test(test_text_without_daily_or_location),

@@ -150,6 +150,93 @@ static void accepted_records_survive_their_encoding(void **state)
     }
 }
 
+/* good with an hourly section of n entries built from the given arrays. */
+static char *good_with_hourly(const char *hourly)
+{
+    static char out[sizeof(good) + 8192];
+    snprintf(out, sizeof(out), "%.*s,\"hourly\":%s}", (int)strlen(good) - 1, good, hourly);
+    return out;
+}
+
+static void hourly_round_trip(void **state)
+{
+    const char *body = good_with_hourly(
+        "{\"start\":\"2026-11-23T23:00:00Z\",\"temperature\":[4.4,null,-1.25],"
+        "\"apparent_temperature\":[1.1,2,3],\"precipitation_probability\":[0,55,100],"
+        "\"precipitation\":[0,0.12,3.456],\"weather_code\":[3,61,null],"
+        "\"wind_speed\":[11.2,12,13],\"wind_gusts\":[20.5,null,30],\"is_day\":[0,1,null]}");
+    nb_record r;
+    const char *why = NULL;
+    if (nb_record_parse(body, strlen(body), &r, &why) != NB_OK) fail_msg("%s", why);
+    assert_int_equal(r.hourly.n, 3);
+    assert_int_equal(r.hourly.start_ms, 1795474800000LL);
+    assert_true(fabsf(r.hourly.temperature[0] - 4.4f) < 1e-6f);
+    assert_true(isnan(r.hourly.temperature[1]));
+    assert_true(r.hourly.precipitation_probability[1] == 55);
+    assert_true(isnan(r.hourly.weather_code[2]));
+    assert_true(r.hourly.is_day[1] == 1 && isnan(r.hourly.is_day[2]));
+    /* index of an instant */
+    assert_int_equal(nb_hourly_index(&r.hourly, 1795474800000LL - 1), -1);
+    assert_int_equal(nb_hourly_index(&r.hourly, 1795474800000LL), 0);
+    assert_int_equal(nb_hourly_index(&r.hourly, 1795474800000LL + 7199999), 1);
+    assert_int_equal(nb_hourly_index(&r.hourly, 1795474800000LL + 3 * 3600000), 3);
+    size_t len;
+    char *s = nb_record_dump(&r, &len);
+    /* the upstream's decimals, not float noise; 3.456 mm keeps 2 decimals */
+    assert_non_null(strstr(s, "\"temperature\":[4.4,null,-1.3]")); /* half away from 0 */
+    assert_non_null(strstr(s, "\"precipitation\":[0,0.12,3.46]"));
+    assert_non_null(strstr(s, "\"weather_code\":[3,61,null]"));
+    assert_non_null(strstr(s, "\"is_day\":[0,1,null]"));
+    assert_non_null(strstr(s, "\"start\":\"2026-11-23T23:00:00.000Z\""));
+    nb_record again;
+    assert_int_equal(nb_record_parse(s, len, &again, &why), NB_OK);
+    char *s2 = nb_record_dump(&again, NULL);
+    assert_string_equal(s, s2); /* a fixed point */
+    free(s);
+    free(s2);
+    /* no hourly section: none written back */
+    assert_int_equal(nb_record_parse(good, strlen(good), &r, &why), NB_OK);
+    assert_int_equal(r.hourly.n, 0);
+    s = nb_record_dump(&r, NULL);
+    assert_null(strstr(s, "hourly"));
+    free(s);
+}
+
+static void hourly_rejections(void **state)
+{
+    static const char all[] = "\"apparent_temperature\":[1],\"precipitation_probability\":[1],"
+                              "\"precipitation\":[1],\"weather_code\":[1],\"wind_speed\":[1],"
+                              "\"wind_gusts\":[1],\"is_day\":[1]}";
+    static const struct {
+        const char *hourly, *why_has;
+    } bad[] = {
+        {"[]", "hourly must be an object"},
+        {"{\"start\":\"2026-11-23T23:00:30Z\",\"temperature\":[1],", "whole minute"},
+        {"{\"start\":\"x\",\"temperature\":[1],", "hourly.start"},
+        {"{\"start\":\"2026-11-23T23:00:00Z\",\"temperature\":[1,2],", "same length"},
+        {"{\"start\":\"2026-11-23T23:00:00Z\",\"temperature\":[\"warm\"],", "numbers"},
+        {"{\"start\":\"2026-11-23T23:00:00Z\",\"temperature\":[1e6],", "1e5"},
+        {"{\"start\":\"2026-11-23T23:00:00Z\",\"temperature\":1,", "array for every"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char h[1024];
+        snprintf(h, sizeof(h), "%s%s", bad[i].hourly, bad[i].hourly[0] == '{' ? all : "");
+        const char *body = good_with_hourly(h);
+        nb_record r;
+        const char *why = NULL;
+        assert_int_equal(nb_record_parse(body, strlen(body), &r, &why), NB_ERR_INVALID);
+        if (!strstr(why, bad[i].why_has)) fail_msg("%s: %s", h, why);
+    }
+    const char *code = good_with_hourly(
+        "{\"start\":\"2026-11-23T23:00:00Z\",\"temperature\":[1],\"apparent_temperature\":[1],"
+        "\"precipitation_probability\":[1],\"precipitation\":[1],\"weather_code\":[100],"
+        "\"wind_speed\":[1],\"wind_gusts\":[1],\"is_day\":[2]}");
+    nb_record r;
+    const char *why = NULL;
+    assert_int_equal(nb_record_parse(code, strlen(code), &r, &why), NB_ERR_INVALID);
+    assert_non_null(strstr(why, "WMO"));
+}
+
 static void geo_normalise(void **state)
 {
     char out[NB_QUERY_MAX + 1];
@@ -213,6 +300,8 @@ int main(void)
         cmocka_unit_test(record_round_trip),
         cmocka_unit_test(record_rejections_name_the_field),
         cmocka_unit_test(accepted_records_survive_their_encoding),
+        cmocka_unit_test(hourly_round_trip),
+        cmocka_unit_test(hourly_rejections),
         cmocka_unit_test(geo_normalise),
         cmocka_unit_test(geo_round_trip),
     };

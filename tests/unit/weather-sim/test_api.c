@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -200,6 +201,59 @@ static void hourly_series_cover_the_requested_days(void **state)
     nb_buf_release(&b);
 }
 
+/* Open-Meteo applies the offset valid when asked to the whole series: asked
+ * on 2026-10-24 (CEST, UTC+2), Berlin's labels run on at +2 past the change
+ * back to CET on the 25th — no repeated 02:00, every day 24 hours. */
+static void one_offset_across_a_dst_change(void **state)
+{
+    static const kv args[] = {{"latitude", "52.52"},
+                              {"longitude", "13.41"},
+                              {"timezone", "Europe/Berlin"},
+                              {"forecast_days", "3"},
+                              {"hourly", "temperature_2m,precipitation,weather_code,"
+                                         "precipitation_probability"},
+                              {"daily", "sunrise,precipitation_probability_max"},
+                              {NULL, NULL}};
+    ws_params q = {get, (void *)args};
+    nb_buf b;
+    (void)state;
+    nb_buf_init(&b, 1 << 20);
+    assert_int_equal(ws_api_forecast(&q, 1792843200LL /* 2026-10-24T12:00Z */, &b), 200);
+    json_t *j = json_loads(nb_buf_str(&b), 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "utc_offset_seconds")), 7200);
+    assert_string_equal(json_string_value(json_object_get(j, "timezone_abbreviation")), "GMT+2");
+    json_t *h = json_object_get(j, "hourly"), *t = json_object_get(h, "time");
+    assert_int_equal(json_array_size(t), 72);
+    assert_string_equal(json_string_value(json_array_get(t, 26)), "2026-10-25T02:00");
+    assert_string_equal(json_string_value(json_array_get(t, 27)), "2026-10-25T03:00");
+    assert_string_equal(json_string_value(json_array_get(t, 71)), "2026-10-26T23:00");
+    /* sunrise of the 26th: about 06:58 CET, written at +2 as 07:58 */
+    const char *rise = json_string_value(
+        json_array_get(json_object_get(json_object_get(j, "daily"), "sunrise"), 2));
+    assert_true(strncmp(rise, "2026-10-26T07:5", 15) == 0 ||
+                strncmp(rise, "2026-10-26T08:0", 15) == 0);
+    /* precipitation and weather codes agree hour by hour; the day's chance
+     * is the largest of its hours' */
+    json_t *mm = json_object_get(h, "precipitation"), *code = json_object_get(h, "weather_code");
+    json_t *pp = json_object_get(h, "precipitation_probability");
+    json_t *pmax = json_object_get(json_object_get(j, "daily"), "precipitation_probability_max");
+    for (size_t d = 0; d < 3; d++) {
+        double most = 0;
+        for (size_t i = d * 24; i < d * 24 + 24; i++) {
+            double p = json_number_value(json_array_get(pp, i));
+            assert_true(p >= 0 && p <= 100);
+            if (p > most) most = p;
+            bool wet = json_number_value(json_array_get(mm, i)) > 0;
+            assert_true(wet == (json_integer_value(json_array_get(code, i)) >= 51));
+            if (wet) assert_true(p >= 40);
+        }
+        assert_true(json_number_value(json_array_get(pmax, d)) == most);
+    }
+    json_decref(j);
+    nb_buf_release(&b);
+}
+
 static void several_locations_give_an_array(void **state)
 {
     static const kv args[] = {{"latitude", "52.52,48.85"},
@@ -255,9 +309,9 @@ int main(void)
         cmocka_unit_test(forecast_errors_use_the_real_reasons),
         cmocka_unit_test(timezone_auto_and_units),
         cmocka_unit_test(hourly_series_cover_the_requested_days),
+        cmocka_unit_test(one_offset_across_a_dst_change),
         cmocka_unit_test(several_locations_give_an_array),
         cmocka_unit_test(search_results_and_no_results),
     };
-    ws_tz_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

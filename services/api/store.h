@@ -70,6 +70,14 @@ typedef struct store_budget {
     long window_s;       /* refused: the window that waits longest */
     double left[NB_BUCKET_WINDOWS_MAX];
 } store_budget;
+/* persistence's own answer to a call whose answer the api passes on (the
+ * subscription routes: their statuses and reasons are the client's). */
+typedef struct store_reply {
+    long status;          /* the HTTP status */
+    char *body;           /* the body, NUL-terminated (owned: store_reply_release) */
+    size_t len;           /* its length */
+    char retry_after[16]; /* its Retry-After, "" when none */
+} store_reply;
 
 typedef struct store_ops {
     const char *name; /* "http", "mem" */
@@ -113,6 +121,12 @@ typedef struct store_ops {
     /* Takes cost from the budget every replica shares (nw windows). */
     nb_err (*budget_take)(store *s, double cost, const nb_window *w, size_t nw, store_budget *out,
                           nb_error *err);
+    /* POSTs a JSON body to one of persistence's subscription routes
+     * ("/v1/subscriptions", "/v1/subscriptions/confirm", ...): NB_OK with
+     * *out filled whatever the status (a 4xx or 5xx is the caller's to pass
+     * on); an error only when no answer came. */
+    nb_err (*subscriptions)(store *s, const char *path, const char *body, size_t len,
+                            store_reply *out, nb_error *err);
     /* true when persistence answers. */
     bool (*ping)(store *s);
     void (*free)(store *s);
@@ -184,6 +198,11 @@ static inline nb_err store_budget_take(store *s, double cost, const nb_window *w
 {
     return s->ops->budget_take(s, cost, w, nw, out, err);
 }
+static inline nb_err store_subscriptions(store *s, const char *path, const char *body, size_t len,
+                                         store_reply *out, nb_error *err)
+{
+    return s->ops->subscriptions(s, path, body, len, out, err);
+}
 static inline bool store_ping(store *s)
 {
     return s->ops->ping(s);
@@ -206,6 +225,8 @@ char *store_geo_path(const char *query);
  * releases the writer's renewal lease once stored. token NULL or "": path as
  * it is. NULL on no memory (path freed). */
 char *store_with_lease(char *path, const char *token);
+/* Frees what a reply holds (NULL and a zeroed reply are fine). */
+void store_reply_release(store_reply *r);
 /* Frees an array from claim. */
 void outbox_events_free(outbox_event *evs, size_t n);
 

@@ -19,6 +19,7 @@ enum {
     OP_ACK,
     OP_RELEASE,
     OP_STATS,
+    OP_SUBSCRIPTIONS,
     OP_PING,
     OP_LEASE,
     OP_LEASE_RELEASE,
@@ -26,9 +27,9 @@ enum {
     OP_BUDGET,
     OP_N
 };
-static const char *const op_names[OP_N] = {"get_record", "get_geo",       "put",   "claim",
-                                           "ack",        "release",       "stats", "ping",
-                                           "lease",      "lease_release", "wait",  "budget"};
+static const char *const op_names[OP_N] = {
+    "get_record",    "get_geo", "put",   "claim",         "ack",  "release", "stats",
+    "subscriptions", "ping",    "lease", "lease_release", "wait", "budget"};
 
 /* After a coordination call (lease, long poll, budget) persistence did not
  * answer, or answered 503 (its Redis down), the next ones fail at once for
@@ -440,9 +441,9 @@ static nb_err http_budget_take(store *st, double cost, const nb_window *w, size_
         json_array_append_new(windows, json_pack("{s:I, s:f}", "seconds", (json_int_t)w[i].seconds,
                                                  "limit", w[i].limit));
     json_t *answer;
-    nb_err e =
-        post_json(s, OP_BUDGET, "/v1/budget/take",
-                  json_pack("{s:f, s:o}", "cost", cost, "windows", windows), 0, &answer, err);
+    nb_err e = coord_outcome(s, post_json(s, OP_BUDGET, "/v1/budget/take",
+                                          json_pack("{s:f, s:o}", "cost", cost, "windows", windows),
+                                          0, &answer, err));
     if (e) return e;
     json_t *granted = json_object_get(answer, "granted"), *left = json_object_get(answer, "left");
     if (!json_is_boolean(granted) || json_array_size(left) != nw) {
@@ -456,6 +457,25 @@ static nb_err http_budget_take(store *st, double cost, const nb_window *w, size_
             out->left[i] = json_number_value(json_array_get(left, i));
     }
     json_decref(answer);
+    return e;
+}
+
+static nb_err http_subscriptions(store *st, const char *path, const char *body, size_t len,
+                                 store_reply *out, nb_error *err)
+{
+    store_http *s = (store_http *)st;
+    nb_httpc_resp resp;
+    *out = (store_reply){0};
+    nb_err e = do_call(s, OP_SUBSCRIPTIONS, "POST", path, NULL, body, len, 0, &resp, err);
+    if (!e) {
+        const char *ra = nb_httpc_header(&resp, "Retry-After");
+        out->status = resp.status;
+        if (ra) snprintf(out->retry_after, sizeof(out->retry_after), "%s", ra);
+        if (resp.status >= 500) nb_counter_inc(s->errors);
+        out->body = nb_buf_detach(&resp.body, &out->len);
+        if (!out->body) e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
+    }
+    nb_httpc_resp_release(&resp);
     return e;
 }
 
@@ -488,6 +508,7 @@ static const store_ops http_ops = {
     .wait_record = http_wait_record,
     .wait_geo = http_wait_geo,
     .budget_take = http_budget_take,
+    .subscriptions = http_subscriptions,
     .ping = http_ping,
     .free = http_free,
 };

@@ -32,6 +32,9 @@
 /* Registers every route on s (before nb_server_start), the coordination
  * routes (coord_routes.h) too. GETs wait through w (long polls). */
 nb_err routes_register(nb_server *s, store *st, watch *w);
+/* The request body when it is application/json (maybe empty: ""); NULL
+ * after answering 415 otherwise. Borrowed from r. */
+const char *routes_json_body(nb_req *r, size_t *len);
 /* The request body as a JSON object with no fields beyond `fields`
  * (NULL-terminated); answers 415 or 400 (with the reason) and returns NULL
  * otherwise. New reference. For every route with a JSON body. */

@@ -44,7 +44,8 @@ LOCAL_OVERRIDE = os.path.join(ROOT, "deploy", "compose.local.yml")
 DOCKERFILE = os.path.join(ROOT, "deploy", "Dockerfile")
 OFFLINE_ENV = os.path.join(ROOT, "deploy", "offline.env")
 HEALTHCHECK = os.path.join(ROOT, "deploy", "healthcheck.sh")
-DAEMONS = ("nimbus-persistence", "nimbus-api", "nimbus-front", "weather-sim", "kafka-dev-broker")
+DAEMONS = ("nimbus-persistence", "nimbus-api", "nimbus-front", "nimbus-notifier", "weather-sim",
+           "kafka-dev-broker")
 HAPROXY_CFG = os.path.join(ROOT, "deploy", "haproxy", "haproxy.cfg")
 KAFKA_BROKERS = ("kafka", "kafka-2", "kafka-3")
 SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
@@ -56,6 +57,7 @@ REQUIRED_DEPS = {
     "api": {"haproxy", *KAFKA_BROKERS},
     "api-2": {"haproxy", *KAFKA_BROKERS},
     "front": {"haproxy"},
+    "notifier": {"haproxy", *KAFKA_BROKERS, "mailpit"},
 }
 # Libraries present in every debian:12-slim image (essential packages).
 BASE_PACKAGES = {"libc6", "libgcc-s1", "zlib1g"}
@@ -179,7 +181,7 @@ class TestComposeConfig(ComposeTestCase):
         self.assertEqual(self.config_result.returncode, 0, self.config_result.stderr)
         self.assertTrue({"redis", "redis-replica", *SENTINELS, "postgres", *KAFKA_BROKERS,
                          "persistence", "persistence-2", "haproxy", "api", "api-2", "front",
-                         "weather-sim"} <= set(self.services()))
+                         "notifier", "mailpit", "weather-sim"} <= set(self.services()))
 
     def test_backing_services_use_real_images(self):
         svcs = self.services()
@@ -229,12 +231,20 @@ class TestComposeConfig(ComposeTestCase):
                              ["%s:9092" % b for b in KAFKA_BROKERS])
             self.assertEqual(api["NIMBUS_FORECAST_URL"], "https://api.open-meteo.com/v1/forecast")
         self.assertEqual(svcs["front"]["environment"]["NIMBUS_API_URL"], "http://haproxy:8080")
+        notifier = svcs["notifier"]["environment"]
+        self.assertEqual(notifier["NIMBUS_SMTP_URL"], "smtp://mailpit:1025")
+        self.assertEqual(notifier["NIMBUS_PUBLIC_URL"], svcs["front"]["environment"]["NIMBUS_PUBLIC_URL"])
+        self.assertEqual(notifier["NIMBUS_KAFKA_TOPIC"], svcs["api"]["environment"]["NIMBUS_KAFKA_TOPIC"])
+        self.assertEqual(notifier["NIMBUS_PERSISTENCE_URL"], "http://haproxy:8081")
+        self.assertEqual(notifier["NIMBUS_KAFKA_BROKERS"], svcs["api"]["environment"]["NIMBUS_KAFKA_BROKERS"])
         published = {name: [port_binding(p) for p in svc.get("ports", [])]
                      for name, svc in svcs.items()}
         self.assertEqual(published["front"], [("127.0.0.1", 8000, 8000)])
         self.assertEqual(published["haproxy"], [("127.0.0.1", 8080, 8080)])
+        # The mail catcher's web view (not its SMTP port): how people read the mail.
+        self.assertEqual(published["mailpit"], [("127.0.0.1", 8025, 8025)])
         for name, ports in published.items():
-            if name not in ("front", "haproxy"):
+            if name not in ("front", "haproxy", "mailpit"):
                 self.assertFalse(ports, f"{name} must not be published on the host")
         res = run_compose("config", env_extra={"NIMBUS_PUBLISH_ADDR": "0.0.0.0",
                                                "NIMBUS_FRONT_PORT": "18000"})

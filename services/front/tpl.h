@@ -56,10 +56,10 @@ typedef struct fr_tpl {
 
 /* What the slots say, at answer time. */
 typedef struct fr_fill {
-    int64_t now_ms;  /* wall clock */
-    bool stale;      /* the data is stale (being renewed) */
-    long max_age_s;  /* seconds of freshness left; -1 unknown */
-    long swr_s;      /* stale-while-revalidate; -1 unknown */
+    int64_t now_ms; /* wall clock */
+    bool stale;     /* the data is stale (being renewed) */
+    long max_age_s; /* seconds of freshness left; -1 unknown */
+    long swr_s;     /* stale-while-revalidate; -1 unknown */
 } fr_fill;
 
 /* A template of text (taken: malloc'd, freed with the template) and slots

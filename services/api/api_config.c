@@ -78,6 +78,14 @@ static const nb_setting table[] = {
      "keys whose write to persistence may wait (one pending write per key, the newest wins)"},
     {"write-flush-ms", NB_SET_INT, &c.write_flush_ms, "1500", 0, 600000,
      "how long shutdown keeps writing to persistence; writes left then are lost (logged)"},
+    {"confirm-cap-per-address", NB_SET_INT, &c.confirm_cap_per_address, "3", 0, 1000,
+     "subscription requests (confirmation mails) per address per hour; past it 429 (0 = no "
+     "cap)"},
+    {"confirm-cap-per-client", NB_SET_INT, &c.confirm_cap_per_client, "20", 0, 100000,
+     "subscription requests per client address per hour; past it 429 (0 = no cap)"},
+    {"trusted-proxies", NB_SET_STR, &c.trusted_proxies, "127.0.0.0/8,::1", 0, 0,
+     "networks (IPv4 CIDR, or IPv6 addresses) whose X-Forwarded-For names the client, e.g. "
+     "front's"},
     {"body-cap", NB_SET_INT, &c.body_cap, "16384", 0, 1048576, "largest request body, bytes"},
     {"conn-timeout-s", NB_SET_INT, &c.conn_timeout_s, "30", 1, 3600, "idle connection timeout"},
     {"grace-ms", NB_SET_INT, &c.grace_ms, "4000", 0, 600000,

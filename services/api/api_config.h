@@ -28,6 +28,8 @@ typedef struct api_config {
     long write_queue, write_flush_ms;
     long memo_entries;
     long body_cap, conn_timeout_s, grace_ms;
+    long confirm_cap_per_address, confirm_cap_per_client;
+    const char *trusted_proxies;
     const char *log_level;
     bool access_log;
 } api_config;

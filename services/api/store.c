@@ -71,6 +71,14 @@ char *store_geo_path(const char *query)
     return p;
 }
 
+void store_reply_release(store_reply *r)
+{
+    if (!r) return;
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+}
+
 void outbox_events_free(outbox_event *evs, size_t n)
 {
     for (size_t i = 0; evs && i < n; i++)

@@ -43,6 +43,15 @@ typedef struct outbox_stats {
     double oldest_age_s; /* age of the oldest of them, 0 when none */
 } outbox_stats;
 
+/* persistence's own answer to a call whose answer the api passes on (the
+ * subscription routes: their statuses and reasons are the client's). */
+typedef struct store_reply {
+    long status;          /* the HTTP status */
+    char *body;           /* the body, NUL-terminated (owned: store_reply_release) */
+    size_t len;           /* its length */
+    char retry_after[16]; /* its Retry-After, "" when none */
+} store_reply;
+
 typedef struct store_ops {
     const char *name; /* "http", "mem" */
     /* The record for key, its source ("cache", "database") and version (etag,
@@ -66,6 +75,12 @@ typedef struct store_ops {
     nb_err (*release)(store *s, const char *owner, const char *const *ids, size_t n,
                       long timeout_ms, long *count, nb_error *err);
     nb_err (*stats)(store *s, outbox_stats *out, nb_error *err);
+    /* POSTs a JSON body to one of persistence's subscription routes
+     * ("/v1/subscriptions", "/v1/subscriptions/confirm", ...): NB_OK with
+     * *out filled whatever the status (a 4xx or 5xx is the caller's to pass
+     * on); an error only when no answer came. */
+    nb_err (*subscriptions)(store *s, const char *path, const char *body, size_t len,
+                            store_reply *out, nb_error *err);
     /* true when persistence answers. */
     bool (*ping)(store *s);
     void (*free)(store *s);
@@ -110,6 +125,11 @@ static inline nb_err store_stats(store *s, outbox_stats *out, nb_error *err)
 {
     return s->ops->stats(s, out, err);
 }
+static inline nb_err store_subscriptions(store *s, const char *path, const char *body, size_t len,
+                                         store_reply *out, nb_error *err)
+{
+    return s->ops->subscriptions(s, path, body, len, out, err);
+}
 static inline bool store_ping(store *s)
 {
     return s->ops->ping(s);
@@ -128,6 +148,8 @@ nb_err store_status_err(long status);
  * name (may be NULL): the place name for the event (?name=). */
 char *store_record_path(const char *key, const char *name);
 char *store_geo_path(const char *query);
+/* Frees what a reply holds (NULL and a zeroed reply are fine). */
+void store_reply_release(store_reply *r);
 /* Frees an array from claim. */
 void outbox_events_free(outbox_event *evs, size_t n);
 

@@ -9,9 +9,20 @@
 #include "nimbus/http_client.h"
 #include "nimbus/metrics.h"
 
-enum { OP_GET_RECORD, OP_GET_GEO, OP_PUT, OP_CLAIM, OP_ACK, OP_RELEASE, OP_STATS, OP_PING, OP_N };
-static const char *const op_names[OP_N] = {"get_record", "get_geo", "put",   "claim",
-                                           "ack",        "release", "stats", "ping"};
+enum {
+    OP_GET_RECORD,
+    OP_GET_GEO,
+    OP_PUT,
+    OP_CLAIM,
+    OP_ACK,
+    OP_RELEASE,
+    OP_STATS,
+    OP_SUBSCRIPTIONS,
+    OP_PING,
+    OP_N
+};
+static const char *const op_names[OP_N] = {"get_record", "get_geo", "put",           "claim", "ack",
+                                           "release",    "stats",   "subscriptions", "ping"};
 
 typedef struct store_http {
     store base;
@@ -257,6 +268,25 @@ static nb_err http_stats(store *st, outbox_stats *out, nb_error *err)
     return e;
 }
 
+static nb_err http_subscriptions(store *st, const char *path, const char *body, size_t len,
+                                 store_reply *out, nb_error *err)
+{
+    store_http *s = (store_http *)st;
+    nb_httpc_resp resp;
+    *out = (store_reply){0};
+    nb_err e = do_call(s, OP_SUBSCRIPTIONS, "POST", path, NULL, body, len, 0, &resp, err);
+    if (!e) {
+        const char *ra = nb_httpc_header(&resp, "Retry-After");
+        out->status = resp.status;
+        if (ra) snprintf(out->retry_after, sizeof(out->retry_after), "%s", ra);
+        if (resp.status >= 500) nb_counter_inc(s->errors);
+        out->body = nb_buf_detach(&resp.body, &out->len);
+        if (!out->body) e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
+    }
+    nb_httpc_resp_release(&resp);
+    return e;
+}
+
 static bool http_ping(store *st)
 {
     store_http *s = (store_http *)st;
@@ -281,6 +311,7 @@ static const store_ops http_ops = {
     .ack = http_ack,
     .release = http_release,
     .stats = http_stats,
+    .subscriptions = http_subscriptions,
     .ping = http_ping,
     .free = http_free,
 };

@@ -49,6 +49,9 @@ typedef struct wx {
     char key[NB_KEY_MAX];
     fl_result *place; /* FL_PLACE: the place asked for by name (a reference) */
     fl_result *stale; /* FL_RECORD: stale data while a revalidation waits (a reference) */
+    /* Set: only the place step runs, for another route (weather_resolve). */
+    weather_place_fn then;
+    void *then_arg;
 } wx;
 
 /* A fetch handed to the pool; owns copies of what it needs. */
@@ -126,63 +129,93 @@ static void answer_record(wx *x, const fl_result *res, answer_kind kind)
     finish(x);
 }
 
-static void answer_503(wx *x, nb_err e, int retry_after_s, const char *reason)
+/* Why x cannot go on; each fills *e. The shutdown's reason wins while the
+ * service stops (waiters are resumed without a result then). */
+static void why_stopping(nb_error *e)
 {
-    closing(x);
-    char ra[16];
-    snprintf(ra, sizeof(ra), "%d", retry_after_s > 0 ? retry_after_s : 5);
-    nb_req_add_header(x->req, "Retry-After", ra);
-    nb_respond_error_status(x->req, 503, e, "%s", reason);
-    finish(x);
-}
-
-static void answer_stopping(wx *x)
-{
-    answer_503(x, NB_ERR_UNAVAILABLE, 5, "server shutting down");
+    nb_error_set(e, NB_ERR_UNAVAILABLE, 5, "server shutting down");
 }
 
 /* Too many requests waiting or keys in flight. */
-static void answer_busy(wx *x)
+static void why_busy(const wx *x, nb_error *e)
 {
-    if (stopping(x->svc)) {
-        answer_stopping(x);
-        return;
-    }
-    answer_503(x, NB_ERR_UNAVAILABLE, 2, "too many requests in flight; try again");
+    if (stopping(x->svc))
+        why_stopping(e);
+    else
+        nb_error_set(e, NB_ERR_UNAVAILABLE, 2, "too many requests in flight; try again");
 }
 
 /* x waited past its deadline for what (the upstream, the geocoder, persistence). */
-static void answer_deadline(wx *x, const char *what)
+static void why_deadline(const wx *x, const char *what, nb_error *e)
 {
-    if (stopping(x->svc)) {
-        answer_stopping(x);
-        return;
-    }
-    char reason[160];
-    snprintf(reason, sizeof(reason), "%s did not answer within %ld ms", what,
-             x->svc->cfg->miss_deadline_ms);
-    answer_503(x, NB_ERR_TIMEOUT, 5, reason);
+    if (stopping(x->svc))
+        why_stopping(e);
+    else
+        nb_error_set(e, NB_ERR_TIMEOUT, 5, "%s did not answer within %ld ms", what,
+                     x->svc->cfg->miss_deadline_ms);
 }
 
-static void answer_fetch_error(wx *x, const fl_result *res)
+/* A failed result (FL_ERROR) as an nb_error. */
+static void why_failed(const fl_result *res, nb_error *e)
+{
+    nb_error_set(e, res->err, res->retry_after_s, "%s", res->reason);
+}
+
+/* 503 for what may pass (busy, a timeout, a pace limit, no memory), 502 for
+ * an upstream that answered wrong; always with Retry-After. */
+static void answer_error(wx *x, const nb_error *e)
 {
     closing(x);
     char ra[16];
-    snprintf(ra, sizeof(ra), "%d", res->retry_after_s > 0 ? res->retry_after_s : 5);
+    snprintf(ra, sizeof(ra), "%d", e->retry_after_s > 0 ? e->retry_after_s : 5);
     nb_req_add_header(x->req, "Retry-After", ra);
-    switch (res->err) {
+    switch (e->code) {
     case NB_ERR_RATE_LIMITED:
     case NB_ERR_TIMEOUT:
     case NB_ERR_UNAVAILABLE:
     case NB_ERR_NOMEM:
-        nb_respond_error_status(x->req, 503,
-                                res->err == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : res->err, "%s",
-                                res->reason);
+        nb_respond_error_status(x->req, 503, e->code == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : e->code,
+                                "%s", e->msg);
         break;
     default:
-        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "%s", res->reason);
+        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "%s", e->msg);
     }
     finish(x);
+}
+
+static void answer_503(wx *x, nb_err code, int retry_after_s, const char *reason)
+{
+    nb_error e;
+    nb_error_set(&e, code, retry_after_s, "%s", reason);
+    answer_error(x, &e);
+}
+
+static void answer_stopping(wx *x)
+{
+    nb_error e;
+    why_stopping(&e);
+    answer_error(x, &e);
+}
+
+static void answer_busy(wx *x)
+{
+    nb_error e;
+    why_busy(x, &e);
+    answer_error(x, &e);
+}
+
+static void answer_deadline(wx *x, const char *what)
+{
+    nb_error e;
+    why_deadline(x, what, &e);
+    answer_error(x, &e);
+}
+
+static void answer_fetch_error(wx *x, const fl_result *res)
+{
+    nb_error e;
+    why_failed(res, &e);
+    answer_error(x, &e);
 }
 
 /* ---- input ----------------------------------------------------------- */
@@ -403,25 +436,82 @@ static fl_state join(wx *x, const char *id, wait_step step, int64_t deadline_ms,
 static void serve_key(wx *x);
 static void fetch_place(wx *x);
 
-/* A place result (FL_PLACE or FL_ERROR; NULL: deadline) for x's name. */
-static void on_place(wx *x, fl_result *res)
+/* The place step ends here, whatever its outcome. A weather request goes on
+ * to its key or is answered; a resolution for another route (x->then) hands
+ * the outcome to its caller (still on this worker) and is done. */
+static void place_failed(wx *x, const nb_error *e)
 {
-    if (!res) {
-        answer_deadline(x, "the geocoder");
-    } else if (res->err) {
-        answer_fetch_error(x, res);
-    } else if (!res->geo->found) {
+    if (!x->then) {
+        answer_error(x, e);
+        return;
+    }
+    x->then(x->req, x->then_arg, NULL, e);
+    finish(x);
+}
+
+static void place_unknown(wx *x)
+{
+    if (!x->then) {
         closing(x);
         nb_respond_error(x->req, NB_ERR_NOT_FOUND, "unknown place '%s'", x->query);
         finish(x);
+        return;
+    }
+    nb_error e;
+    nb_error_set(&e, NB_ERR_NOT_FOUND, 0, "unknown place '%s'", x->query);
+    place_failed(x, &e);
+}
+
+static void place_found(wx *x, fl_result *res)
+{
+    x->place = fl_result_ref(res);
+    if (!x->then) {
+        serve_key(x);
+        return;
+    }
+    x->then(x->req, x->then_arg, &res->geo->place, NULL);
+    finish(x);
+}
+
+/* The steps below end in one of these. */
+static void place_busy(wx *x)
+{
+    nb_error e;
+    why_busy(x, &e);
+    place_failed(x, &e);
+}
+
+static void place_stopping(wx *x)
+{
+    nb_error e;
+    why_stopping(&e);
+    place_failed(x, &e);
+}
+
+static void place_deadline(wx *x, const char *what)
+{
+    nb_error e;
+    why_deadline(x, what, &e);
+    place_failed(x, &e);
+}
+
+/* A place result (FL_PLACE or FL_ERROR; NULL: deadline) for x's name. */
+static void on_place(wx *x, fl_result *res)
+{
+    nb_error e;
+    if (!res) {
+        place_deadline(x, "the geocoder");
+    } else if (res->err) {
+        why_failed(res, &e);
+        place_failed(x, &e);
+    } else if (!res->geo->found) {
+        place_unknown(x);
     } else if (nb_location_key(res->geo->place.latitude, res->geo->place.longitude, x->key) !=
                NB_OK) {
-        closing(x);
-        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "geocoder gave bad coordinates");
-        finish(x);
+        nb_error_set(&e, NB_ERR_UPSTREAM, 5, "geocoder gave bad coordinates");
+        place_failed(x, &e);
     } else {
-        x->place = fl_result_ref(res);
-        serve_key(x);
+        place_found(x, res);
     }
 }
 
@@ -453,7 +543,7 @@ static fl_result *read_place_from_store(weather *s, const char *name)
 static void on_place_read(wx *x, fl_result *res)
 {
     if (!res) {
-        answer_deadline(x, "persistence");
+        place_deadline(x, "persistence");
     } else if (res->err == NB_OK) {
         on_place(x, res);
     } else {
@@ -469,7 +559,7 @@ static void on_place_read(wx *x, fl_result *res)
 static void read_place(wx *x)
 {
     if (stopping(x->svc)) {
-        answer_stopping(x);
+        place_stopping(x);
         return;
     }
     char id[ID_MAX];
@@ -479,7 +569,7 @@ static void read_place(wx *x)
     case FL_RUNNING:
         return;
     case FL_FULL:
-        answer_busy(x);
+        place_busy(x);
         return;
     case FL_STARTED:
         res = read_place_from_store(x->svc, x->query);
@@ -497,7 +587,7 @@ static void fetch_place(wx *x)
 {
     weather *s = x->svc;
     if (stopping(s)) {
-        answer_stopping(x);
+        place_stopping(x);
         return;
     }
     char id[ID_MAX];
@@ -509,7 +599,7 @@ static void fetch_place(wx *x)
         if (j) snprintf(j->query, sizeof(j->query), "%s", x->query);
         submit(s, id, j, run_place_fetch);
     } else if (st == FL_FULL) {
-        answer_busy(x);
+        place_busy(x);
         return;
     }
     if (st != FL_DONE) st = join(x, id, WAIT_PLACE_FETCH, x->deadline_ms, false, &res);
@@ -521,11 +611,14 @@ static void fetch_place(wx *x)
         fl_result_unref(res);
         return;
     case FL_FULL:
-        answer_busy(x);
+        place_busy(x);
         return;
-    default: /* gone already */
-        answer_503(x, NB_ERR_UNAVAILABLE, 1, "the geocoding fetch ended early; try again");
+    default: { /* gone already */
+        nb_error e;
+        nb_error_set(&e, NB_ERR_UNAVAILABLE, 1, "the geocoding fetch ended early; try again");
+        place_failed(x, &e);
         return;
+    }
     }
 }
 
@@ -543,7 +636,7 @@ static void resolve_name(wx *x)
         fl_result_unref(res);
         return;
     case FL_FULL:
-        answer_busy(x);
+        place_busy(x);
         return;
     default:
         read_place(x);
@@ -752,6 +845,28 @@ void weather_handle(nb_req *r, void *ctx)
         resolve_name(x);
     else
         serve_key(x);
+}
+
+void weather_resolve(weather *s, nb_req *r, const char *name, weather_place_fn then, void *arg)
+{
+    wx *x = calloc(1, sizeof(*x));
+    if (!x) {
+        nb_error e;
+        nb_error_set(&e, NB_ERR_NOMEM, 5, "out of memory");
+        then(r, arg, NULL, &e);
+        return;
+    }
+    x->svc = s;
+    x->req = r;
+    x->deadline_ms = nb_mono_ms() + s->cfg->miss_deadline_ms;
+    x->by_name = true;
+    snprintf(x->query, sizeof(x->query), "%s", name);
+    x->then = then;
+    x->then_arg = arg;
+    if (stopping(s))
+        place_stopping(x);
+    else
+        resolve_name(x);
 }
 
 /* ---- service --------------------------------------------------------- */

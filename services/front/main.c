@@ -14,7 +14,7 @@
 
 int main(int argc, char **argv)
 {
-    const char *bind, *api_url, *log_level;
+    const char *bind, *api_url, *public_url, *log_level;
     long port, threads, workers, timeout_ms, connect_ms, conn_timeout_s, cache_mb, revalidators;
     bool access_log, exit_now = false;
     const nb_setting settings[] = {
@@ -23,6 +23,9 @@ int main(int argc, char **argv)
         {"threads", NB_SET_INT, &threads, "2", 1, 64, "HTTP polling threads"},
         {"workers", NB_SET_INT, &workers, "16", 1, 256, "worker threads for api calls"},
         {"api-url", NB_SET_URL, &api_url, "http://127.0.0.1:8080", 0, 0, "base URL of the api"},
+        {"public-url", NB_SET_URL, &public_url, "http://127.0.0.1:8000", 0, 0,
+         "the URL people reach front at: the origin its forms must come from (the notifier's "
+         "links use the same setting)"},
         {"api-timeout-ms", NB_SET_INT, &timeout_ms, "5000", 100, 60000,
          "total time allowed for one api request"},
         {"api-connect-timeout-ms", NB_SET_INT, &connect_ms, "1000", 50, 30000,
@@ -57,6 +60,12 @@ int main(int argc, char **argv)
     }
     nb_config_log(settings, nsettings);
 
+    char public_base[512];
+    size_t plen = strlen(public_url);
+    while (plen > 0 && public_url[plen - 1] == '/')
+        plen--;
+    snprintf(public_base, sizeof(public_base), "%.*s", (int)plen, public_url);
+    routes.public_url = public_base;
     routes.api = (fr_api){.base_url = api_url,
                           .connect_timeout_ms = connect_ms < timeout_ms ? connect_ms : timeout_ms,
                           .timeout_ms = timeout_ms,

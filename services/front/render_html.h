@@ -13,6 +13,7 @@
 #define FRONT_RENDER_HTML_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +45,22 @@ char *fr_html_search(const fr_page *pg, size_t *len);
  * what happened and what to do. pg->query (may be NULL) is shown escaped. */
 char *fr_html_error(const fr_page *pg, int status, const char *title, const char *detail,
                     size_t *len);
+
+/* A page about a subscription (confirm, manage, unsubscribe, and what
+ * became of a request): a title, a sentence, the subscription's facts, at
+ * most one button (a POST form) and one link. Strings are borrowed; every
+ * one is escaped. */
+typedef struct fr_notice {
+    const char *title;
+    const char *lead;
+    const json_t *subscription;   /* the api's subscription document, or NULL */
+    const char *action;           /* the form's action (path and query), or NULL: no form */
+    const char *token;            /* a hidden "token" field of the form, or NULL */
+    const char *button;           /* the button's label */
+    bool danger;                  /* the button unsubscribes */
+    const char *link, *link_text; /* one more link, or NULL */
+} fr_notice;
+
+char *fr_html_notice(const fr_page *pg, int status, const fr_notice *n, size_t *len);
 
 #endif

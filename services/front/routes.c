@@ -18,6 +18,7 @@
 #include "render_html.h"
 #include "render_line.h"
 #include "render_text.h"
+#include "subscribe.h"
 #include "view.h"
 
 #define CSP                                                                                        \
@@ -145,6 +146,17 @@ static void respond_page(nb_req *r, int status, fr_format fmt, char *body, size_
     else
         nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
     nb_respond_take(r, status, fmt == FR_FMT_HTML ? HTML_TYPE : TEXT_TYPE, body, len);
+}
+
+void fr_respond_html(nb_req *r, int status, char *body, size_t len, const char *cache_control)
+{
+    if (!body) {
+        nb_respond_error(r, NB_ERR_NOMEM, "could not render the page");
+        return;
+    }
+    nb_req_add_header(r, "Cache-Control", cache_control);
+    security_headers(r);
+    nb_respond_take(r, status, HTML_TYPE, body, len);
 }
 
 /* An error for a human (HTML or text) or a script (JSON error body). */
@@ -567,6 +579,7 @@ nb_err fr_routes_register(fr_routes *rt, nb_server *s)
         return NB_ERR_NOMEM;
     /* First match wins: the assets before the catch-all place route. */
     err = nb_server_route(s, "GET", "/static/*", "static", NB_ROUTE_INLINE, on_static, rt);
+    if (err == NB_OK) err = fr_subscribe_register(rt, s);
     if (err == NB_OK) err = nb_server_route(s, "GET", "/*", "place", NB_ROUTE_INLINE, on_place, rt);
     return err;
 }

@@ -32,6 +32,7 @@
 typedef struct fr_routes {
     fr_api api;
     fr_cache *cache;                 /* borrowed */
+    const char *public_url;          /* front's public URL, no trailing slash (borrowed) */
     nb_counter *api_failures;        /* no usable answer from the api */
     nb_counter *renders[FR_FORMATS]; /* pages, reports and lines rendered (not JSON) */
 } fr_routes;
@@ -41,6 +42,10 @@ nb_err fr_routes_register(fr_routes *rt, nb_server *s);
 
 /* The /readyz callback: ready when the api's /healthz answers. */
 bool fr_routes_ready(void *rt, nb_buf *out);
+
+/* Answers an HTML page (body handed over; NULL answers 500) with front's
+ * security headers (CSP, nosniff, no referrer, no framing) and cache_control. */
+void fr_respond_html(nb_req *r, int status, char *body, size_t len, const char *cache_control);
 
 /* True when s is "lat,lon" (two decimal numbers); fills lat/lon with copies
  * of the two parts (each < 32 bytes). */

@@ -15,11 +15,14 @@
 #include "nimbus/log.h"
 #include "routes.h"
 #include "store.h"
+#include "subs.h"
+#include "subs_routes.h"
 
 typedef struct settings {
     const char *bind, *redis_url, *postgres_dsn, *log_level;
     long port, threads, workers, cache_ttl_s, backend_timeout_ms, body_cap, conn_timeout_s,
         grace_ms, max_clock_skew_ms, outbox_retention_s;
+    long confirm_ttl_s, manage_ttl_s, subscription_retention_s;
     bool access_log;
 } settings;
 
@@ -45,6 +48,14 @@ int main(int argc, char **argv)
          "a PUT whose fetched_at/resolved_at is further than this in the future is refused (400)"},
         {"outbox-retention-s", NB_SET_INT, &cfg.outbox_retention_s, "86400", 1, 365L * 86400,
          "sent outbox events are deleted this long after they were acknowledged"},
+        {"confirm-token-ttl-s", NB_SET_INT, &cfg.confirm_ttl_s, "259200", 600, 30L * 86400,
+         "life of the link in a confirmation mail"},
+        {"manage-token-ttl-s", NB_SET_INT, &cfg.manage_ttl_s, "7776000", 3600, 400L * 86400,
+         "life of the manage and unsubscribe links in an alert"},
+        {"subscription-retention-s", NB_SET_INT, &cfg.subscription_retention_s, "2592000", 3600,
+         3650L * 86400,
+         "unsubscribed and never confirmed subscriptions, and finished mails, are deleted after "
+         "this long"},
         {"body-cap", NB_SET_INT, &cfg.body_cap, "65536", 1024, 16L * 1024 * 1024,
          "largest accepted request body in bytes"},
         {"conn-timeout-s", NB_SET_INT, &cfg.conn_timeout_s, "30", 1, 3600,
@@ -57,13 +68,15 @@ int main(int argc, char **argv)
     const int ntable = (int)(sizeof(table) / sizeof(table[0]));
     kv *cache = NULL, *db = NULL;
     store *st = NULL;
+    subs *sb = NULL;
     nb_server *srv = NULL;
     int status = 1;
     bool exit_now = false;
     const char *why = NULL;
 
     if (nb_config_load(table, ntable, argc, argv, "nimbus-persistence",
-                       "nimbus data layer: records and geocoding entries on Redis + PostgreSQL",
+                       "nimbus data layer: records, geocoding entries, the event outbox and email "
+                       "subscriptions on Redis + PostgreSQL",
                        &exit_now) != NB_OK)
         return 2;
     if (exit_now) return 0;
@@ -96,6 +109,16 @@ int main(int argc, char **argv)
         nb_error("could not start the store");
         goto out;
     }
+    subs_opts sbo = {.db = db,
+                     .timeout_ms = (int)cfg.backend_timeout_ms,
+                     .confirm_ttl_s = cfg.confirm_ttl_s,
+                     .manage_ttl_s = cfg.manage_ttl_s,
+                     .retention_s = cfg.subscription_retention_s};
+    sb = subs_new(&sbo);
+    if (!sb) {
+        nb_error("out of memory");
+        goto out;
+    }
     nb_server_opts opts = {
         .bind = cfg.bind,
         .port = (int)cfg.port,
@@ -109,7 +132,8 @@ int main(int argc, char **argv)
         .ready_ctx = st,
     };
     srv = nb_server_new(&opts);
-    if (!srv || routes_register(srv, st) != NB_OK || nb_server_start(srv) != NB_OK) {
+    if (!srv || routes_register(srv, st) != NB_OK || subs_routes_register(srv, sb) != NB_OK ||
+        nb_server_start(srv) != NB_OK) {
         nb_error("could not start the HTTP server on %s:%ld", cfg.bind, cfg.port);
         goto out;
     }
@@ -120,6 +144,7 @@ int main(int argc, char **argv)
 out:
     store_stop_reads(st); /* its callbacks touch the server: stop them first */
     nb_server_free(srv);
+    subs_free(sb);
     store_free(st);
     kv_free(db);
     kv_free(cache);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nimbus/text.h"
+
 nb_err rq_key(kv_ns ns, const char *tail, char key[NB_QUERY_MAX + 1], char *why, size_t whylen)
 {
     if (ns == KV_NS_RECORD) {
@@ -28,6 +30,42 @@ bool rq_is_json(const char *ct)
     static const char json[] = "application/json";
     const size_t n = sizeof(json) - 1;
     return ct && strncasecmp(ct, json, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+json_t *rq_json_object(const char *body, size_t len, const char *const *fields, char *why,
+                       size_t whylen)
+{
+    if (!body || len == 0) {
+        snprintf(why, whylen, "empty body");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        snprintf(why, whylen, "invalid JSON: %.*s",
+                 (int)nb_utf8_prefix(jerr.text, sizeof(jerr.text)), jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        snprintf(why, whylen, "body must be a JSON object");
+        goto out_fail;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+    {
+        const char *const *f = fields;
+        while (*f && strcmp(*f, k) != 0)
+            f++;
+        if (!*f) {
+            snprintf(why, whylen, "unknown field \"%.*s\"", (int)nb_utf8_prefix(k, 64), k);
+            goto out_fail;
+        }
+    }
+    return doc;
+out_fail:
+    json_decref(doc);
+    return NULL;
 }
 
 /* Refuses an empty body; otherwise prepares out. */

@@ -287,44 +287,20 @@ static void put_geocode(nb_req *r, void *ctx)
 
 /* --- /v1/outbox ------------------------------------------------------------ */
 
-/* The request body as a JSON object with no fields beyond `fields`
- * (NULL-terminated); answers 415/400 and returns NULL otherwise. */
-static json_t *object_body(nb_req *r, const char *const *fields)
+const char *routes_json_body(nb_req *r, size_t *len)
+{
+    return body_is_json(r) ? nb_req_body(r, len) : NULL;
+}
+
+json_t *routes_json_object(nb_req *r, const char *const *fields)
 {
     size_t len;
-    json_error_t jerr;
-
-    if (!body_is_json(r)) return NULL;
-    const char *body = nb_req_body(r, &len);
-    if (!body || len == 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "empty body");
-        return NULL;
-    }
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc) {
-        nb_respond_error(r, NB_ERR_INVALID, "invalid JSON: %s", jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(doc)) {
-        nb_respond_error(r, NB_ERR_INVALID, "body must be a JSON object");
-        goto out_fail;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(doc, k, v)
-    {
-        const char *const *f = fields;
-        while (*f && strcmp(*f, k) != 0)
-            f++;
-        if (!*f) {
-            nb_respond_error(r, NB_ERR_INVALID, "unknown field \"%.64s\"", k);
-            goto out_fail;
-        }
-    }
+    const char *body = routes_json_body(r, &len);
+    if (!body) return NULL;
+    char why[300];
+    json_t *doc = rq_json_object(body, len, fields, why, sizeof(why));
+    if (!doc) nb_respond_error(r, NB_ERR_INVALID, "%s", why);
     return doc;
-out_fail:
-    json_decref(doc);
-    return NULL;
 }
 
 /* An integer field within [min, max]; answers 400 otherwise. */
@@ -404,7 +380,7 @@ static void post_claim(nb_req *r, void *ctx)
     size_t n = 0;
     nb_buf b;
 
-    json_t *doc = object_body(r, fields);
+    json_t *doc = routes_json_object(r, fields);
     if (!doc) return;
     const char *owner = owner_field(r, doc);
     if (!owner || !int_field(r, doc, "limit", 1, BATCH_MAX, &limit) ||
@@ -450,7 +426,7 @@ static void ids_route(nb_req *r, store *st, bool release)
     const char **ptrs = NULL;
     size_t n = 0, done = 0;
 
-    json_t *doc = object_body(r, release ? release_fields : ack_fields);
+    json_t *doc = routes_json_object(r, release ? release_fields : ack_fields);
     if (!doc) return;
     if (release && !(owner = owner_field(r, doc))) goto out_free;
     if (!(ids = ids_field(r, doc, &n))) goto out_free;

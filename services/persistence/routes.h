@@ -25,6 +25,14 @@
 
 /* Registers every route on s (before nb_server_start). */
 nb_err routes_register(nb_server *s, store *st);
+/* The request body when it is application/json (maybe empty: ""); NULL
+ * after answering 415 otherwise. Borrowed from r. */
+const char *routes_json_body(nb_req *r, size_t *len);
+/* The request body as a JSON object with no fields beyond `fields`
+ * (NULL-terminated); answers 415 or 400 (with the reason) and returns NULL
+ * otherwise. New reference. For every route with a JSON body. */
+struct json_t;
+struct json_t *routes_json_object(nb_req *r, const char *const *fields);
 /* The /readyz callback (ctx = the store): ready while the database answers. */
 bool routes_ready(void *ctx, nb_buf *out);
 

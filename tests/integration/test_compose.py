@@ -39,12 +39,14 @@ LOCAL_OVERRIDE = os.path.join(ROOT, "deploy", "compose.local.yml")
 DOCKERFILE = os.path.join(ROOT, "deploy", "Dockerfile")
 OFFLINE_ENV = os.path.join(ROOT, "deploy", "offline.env")
 HEALTHCHECK = os.path.join(ROOT, "deploy", "healthcheck.sh")
-DAEMONS = ("nimbus-persistence", "nimbus-api", "nimbus-front", "weather-sim", "kafka-dev-broker")
+DAEMONS = ("nimbus-persistence", "nimbus-api", "nimbus-front", "nimbus-notifier", "weather-sim",
+           "kafka-dev-broker")
 # Which services each daemon must wait for (it connects to them).
 REQUIRED_DEPS = {
     "persistence": {"redis", "postgres"},
     "api": {"persistence", "kafka"},
     "front": {"api"},
+    "notifier": {"persistence", "kafka", "mailpit"},
 }
 # Libraries present in every debian:12-slim image (essential packages).
 BASE_PACKAGES = {"libc6", "libgcc-s1", "zlib1g"}
@@ -167,7 +169,7 @@ class TestComposeConfig(ComposeTestCase):
     def test_config_is_valid(self):
         self.assertEqual(self.config_result.returncode, 0, self.config_result.stderr)
         self.assertTrue({"redis", "postgres", "kafka", "persistence", "api", "front",
-                         "weather-sim"} <= set(self.services()))
+                         "notifier", "mailpit", "weather-sim"} <= set(self.services()))
 
     def test_backing_services_use_real_images(self):
         svcs = self.services()
@@ -212,12 +214,18 @@ class TestComposeConfig(ComposeTestCase):
         self.assertEqual(api["NIMBUS_KAFKA_BROKERS"], "kafka:9092")
         self.assertEqual(api["NIMBUS_FORECAST_URL"], "https://api.open-meteo.com/v1/forecast")
         self.assertEqual(svcs["front"]["environment"]["NIMBUS_API_URL"], "http://api:8080")
+        notifier = svcs["notifier"]["environment"]
+        self.assertEqual(notifier["NIMBUS_SMTP_URL"], "smtp://mailpit:1025")
+        self.assertEqual(notifier["NIMBUS_PUBLIC_URL"], svcs["front"]["environment"]["NIMBUS_PUBLIC_URL"])
+        self.assertEqual(notifier["NIMBUS_KAFKA_TOPIC"], svcs["api"]["environment"]["NIMBUS_KAFKA_TOPIC"])
         published = {name: [port_binding(p) for p in svc.get("ports", [])]
                      for name, svc in svcs.items()}
         self.assertEqual(published["front"], [("127.0.0.1", 8000, 8000)])
         self.assertEqual(published["api"], [("127.0.0.1", 8080, 8080)])
+        # The mail catcher's web view (not its SMTP port): how people read the mail.
+        self.assertEqual(published["mailpit"], [("127.0.0.1", 8025, 8025)])
         for name, ports in published.items():
-            if name not in ("front", "api"):
+            if name not in ("front", "api", "mailpit"):
                 self.assertFalse(ports, f"{name} must not be published on the host")
         res = run_compose("config", env_extra={"NIMBUS_PUBLISH_ADDR": "0.0.0.0",
                                                "NIMBUS_FRONT_PORT": "18000"})

@@ -69,7 +69,8 @@ class StackUpTest(testing.TestCase):
         self.clone = os.path.join(self.tmp, "clone")
         subprocess.run(["git", "clone", "-q", src, self.clone], check=True, timeout=120)
         self.ports = {name: procs.free_port()
-                      for name in ("front", "api", "persistence", "sim", "redis", "postgres")}
+                      for name in ("front", "api", "persistence", "sim", "redis", "postgres",
+                                   "notifier", "mail", "mail_web")}
         self.launcher = None
 
     def tearDown(self):
@@ -137,6 +138,22 @@ class StackUpTest(testing.TestCase):
                             r.header("Content-Type"))
             self.assertIn("Berlin", r.text())
             checked.append("front GET /Berlin")
+        if complete and {"mail", "notifier"} <= started:
+            # Email alerts: the form's POST queues a confirmation, the notifier
+            # sends it, the local catcher keeps it under .stack/ and said where.
+            eml = os.path.join(self.clone, ".stack", "mail", "eml")
+            self.assertIn("mail kept in %s/" % eml, self._log())
+            self.assertStatus(http.get("http://127.0.0.1:%d/readyz" % self.ports["notifier"]), 200)
+            r = http.request("POST", "http://127.0.0.1:%d/subscribe" % self.ports["front"],
+                             body="place=Berlin&email=stack%40example.org&digest=1&digest_hour=7",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"},
+                             timeout=30)
+            self.assertStatus(r, 202)
+            wait_until(lambda: os.path.isdir(eml) and os.listdir(eml), 30,
+                       what="the confirmation mail in %s" % eml)
+            r = http.get("http://127.0.0.1:%d/" % self.ports["mail_web"])
+            self.assertIn("Confirm your weather alerts for Berlin", r.text())
+            checked.append("a confirmation mail in .stack/mail and its web view")
 
         # Ctrl-C: everything stops, nothing is left.
         self.launcher.send_signal(signal.SIGINT)

@@ -31,6 +31,7 @@ _BINARIES = {
     "nimbus-persistence": "services/persistence/nimbus-persistence",
     "nimbus-api": "services/api/nimbus-api",
     "nimbus-front": "services/front/nimbus-front",
+    "nimbus-notifier": "services/notifier/nimbus-notifier",
     "weather-sim": "tools/weather-sim/weather-sim",
     "kafka-dev-broker": "tools/kafka-dev-broker/kafka-dev-broker",
 }

@@ -1,6 +1,7 @@
 /* doubles.c — in-memory persistence and upstream for the api's unit tests. */
 #include "doubles.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -93,6 +94,9 @@ struct store_mem {
     long acked, claims, outbox_calls;
     bool outbox_down;
     long next_id;
+    long subs_created, subs_status;
+    char subs_retry_after[16];
+    char *subs_last; /* the last body POSTed to /v1/subscriptions */
 };
 
 static int find_rec(store_mem *m, const char *key)
@@ -334,6 +338,43 @@ static nb_err mem_stats(store *st, outbox_stats *out, nb_error *err)
     return e;
 }
 
+/* persistence's subscription routes, as far as the api sees them: a create
+ * answers 201 with the subscription (or the status set by
+ * store_mem_subscriptions_answer); the token routes know no token. */
+static nb_err mem_subscriptions(store *st, const char *path, const char *body, size_t len,
+                                store_reply *out, nb_error *err)
+{
+    store_mem *m = (store_mem *)st;
+    *out = (store_reply){0};
+    nb_err e = read_pause(m, err);
+    if (e) return e;
+    json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL), *doc;
+    pthread_mutex_lock(&m->lock);
+    if (strcmp(path, "/v1/subscriptions") != 0) {
+        out->status = 404;
+        doc = json_pack("{s:s, s:s}", "error", "not_found", "reason", "unknown or expired token");
+    } else if (m->subs_status) {
+        out->status = m->subs_status;
+        snprintf(out->retry_after, sizeof(out->retry_after), "%s", m->subs_retry_after);
+        doc = json_pack("{s:s, s:s}", "error", out->status == 429 ? "rate_limited" : "unavailable",
+                        "reason", "refused by the test");
+    } else {
+        m->subs_created++;
+        free(m->subs_last);
+        m->subs_last = strndup(body, len);
+        out->status = 201;
+        doc = json_pack("{s:{s:s, s:s, s:O, s:O}}", "subscription", "id",
+                        "00000000-0000-4000-8000-000000000001", "status", "pending", "place",
+                        json_object_get(req, "place"), "rules", json_object_get(req, "rules"));
+    }
+    pthread_mutex_unlock(&m->lock);
+    out->body = doc ? json_dumps(doc, JSON_COMPACT) : strdup("");
+    out->len = out->body ? strlen(out->body) : 0;
+    json_decref(doc);
+    json_decref(req);
+    return NB_OK;
+}
+
 static bool mem_ping(store *st)
 {
     return true;
@@ -344,6 +385,7 @@ static void mem_free(store *st)
     store_mem *m = (store_mem *)st;
     for (int i = 0; i < m->nevents; i++)
         free(m->events[i].json);
+    free(m->subs_last);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -357,6 +399,7 @@ static const store_ops mem_ops = {
     .ack = mem_ack,
     .release = mem_release,
     .stats = mem_stats,
+    .subscriptions = mem_subscriptions,
     .ping = mem_ping,
     .free = mem_free,
 };
@@ -893,4 +936,22 @@ long broker_mem_count_id(broker_mem *b, const char *id)
         n += strstr(t->delivered[i], needle) != NULL;
     pthread_mutex_unlock(&t->lock);
     return n;
+}
+
+long store_mem_subscriptions(store_mem *m, char *last, size_t lastlen)
+{
+    pthread_mutex_lock(&m->lock);
+    long n = m->subs_created;
+    if (last) snprintf(last, lastlen, "%s", m->subs_last ? m->subs_last : "");
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+void store_mem_subscriptions_answer(store_mem *m, long status, const char *retry_after)
+{
+    pthread_mutex_lock(&m->lock);
+    m->subs_status = status;
+    snprintf(m->subs_retry_after, sizeof(m->subs_retry_after), "%s",
+             retry_after ? retry_after : "");
+    pthread_mutex_unlock(&m->lock);
 }

@@ -48,6 +48,13 @@ long store_mem_outbox_calls(store_mem *m);
 /* Outbox calls fail (NB_ERR_UNAVAILABLE) while true. */
 void store_mem_outbox_down(store_mem *m, bool down);
 
+/* Subscriptions created (POST /v1/subscriptions answered 201) so far; last
+ * (may be NULL) receives the body of the latest. */
+long store_mem_subscriptions(store_mem *m, char *last, size_t lastlen);
+/* Creates answer status (e.g. 429) with Retry-After retry_after (NULL: none)
+ * instead; 0: created again. */
+void store_mem_subscriptions_answer(store_mem *m, long status, const char *retry_after);
+
 /* ---- the upstream ---- */
 typedef struct upstream_mem upstream_mem;
 

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "nimbus/text.h"
 #include "request.h"
 
 static const char record[] =
@@ -104,6 +105,26 @@ static void every_refused_body_says_why(void **state)
     assert_null(put.canon);
 }
 
+/* Found by fuzz_persistence_subs: jansson quotes the bytes near a syntax
+ * error, which need not be UTF-8; "invalid JSON: ..." then was not either. */
+static void json_bodies_are_refused_with_a_utf8_reason(void **state)
+{
+    static const char *const fields[] = {"token", NULL};
+    char why[300];
+    const char bad[] = "{\"t\\u2\xc3\xbc"
+                       "02\":1}"; /* an escape cut by ü */
+    assert_null(rq_json_object(bad, sizeof(bad) - 1, fields, why, sizeof(why)));
+    assert_true(strncmp(why, "invalid JSON: ", 14) == 0);
+    assert_true(nb_utf8_valid(why, strlen(why)));
+    assert_null(rq_json_object("{\"x\":1}", 7, fields, why, sizeof(why)));
+    assert_string_equal(why, "unknown field \"x\"");
+    assert_null(rq_json_object("", 0, fields, why, sizeof(why)));
+    assert_string_equal(why, "empty body");
+    json_t *ok = rq_json_object("{\"token\":\"t\"}", 13, fields, why, sizeof(why));
+    assert_non_null(ok);
+    json_decref(ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +133,7 @@ int main(void)
         cmocka_unit_test(a_record_is_stored_canonically),
         cmocka_unit_test(an_entry_is_stored_canonically),
         cmocka_unit_test(every_refused_body_says_why),
+        cmocka_unit_test(json_bodies_are_refused_with_a_utf8_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,6 +107,19 @@ static size_t find_tail(const char *body, size_t len)
     return 0;
 }
 
+/* The end of the hour hourly[0] covers ("time" is the place's wall clock;
+ * location.utc_offset_seconds makes it UTC), or 0 without hours. */
+static int64_t first_hour_end(const json_t *doc)
+{
+    const char *t = fr_wx_str(json_array_get(json_object_get(doc, "hourly"), 0), "time");
+    char iso[32];
+    int64_t ms;
+    if (strlen(t) != 16) return 0;
+    snprintf(iso, sizeof(iso), "%s:00Z", t);
+    if (!nb_time_parse_rfc3339(iso, &ms)) return 0;
+    return ms - (int64_t)fr_wx_utc_offset(json_object_get(doc, "location")) * 1000 + 3600 * 1000;
+}
+
 /* A copy of a 200 answer holding a weather document (the body is taken from
  * resp); NULL when it is not one (resp untouched) or out of memory. */
 static fr_copy *copy_new(fr_api_resp *resp)
@@ -139,6 +152,7 @@ static fr_copy *copy_new(fr_api_resp *resp)
     } else {
         c->tail_at = 0;
     }
+    c->hour_end_ms = first_hour_end(doc);
     c->bytes = sizeof(*c) + c->len + 1 + c->len * FR_DOC_BYTES_PER_BYTE;
     return c;
 }
@@ -151,6 +165,7 @@ static void meta_from(fr_meta *m, const fr_api_resp *resp, int64_t now_ms)
     m->received_ms = now_ms;
     m->status = resp->status;
     fr_cache_control_parse(resp->cache_control, &m->max_age_s, &m->swr_s);
+    m->expires_ms = m->max_age_s < 0 ? INT64_MIN : now_ms + (int64_t)m->max_age_s * 1000;
     char *end;
     long age = strtol(resp->age, &end, 10);
     m->age_s = end != resp->age && age > 0 ? age : 0;
@@ -168,12 +183,20 @@ static bool storable(const fr_meta *m)
            !fr_cache_control_has(m->cache_control, "private");
 }
 
+/* The headers m of an answer about copy c: fresh until the hour c's hours
+ * start at is over, if that comes first (a 304 after it vouches for it). */
+static fr_meta with_hours(fr_meta m, const fr_copy *c)
+{
+    if (c->hour_end_ms > m.received_ms && c->hour_end_ms < m.expires_ms)
+        m.expires_ms = c->hour_end_ms;
+    return m;
+}
+
 static fr_freshness state_of(const fr_meta *m, int64_t now_ms)
 {
     if (m->max_age_s < 0) return FR_EXPIRED;
-    int64_t until = m->received_ms + (int64_t)m->max_age_s * 1000;
-    if (now_ms < until) return FR_FRESH;
-    if (m->swr_s >= 0 && now_ms < until + (int64_t)m->swr_s * 1000) return FR_STALE;
+    if (now_ms < m->expires_ms) return FR_FRESH;
+    if (m->swr_s >= 0 && now_ms < m->expires_ms + (int64_t)m->swr_s * 1000) return FR_STALE;
     return FR_EXPIRED;
 }
 
@@ -372,6 +395,7 @@ relock:
     }
     if (err == NB_OK && (resp->status == 200 || resp->status == 304) && same) {
         /* A 304, or a 200 of the copy kept: new headers, the same copy. */
+        m = with_hours(m, e->copy);
         hit_from(hit, e, now);
         hit->meta = m;
         hit->state = state_of(&m, now);
@@ -386,6 +410,7 @@ relock:
         }
     } else if (err == NB_OK && resp->status == 200) { /* made: a new weather answer */
         result = REV_MODIFIED;
+        m = with_hours(m, made);
         if (keep && storable(&m) && e && e->copy->fetched_at_ms > made->fetched_at_ms) {
             hit_from(hit, e, now); /* an older answer came after a newer one: keep the newer */
             hit->stored = true;
@@ -529,8 +554,8 @@ void fr_hit_release(fr_hit *hit)
 long fr_hit_fresh_left_s(const fr_hit *hit)
 {
     if (hit->meta.max_age_s < 0) return -1;
-    int64_t kept = hit->now_ms - hit->meta.received_ms;
-    return hit->meta.max_age_s - (long)((kept < 0 ? 0 : kept) / 1000);
+    int64_t d = hit->meta.expires_ms - hit->now_ms; /* whole seconds, as the api counts */
+    return (long)(d >= 0 ? (d + 999) / 1000 : -(-d / 1000));
 }
 
 long fr_hit_age_s(const fr_hit *hit)

@@ -13,7 +13,9 @@
  * Freshness: the api writes max-age as the seconds of freshness its data has
  * left when the answer leaves, beside Age = the data's age (the architecture's
  * contract), so max-age counts from when front received the answer (as
- * nginx's proxy_cache counts it). A lookup finds a copy
+ * nginx's proxy_cache counts it). A document's hours start at the hour it was
+ * made in; once that hour is over the api's document (and ETag) is another
+ * one, so a copy is fresh until that hour ends at the latest. A lookup finds a copy
  *   fresh    before received + max-age: answered from the copy, the api is
  *            not asked;
  *   stale    within the stale-while-revalidate window after that: answered
@@ -69,6 +71,8 @@ typedef struct fr_copy {
     char source[16];       /* freshness.source (when tail_at) */
     json_t *doc;           /* parsed once; read-only, shared by every thread */
     int64_t fetched_at_ms; /* INT64_MIN when unknown */
+    int64_t hour_end_ms;   /* the end of the hour of hourly[0] (0: no hours): the api's
+                              document starts at another hour from then on */
     size_t bytes;          /* memory held by the copy itself */
     fr_rendering *renderings;
     size_t nrenderings;
@@ -77,6 +81,8 @@ typedef struct fr_copy {
 /* The caching headers of the last exchange about a copy (a 304 refreshes them). */
 typedef struct fr_meta {
     int64_t received_ms; /* when the answer (or the 304) arrived */
+    int64_t expires_ms;  /* fresh until: received + max-age, or the end of the hour the
+                            document's hours start at when that comes first */
     long max_age_s;      /* -1 when absent */
     long swr_s;          /* stale-while-revalidate; -1 when absent */
     long age_s;          /* Age at receipt */
@@ -144,7 +150,7 @@ typedef enum fr_fetch_mode {
 } fr_fetch_mode;
 
 /* Asks the api now (blocks: workers only), keeps what may be kept and fills
- * hit (released first) with the copy to answer from — the api's new or
+ * hit (a lookup's or zeroed; released first) with the copy to answer from — the api's new or
  * refreshed copy, or, when the api gave no answer or a 5xx, the kept one
  * (FR_HOW_STALE_ERROR) — and its kept rendering of variant (may be NULL);
  * hit->copy is NULL when there is none (4xx, an unusable answer, nothing

@@ -74,8 +74,10 @@ static nb_err fake_fetch(void *ctx, const char *target, const char *if_none_matc
 }
 
 /* The api's next answer: a weather document fetched at fetched_s after T0
- * with temperature t, max-age and stale-while-revalidate as given. */
-static void answer_weather(long fetched_s, double t, long max_age, long swr)
+ * with temperature t, hours from first_hour (local "YYYY-MM-DDTHH:MM", NULL:
+ * none), max-age and stale-while-revalidate as given. */
+static void answer_weather_hours(long fetched_s, double t, long max_age, long swr,
+                                 const char *first_hour)
 {
     char fetched[32];
     nb_time_rfc3339(T0 + fetched_s * 1000, fetched, sizeof(fetched));
@@ -83,14 +85,20 @@ static void answer_weather(long fetched_s, double t, long max_age, long swr)
     api.status = 200;
     snprintf(api.body, sizeof(api.body),
              "{\"location\":{\"key\":\"52.52,13.41\",\"name\":\"Berlin\",\"utc_offset_seconds\":"
-             "3600},\"current\":{\"temperature\":%.1f},\"daily\":[],\"fetched_at\":\"%s\","
-             "\"freshness\":{\"state\":\"%s\",\"age_s\":0,\"fresh_ttl_s\":600,\"source\":"
-             "\"cache\"}}",
-             t, fetched, max_age > 0 ? "fresh" : "stale");
+             "3600},\"current\":{\"temperature\":%.1f},\"hourly\":[%s%s%s],\"daily\":[],"
+             "\"fetched_at\":\"%s\",\"freshness\":{\"state\":\"%s\",\"age_s\":0,"
+             "\"fresh_ttl_s\":600,\"source\":\"cache\"}}",
+             t, first_hour ? "{\"time\":\"" : "", first_hour ? first_hour : "",
+             first_hour ? "\"}" : "", fetched, max_age > 0 ? "fresh" : "stale");
     snprintf(api.etag, sizeof(api.etag), "W/\"%ld-%.1f\"", fetched_s, t);
     snprintf(api.cache_control, sizeof(api.cache_control),
              "public, max-age=%ld, stale-while-revalidate=%ld", max_age, swr);
     snprintf(api.age, sizeof(api.age), "0");
+}
+
+static void answer_weather(long fetched_s, double t, long max_age, long swr)
+{
+    answer_weather_hours(fetched_s, t, max_age, swr, NULL);
 }
 
 static void answer_error(long status)
@@ -219,6 +227,38 @@ static void test_a_changed_record_replaces_the_copy(void **state)
     assert_int_equal(hit.state, FR_FRESH);
     assert_true(temperature(&hit) == 7.5);
     assert_string_equal(hit.copy->etag, api.etag);
+    fr_hit_release(&hit);
+    fr_cache_free(c);
+}
+
+static void test_a_copy_is_fresh_until_its_first_hour_is_over(void **state)
+{
+    (void)state;
+    fr_cache *c = cache_with(1 << 20);
+    fr_hit hit = {0};
+    /* Made at 00:50 UTC, its hours from 01:00 local (UTC+1) = 00:00 UTC:
+     * at 01:00 UTC the api's document starts an hour later. */
+    answer_weather_hours(50 * 60, 4.4, 600, 60, "2026-11-24T01:00");
+    now_ms = T0 + 50 * 60 * 1000;
+    fr_api_resp resp;
+    fr_cache_fetch(c, TARGET, NULL, FR_FETCH_PLAIN, &hit, &resp);
+    assert_int_equal(hit.copy->hour_end_ms, T0 + 3600 * 1000);
+    assert_int_equal(fr_hit_fresh_left_s(&hit), 600);
+    fr_api_resp_release(&resp);
+    fr_hit_release(&hit);
+    now_ms = T0 + 3600 * 1000 - 1;
+    fr_cache_lookup(c, TARGET, NULL, &hit);
+    assert_int_equal(hit.state, FR_FRESH);
+    fr_hit_release(&hit);
+    now_ms = T0 + 3600 * 1000; /* 10 minutes into max-age, but the hour is over */
+    fr_cache_lookup(c, TARGET, NULL, &hit);
+    assert_int_equal(hit.state, FR_STALE);
+    fr_hit_release(&hit);
+    /* The api vouches for it (304): fresh for its max-age again. */
+    assert_true(fr_cache_revalidate_next(c, 0));
+    fr_cache_lookup(c, TARGET, NULL, &hit);
+    assert_int_equal(hit.state, FR_FRESH);
+    assert_int_equal(fr_hit_fresh_left_s(&hit), 600);
     fr_hit_release(&hit);
     fr_cache_free(c);
 }
@@ -640,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_fresh_copy_is_answered_without_the_api),
         cmocka_unit_test(test_stale_copy_is_revalidated_once_in_the_background),
         cmocka_unit_test(test_a_changed_record_replaces_the_copy),
+        cmocka_unit_test(test_a_copy_is_fresh_until_its_first_hour_is_over),
         cmocka_unit_test(test_revalidation_that_finds_nothing_waits_a_second),
         cmocka_unit_test(test_expired_copy_is_fetched_on_the_request_and_kept_when_unchanged),
         cmocka_unit_test(test_client_no_cache_reaches_the_api_with_the_kept_etag),

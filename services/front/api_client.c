@@ -10,6 +10,9 @@
 
 #include "nimbus/http_client.h"
 
+/* A request target: the parameters of a URL the server took, escaped. */
+#define TARGET_MAX (64 * 1024)
+
 static void resp_init(fr_api_resp *r, size_t cap)
 {
     memset(r, 0, sizeof(*r));
@@ -78,7 +81,7 @@ char *fr_api_target(const fr_api_query *q)
     bool first = true;
     nb_err err;
 
-    nb_buf_init(&t, 4096);
+    nb_buf_init(&t, TARGET_MAX); /* past any URL the server accepts */
     err = nb_buf_adds(&t, "/v1/weather");
     if (err == NB_OK && q->city) err = add_param(&t, &first, "city", q->city);
     if (err == NB_OK && q->lat) err = add_param(&t, &first, "lat", q->lat);
@@ -100,7 +103,7 @@ nb_err fr_api_get(const fr_api *api, const char *target, const char *if_none_mat
     nb_err err;
 
     resp_init(resp, api->max_body);
-    nb_buf_init(&url, 8192);
+    nb_buf_init(&url, TARGET_MAX + 1024);
     if (nb_buf_addf(&url, "%s%s", api->base_url, target) != NB_OK) {
         snprintf(resp->errmsg, sizeof(resp->errmsg), "request too large");
         nb_buf_release(&url);

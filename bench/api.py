@@ -15,10 +15,13 @@ harness; everything is stopped on exit), then measures with
                         answers in 500 ms: records go stale every second and
                         are renewed in the background; the share of STALE
                         answers in the run is printed beside the figures
-  4. front page         GET /Berlin as a browser (HTML), fresh place
+  4. front page         GET /Berlin as a browser (HTML), fresh place, with
+                        front's cache on (the default) and off (--cache-mb 0:
+                        every view asks the api, parses and renders)
 
 and prints req/s, p50 and p99 of each with the targets: api fresh-hit
-throughput >= 25% of nginx's; stale-hit p99 <= 1.5 x fresh-hit p99.
+throughput >= 25% of nginx's; stale-hit p99 <= 1.5 x fresh-hit p99; front
+page (cache on) >= 0.3 x nginx.
 Env: WRK_DURATION (10s), WRK_CONNS (32), ACCESS_LOG (false), and extra daemon
 flags in PERSISTENCE_ARGS, API_ARGS, FRONT_ARGS (for A/B runs).
 """
@@ -135,11 +138,11 @@ def main():
     sport = procs.free_port()
     daemon("api-stale", [procs.binary("nimbus-api"), "--port", str(sport), "--fresh-ttl-s", "1"]
            + api_common, sport)
-    fport = procs.free_port()
-    daemon("front", [procs.binary("nimbus-front"), "--port", str(fport),
-                     "--api-url", "http://127.0.0.1:%d" % aport, "--access-log", ACCESS_LOG]
-           + EXTRA["front"],
-           fport)
+    fport, foff = procs.free_port(), procs.free_port()
+    for name, port, args in (("front", fport, []), ("front-nocache", foff, ["--cache-mb", "0"])):
+        daemon(name, [procs.binary("nimbus-front"), "--port", str(port),
+                      "--api-url", "http://127.0.0.1:%d" % aport, "--access-log", ACCESS_LOG]
+               + args + EXTRA["front"], port)
     nport = procs.free_port()
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
@@ -160,8 +163,10 @@ def main():
     http.request("GET", nginx_url)
     assert http.request("GET", nginx_url).headers.get("X-Proxy-Cache") == "HIT"
     front_url = "http://127.0.0.1:%d/Berlin" % fport
-    page = http.request("GET", front_url, headers={"Accept": "text/html"})
-    assert page.status == 200 and b"Berlin" in page.body, page.status
+    front_off_url = "http://127.0.0.1:%d/Berlin" % foff
+    for url in (front_url, front_off_url):
+        page = http.request("GET", url, headers={"Accept": "text/html"})
+        assert page.status == 200 and b"Berlin" in page.body, page.status
 
     results = {}
     results["api fresh hit"] = wrk(api_url)
@@ -170,7 +175,8 @@ def main():
     results["api stale hit (upstream 500 ms)"] = wrk(stale_url)
     renewals = http.request("GET", "http://127.0.0.1:%d/metrics" % sport).text()
     sim.reset()
-    results["front page (fresh)"] = wrk(front_url, headers=["Accept: text/html"])
+    results["front page (cache on)"] = wrk(front_url, headers=["Accept: text/html"])
+    results["front page (cache off)"] = wrk(front_off_url, headers=["Accept: text/html"])
 
     print("\nnimbus bench: wrk -t2 -c%s -d%s --latency, loopback, %d cores, access log %s%s"
           % (CONNS, DURATION, os.cpu_count(), ACCESS_LOG,
@@ -189,6 +195,10 @@ def main():
           % (ratio, "OK" if ratio >= 0.25 else "MISSED"))
     print("stale-hit p99 / fresh-hit p99:    %.2f (target <= 1.5)  %s"
           % (p99x, "OK" if p99x <= 1.5 else "MISSED"))
+    fr = results["front page (cache on)"]["rps"] / ngx["rps"]
+    print("front page (cache on) / nginx:    %.2f (target >= 0.3)  %s; cache off: %.2f"
+          % (fr, "OK" if fr >= 0.3 else "MISSED",
+             results["front page (cache off)"]["rps"] / ngx["rps"]))
     print("stale api: %.0f%% of its answers were STALE; %s background renewals (forecast calls)"
           % (100.0 * answers.get("stale", 0) / max(1.0, sum(answers.values())),
              m.group(1) if m else "?"))

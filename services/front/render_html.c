@@ -137,17 +137,15 @@ static void units_toggle(fr_out *o, const json_t *doc, const fr_page *pg)
     fr_put(o, "</p>\n");
 }
 
-static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64_t age_s,
-                          bool stale)
+static void current_block(fr_out *o, const json_t *doc, const fr_page *pg)
 {
     const json_t *loc = json_object_get(doc, "location");
     const json_t *cur = json_object_get(doc, "current");
-    char region[320], ltime[32], num[32], ago[48];
+    char region[320], num[32];
     double code = nb_json_get_num(cur, "weather_code");
     const char *cond = fr_wx_str(cur, "condition");
 
     fr_wx_region(loc, region, sizeof(region));
-    fr_wx_local_time(pg->now_ms, fr_wx_utc_offset(loc), ltime, sizeof(ltime));
 
     fr_put(o, "<section class=\"now\" aria-labelledby=\"place\">\n<h1 id=\"place\">");
     field(o, "name", fr_wx_place_name(loc));
@@ -156,8 +154,9 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     field(o, "region", region);
     fr_put(o, "</small></h1>\n");
     units_toggle(o, doc, pg);
-    fr_put(o, "<p class=\"meta\">Local time ");
-    field(o, "localtime", ltime);
+    fr_put(o, "<p class=\"meta\">Local time <span data-f=\"localtime\">");
+    fr_out_slot(o, FR_SLOT_LOCAL_TIME);
+    fr_put(o, "</span>");
     fr_put(o, " · ");
     field(o, "timezone", fr_wx_str(loc, "timezone"));
     fr_put(o, "</p>\n<div class=\"current\">\n");
@@ -203,14 +202,13 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     field(o, "uv", fr_wx_fmt(nb_json_get_num(today, "uv_index_max"), 0, num, sizeof(num)));
     fr_put(o, "</dd></div>\n</dl>\n");
 
-    fr_wx_ago(age_s < 0 ? 0 : age_s, ago, sizeof(ago));
-    fr_put(o, "<p class=\"status\" role=\"status\" aria-live=\"polite\">Updated ");
-    field(o, "ago", ago);
-    fr_putf(o, " <span class=\"pill\" data-f=\"state\"%s>%s</span></p>\n", stale ? "" : " hidden",
-            stale ? "updating…" : "");
-    if (stale)
-        fr_put(o, "<noscript><p class=\"hint\">Newer data is being fetched — reload the page in a "
-                  "moment to see it.</p></noscript>\n");
+    fr_put(o, "<p class=\"status\" role=\"status\" aria-live=\"polite\">Updated <span "
+              "data-f=\"ago\">");
+    fr_out_slot(o, FR_SLOT_AGO);
+    fr_put(o, "</span> <span class=\"pill\" data-f=\"state\"");
+    fr_out_slot(o, FR_SLOT_PILL);
+    fr_put(o, "</span></p>\n");
+    fr_out_slot(o, FR_SLOT_STALE_HINT);
     fr_put(o, "</section>\n");
 }
 
@@ -313,35 +311,48 @@ static void alerts_form(fr_out *o, const json_t *doc, const fr_page *pg)
               "</p>\n</form>\n</section>\n");
 }
 
-char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len)
+fr_tpl *fr_html_weather_tpl(const json_t *doc, const fr_page *pg)
 {
     fr_out o;
     const json_t *loc = json_object_get(doc, "location");
-    const json_t *fr = json_object_get(doc, "freshness");
-    bool stale = strcmp(fr_wx_str(fr, "state"), "fresh") != 0;
-    int64_t age_s = fr_wx_age_s(doc, pg->now_ms);
 
     fr_out_init(&o, PAGE_CAP);
     head(&o, pg, fr_wx_place_name(loc));
     top_bar(&o, pg);
-    fr_putf(&o,
-            "<main id=\"wx\" class=\"wx\" data-state=\"%s\" data-max-age=\"%ld\" data-swr=\"%ld\" "
-            "data-utc-offset=\"%ld\" data-units=\"%s\" data-fetched-at=\"",
-            stale ? "stale" : "fresh", pg->max_age_s, pg->swr_s, fr_wx_utc_offset(loc),
-            imperial(doc) ? "imperial" : "metric");
+    fr_put(&o, "<main id=\"wx\" class=\"wx\" data-state=\"");
+    fr_out_slot(&o, FR_SLOT_STATE);
+    fr_put(&o, "\" data-max-age=\"");
+    fr_out_slot(&o, FR_SLOT_MAX_AGE);
+    fr_put(&o, "\" data-swr=\"");
+    fr_out_slot(&o, FR_SLOT_SWR);
+    fr_putf(&o, "\" data-utc-offset=\"%ld\" data-units=\"%s\" data-fetched-at=\"",
+            fr_wx_utc_offset(loc), imperial(doc) ? "imperial" : "metric");
     fr_put_html(&o, fr_wx_str(doc, "fetched_at"));
     fr_put(&o, "\" data-etag=\"");
     fr_put_html(&o, pg->etag);
     fr_put(&o, "\" data-src=\"");
     fr_put_html(&o, pg->data_path);
     fr_put(&o, "\">\n");
-    current_block(&o, doc, pg, age_s, stale);
+    current_block(&o, doc, pg);
     hourly_block(&o, doc);
     daily_block(&o, doc, pg);
     alerts_form(&o, doc, pg);
     fr_put(&o, "</main>\n");
     foot(&o);
-    return fr_out_finish(&o, len);
+    return fr_out_finish_tpl(&o, fr_wx_utc_offset(loc), fr_wx_fetched_at_ms(doc), pg->now_ms);
+}
+
+char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len)
+{
+    fr_tpl *t = fr_html_weather_tpl(doc, pg);
+    if (!t) return NULL;
+    fr_fill f = {.now_ms = pg->now_ms,
+                 .stale = fr_wx_doc_stale(doc),
+                 .max_age_s = pg->max_age_s,
+                 .swr_s = pg->swr_s};
+    char *html = fr_tpl_fill(t, &f, len);
+    fr_tpl_unref(t);
+    return html;
 }
 
 char *fr_html_search(const fr_page *pg, size_t *len)

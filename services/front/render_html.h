@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tpl.h"
+
 typedef struct fr_page {
     const char *asset_version; /* goes into /static/...?v=<version> */
     const char *query;         /* the place as asked, pre-fills the search box; may be NULL */
@@ -27,7 +29,13 @@ typedef struct fr_page {
     int64_t now_ms;            /* wall clock for local time and ages */
 } fr_page;
 
-/* The weather page for one place. doc: the api's weather document. */
+/* The weather page for one place as a template (tpl.h: local time, "updated
+ * … ago", fresh/stale, max-age and stale-while-revalidate are slots; the
+ * rest as of the local date at pg->now_ms; pg->max_age_s and pg->swr_s are
+ * not read). doc: the api's weather document. NULL when out of memory. */
+fr_tpl *fr_html_weather_tpl(const json_t *doc, const fr_page *pg);
+/* The page filled at pg->now_ms, stale as the document's freshness says,
+ * with pg->max_age_s and pg->swr_s. */
 char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len);
 
 /* The start page: the search box and a few example places. */

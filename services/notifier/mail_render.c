@@ -60,6 +60,7 @@ json_t *nt_alert_payload(const char *event_id, const nt_obs *obs, const nb_recor
         if (m->kind == NB_RULE_PRECIPITATION_ABOVE) {
             json_object_set_new(j, "hours", json_integer(r->hours));
             json_object_set_new(j, "day", json_string(m->day));
+            if (m->at[0]) json_object_set_new(j, "at", json_string(m->at));
         }
         if (m->kind == NB_RULE_CONDITION_CHANGE) {
             json_object_set_new(j, "from", json_string(m->from));
@@ -130,21 +131,34 @@ static void clock_of(const char *local, char out[6])
     snprintf(out, 6, "%s", strlen(local) >= 16 ? local + 11 : "--:--");
 }
 
+/* When a precipitation match happens: "at 15:00 on Thu 26" from hourly
+ * data, "on Thu 26" from daily data. */
+static void when_label(const json_t *m, char *out, size_t len)
+{
+    char day[20];
+    day_label(str(m, "day"), day, sizeof(day));
+    const char *at = str(m, "at");
+    if (at[0])
+        snprintf(out, len, "at %s on %s", at, day);
+    else
+        snprintf(out, len, "on %s", day);
+}
+
 /* One sentence per match, for people. */
 static void match_sentence(const json_t *m, char *out, size_t len)
 {
     const char *kind = str(m, "kind");
-    char v[32], lim[32], day[32];
+    char v[32], lim[32], day[48];
     if (strcmp(kind, "temperature_above") == 0 || strcmp(kind, "temperature_below") == 0) {
         bool above = kind[12] == 'a';
         snprintf(out, len, "The temperature is %s °C, %s your limit of %g °C.",
                  num(m, "value", 1, v, sizeof(v)), above ? "above" : "below",
                  nb_json_get_num(m, "limit"));
     } else if (strcmp(kind, "precipitation_probability_above") == 0) {
-        day_label(str(m, "day"), day, sizeof(day));
+        when_label(m, day, sizeof(day));
         snprintf(lim, sizeof(lim), "%g", nb_json_get_num(m, "limit"));
         snprintf(out, len,
-                 "Chance of precipitation up to %s %% on %s (your limit: %s %% within %d hours).",
+                 "Chance of precipitation up to %s %% %s (your limit: %s %% within %d hours).",
                  num(m, "value", 0, v, sizeof(v)), day, lim, (int)nb_json_get_num(m, "hours"));
     } else if (strcmp(kind, "condition_change") == 0) {
         snprintf(out, len, "The sky changed from %s to %s.", str(m, "from"), str(m, "to"));
@@ -179,7 +193,7 @@ static char *subject_alert(const char *place, const json_t *p)
     const json_t *obs = json_object_get(p, "observation");
     const json_t *m = headline_match(matches);
     const char *kind = str(m, "kind");
-    char v[32], day[32], s[512];
+    char v[32], day[48], s[512];
     size_t n = json_array_size(matches), others = 0;
     size_t i;
     json_t *x;
@@ -202,8 +216,8 @@ static char *subject_alert(const char *place, const json_t *p)
         snprintf(s, sizeof(s), "%s: %s °C, %s %g °C", place, num(m, "value", 1, v, sizeof(v)),
                  kind[12] == 'a' ? "above" : "below", nb_json_get_num(m, "limit"));
     else if (strcmp(kind, "precipitation_probability_above") == 0) {
-        day_label(str(m, "day"), day, sizeof(day));
-        snprintf(s, sizeof(s), "%s: %s %% chance of precipitation on %s", place,
+        when_label(m, day, sizeof(day));
+        snprintf(s, sizeof(s), "%s: %s %% chance of precipitation %s", place,
                  num(m, "value", 0, v, sizeof(v)), day);
     } else if (strcmp(kind, "condition_change") == 0)
         snprintf(s, sizeof(s), "%s: now %s (was %s)", place, str(m, "to"), str(m, "from"));

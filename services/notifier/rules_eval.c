@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "nimbus/tz.h"
+
 #define HOUR_MS (3600 * 1000LL)
 
 const char *nt_sky(double code)
@@ -53,12 +55,48 @@ static bool cooled_down(const nt_rule_state *st, const nb_rule *r, int64_t at_ms
     return st->fired_ms == 0 || at_ms - st->fired_ms >= (int64_t)r->cooldown_h * HOUR_MS;
 }
 
-/* The highest daily precipitation probability over the local days from the
- * date of now to the date of now + hours (daily data is all there is). */
+/* The local wall clock of instant ms: the zone's own offset at that instant
+ * (tzdata), or the record's offset at fetch time when the zone is unknown. */
+static void local_of(const nb_record *rec, int64_t ms, char out[NT_LOCAL_LEN])
+{
+    int off = rec->utc_offset_seconds;
+    if (!nb_tz_offset(rec->timezone, ms / 1000, &off)) off = rec->utc_offset_seconds;
+    format_local(ms, off, out);
+}
+
+/* The highest hourly precipitation probability over the hours from now to
+ * now + hours; the first hour that reaches it names the time. */
+static bool precipitation_max_hourly(const nb_record *rec, int64_t now_ms, int hours, double *max,
+                                     char day[11], char at[6])
+{
+    const nb_hourly *h = &rec->hourly;
+    int i0 = nb_hourly_index(h, now_ms), i1 = nb_hourly_index(h, now_ms + hours * HOUR_MS - 1);
+    if (i0 < 0) i0 = 0;
+    if (i1 >= h->n) i1 = h->n - 1;
+    int best = -1;
+    for (int i = i0; i <= i1; i++) {
+        if (isnan(h->precipitation_probability[i])) continue;
+        if (best < 0 || h->precipitation_probability[i] > h->precipitation_probability[best])
+            best = i;
+    }
+    if (best < 0) return false;
+    *max = h->precipitation_probability[best];
+    char local[NT_LOCAL_LEN];
+    local_of(rec, h->start_ms + (int64_t)best * HOUR_MS, local);
+    snprintf(day, 11, "%.10s", local);
+    snprintf(at, 6, "%.5s", local + 11);
+    return true;
+}
+
+/* Without hourly data (a record stored before nimbus kept it): the highest
+ * daily probability over the local days the window touches. */
 static bool precipitation_max(const nb_record *rec, int64_t now_ms, int hours, double *max,
-                              char day[11])
+                              char day[11], char at[6])
 {
     if (!rec) return false;
+    at[0] = '\0';
+    if (rec->hourly.n > 0 && nb_hourly_index(&rec->hourly, now_ms) < rec->hourly.n)
+        return precipitation_max_hourly(rec, now_ms, hours, max, day, at);
     char first[NT_LOCAL_LEN], last[NT_LOCAL_LEN];
     format_local(now_ms, rec->utc_offset_seconds, first);
     format_local(now_ms + hours * HOUR_MS, rec->utc_offset_seconds, last);
@@ -107,7 +145,8 @@ nt_verdict nt_evaluate(const nt_eval_in *in, nt_state *state, nt_match out[NB_RU
             break;
         case NB_RULE_PRECIPITATION_ABOVE: {
             double max = NAN;
-            hit = precipitation_max(in->rec, in->now_ms, r->hours, &max, m.day) && max > r->value;
+            hit = precipitation_max(in->rec, in->now_ms, r->hours, &max, m.day, m.at) &&
+                  max > r->value;
             m.value = max;
             break;
         }

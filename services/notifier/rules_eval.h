@@ -57,6 +57,7 @@ typedef struct nt_match {
     nb_rule_kind kind;
     double value;          /* observed temperature, or the forecast probability */
     char day[11];          /* precipitation: local date of the maximum */
+    char at[6];            /* precipitation: local "HH:MM" of its first hour ("" from daily data) */
     char from[16], to[16]; /* condition_change: skies */
 } nt_match;
 

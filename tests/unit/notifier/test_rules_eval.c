@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nimbus/clock.h"
 #include "rules_eval.h"
@@ -172,6 +173,49 @@ static void precipitation_window_spans_the_local_days_it_touches(void **state)
     assert_int_equal(eval(&twelve, NULL, &st4, 5, 61, t0()).n, 0);
 }
 
+/* Hourly probabilities from hour `start_ms`: the window is hours, not days. */
+static void precipitation_window_uses_the_hourly_series(void **state)
+{
+    nb_record rec;
+    record_at(&rec, 3600, "2026-01-15", (double[]){90, 90}, 2); /* daily says 90 % */
+    snprintf(rec.timezone, sizeof(rec.timezone), "UTC");        /* hours labelled in UTC */
+    nb_hourly *h = &rec.hourly;
+    h->n = 48;
+    h->start_ms = t0() - 2 * 3600 * 1000LL; /* two hours before now */
+    for (int i = 0; i < h->n; i++)
+        h->precipitation_probability[i] = 10;
+    h->precipitation_probability[1] = 95; /* past: outside the window */
+    h->precipitation_probability[6] = 60; /* now + 4 h */
+    h->precipitation_probability[7] = 60;
+    h->precipitation_probability[9] = NAN;
+    h->precipitation_probability[12] = 99; /* now + 10 h */
+
+    nb_rules three =
+        rules_of("[{\"kind\":\"precipitation_probability_above\",\"value\":50,\"hours\":3}]", NULL);
+    nt_state st = {0};
+    assert_int_equal(eval(&three, &rec, &st, 5, 61, t0()).n, 0); /* hourly 10 %, not daily 90 % */
+
+    nb_rules six =
+        rules_of("[{\"kind\":\"precipitation_probability_above\",\"value\":50,\"hours\":6}]", NULL);
+    nt_state st2 = {0};
+    run x = eval(&six, &rec, &st2, 5, 61, t0());
+    assert_int_equal(x.n, 1);
+    assert_true(x.m[0].value == 60);
+    char want[NT_LOCAL_LEN];
+    time_t t = (time_t)((h->start_ms + 6 * 3600 * 1000LL) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(want, sizeof(want), "%02d:%02d", tm.tm_hour, tm.tm_min);
+    assert_string_equal(x.m[0].at, want); /* the first hour at the maximum */
+
+    nb_rules twelve = rules_of(
+        "[{\"kind\":\"precipitation_probability_above\",\"value\":50,\"hours\":12}]", NULL);
+    nt_state st3 = {0};
+    x = eval(&twelve, &rec, &st3, 5, 61, t0());
+    assert_int_equal(x.n, 1);
+    assert_true(x.m[0].value == 99);
+}
+
 static void condition_change_needs_a_different_sky(void **state)
 {
     nb_rules r = rules_of("[{\"kind\":\"condition_change\",\"cooldown_hours\":2}]", NULL);
@@ -324,6 +368,7 @@ int main(void)
         cmocka_unit_test(replays_and_older_observations_are_skipped),
         cmocka_unit_test(observations_before_confirmation_are_not_news),
         cmocka_unit_test(precipitation_window_spans_the_local_days_it_touches),
+        cmocka_unit_test(precipitation_window_uses_the_hourly_series),
         cmocka_unit_test(condition_change_needs_a_different_sky),
         cmocka_unit_test(daily_digest_once_a_day_at_its_hour),
         cmocka_unit_test(quiet_hours_are_local_to_the_place),

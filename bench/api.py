@@ -130,7 +130,8 @@ def main():
     api_common = ["--persistence-url", "http://127.0.0.1:%d" % pport,
                   "--forecast-url", sim.forecast_url, "--geocoding-url", sim.geocoding_url,
                   "--kafka-brokers", kafka.bootstrap, "--access-log", ACCESS_LOG,
-                  "--upstream-pace-per-min", "1000000"] + EXTRA["api"]
+                  "--upstream-pace-per-min", "1000000", "--upstream-budget-per-hour", "0",
+                  "--upstream-budget-per-day", "0"] + EXTRA["api"]
     aport = procs.free_port()
     daemon("api", [procs.binary("nimbus-api"), "--port", str(aport)] + api_common, aport)
     # Records older than a second are stale here: renewal never stops.

@@ -35,7 +35,8 @@ SCHEMAS = ["weather", "error", "record", "geocode", "put-result", "event", "outb
            "outbox-release-result", "outbox-stats", "subscription-request", "subscription",
            "subscription-create", "subscription-token", "subscription-answer",
            "place-subscriptions", "evaluations", "mail-claim", "mail-batch", "mail-sent",
-           "mail-failed", "mail-stats"]
+           "mail-failed", "mail-stats", "lease-acquire", "lease-acquire-result",
+           "lease-release", "lease-release-result", "budget-take", "budget-take-result"]
 
 
 def md(text):

@@ -29,7 +29,22 @@ static const nb_setting table[] = {
     {"upstream-max-body", NB_SET_INT, &c.upstream_max_body, "1048576", 1024, 67108864,
      "largest upstream answer accepted, bytes"},
     {"upstream-pace-per-min", NB_SET_INT, &c.upstream_pace_per_min, "600", 1, 1000000,
-     "upstream calls allowed per minute; past it stale data is served and misses get 503"},
+     "upstream calls allowed per minute for every replica together (a shared budget kept by "
+     "persistence); past it stale data is served and misses get 503 with Retry-After"},
+    {"upstream-budget-per-hour", NB_SET_INT, &c.upstream_budget_per_hour, "5000", 0, 100000000,
+     "upstream calls allowed per hour, every replica together (0 = no hourly limit)"},
+    {"upstream-budget-per-day", NB_SET_INT, &c.upstream_budget_per_day, "10000", 0, 1000000000,
+     "upstream calls allowed per day, every replica together (0 = no daily limit)"},
+    {"upstream-budget-local-pct", NB_SET_INT, &c.upstream_budget_local_pct, "10", 1, 100,
+     "while persistence cannot answer the budget question, this replica alone may spend this "
+     "percentage of each limit"},
+    {"coordinate", NB_SET_BOOL, &c.coordinate, "true", 0, 0,
+     "coordinate with the other api replicas through persistence (renewal leases, the shared "
+     "upstream budget); false: this api on its own (its budget is the whole limits) — for a "
+     "single api, or a baseline"},
+    {"lease-ms", NB_SET_INT, &c.lease_ms, "8000", 100, 600000,
+     "how long a renewal lease holds: one replica fetches a key while the others wait for its "
+     "record; a replica that dies holding one blocks the key at most this long"},
     {"forecast-days", NB_SET_INT, &c.forecast_days, "16", 1, 16,
      "days of forecast fetched and stored per location"},
     {"kafka-brokers", NB_SET_STR, &c.kafka_brokers, "127.0.0.1:9092", 0, 0,

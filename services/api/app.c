@@ -43,6 +43,10 @@ static bool app_ready(void *ctx, nb_buf *out)
                 up ? "up" : "down");
     weather_status(a->wx, out);
     nb_buf_adds(out, ",");
+    if (a->c.bud) {
+        budget_status(a->c.bud, out);
+        nb_buf_adds(out, ",");
+    }
     relay_status(a->rl, out);
     nb_buf_adds(out, "}");
     return up;

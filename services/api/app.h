@@ -27,6 +27,7 @@
 
 #include "api_config.h"
 #include "broker.h"
+#include "budget.h"
 #include "nimbus/err.h"
 #include "nimbus/http_server.h"
 #include "store.h"
@@ -38,7 +39,8 @@ typedef struct app app;
 typedef struct app_clients {
     store *st;
     upstream *up;
-    broker *br; /* NULL: no Kafka configured (events wait in the outbox) */
+    broker *br;  /* NULL: no Kafka configured (events wait in the outbox) */
+    budget *bud; /* the upstream budget the client spends (for /readyz); may be NULL */
 } app_clients;
 
 /* cfg is borrowed and must outlive the app. NULL (logged) on failure. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "document.h"
+#include "lease.h"
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
@@ -29,6 +30,7 @@ struct weather {
     weather_deps d;
     const api_config *cfg;
     atomic_bool stopping;
+    leases *ls; /* who fetches a key, between replicas */
     nb_counter *hit, *stale, *miss, *revalidated, *renewals, *renewals_skipped;
 };
 
@@ -58,6 +60,7 @@ typedef struct wx {
 typedef struct fetch_job {
     weather *svc;
     char id[ID_MAX];
+    int64_t seen_ms; /* the version this process holds (a stale record's), 0 none */
     char key[NB_KEY_MAX];
     char query[NB_QUERY_MAX + 1];
     char name[128];
@@ -279,8 +282,22 @@ static void complete_failed(weather *s, const char *id, nb_err e, int retry_afte
     fetch_ended(s, id);
 }
 
-/* The fetch step of a weather key: the upstream, then (asynchronously) the
- * write to persistence. */
+/* How long a fetch job may wait for another replica's fetch. */
+static int64_t job_deadline(const weather *s)
+{
+    return nb_mono_ms() + s->cfg->miss_deadline_ms;
+}
+
+/* Another replica's record (persistence has it): the waiters' answer. */
+static void complete_with_theirs(weather *s, const char *id, fl_result *res)
+{
+    flights_complete(s->d.fl, id, res, 0);
+    fetch_ended(s, id);
+}
+
+/* The fetch step of a weather key: the lease (lease.h) — this replica
+ * fetches, or another's record arrives, or its failure — then the upstream,
+ * then (asynchronously) the write to persistence, which releases the lease. */
 static void run_weather_fetch(void *arg)
 {
     fetch_job *j = arg;
@@ -288,10 +305,28 @@ static void run_weather_fetch(void *arg)
     nb_log_set_request_id(j->rid);
     fl_result *res = fl_result_new(FL_RECORD);
     nb_error err = {0};
-    nb_err e = res ? upstream_forecast(s->d.up, j->key, &res->rec->rec, &err)
-                   : nb_error_set(&err, NB_ERR_NOMEM, 5, "out of memory");
+    char token[40] = "";
+    if (!res) {
+        complete_failed(s, j->id, NB_ERR_NOMEM, 5, "out of memory");
+        goto out;
+    }
+    switch (lease_record(s->ls, j->key, j->seen_ms, job_deadline(s), token, &res->rec->rec,
+                         res->rec->source, &err)) {
+    case LEASE_GOT:
+        complete_with_theirs(s, j->id, res);
+        fl_result_unref(res);
+        goto out;
+    case LEASE_FAILED:
+        fl_result_unref(res);
+        complete_failed(s, j->id, err.code, err.retry_after_s, err.msg);
+        goto out;
+    case LEASE_FETCH:
+        break;
+    }
+    nb_err e = upstream_forecast(s->d.up, j->key, &res->rec->rec, &err);
     if (e) {
         fl_result_unref(res);
+        lease_fail(s->ls, STORE_LEASE_RECORD, j->key, token, ERROR_HOLD_MS, &err);
         complete_failed(s, j->id, e, err.retry_after_s, err.msg);
         goto out;
     }
@@ -309,13 +344,23 @@ static void run_weather_fetch(void *arg)
         snprintf(w->id, sizeof(w->id), "%s", j->id);
     }
     /* persistence decides whether this is a new observation and, if so,
-     * stores its event with the record (the outbox); the name goes with it. */
-    writer_put(s->d.wr, j->key, store_record_path(j->key, j->name), body, len,
-               w ? on_written : NULL, w);
+     * stores its event with the record (the outbox); the name goes with it,
+     * and the lease is released once the record is stored. */
+    writer_put(s->d.wr, j->key, store_with_lease(store_record_path(j->key, j->name), token), body,
+               len, w ? on_written : NULL, w);
     fl_result_unref(res);
 out:
     free(j);
     nb_log_set_request_id(NULL);
+}
+
+/* A geocoding entry as the FL_PLACE result of its flight, kept in memory at
+ * most GEO_MEMO_MS (and never past its expiry). */
+static void complete_place(weather *s, const char *id, fl_result *res)
+{
+    int64_t left = res->geo->expires_at_ms ? res->geo->expires_at_ms - nb_now_ms() : GEO_MEMO_MS;
+    flights_complete(s->d.fl, id, res, left < GEO_MEMO_MS ? left : GEO_MEMO_MS);
+    fetch_ended(s, id);
 }
 
 static void run_place_fetch(void *arg)
@@ -325,29 +370,52 @@ static void run_place_fetch(void *arg)
     const api_config *c = s->cfg;
     nb_log_set_request_id(j->rid);
     fl_result *res = fl_result_new(FL_PLACE);
+    nb_geo_entry *g = malloc(sizeof(*g));
     nb_error err = {0};
-    nb_err e = res ? upstream_geocode(s->d.up, j->query, &res->geo->place, &res->geo->found, &err)
-                   : nb_error_set(&err, NB_ERR_NOMEM, 5, "out of memory");
+    char token[40] = "";
+    if (!res || !g) {
+        fl_result_unref(res);
+        complete_failed(s, j->id, NB_ERR_NOMEM, 5, "out of memory");
+        goto out;
+    }
+    switch (lease_geo(s->ls, j->query, job_deadline(s), token, g, &err)) {
+    case LEASE_GOT:
+        res->geo->found = g->found;
+        res->geo->place = g->place;
+        res->geo->expires_at_ms = g->expires_at_ms;
+        complete_place(s, j->id, res);
+        fl_result_unref(res);
+        goto out;
+    case LEASE_FAILED:
+        fl_result_unref(res);
+        complete_failed(s, j->id, err.code, err.retry_after_s, err.msg);
+        goto out;
+    case LEASE_FETCH:
+        break;
+    }
+    nb_err e = upstream_geocode(s->d.up, j->query, &res->geo->place, &res->geo->found, &err);
     if (e) {
         fl_result_unref(res);
+        lease_fail(s->ls, STORE_LEASE_GEOCODE, j->query, token, ERROR_HOLD_MS, &err);
         complete_failed(s, j->id, e, err.retry_after_s, err.msg);
         goto out;
     }
     int64_t ttl_ms = (res->geo->found ? c->geo_ttl_s : c->negative_ttl_s) * 1000;
-    nb_geo_entry g = {.found = res->geo->found, .resolved_at_ms = nb_now_ms()};
-    g.expires_at_ms = g.resolved_at_ms + ttl_ms;
-    res->geo->expires_at_ms = g.expires_at_ms;
-    flights_complete(s->d.fl, j->id, res, ttl_ms < GEO_MEMO_MS ? ttl_ms : GEO_MEMO_MS);
-    fetch_ended(s, j->id);
-    snprintf(g.query, sizeof(g.query), "%s", j->query);
-    if (g.found) g.place = res->geo->place;
+    *g = (nb_geo_entry){.found = res->geo->found, .resolved_at_ms = nb_now_ms()};
+    g->expires_at_ms = g->resolved_at_ms + ttl_ms;
+    res->geo->expires_at_ms = g->expires_at_ms;
+    complete_place(s, j->id, res);
+    snprintf(g->query, sizeof(g->query), "%s", j->query);
+    if (g->found) g->place = res->geo->place;
     size_t len;
-    char *body = nb_geo_dump(&g, &len);
+    char *body = nb_geo_dump(g, &len);
     char wid[ID_MAX];
     flight_id(wid, 'g', j->query);
-    writer_put(s->d.wr, wid, store_geo_path(j->query), body, len, NULL, NULL);
+    writer_put(s->d.wr, wid, store_with_lease(store_geo_path(j->query), token), body, len, NULL,
+               NULL);
     fl_result_unref(res);
 out:
+    free(g);
     free(j);
     nb_log_set_request_id(NULL);
 }
@@ -384,25 +452,27 @@ static bool submit(weather *s, const char *id, fetch_job *j, pool_fn run)
 }
 
 static void submit_weather(weather *s, const char *id, const char *key, const char *name,
-                           bool renewal)
+                           int64_t seen_ms, bool renewal)
 {
     fetch_job *j = job_new(s, id, nb_log_request_id());
     if (j) {
         snprintf(j->key, sizeof(j->key), "%s", key);
         if (name) snprintf(j->name, sizeof(j->name), "%s", name);
+        j->seen_ms = seen_ms;
     }
     if (submit(s, id, j, run_weather_fetch) && renewal) nb_counter_inc(s->renewals);
 }
 
-/* Starts a background renewal of key unless one is running or just ran. */
-static void start_renewal(weather *s, const char *key, const char *name)
+/* Starts a background renewal of key (whose stale version is seen_ms) unless
+ * one is running or just ran. */
+static void start_renewal(weather *s, const char *key, const char *name, int64_t seen_ms)
 {
     if (stopping(s)) return;
     char id[ID_MAX];
     flight_id(id, 'w', key);
     fl_state st = flights_join(s->d.fl, id, NULL, true, NULL);
     if (st == FL_STARTED)
-        submit_weather(s, id, key, name, true);
+        submit_weather(s, id, key, name, seen_ms, true);
     else if (st == FL_FULL)
         nb_counter_inc(s->renewals_skipped);
 }
@@ -691,7 +761,7 @@ static void fetch_weather(wx *x)
     fl_state st = flights_join(s->d.fl, id, NULL, true, &res);
     if (st == FL_STARTED)
         submit_weather(s, id, x->key, x->place ? x->place->geo->place.name : NULL,
-                       x->stale != NULL);
+                       x->stale ? x->stale->rec->rec.fetched_at_ms : 0, x->stale != NULL);
     if (st == FL_STARTED || st == FL_RUNNING) {
         int64_t deadline = x->deadline_ms;
         if (x->stale) {
@@ -743,10 +813,11 @@ static void on_read(wx *x, fl_result *res)
         fetch_weather(x);
     } else { /* flows 2 and 4 */
         char key[NB_KEY_MAX], name[128] = "";
+        int64_t seen_ms = res->rec->rec.fetched_at_ms;
         snprintf(key, sizeof(key), "%s", x->key);
         if (x->place) snprintf(name, sizeof(name), "%s", x->place->geo->place.name);
         answer_record(x, res, ANS_STALE);
-        start_renewal(s, key, name[0] ? name : NULL);
+        start_renewal(s, key, name[0] ? name : NULL, seen_ms);
     }
 }
 
@@ -882,6 +953,15 @@ weather *weather_new(const weather_deps *deps)
     if (!s) return NULL;
     s->d = *deps;
     s->cfg = deps->cfg;
+    lease_opts lo = {.alone = !deps->cfg->coordinate,
+                     .ttl_ms = deps->cfg->lease_ms,
+                     .poll_ms = 2000,
+                     .stop = &s->stopping};
+    s->ls = leases_new(deps->st, &lo);
+    if (!s->ls) {
+        free(s);
+        return NULL;
+    }
     const char *help = "Weather answers by cache state";
     s->hit = nb_counter_new("nimbus_api_answers_total", "cache=\"hit\"", help);
     s->stale = nb_counter_new("nimbus_api_answers_total", "cache=\"stale\"", help);
@@ -906,12 +986,13 @@ void weather_stop(weather *w)
 
 void weather_free(weather *w)
 {
+    if (!w) return;
+    leases_free(w->ls);
     free(w);
 }
 
 void weather_status(weather *s, nb_buf *out)
 {
-    nb_buf_addf(out, "\"fetch_queue\":%ld,\"waiting\":%ld,\"upstream_pace_tokens\":%.1f",
-                pool_depth(s->d.fetchers), flights_waiters(s->d.fl),
-                upstream_pace_available(s->d.up));
+    nb_buf_addf(out, "\"fetch_queue\":%ld,\"waiting\":%ld", pool_depth(s->d.fetchers),
+                flights_waiters(s->d.fl));
 }

@@ -19,6 +19,11 @@
  *
  * Two steps are single functions so that later work can replace them: the
  * record read (read_record_from_store) and the upstream fetch (fetch job).
+ * The fetch step shares its work with the other api replicas (lease.h): the
+ * one fetch of a key in this process asks persistence for the key's renewal
+ * lease first; the holder fetches (spending the shared upstream budget,
+ * budget.h) and its PUT releases the lease, every other replica waits for
+ * that record (or the holder's failure) instead of fetching.
  * Threads: weather_handle runs on the server's workers; weather_stop from
  * the owner. */
 #ifndef API_WEATHER_H
@@ -78,8 +83,7 @@ void weather_handle(nb_req *r, void *ctx);
 typedef void (*weather_place_fn)(nb_req *r, void *arg, const nb_place *place, const nb_error *err);
 void weather_resolve(weather *w, nb_req *r, const char *name, weather_place_fn then, void *arg);
 
-/* JSON fields (no braces) for /readyz: "fetch_queue", "waiting",
- * "upstream_pace_tokens". */
+/* JSON fields (no braces) for /readyz: "fetch_queue", "waiting". */
 void weather_status(weather *w, nb_buf *out);
 
 #endif

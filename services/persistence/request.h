@@ -26,6 +26,13 @@ nb_err rq_key(kv_ns ns, const char *tail, char key[NB_QUERY_MAX + 1], char *why,
  * allowed); false for NULL. */
 bool rq_is_json(const char *content_type);
 
+/* A long poll's query (GET ?newer_than=<ms>&wait_ms=<ms>, watch.h): both may
+ * be absent (*wait_ms 0: answer at once); newer_than defaults to 0 (any
+ * version). NB_OK, or NB_ERR_INVALID with the reason in why. */
+#define RQ_WAIT_MAX_MS 60000
+nb_err rq_wait(const char *newer_than, const char *wait_ms, int64_t *newer_than_ms,
+               int64_t *wait_ms_out, char *why, size_t whylen);
+
 /* A JSON body that must be an object with no fields beyond `fields`
  * (NULL-terminated): a new reference; or NULL with the reason in why
  * ("empty body", "invalid JSON: ...", "body must be a JSON object",

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_routes.h"
 #include "event.h"
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
@@ -83,13 +84,41 @@ static void respond_read(nb_req *r, nb_err rc, kv_ns ns, kv_value *v, store_back
 }
 
 /* A GET in flight between the polling thread, the store's reader thread and
- * a worker. */
+ * a worker; a long poll (wait_ms) also waits in the watch between them. */
 typedef struct pending_get {
     nb_req *r;
     store *st;
+    watch *w;
     kv_ns ns;
+    int64_t newer_than_ms, deadline_ms; /* a long poll: deadline_ms > 0 */
     char key[NB_QUERY_MAX + 1];
 } pending_get;
+
+static void on_watched(nb_req *r, void *arg, watch_outcome why);
+
+/* Answers a read, or hands a long poll whose read found nothing newer to the
+ * watch; frees p once answered. */
+static void read_done(pending_get *p, nb_err rc, kv_value *v, store_backend from)
+{
+    if (p->deadline_ms) {
+        const char *why;
+        if (rc == NB_OK && v->version_ms > p->newer_than_ms)
+            why = watch_outcome_name(WATCH_NEWER);
+        else if (rc != NB_OK && rc != NB_ERR_NOT_FOUND) /* the failure is answered now */
+            why = watch_outcome_name(WATCH_UNAVAILABLE);
+        else if (nb_mono_ms() >= p->deadline_ms)
+            why = watch_outcome_name(WATCH_TIMEOUT);
+        else if (watch_add(p->w, p->r, p->ns, p->key, p->newer_than_ms, p->deadline_ms, on_watched,
+                           p)) {
+            if (rc == NB_OK) kv_value_release(v);
+            return; /* p is the watch's now */
+        } else
+            why = watch_outcome_name(WATCH_FULL);
+        nb_req_add_header(p->r, "X-Wait", why);
+    }
+    respond_read(p->r, rc, p->ns, v, from);
+    free(p);
+}
 
 /* Worker: the whole read path (the cache could not take the batched read). */
 static void get_anywhere(nb_req *r, void *ctx)
@@ -98,8 +127,7 @@ static void get_anywhere(nb_req *r, void *ctx)
     kv_value v;
     store_backend from;
     nb_err rc = store_get(p->st, p->ns, p->key, &v, &from);
-    respond_read(r, rc, p->ns, &v, from);
-    free(p);
+    read_done(p, rc, &v, from);
 }
 
 /* Worker: the cache did not have it; the database may. */
@@ -108,7 +136,18 @@ static void get_from_db(nb_req *r, void *ctx)
     pending_get *p = ctx;
     kv_value v;
     nb_err rc = store_get_db(p->st, p->ns, p->key, &v);
-    respond_read(r, rc, p->ns, &v, STORE_DB);
+    read_done(p, rc, &v, STORE_DB);
+}
+
+/* Worker: a long poll let go by the watch is answered as any GET, saying why. */
+static void on_watched(nb_req *r, void *arg, watch_outcome why)
+{
+    pending_get *p = arg;
+    kv_value v;
+    store_backend from;
+    nb_err rc = store_get(p->st, p->ns, p->key, &v, &from);
+    nb_req_add_header(r, "X-Wait", watch_outcome_name(why));
+    respond_read(r, rc, p->ns, &v, from);
     free(p);
 }
 
@@ -120,20 +159,34 @@ static void on_cached(void *arg, nb_err rc, kv_value *v)
         nb_req_to_worker(p->r, get_from_db, p);
         return;
     }
-    respond_value(p->r, v, STORE_CACHE);
-    free(p);
+    read_done(p, NB_OK, v, STORE_CACHE);
 }
 
 /* Polling thread: queue the read for the store's batched cache reader, so
- * cache hits never wait for a worker; the rest runs on workers. */
-static void get_stored(nb_req *r, store *st, kv_ns ns, const char *key)
+ * cache hits never wait for a worker; the rest runs on workers. A long poll
+ * (?wait_ms=, request.h rq_wait) whose read finds nothing newer than
+ * ?newer_than= is then held by the watch. */
+static void get_stored(nb_req *r, watch *w, kv_ns ns, const char *key)
 {
+    int64_t newer_than, wait_ms;
+    char why[160];
+    if (rq_wait(nb_req_query(r, "newer_than"), nb_req_query(r, "wait_ms"), &newer_than, &wait_ms,
+                why, sizeof(why)) != NB_OK) {
+        nb_respond_error(r, NB_ERR_INVALID, "%s", why);
+        return;
+    }
     pending_get *p = malloc(sizeof(*p));
     if (!p) {
         nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
         return;
     }
-    *p = (pending_get){.r = r, .st = st, .ns = ns};
+    store *st = watch_store(w);
+    *p = (pending_get){.r = r,
+                       .st = st,
+                       .w = w,
+                       .ns = ns,
+                       .newer_than_ms = newer_than,
+                       .deadline_ms = wait_ms > 0 ? nb_mono_ms() + wait_ms : 0};
     snprintf(p->key, sizeof(p->key), "%s", key);
     if (!store_get_cached_async(st, ns, key, on_cached, p)) nb_req_to_worker(r, get_anywhere, p);
 }
@@ -149,9 +202,11 @@ static bool body_is_json(nb_req *r)
 }
 
 /* Answers a PUT from what the store said (proto/put-result.schema.json).
- * event_id: the event offered with a record (NULL: none). */
+ * event_id: the event offered with a record (NULL: none); lease: what became
+ * of the lease named by ?lease= (NULL: none named). */
 static void answer_put(nb_req *r, store *st, kv_ns ns, const char *key, int64_t version_ms,
-                       nb_err rc, const store_put_result *res, const char *event_id)
+                       nb_err rc, const store_put_result *res, const char *event_id,
+                       const char *lease)
 {
     if (rc == NB_ERR_INVALID) { /* the store refuses versions from the future */
         char when[40];
@@ -182,6 +237,7 @@ static void answer_put(nb_req *r, store *st, kv_ns ns, const char *key, int64_t 
         json_object_set_new(doc, "event", json_string(event_id));
         nb_info("event %s stored for %s", event_id, key);
     }
+    if (doc && lease) json_object_set_new(doc, "lease", json_string(lease));
     nb_respond_json(r, 200, doc);
 }
 
@@ -225,6 +281,8 @@ static void put_record(nb_req *r, void *ctx)
     char *event = NULL;
 
     if (!path_key(r, KV_NS_RECORD, key)) return;
+    const char *token = nb_req_query(r, "lease");
+    if (!coord_lease_param_ok(r, token)) return;
     const char *name = nb_req_query(r, "name");
     if (name && *name && !text_ok(name, NAME_MAX_LEN, NAME_MAX_LEN)) {
         nb_respond_error(r, NB_ERR_INVALID,
@@ -253,7 +311,8 @@ static void put_record(nb_req *r, void *ctx)
     kv_event ev = {.id = id, .observed = rec.current.time, .data = event, .len = elen};
     store_put_result res;
     rc = store_put_record(st, key, put.version_ms, put.canon, put.len, &ev, &res);
-    answer_put(r, st, KV_NS_RECORD, key, put.version_ms, rc, &res, id);
+    const char *lease = coord_release_after_put(st, KV_NS_RECORD, key, token, rc);
+    answer_put(r, st, KV_NS_RECORD, key, put.version_ms, rc, &res, id, lease);
 out_free:
     rq_put_release(&put);
     free(event);
@@ -272,6 +331,8 @@ static void put_geocode(nb_req *r, void *ctx)
     rq_put put;
 
     if (!path_key(r, KV_NS_GEOCODE, q) || !body_is_json(r)) return;
+    const char *token = nb_req_query(r, "lease");
+    if (!coord_lease_param_ok(r, token)) return;
     const char *body = nb_req_body(r, &len);
     nb_err rc = rq_geo_put(q, body, len, &put, why, sizeof(why));
     if (rc != NB_OK) {
@@ -281,7 +342,8 @@ static void put_geocode(nb_req *r, void *ctx)
     store_put_result res;
     rc = store_put(ctx, KV_NS_GEOCODE, q, put.version_ms, put.expires_at_ms, put.canon, put.len,
                    &res);
-    answer_put(r, ctx, KV_NS_GEOCODE, q, put.version_ms, rc, &res, NULL);
+    const char *lease = coord_release_after_put(ctx, KV_NS_GEOCODE, q, token, rc);
+    answer_put(r, ctx, KV_NS_GEOCODE, q, put.version_ms, rc, &res, NULL, lease);
     rq_put_release(&put);
 }
 
@@ -472,15 +534,15 @@ static void get_outbox_stats(nb_req *r, void *ctx)
 
 /* --- wiring ---------------------------------------------------------------- */
 
-nb_err routes_register(nb_server *s, store *st)
+nb_err routes_register(nb_server *s, store *st, watch *w)
 {
     nb_err rc;
     if ((rc = nb_server_route(s, "GET", "/v1/records/*", "records", NB_ROUTE_INLINE, get_record,
-                              st)) ||
+                              w)) ||
         (rc = nb_server_route(s, "PUT", "/v1/records/*", "records", NB_ROUTE_WORKER, put_record,
                               st)) ||
         (rc = nb_server_route(s, "GET", "/v1/geocode/*", "geocode", NB_ROUTE_INLINE, get_geocode,
-                              st)) ||
+                              w)) ||
         (rc = nb_server_route(s, "PUT", "/v1/geocode/*", "geocode", NB_ROUTE_WORKER, put_geocode,
                               st)) ||
         (rc = nb_server_route(s, "POST", "/v1/outbox/claim", "outbox", NB_ROUTE_WORKER, post_claim,
@@ -492,7 +554,7 @@ nb_err routes_register(nb_server *s, store *st)
         (rc = nb_server_route(s, "GET", "/v1/outbox/stats", "outbox", NB_ROUTE_WORKER,
                               get_outbox_stats, st)))
         return rc;
-    return NB_OK;
+    return coord_routes_register(s, st);
 }
 
 bool routes_ready(void *ctx, nb_buf *out)

@@ -3,6 +3,11 @@
  *   GET/PUT /v1/records/{key}     weather records (proto/record.schema.json);
  *                                 PUT ?name= names the event's place
  *   GET/PUT /v1/geocode/{query}   geocoding entries (proto/geocode.schema.json)
+ *                                 GET ?newer_than=&wait_ms=: a long poll (watch.h);
+ *                                 PUT ?lease=: the writer's renewal lease, released
+ *                                 once the value is stored
+ *   POST /v1/leases/acquire|release, POST /v1/budget/take
+ *                                 replicas' coordination (coord_routes.h)
  *   POST /v1/outbox/claim|ack|release, GET /v1/outbox/stats
  *                                 the outbox (proto/outbox-*.schema.json)
  *   /readyz                       {"status":..,"redis":"up|down","postgres":"up|down"}
@@ -22,9 +27,11 @@
 #include "nimbus/err.h"
 #include "nimbus/http_server.h"
 #include "store.h"
+#include "watch.h"
 
-/* Registers every route on s (before nb_server_start). */
-nb_err routes_register(nb_server *s, store *st);
+/* Registers every route on s (before nb_server_start), the coordination
+ * routes (coord_routes.h) too. GETs wait through w (long polls). */
+nb_err routes_register(nb_server *s, store *st, watch *w);
 /* The request body when it is application/json (maybe empty: ""); NULL
  * after answering 415 otherwise. Borrowed from r. */
 const char *routes_json_body(nb_req *r, size_t *len);

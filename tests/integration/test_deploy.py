@@ -65,6 +65,7 @@ SERVICE_IMAGES = {  # the override's image variables
     "NIMBUS_KAFKA_DEV_IMAGE": "localhost/nimbus-kafka-dev:" + RUN_TAG,
     "NIMBUS_LOCAL_REDIS_IMAGE": "localhost/nimbus-local/redis:" + RUN_TAG,
     "NIMBUS_LOCAL_POSTGRES_IMAGE": "localhost/nimbus-local/postgres:" + RUN_TAG,
+    "NIMBUS_LOCAL_HAPROXY_IMAGE": "localhost/nimbus-local/haproxy:" + RUN_TAG,
     "NIMBUS_LOCAL_MAILPIT_IMAGE": "localhost/nimbus-local/mailpit:" + RUN_TAG,
 }
 IMAGE_MAX_MB = 400  # today ~180 MB; a build tool slipping in shows up here
@@ -365,7 +366,7 @@ class Stack:
         api_env = services["api"]["environment"]
         topic = api_env["NIMBUS_KAFKA_TOPIC"]
         broker = api_env["NIMBUS_KAFKA_BROKERS"].split(",")[0]
-        for name in ("front", "api"):
+        for name in ("front", "haproxy"):  # haproxy: the api replicas' entry
             hosts = {str(p).split(":")[0] for p in services[name].get("ports", [])}
             t.assertEqual(hosts, {"127.0.0.1"}, "%s must be published on 127.0.0.1 only" % name)
         try:

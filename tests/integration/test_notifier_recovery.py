@@ -116,7 +116,9 @@ class Tls(testing.TestCase):
         self.assertStatus(s.subscribe("secure@example.org", lat=35.68, lon=139.69), 202)
         m = s.mail.wait_messages(1, to="secure@example.org", kind="confirmation")[0]
         self.assertIn("/subscriptions/confirm?token=", text_part(m))
-        log = s.mail.log_text()
+        # The catcher keeps the message, then logs it: wait for the line.
+        log = procs.wait_until(lambda: '"event": "message"' in s.mail.log_text()
+                               and s.mail.log_text(), 10, what="the catcher's message log line")
         self.assertIn('"tls": true', log)
         self.assertIn('"auth": true', log)
         self.assertNotIn("s3cret", s.notifier.log_text(), "the password is never logged")

@@ -9,7 +9,8 @@ testing  run a test file as a plain unittest module
 
 Only the standard library and jsonschema are used.
 """
-from .procs import (Daemon, KafkaBroker, Postgres, Redis, binary, free_port,  # noqa: F401
+from .procs import (Daemon, KafkaBroker, Postgres, Redis, Sentinel, binary,  # noqa: F401
+                    free_port,
                     wait_until)
 
 

@@ -140,6 +140,7 @@ def api(procs, persistence_url, sim, kafka_bootstrap, name="api", args=()):
                              "--forecast-url", sim.forecast_url,
                              "--geocoding-url", sim.geocoding_url,
                              "--kafka-brokers", kafka_bootstrap, "--access-log", "false",
-                             "--log-level", "warn", "--upstream-pace-per-min", "1000000"]
+                             "--log-level", "warn", "--upstream-pace-per-min", "1000000",
+                             "--upstream-budget-per-hour", "0", "--upstream-budget-per-day", "0"]
                + list(args), port)
     return d, "http://127.0.0.1:%d" % port

@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v clang-format >/dev/null || { echo "check-format: clang-format not installed" >&2; exit 1; }
-mapfile -t files < <(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+# tracked files and new ones git does not ignore (a file is checked before its first commit)
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null ||
+                     find . -name '*.[ch]' -not -path './build*')
 if [ "${1:-}" = --fix ]; then
     clang-format -i "${files[@]}"
     exit 0

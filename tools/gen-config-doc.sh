@@ -26,12 +26,17 @@ DAEMONS = [
     ("nimbus-persistence", "services/persistence"),
     ("nimbus-api", "services/api"),
     ("nimbus-front", "services/front"),
+    ("nimbus-notifier", "services/notifier"),
     ("weather-sim", "tools/weather-sim"),
     ("kafka-dev-broker", "tools/kafka-dev-broker"),
 ]
 SCHEMAS = ["weather", "error", "record", "geocode", "put-result", "event", "outbox-claim",
            "outbox-claim-result", "outbox-ack", "outbox-ack-result", "outbox-release",
-           "outbox-release-result", "outbox-stats"]
+           "outbox-release-result", "outbox-stats", "subscription-request", "subscription",
+           "subscription-create", "subscription-token", "subscription-answer",
+           "place-subscriptions", "evaluations", "mail-claim", "mail-batch", "mail-sent",
+           "mail-failed", "mail-stats", "lease-acquire", "lease-acquire-result",
+           "lease-release", "lease-release-result", "budget-take", "budget-take-result"]
 
 
 def md(text):

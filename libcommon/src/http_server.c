@@ -97,6 +97,7 @@ struct nb_req {
     bool too_large;
     size_t discarded;
     char rid[65];
+    char peer[INET6_ADDRSTRLEN]; /* the client's address, "" when unknown */
     double start_s;
 
     pthread_mutex_t lock;
@@ -283,7 +284,7 @@ static enum MHD_Result copy_field(void *cls, enum MHD_ValueKind kind, const char
 }
 
 /* A new request holding its own copies of what handlers may read (method,
- * path, headers, query), so that nothing it serves points into MHD's memory:
+ * path, headers, query, the client's address), so that nothing it serves points into MHD's memory:
  * a late reader after a stop reads these, never a freed connection. */
 static nb_req *req_new(struct MHD_Connection *conn, const char *method, const char *url)
 {
@@ -301,6 +302,14 @@ static nb_req *req_new(struct MHD_Connection *conn, const char *method, const ch
     r->path = copy_str(&c, url, ulen);
     MHD_get_connection_values_n(conn, kinds, copy_field, &c);
     r->nfields = (int)(c.f - r->fields);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->peer, sizeof(r->peer));
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->peer,
+                  sizeof(r->peer));
     return r;
 }
 
@@ -1131,6 +1140,11 @@ const char *nb_req_header(const nb_req *r, const char *name)
 const char *nb_req_id(const nb_req *r)
 {
     return r->rid;
+}
+
+const char *nb_req_peer(const nb_req *r)
+{
+    return r->peer;
 }
 
 const char *nb_req_body(const nb_req *r, size_t *len)

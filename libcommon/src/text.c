@@ -1,6 +1,8 @@
 /* text.c — UTF-8 decoding and safe text (see text.h). */
 #include "nimbus/text.h"
 
+#include <string.h>
+
 size_t nb_utf8_next(const char *s, size_t n, uint32_t *cp)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -34,6 +36,15 @@ bool nb_utf8_valid(const char *s, size_t n)
     for (size_t i = 0, len; i < n; i += len)
         if ((len = nb_utf8_next(s + i, n - i, &cp)) == 0) return false;
     return true;
+}
+
+size_t nb_utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strlen(s), i = 0, len;
+    uint32_t cp;
+    while (i < n && (len = nb_utf8_next(s + i, n - i, &cp)) != 0 && i + len <= max)
+        i += len;
+    return i;
 }
 
 bool nb_text_unsafe(uint32_t cp)

@@ -29,7 +29,22 @@ static const nb_setting table[] = {
     {"upstream-max-body", NB_SET_INT, &c.upstream_max_body, "1048576", 1024, 67108864,
      "largest upstream answer accepted, bytes"},
     {"upstream-pace-per-min", NB_SET_INT, &c.upstream_pace_per_min, "600", 1, 1000000,
-     "upstream calls allowed per minute; past it stale data is served and misses get 503"},
+     "upstream calls allowed per minute for every replica together (a shared budget kept by "
+     "persistence); past it stale data is served and misses get 503 with Retry-After"},
+    {"upstream-budget-per-hour", NB_SET_INT, &c.upstream_budget_per_hour, "5000", 0, 100000000,
+     "upstream calls allowed per hour, every replica together (0 = no hourly limit)"},
+    {"upstream-budget-per-day", NB_SET_INT, &c.upstream_budget_per_day, "10000", 0, 1000000000,
+     "upstream calls allowed per day, every replica together (0 = no daily limit)"},
+    {"upstream-budget-local-pct", NB_SET_INT, &c.upstream_budget_local_pct, "10", 1, 100,
+     "while persistence cannot answer the budget question, this replica alone may spend this "
+     "percentage of each limit"},
+    {"coordinate", NB_SET_BOOL, &c.coordinate, "true", 0, 0,
+     "coordinate with the other api replicas through persistence (renewal leases, the shared "
+     "upstream budget); false: this api on its own (its budget is the whole limits) — for a "
+     "single api, or a baseline"},
+    {"lease-ms", NB_SET_INT, &c.lease_ms, "8000", 100, 600000,
+     "how long a renewal lease holds: one replica fetches a key while the others wait for its "
+     "record; a replica that dies holding one blocks the key at most this long"},
     {"forecast-days", NB_SET_INT, &c.forecast_days, "16", 1, 16,
      "days of forecast fetched and stored per location"},
     {"kafka-brokers", NB_SET_STR, &c.kafka_brokers, "127.0.0.1:9092", 0, 0,
@@ -78,6 +93,14 @@ static const nb_setting table[] = {
      "keys whose write to persistence may wait (one pending write per key, the newest wins)"},
     {"write-flush-ms", NB_SET_INT, &c.write_flush_ms, "1500", 0, 600000,
      "how long shutdown keeps writing to persistence; writes left then are lost (logged)"},
+    {"confirm-cap-per-address", NB_SET_INT, &c.confirm_cap_per_address, "3", 0, 1000,
+     "subscription requests (confirmation mails) per address per hour; past it 429 (0 = no "
+     "cap)"},
+    {"confirm-cap-per-client", NB_SET_INT, &c.confirm_cap_per_client, "20", 0, 100000,
+     "subscription requests per client address per hour; past it 429 (0 = no cap)"},
+    {"trusted-proxies", NB_SET_STR, &c.trusted_proxies, "127.0.0.0/8,::1", 0, 0,
+     "networks (IPv4 CIDR, or IPv6 addresses) whose X-Forwarded-For names the client, e.g. "
+     "front's"},
     {"body-cap", NB_SET_INT, &c.body_cap, "16384", 0, 1048576, "largest request body, bytes"},
     {"conn-timeout-s", NB_SET_INT, &c.conn_timeout_s, "30", 1, 3600, "idle connection timeout"},
     {"grace-ms", NB_SET_INT, &c.grace_ms, "4000", 0, 600000,

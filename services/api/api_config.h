@@ -15,7 +15,10 @@ typedef struct api_config {
     const char *forecast_url, *geocoding_url;
     long upstream_connect_timeout_ms, upstream_timeout_ms, upstream_retries;
     long upstream_max_body;
-    long upstream_pace_per_min;
+    long upstream_pace_per_min, upstream_budget_per_hour, upstream_budget_per_day;
+    long upstream_budget_local_pct;
+    long lease_ms;
+    bool coordinate;
     long forecast_days;
     const char *kafka_brokers, *kafka_topic;
     long kafka_flush_ms;
@@ -28,6 +31,8 @@ typedef struct api_config {
     long write_queue, write_flush_ms;
     long near_cache_mb;
     long body_cap, conn_timeout_s, grace_ms;
+    long confirm_cap_per_address, confirm_cap_per_client;
+    const char *trusted_proxies;
     const char *log_level;
     bool access_log;
 } api_config;

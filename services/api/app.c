@@ -9,6 +9,7 @@
 #include "nimbus/log.h"
 #include "pool.h"
 #include "relay.h"
+#include "subscriptions.h"
 #include "weather.h"
 #include "writer.h"
 
@@ -21,9 +22,17 @@ struct app {
     near_cache *nc;
     relay *rl;
     weather *wx;
+    subscriptions *subs;
     nb_server *srv;
     bool stopped;
 };
+
+/* The subscription routes resolve a place by name with the weather flows'
+ * place step (coalesced, remembered, bounded; it never blocks a worker). */
+static void resolve_place(void *ctx, nb_req *r, const char *query, sub_resolved_fn done, void *arg)
+{
+    weather_resolve(ctx, r, query, done, arg);
+}
 
 /* /readyz: ready when persistence answers; the state of each part. */
 static bool app_ready(void *ctx, nb_buf *out)
@@ -34,6 +43,10 @@ static bool app_ready(void *ctx, nb_buf *out)
                 up ? "up" : "down");
     weather_status(a->wx, out);
     nb_buf_adds(out, ",");
+    if (a->c.bud) {
+        budget_status(a->c.bud, out);
+        nb_buf_adds(out, ",");
+    }
     relay_status(a->rl, out);
     nb_buf_adds(out, "}");
     return up;
@@ -68,6 +81,9 @@ app *app_new(const api_config *cfg, const app_clients *c)
                          .nc = a->nc};
     a->wx = weather_new(&deps);
     if (!a->wx) goto fail;
+    sub_deps sd = {.cfg = cfg, .st = c->st, .resolve = resolve_place, .resolve_ctx = a->wx};
+    a->subs = subscriptions_new(&sd);
+    if (!a->subs) goto fail;
     nb_server_opts so = {.bind = cfg->bind,
                          .port = (int)cfg->port,
                          .threads = (int)cfg->threads,
@@ -81,8 +97,10 @@ app *app_new(const api_config *cfg, const app_clients *c)
     a->srv = nb_server_new(&so);
     /* Inline: a request the near-cache can answer never waits for a worker
      * (weather.c hands the others over). */
-    if (!a->srv || nb_server_route(a->srv, "GET", "/v1/weather", "weather", NB_ROUTE_INLINE,
-                                   weather_handle, a->wx) != NB_OK)
+    if (!a->srv ||
+        nb_server_route(a->srv, "GET", "/v1/weather", "weather", NB_ROUTE_INLINE, weather_handle,
+                        a->wx) != NB_OK ||
+        subscriptions_register(a->subs, a->srv) != NB_OK)
         goto fail;
     return a;
 fail:
@@ -135,6 +153,7 @@ void app_free(app *a)
     writer_free(a->wr);
     relay_free(a->rl);
     flights_free(a->fl);
+    subscriptions_free(a->subs);
     weather_free(a->wx);
     nc_free(a->nc);
     free(a);

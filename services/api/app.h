@@ -1,6 +1,7 @@
 /* app.h — the api service assembled from its clients: the coalescing table,
- * the fetch pool, the writer, the near-cache, the weather flows, the outbox relay
- * and the HTTP server, started together and stopped in reverse order within a
+ * the fetch pool, the writer, the near-cache, the weather flows, the subscription
+ * routes (which resolve places with the weather flows' place step), the
+ * outbox relay and the HTTP server, started together and stopped in reverse order within a
  * bounded time.
  *
  * main() makes the real clients (persistence over HTTP, Open-Meteo, Kafka) and
@@ -16,7 +17,8 @@
  *   3. the server stops (nb_server_stop): new requests 503 + Connection:
  *      close, in-flight ones answered within grace-ms; running fetches get
  *      the same time and are then cancelled (within a second);
- *   4. waiters still attached are answered; the workers finish;
+ *   4. waiters still attached (weather and subscription requests) are
+ *      answered; the workers finish;
  *   5. writes flush for write-flush-ms (the rest is logged as lost: not
  *      stored, so no event either — the next request fetches again).
  * Threads: one owner calls these, in order. */
@@ -25,6 +27,7 @@
 
 #include "api_config.h"
 #include "broker.h"
+#include "budget.h"
 #include "nimbus/err.h"
 #include "nimbus/http_server.h"
 #include "store.h"
@@ -36,7 +39,8 @@ typedef struct app app;
 typedef struct app_clients {
     store *st;
     upstream *up;
-    broker *br; /* NULL: no Kafka configured (events wait in the outbox) */
+    broker *br;  /* NULL: no Kafka configured (events wait in the outbox) */
+    budget *bud; /* the upstream budget the client spends (for /readyz); may be NULL */
 } app_clients;
 
 /* cfg is borrowed and must outlive the app. NULL (logged) on failure. */

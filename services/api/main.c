@@ -5,6 +5,7 @@
 #include "api_config.h"
 #include "app.h"
 #include "broker_kafka.h"
+#include "budget.h"
 #include "nimbus/http_client.h"
 #include "nimbus/http_server.h"
 #include "nimbus/log.h"
@@ -26,13 +27,19 @@ int main(int argc, char **argv)
     int rc = 1;
     app *a = NULL;
     store *st = store_http_new(&cfg);
-    upstream *up = upstream_http_new(&cfg);
+    budget_opts bo = {.alone = !cfg.coordinate,
+                      .per_min = cfg.upstream_pace_per_min,
+                      .per_hour = cfg.upstream_budget_per_hour,
+                      .per_day = cfg.upstream_budget_per_day,
+                      .fallback_pct = cfg.upstream_budget_local_pct};
+    budget *bud = st ? budget_new(st, &bo) : NULL;
+    upstream *up = bud ? upstream_http_new(&cfg, bud) : NULL;
     /* Kafka messages time out at half the claim lease: a report comes before the claim ends. */
     broker *br = cfg.kafka_brokers[0]
                      ? broker_kafka_new(cfg.kafka_brokers, cfg.kafka_topic, cfg.relay_lease_ms / 2)
                      : NULL;
     if (st && up && (br || !cfg.kafka_brokers[0])) {
-        app_clients clients = {.st = st, .up = up, .br = br};
+        app_clients clients = {.st = st, .up = up, .br = br, .bud = bud};
         a = app_new(&cfg, &clients);
     }
     if (a && app_start(a) == NB_OK) {
@@ -42,6 +49,7 @@ int main(int argc, char **argv)
     app_free(a);
     broker_free(br);
     upstream_free(up);
+    budget_free(bud);
     store_free(st);
     nb_httpc_global_cleanup();
     nb_info("stopped");

@@ -31,6 +31,37 @@ nb_err om_forecast_url(nb_buf *out, const char *base, double lat, double lon, in
                        base, lat, lon, current_vars, hourly_vars, daily_vars, timezone, days);
 }
 
+double om_url_cost(const char *url)
+{
+    const char *q = strchr(url, '?');
+    if (!q || !strstr(url, "latitude=")) return 1.0;
+    long vars = 0, days = 7, past = 0;
+    for (const char *p = q + 1; *p;) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        if (eq) {
+            size_t name = (size_t)(eq - p), vlen = n - name - 1;
+            const char *v = eq + 1;
+            if ((name == 7 && strncmp(p, "current", 7) == 0) ||
+                (name == 6 && strncmp(p, "hourly", 6) == 0) ||
+                (name == 5 && strncmp(p, "daily", 5) == 0) ||
+                (name == 11 && strncmp(p, "minutely_15", 11) == 0)) {
+                if (vlen > 0) vars++;
+                for (size_t i = 0; i < vlen; i++)
+                    vars += v[i] == ',';
+            } else if (name == 13 && strncmp(p, "forecast_days", 13) == 0) {
+                days = strtol(v, NULL, 10);
+            } else if (name == 9 && strncmp(p, "past_days", 9) == 0) {
+                past = strtol(v, NULL, 10);
+            }
+        }
+        p += n + (p[n] == '&');
+    }
+    double by_vars = vars > 10 ? (double)vars / 10.0 : 1.0;
+    double by_days = days + past > 14 ? (double)(days + past) / 14.0 : 1.0;
+    return by_vars * by_days;
+}
+
 nb_err om_geocoding_url(nb_buf *out, const char *base, const char *query)
 {
     char *q = nb_url_escape(query);

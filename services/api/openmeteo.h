@@ -16,6 +16,13 @@ nb_err om_forecast_url(nb_buf *out, const char *base, double lat, double lon, in
 /* Geocoding URL for a (normalised) place query; count=1. */
 nb_err om_geocoding_url(nb_buf *out, const char *base, const char *query);
 
+/* What a call to url counts as in Open-Meteo's limits: a forecast asking for
+ * more than 10 variables or more than 2 weeks counts as more than one call, in
+ * proportion — max(1, variables / 10) × max(1, days / 14), where variables are
+ * those of current=, hourly=, daily= and minutely_15= together and days are
+ * forecast_days (default 7) + past_days. Anything else (geocoding): 1. */
+double om_url_cost(const char *url);
+
 /* Parses a 200 forecast answer into a record for key (lat/lon from the key).
  * fetched_at_ms is stamped by the caller. *why names what is wrong. */
 nb_err om_parse_forecast(const char *body, size_t len, const char *key, int64_t fetched_at_ms,

@@ -71,6 +71,24 @@ char *store_geo_path(const char *query)
     return p;
 }
 
+char *store_with_lease(char *path, const char *token)
+{
+    if (!path || !token || !*token) return path;
+    size_t n = strlen(path) + strlen(token) + 8;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s%clease=%s", path, strchr(path, '?') ? '&' : '?', token);
+    free(path);
+    return p;
+}
+
+void store_reply_release(store_reply *r)
+{
+    if (!r) return;
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+}
+
 void outbox_events_free(outbox_event *evs, size_t n)
 {
     for (size_t i = 0; evs && i < n; i++)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "nimbus/bucket.h"
 #include "nimbus/err.h"
 #include "nimbus/record.h"
 
@@ -54,6 +55,41 @@ typedef struct outbox_stats {
     double oldest_age_s; /* age of the oldest of them, 0 when none */
 } outbox_stats;
 
+/* Renewal leases (proto/lease-*.schema.json): who fetches a key. */
+typedef enum store_lease_kind { STORE_LEASE_RECORD, STORE_LEASE_GEOCODE } store_lease_kind;
+
+typedef enum store_lease_state {
+    STORE_LEASE_GRANTED, /* this caller holds it: token */
+    STORE_LEASE_HELD,    /* another replica fetches; ttl_ms left */
+    STORE_LEASE_NEWER,   /* a version newer than the caller's is stored: version_ms */
+    STORE_LEASE_FAILED,  /* the last holder failed: retry_after_s, reason; kept ttl_ms */
+} store_lease_state;
+
+typedef struct store_lease {
+    store_lease_state state;
+    char token[40];
+    long ttl_ms;
+    int64_t version_ms;
+    int retry_after_s;
+    char reason[160];
+} store_lease;
+
+/* The shared upstream budget's answer (proto/budget-take-result.schema.json). */
+typedef struct store_budget {
+    bool granted;
+    long retry_after_ms; /* refused */
+    long window_s;       /* refused: the window that waits longest */
+    double left[NB_BUCKET_WINDOWS_MAX];
+} store_budget;
+/* persistence's own answer to a call whose answer the api passes on (the
+ * subscription routes: their statuses and reasons are the client's). */
+typedef struct store_reply {
+    long status;          /* the HTTP status */
+    char *body;           /* the body, NUL-terminated (owned: store_reply_release) */
+    size_t len;           /* its length */
+    char retry_after[16]; /* its Retry-After, "" when none */
+} store_reply;
+
 typedef struct store_ops {
     const char *name; /* "http", "mem" */
     /* The record for key and what persistence said of it (meta). With
@@ -79,6 +115,31 @@ typedef struct store_ops {
     nb_err (*release)(store *s, const char *owner, const char *const *ids, size_t n,
                       long timeout_ms, long *count, nb_error *err);
     nb_err (*stats)(store *s, outbox_stats *out, nb_error *err);
+    /* The renewal lease of a key (seen_ms: the version the caller holds, 0 none). */
+    nb_err (*lease_acquire)(store *s, store_lease_kind kind, const char *key, int64_t seen_ms,
+                            long ttl_ms, store_lease *out, nb_error *err);
+    /* Ends token's lease; with hold_ms > 0 the failure (retry_after_s, reason)
+     * is kept that long for others to learn. */
+    nb_err (*lease_release)(store *s, store_lease_kind kind, const char *key, const char *token,
+                            long hold_ms, int retry_after_s, const char *reason, nb_error *err);
+    /* A long poll: waits up to wait_ms until a record newer than newer_than_ms
+     * is stored for key (or nobody renews it), then answers as get_record:
+     * NB_OK with the record (its version may be no newer: compare), or
+     * NB_ERR_NOT_FOUND. */
+    nb_err (*wait_record)(store *s, const char *key, int64_t newer_than_ms, long wait_ms,
+                          nb_record *out, char source[16], nb_error *err);
+    /* The same for a geocoding entry (newer_than_ms 0: any). */
+    nb_err (*wait_geo)(store *s, const char *query, int64_t newer_than_ms, long wait_ms,
+                       nb_geo_entry *out, nb_error *err);
+    /* Takes cost from the budget every replica shares (nw windows). */
+    nb_err (*budget_take)(store *s, double cost, const nb_window *w, size_t nw, store_budget *out,
+                          nb_error *err);
+    /* POSTs a JSON body to one of persistence's subscription routes
+     * ("/v1/subscriptions", "/v1/subscriptions/confirm", ...): NB_OK with
+     * *out filled whatever the status (a 4xx or 5xx is the caller's to pass
+     * on); an error only when no answer came. */
+    nb_err (*subscriptions)(store *s, const char *path, const char *body, size_t len,
+                            store_reply *out, nb_error *err);
     /* true when persistence answers. */
     bool (*ping)(store *s);
     void (*free)(store *s);
@@ -123,6 +184,38 @@ static inline nb_err store_stats(store *s, outbox_stats *out, nb_error *err)
 {
     return s->ops->stats(s, out, err);
 }
+static inline nb_err store_lease_acquire(store *s, store_lease_kind kind, const char *key,
+                                         int64_t seen_ms, long ttl_ms, store_lease *out,
+                                         nb_error *err)
+{
+    return s->ops->lease_acquire(s, kind, key, seen_ms, ttl_ms, out, err);
+}
+static inline nb_err store_lease_release(store *s, store_lease_kind kind, const char *key,
+                                         const char *token, long hold_ms, int retry_after_s,
+                                         const char *reason, nb_error *err)
+{
+    return s->ops->lease_release(s, kind, key, token, hold_ms, retry_after_s, reason, err);
+}
+static inline nb_err store_wait_record(store *s, const char *key, int64_t newer_than_ms,
+                                       long wait_ms, nb_record *out, char source[16], nb_error *err)
+{
+    return s->ops->wait_record(s, key, newer_than_ms, wait_ms, out, source, err);
+}
+static inline nb_err store_wait_geo(store *s, const char *query, int64_t newer_than_ms,
+                                    long wait_ms, nb_geo_entry *out, nb_error *err)
+{
+    return s->ops->wait_geo(s, query, newer_than_ms, wait_ms, out, err);
+}
+static inline nb_err store_budget_take(store *s, double cost, const nb_window *w, size_t nw,
+                                       store_budget *out, nb_error *err)
+{
+    return s->ops->budget_take(s, cost, w, nw, out, err);
+}
+static inline nb_err store_subscriptions(store *s, const char *path, const char *body, size_t len,
+                                         store_reply *out, nb_error *err)
+{
+    return s->ops->subscriptions(s, path, body, len, out, err);
+}
 static inline bool store_ping(store *s)
 {
     return s->ops->ping(s);
@@ -141,6 +234,12 @@ nb_err store_status_err(long status);
  * name (may be NULL): the place name for the event (?name=). */
 char *store_record_path(const char *key, const char *name);
 char *store_geo_path(const char *query);
+/* path (taken over; may be NULL) with ?lease=token (or &lease=): a PUT that
+ * releases the writer's renewal lease once stored. token NULL or "": path as
+ * it is. NULL on no memory (path freed). */
+char *store_with_lease(char *path, const char *token);
+/* Frees what a reply holds (NULL and a zeroed reply are fine). */
+void store_reply_release(store_reply *r);
 /* Frees an array from claim. */
 void outbox_events_free(outbox_event *evs, size_t n);
 

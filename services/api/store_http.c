@@ -2,23 +2,71 @@
 #include "store_http.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nimbus/cache_control.h"
+#include "nimbus/clock.h"
 #include "nimbus/http_client.h"
 #include "nimbus/metrics.h"
 
-enum { OP_GET_RECORD, OP_GET_GEO, OP_PUT, OP_CLAIM, OP_ACK, OP_RELEASE, OP_STATS, OP_PING, OP_N };
-static const char *const op_names[OP_N] = {"get_record", "get_geo", "put",   "claim",
-                                           "ack",        "release", "stats", "ping"};
+enum {
+    OP_GET_RECORD,
+    OP_GET_GEO,
+    OP_PUT,
+    OP_CLAIM,
+    OP_ACK,
+    OP_RELEASE,
+    OP_STATS,
+    OP_SUBSCRIPTIONS,
+    OP_PING,
+    OP_LEASE,
+    OP_LEASE_RELEASE,
+    OP_WAIT,
+    OP_BUDGET,
+    OP_N
+};
+static const char *const op_names[OP_N] = {
+    "get_record",    "get_geo", "put",   "claim",         "ack",  "release", "stats",
+    "subscriptions", "ping",    "lease", "lease_release", "wait", "budget"};
+
+/* After a coordination call (lease, long poll, budget) persistence did not
+ * answer, or answered 503 (its Redis down), the next ones fail at once for
+ * this long: the callers fall back (fetch alone, the local budget) instead of
+ * each waiting a timeout on a persistence that is away. */
+#define COORD_HOLD_MS 2000
 
 typedef struct store_http {
     store base;
     const api_config *cfg;
-    nb_counter *errors, *calls[OP_N];
+    nb_counter *errors, *calls[OP_N], *coord_skipped;
+    _Atomic int64_t coord_away_until_ms; /* monotonic */
 } store_http;
+
+/* true (with err set) while coordination calls are held back. */
+static bool coord_held(store_http *s, nb_error *err)
+{
+    int64_t until = atomic_load(&s->coord_away_until_ms);
+    if (until == 0 || nb_mono_ms() >= until) return false;
+    nb_counter_inc(s->coord_skipped);
+    nb_error_set(err, NB_ERR_UNAVAILABLE, 1,
+                 "persistence did not answer the last coordination call; not asked again "
+                 "for %d ms",
+                 COORD_HOLD_MS);
+    return true;
+}
+
+/* Notes how a coordination call went; returns e. */
+static nb_err coord_outcome(store_http *s, nb_err e)
+{
+    if (e == NB_ERR_TIMEOUT || e == NB_ERR_UNAVAILABLE)
+        atomic_store(&s->coord_away_until_ms, nb_mono_ms() + COORD_HOLD_MS);
+    else if (e == NB_OK)
+        atomic_store(&s->coord_away_until_ms, 0);
+    return e;
+}
 
 /* One call to persistence; header: one extra "Name: value" line or NULL. */
 static nb_err do_call(store_http *s, int op, const char *method, const char *path,
@@ -271,6 +319,180 @@ static nb_err http_stats(store *st, outbox_stats *out, nb_error *err)
     return e;
 }
 
+/* --- coordination between replicas ------------------------------------- */
+
+static const char *lease_kind(store_lease_kind kind)
+{
+    return kind == STORE_LEASE_RECORD ? "record" : "geocode";
+}
+
+static nb_err http_lease_acquire(store *st, store_lease_kind kind, const char *key, int64_t seen_ms,
+                                 long ttl_ms, store_lease *out, nb_error *err)
+{
+    store_http *s = (store_http *)st;
+    json_t *answer;
+    memset(out, 0, sizeof(*out));
+    if (coord_held(s, err)) return NB_ERR_UNAVAILABLE;
+    nb_err e = coord_outcome(
+        s, post_json(s, OP_LEASE, "/v1/leases/acquire",
+                     json_pack("{s:s, s:s, s:I, s:I}", "kind", lease_kind(kind), "key", key,
+                               "ttl_ms", (json_int_t)ttl_ms, "seen_ms", (json_int_t)seen_ms),
+                     0, &answer, err));
+    if (e) return e;
+    const char *state = json_string_value(json_object_get(answer, "state"));
+    const char *token = json_string_value(json_object_get(answer, "token"));
+    const char *reason = json_string_value(json_object_get(answer, "reason"));
+    out->ttl_ms = (long)json_integer_value(json_object_get(answer, "ttl_ms"));
+    e = NB_OK;
+    if (state && strcmp(state, "granted") == 0 && token && strlen(token) < sizeof(out->token)) {
+        out->state = STORE_LEASE_GRANTED;
+        strcpy(out->token, token);
+    } else if (state && strcmp(state, "held") == 0) {
+        out->state = STORE_LEASE_HELD;
+    } else if (state && strcmp(state, "newer") == 0) {
+        out->state = STORE_LEASE_NEWER;
+        out->version_ms = json_integer_value(json_object_get(answer, "version_ms"));
+    } else if (state && strcmp(state, "failed") == 0) {
+        out->state = STORE_LEASE_FAILED;
+        out->retry_after_s = (int)json_integer_value(json_object_get(answer, "retry_after_s"));
+        snprintf(out->reason, sizeof(out->reason), "%s", reason ? reason : "");
+    } else {
+        nb_counter_inc(s->errors);
+        e = nb_error_set(err, NB_ERR_UPSTREAM, 0, "persistence sent a malformed lease answer");
+    }
+    json_decref(answer);
+    return e;
+}
+
+static nb_err http_lease_release(store *st, store_lease_kind kind, const char *key,
+                                 const char *token, long hold_ms, int retry_after_s,
+                                 const char *reason, nb_error *err)
+{
+    store_http *s = (store_http *)st;
+    json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "kind", lease_kind(kind), "key", key, "token",
+                             token, "hold_ms", (json_int_t)hold_ms);
+    if (body && hold_ms > 0) {
+        char why[151];
+        snprintf(why, sizeof(why), "%s", reason ? reason : "");
+        json_object_set_new(body, "failure",
+                            json_pack("{s:s, s:i}", "reason", why, "retry_after_s",
+                                      retry_after_s < 0 ? 0 : retry_after_s));
+    }
+    json_t *answer = NULL;
+    if (coord_held(s, err)) {
+        json_decref(body);
+        return NB_ERR_UNAVAILABLE;
+    }
+    nb_err e = coord_outcome(
+        s, post_json(s, OP_LEASE_RELEASE, "/v1/leases/release", body, 0, &answer, err));
+    json_decref(answer);
+    return e;
+}
+
+/* GET path?newer_than=&wait_ms= (a long poll), the body on 200. */
+static nb_err long_poll(store_http *s, const char *path, int64_t newer_than_ms, long wait_ms,
+                        nb_httpc_resp *resp, nb_error *err)
+{
+    char full[1024];
+    memset(resp, 0, sizeof(*resp));
+    if (coord_held(s, err)) return NB_ERR_UNAVAILABLE;
+    snprintf(full, sizeof(full), "%s?newer_than=%lld&wait_ms=%ld", path, (long long)newer_than_ms,
+             wait_ms);
+    nb_err e = coord_outcome(s, do_call(s, OP_WAIT, "GET", full, NULL, NULL, 0,
+                                        wait_ms + s->cfg->persistence_timeout_ms, resp, err));
+    if (!e && resp->status != 200) e = answer_err(s, "GET", path, resp, err);
+    return e;
+}
+
+static nb_err http_wait_record(store *st, const char *key, int64_t newer_than_ms, long wait_ms,
+                               nb_record *out, char source[16], nb_error *err)
+{
+    store_http *s = (store_http *)st;
+    char *path = store_record_path(key, NULL);
+    if (!path) return nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
+    nb_httpc_resp resp;
+    nb_err e = long_poll(s, path, newer_than_ms, wait_ms, &resp, err);
+    const char *why;
+    if (!e) {
+        const char *from = nb_httpc_header(&resp, "X-Store");
+        snprintf(source, 16, "%s", from ? from : "cache");
+        if (nb_record_parse(nb_buf_str(&resp.body), resp.body.len, out, &why) != NB_OK) {
+            nb_counter_inc(s->errors);
+            e = nb_error_set(err, NB_ERR_UPSTREAM, 0, "persistence sent a bad record: %s", why);
+        }
+    }
+    nb_httpc_resp_release(&resp);
+    free(path);
+    return e;
+}
+
+static nb_err http_wait_geo(store *st, const char *query, int64_t newer_than_ms, long wait_ms,
+                            nb_geo_entry *out, nb_error *err)
+{
+    store_http *s = (store_http *)st;
+    char *path = store_geo_path(query);
+    if (!path) return nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
+    nb_httpc_resp resp;
+    nb_err e = long_poll(s, path, newer_than_ms, wait_ms, &resp, err);
+    const char *why;
+    if (!e && nb_geo_parse(nb_buf_str(&resp.body), resp.body.len, out, &why) != NB_OK) {
+        nb_counter_inc(s->errors);
+        e = nb_error_set(err, NB_ERR_UPSTREAM, 0, "persistence sent a bad geocode entry: %s", why);
+    }
+    nb_httpc_resp_release(&resp);
+    free(path);
+    return e;
+}
+
+static nb_err http_budget_take(store *st, double cost, const nb_window *w, size_t nw,
+                               store_budget *out, nb_error *err)
+{
+    store_http *s = (store_http *)st;
+    memset(out, 0, sizeof(*out));
+    if (coord_held(s, err)) return NB_ERR_UNAVAILABLE;
+    json_t *windows = json_array();
+    for (size_t i = 0; windows && i < nw; i++)
+        json_array_append_new(windows, json_pack("{s:I, s:f}", "seconds", (json_int_t)w[i].seconds,
+                                                 "limit", w[i].limit));
+    json_t *answer;
+    nb_err e = coord_outcome(s, post_json(s, OP_BUDGET, "/v1/budget/take",
+                                          json_pack("{s:f, s:o}", "cost", cost, "windows", windows),
+                                          0, &answer, err));
+    if (e) return e;
+    json_t *granted = json_object_get(answer, "granted"), *left = json_object_get(answer, "left");
+    if (!json_is_boolean(granted) || json_array_size(left) != nw) {
+        nb_counter_inc(s->errors);
+        e = nb_error_set(err, NB_ERR_UPSTREAM, 0, "persistence sent a malformed budget answer");
+    } else {
+        out->granted = json_is_true(granted);
+        out->retry_after_ms = (long)json_integer_value(json_object_get(answer, "retry_after_ms"));
+        out->window_s = (long)json_integer_value(json_object_get(answer, "window_s"));
+        for (size_t i = 0; i < nw && i < NB_BUCKET_WINDOWS_MAX; i++)
+            out->left[i] = json_number_value(json_array_get(left, i));
+    }
+    json_decref(answer);
+    return e;
+}
+
+static nb_err http_subscriptions(store *st, const char *path, const char *body, size_t len,
+                                 store_reply *out, nb_error *err)
+{
+    store_http *s = (store_http *)st;
+    nb_httpc_resp resp;
+    *out = (store_reply){0};
+    nb_err e = do_call(s, OP_SUBSCRIPTIONS, "POST", path, NULL, body, len, 0, &resp, err);
+    if (!e) {
+        const char *ra = nb_httpc_header(&resp, "Retry-After");
+        out->status = resp.status;
+        if (ra) snprintf(out->retry_after, sizeof(out->retry_after), "%s", ra);
+        if (resp.status >= 500) nb_counter_inc(s->errors);
+        out->body = nb_buf_detach(&resp.body, &out->len);
+        if (!out->body) e = nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
+    }
+    nb_httpc_resp_release(&resp);
+    return e;
+}
+
 static bool http_ping(store *st)
 {
     store_http *s = (store_http *)st;
@@ -295,6 +517,12 @@ static const store_ops http_ops = {
     .ack = http_ack,
     .release = http_release,
     .stats = http_stats,
+    .lease_acquire = http_lease_acquire,
+    .lease_release = http_lease_release,
+    .wait_record = http_wait_record,
+    .wait_geo = http_wait_geo,
+    .budget_take = http_budget_take,
+    .subscriptions = http_subscriptions,
     .ping = http_ping,
     .free = http_free,
 };
@@ -307,6 +535,9 @@ store *store_http_new(const api_config *cfg)
     s->cfg = cfg;
     s->errors =
         nb_counter_new("nimbus_persistence_errors_total", NULL, "Calls to persistence that failed");
+    s->coord_skipped = nb_counter_new(
+        "nimbus_persistence_coordination_skipped_total", NULL,
+        "Lease, long-poll and budget calls not made: persistence did not answer one a moment ago");
     for (int i = 0; i < OP_N; i++) {
         char labels[32];
         snprintf(labels, sizeof(labels), "op=\"%s\"", op_names[i]);

@@ -3,7 +3,7 @@
  * upstream_http.c is the real client; the unit tests use an in-memory double.
  *
  * Errors (err receives the reason and, for outages and pacing, Retry-After):
- * NB_ERR_RATE_LIMITED (pace spent, or the upstream said 429), NB_ERR_UPSTREAM
+ * NB_ERR_RATE_LIMITED (budget spent, or the upstream said 429), NB_ERR_UPSTREAM
  * (an error status, a malformed or oversized answer), NB_ERR_TIMEOUT /
  * NB_ERR_UNAVAILABLE (no answer, or cancelled).
  * Threads: calls block (up to attempts × timeout): make them from fetch
@@ -24,8 +24,6 @@ typedef struct upstream_ops {
     nb_err (*forecast)(upstream *u, const char *key, nb_record *out, nb_error *err);
     /* Resolves a normalised place query: NB_OK with *found telling whether it exists. */
     nb_err (*geocode)(upstream *u, const char *query, nb_place *out, bool *found, nb_error *err);
-    /* Calls the pace limit allows right now (for /readyz). */
-    double (*pace_available)(upstream *u);
     /* Shutdown: calls in progress end at once (or within a second) and later
      * ones fail, NB_ERR_UNAVAILABLE. Any thread. */
     void (*cancel)(upstream *u);
@@ -45,10 +43,6 @@ static inline nb_err upstream_geocode(upstream *u, const char *query, nb_place *
                                       nb_error *err)
 {
     return u->ops->geocode(u, query, out, found, err);
-}
-static inline double upstream_pace_available(upstream *u)
-{
-    return u->ops->pace_available(u);
 }
 static inline void upstream_cancel(upstream *u)
 {

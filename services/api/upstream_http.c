@@ -1,4 +1,4 @@
-/* upstream_http.c — paced, retried calls to the Open-Meteo-compatible
+/* upstream_http.c — budgeted, retried calls to the Open-Meteo-compatible
  * upstream (see upstream_http.h). */
 #include "upstream_http.h"
 
@@ -15,7 +15,6 @@
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
 #include "openmeteo.h"
-#include "pace.h"
 
 enum { EP_FORECAST, EP_GEOCODING, EP_COUNT };
 static const char *const ep_names[] = {"forecast", "geocoding"};
@@ -23,7 +22,7 @@ static const char *const ep_names[] = {"forecast", "geocoding"};
 typedef struct upstream_http {
     upstream base;
     const api_config *cfg;
-    pace *pace;
+    budget *budget;
     atomic_bool cancelled;
     pthread_mutex_t lock; /* backoff waits end early on cancel */
     pthread_cond_t wake;
@@ -34,17 +33,13 @@ typedef struct upstream_http {
 
 static const upstream_ops http_ops;
 
-upstream *upstream_http_new(const api_config *cfg)
+upstream *upstream_http_new(const api_config *cfg, budget *b)
 {
     upstream_http *u = calloc(1, sizeof(*u));
     if (!u) return NULL;
     u->base.ops = &http_ops;
     u->cfg = cfg;
-    u->pace = pace_new(cfg->upstream_pace_per_min);
-    if (!u->pace) {
-        free(u);
-        return NULL;
-    }
+    u->budget = b;
     pthread_mutex_init(&u->lock, NULL);
     pthread_cond_init(&u->wake, NULL);
     char labels[64];
@@ -60,22 +55,16 @@ upstream *upstream_http_new(const api_config *cfg)
                                          "Duration of upstream calls");
     }
     u->pace_rejections = nb_counter_new("nimbus_upstream_pace_rejections_total", NULL,
-                                        "Upstream calls not made because the pace limit was spent");
+                                        "Upstream calls not made because the budget was spent");
     return &u->base;
 }
 
 static void http_free(upstream *base)
 {
     upstream_http *u = (upstream_http *)base;
-    pace_free(u->pace);
     pthread_cond_destroy(&u->wake);
     pthread_mutex_destroy(&u->lock);
     free(u);
-}
-
-static double http_pace_available(upstream *base)
-{
-    return pace_available(((upstream_http *)base)->pace);
 }
 
 static void http_cancel(upstream *base)
@@ -103,7 +92,7 @@ static bool backoff_wait(upstream_http *u, long ms)
 
 typedef nb_err (*parse_fn)(const nb_httpc_resp *resp, void *arg, const char **why);
 
-/* One logical call: pace, request, classify, retry. On HTTP 200 the body is
+/* One logical call: budget, request, classify, retry. On HTTP 200 the body is
  * handed to parse. A 400 "Invalid timezone" makes *tz_fallback true and
  * returns NB_ERR_CONFLICT so the caller can ask again with GMT. */
 static nb_err call(upstream_http *u, int ep, const char *url, parse_fn parse, void *arg,
@@ -115,11 +104,10 @@ static nb_err call(upstream_http *u, int ep, const char *url, parse_fn parse, vo
         if (atomic_load(&u->cancelled))
             return nb_error_set(err, NB_ERR_UNAVAILABLE, 5,
                                 "shutting down: upstream call cancelled");
-        if (!pace_take(u->pace, &err->retry_after_s)) {
+        char spent[200];
+        if (!budget_take(u->budget, om_url_cost(url), &err->retry_after_s, spent, sizeof(spent))) {
             nb_counter_inc(u->pace_rejections);
-            return nb_error_set(err, NB_ERR_RATE_LIMITED, err->retry_after_s,
-                                "upstream pace limit of %ld calls a minute reached",
-                                c->upstream_pace_per_min);
+            return nb_error_set(err, NB_ERR_RATE_LIMITED, err->retry_after_s, "%s", spent);
         }
         nb_counter_inc(u->calls[ep]);
         nb_httpc_req req = {.method = "GET",
@@ -247,7 +235,6 @@ static const upstream_ops http_ops = {
     .name = "http",
     .forecast = http_forecast,
     .geocode = http_geocode,
-    .pace_available = http_pace_available,
     .cancel = http_cancel,
     .free = http_free,
 };

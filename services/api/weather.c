@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "document.h"
+#include "lease.h"
 #include "near_cache.h"
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
@@ -33,6 +34,7 @@ struct weather {
     weather_deps d;
     const api_config *cfg;
     atomic_bool stopping;
+    leases *ls; /* who fetches a key, between replicas */
     nb_counter *hit, *stale, *miss, *revalidated, *renewals, *renewals_skipped;
     nb_counter *copy_used, *copy_confirmed, *copy_replaced, *copy_new;
 };
@@ -56,12 +58,16 @@ typedef struct wx {
     char key[NB_KEY_MAX];
     fl_result *place; /* FL_PLACE: the place asked for by name (a reference) */
     fl_result *stale; /* FL_RECORD: stale data while a revalidation waits (a reference) */
+    /* Set: only the place step runs, for another route (weather_resolve). */
+    weather_place_fn then;
+    void *then_arg;
 } wx;
 
 /* A fetch handed to the pool; owns copies of what it needs. */
 typedef struct fetch_job {
     weather *svc;
     char id[ID_MAX];
+    int64_t seen_ms; /* the version this process holds (a stale record's), 0 none */
     char key[NB_KEY_MAX];
     char query[NB_QUERY_MAX + 1];
     char name[128];
@@ -135,63 +141,93 @@ static void answer_record(wx *x, const fl_result *res, answer_kind kind)
     finish(x);
 }
 
-static void answer_503(wx *x, nb_err e, int retry_after_s, const char *reason)
+/* Why x cannot go on; each fills *e. The shutdown's reason wins while the
+ * service stops (waiters are resumed without a result then). */
+static void why_stopping(nb_error *e)
 {
-    closing(x);
-    char ra[16];
-    snprintf(ra, sizeof(ra), "%d", retry_after_s > 0 ? retry_after_s : 5);
-    nb_req_add_header(x->req, "Retry-After", ra);
-    nb_respond_error_status(x->req, 503, e, "%s", reason);
-    finish(x);
-}
-
-static void answer_stopping(wx *x)
-{
-    answer_503(x, NB_ERR_UNAVAILABLE, 5, "server shutting down");
+    nb_error_set(e, NB_ERR_UNAVAILABLE, 5, "server shutting down");
 }
 
 /* Too many requests waiting or keys in flight. */
-static void answer_busy(wx *x)
+static void why_busy(const wx *x, nb_error *e)
 {
-    if (stopping(x->svc)) {
-        answer_stopping(x);
-        return;
-    }
-    answer_503(x, NB_ERR_UNAVAILABLE, 2, "too many requests in flight; try again");
+    if (stopping(x->svc))
+        why_stopping(e);
+    else
+        nb_error_set(e, NB_ERR_UNAVAILABLE, 2, "too many requests in flight; try again");
 }
 
 /* x waited past its deadline for what (the upstream, the geocoder, persistence). */
-static void answer_deadline(wx *x, const char *what)
+static void why_deadline(const wx *x, const char *what, nb_error *e)
 {
-    if (stopping(x->svc)) {
-        answer_stopping(x);
-        return;
-    }
-    char reason[160];
-    snprintf(reason, sizeof(reason), "%s did not answer within %ld ms", what,
-             x->svc->cfg->miss_deadline_ms);
-    answer_503(x, NB_ERR_TIMEOUT, 5, reason);
+    if (stopping(x->svc))
+        why_stopping(e);
+    else
+        nb_error_set(e, NB_ERR_TIMEOUT, 5, "%s did not answer within %ld ms", what,
+                     x->svc->cfg->miss_deadline_ms);
 }
 
-static void answer_fetch_error(wx *x, const fl_result *res)
+/* A failed result (FL_ERROR) as an nb_error. */
+static void why_failed(const fl_result *res, nb_error *e)
+{
+    nb_error_set(e, res->err, res->retry_after_s, "%s", res->reason);
+}
+
+/* 503 for what may pass (busy, a timeout, a pace limit, no memory), 502 for
+ * an upstream that answered wrong; always with Retry-After. */
+static void answer_error(wx *x, const nb_error *e)
 {
     closing(x);
     char ra[16];
-    snprintf(ra, sizeof(ra), "%d", res->retry_after_s > 0 ? res->retry_after_s : 5);
+    snprintf(ra, sizeof(ra), "%d", e->retry_after_s > 0 ? e->retry_after_s : 5);
     nb_req_add_header(x->req, "Retry-After", ra);
-    switch (res->err) {
+    switch (e->code) {
     case NB_ERR_RATE_LIMITED:
     case NB_ERR_TIMEOUT:
     case NB_ERR_UNAVAILABLE:
     case NB_ERR_NOMEM:
-        nb_respond_error_status(x->req, 503,
-                                res->err == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : res->err, "%s",
-                                res->reason);
+        nb_respond_error_status(x->req, 503, e->code == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : e->code,
+                                "%s", e->msg);
         break;
     default:
-        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "%s", res->reason);
+        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "%s", e->msg);
     }
     finish(x);
+}
+
+static void answer_503(wx *x, nb_err code, int retry_after_s, const char *reason)
+{
+    nb_error e;
+    nb_error_set(&e, code, retry_after_s, "%s", reason);
+    answer_error(x, &e);
+}
+
+static void answer_stopping(wx *x)
+{
+    nb_error e;
+    why_stopping(&e);
+    answer_error(x, &e);
+}
+
+static void answer_busy(wx *x)
+{
+    nb_error e;
+    why_busy(x, &e);
+    answer_error(x, &e);
+}
+
+static void answer_deadline(wx *x, const char *what)
+{
+    nb_error e;
+    why_deadline(x, what, &e);
+    answer_error(x, &e);
+}
+
+static void answer_fetch_error(wx *x, const fl_result *res)
+{
+    nb_error e;
+    why_failed(res, &e);
+    answer_error(x, &e);
 }
 
 /* ---- input ----------------------------------------------------------- */
@@ -271,8 +307,25 @@ static void complete_failed(weather *s, const char *id, nb_err e, int retry_afte
     fetch_ended(s, id);
 }
 
-/* The fetch step of a weather key: the upstream, then (asynchronously) the
- * write to persistence. */
+/* How long a fetch job may wait for another replica's fetch. */
+static int64_t job_deadline(const weather *s)
+{
+    return nb_mono_ms() + s->cfg->miss_deadline_ms;
+}
+
+/* Another replica's record (persistence has it): the waiters' answer. A
+ * copy this api keeps of the key is older: it goes, so that the next request
+ * reads what persistence now holds. */
+static void complete_with_theirs(weather *s, const char *id, fl_result *res)
+{
+    if (id[0] == 'w') nc_drop(s->d.nc, id + 2);
+    flights_complete(s->d.fl, id, res, 0);
+    fetch_ended(s, id);
+}
+
+/* The fetch step of a weather key: the lease (lease.h) — this replica
+ * fetches, or another's record arrives, or its failure — then the upstream,
+ * then (asynchronously) the write to persistence, which releases the lease. */
 static void run_weather_fetch(void *arg)
 {
     fetch_job *j = arg;
@@ -280,10 +333,28 @@ static void run_weather_fetch(void *arg)
     nb_log_set_request_id(j->rid);
     fl_result *res = fl_result_new(FL_RECORD);
     nb_error err = {0};
-    nb_err e = res ? upstream_forecast(s->d.up, j->key, &res->rec->rec, &err)
-                   : nb_error_set(&err, NB_ERR_NOMEM, 5, "out of memory");
+    char token[40] = "";
+    if (!res) {
+        complete_failed(s, j->id, NB_ERR_NOMEM, 5, "out of memory");
+        goto out;
+    }
+    switch (lease_record(s->ls, j->key, j->seen_ms, job_deadline(s), token, &res->rec->rec,
+                         res->rec->source, &err)) {
+    case LEASE_GOT:
+        complete_with_theirs(s, j->id, res);
+        fl_result_unref(res);
+        goto out;
+    case LEASE_FAILED:
+        fl_result_unref(res);
+        complete_failed(s, j->id, err.code, err.retry_after_s, err.msg);
+        goto out;
+    case LEASE_FETCH:
+        break;
+    }
+    nb_err e = upstream_forecast(s->d.up, j->key, &res->rec->rec, &err);
     if (e) {
         fl_result_unref(res);
+        lease_fail(s->ls, STORE_LEASE_RECORD, j->key, token, ERROR_HOLD_MS, &err);
         complete_failed(s, j->id, e, err.retry_after_s, err.msg);
         goto out;
     }
@@ -301,13 +372,23 @@ static void run_weather_fetch(void *arg)
         snprintf(w->id, sizeof(w->id), "%s", j->id);
     }
     /* persistence decides whether this is a new observation and, if so,
-     * stores its event with the record (the outbox); the name goes with it. */
-    writer_put(s->d.wr, j->key, store_record_path(j->key, j->name), body, len,
-               w ? on_written : NULL, w);
+     * stores its event with the record (the outbox); the name goes with it,
+     * and the lease is released once the record is stored. */
+    writer_put(s->d.wr, j->key, store_with_lease(store_record_path(j->key, j->name), token), body,
+               len, w ? on_written : NULL, w);
     fl_result_unref(res);
 out:
     free(j);
     nb_log_set_request_id(NULL);
+}
+
+/* A geocoding entry as the FL_PLACE result of its flight, kept in memory at
+ * most GEO_MEMO_MS (and never past its expiry). */
+static void complete_place(weather *s, const char *id, fl_result *res)
+{
+    int64_t left = res->geo->expires_at_ms ? res->geo->expires_at_ms - nb_now_ms() : GEO_MEMO_MS;
+    flights_complete(s->d.fl, id, res, left < GEO_MEMO_MS ? left : GEO_MEMO_MS);
+    fetch_ended(s, id);
 }
 
 static void run_place_fetch(void *arg)
@@ -317,29 +398,52 @@ static void run_place_fetch(void *arg)
     const api_config *c = s->cfg;
     nb_log_set_request_id(j->rid);
     fl_result *res = fl_result_new(FL_PLACE);
+    nb_geo_entry *g = malloc(sizeof(*g));
     nb_error err = {0};
-    nb_err e = res ? upstream_geocode(s->d.up, j->query, &res->geo->place, &res->geo->found, &err)
-                   : nb_error_set(&err, NB_ERR_NOMEM, 5, "out of memory");
+    char token[40] = "";
+    if (!res || !g) {
+        fl_result_unref(res);
+        complete_failed(s, j->id, NB_ERR_NOMEM, 5, "out of memory");
+        goto out;
+    }
+    switch (lease_geo(s->ls, j->query, job_deadline(s), token, g, &err)) {
+    case LEASE_GOT:
+        res->geo->found = g->found;
+        res->geo->place = g->place;
+        res->geo->expires_at_ms = g->expires_at_ms;
+        complete_place(s, j->id, res);
+        fl_result_unref(res);
+        goto out;
+    case LEASE_FAILED:
+        fl_result_unref(res);
+        complete_failed(s, j->id, err.code, err.retry_after_s, err.msg);
+        goto out;
+    case LEASE_FETCH:
+        break;
+    }
+    nb_err e = upstream_geocode(s->d.up, j->query, &res->geo->place, &res->geo->found, &err);
     if (e) {
         fl_result_unref(res);
+        lease_fail(s->ls, STORE_LEASE_GEOCODE, j->query, token, ERROR_HOLD_MS, &err);
         complete_failed(s, j->id, e, err.retry_after_s, err.msg);
         goto out;
     }
     int64_t ttl_ms = (res->geo->found ? c->geo_ttl_s : c->negative_ttl_s) * 1000;
-    nb_geo_entry g = {.found = res->geo->found, .resolved_at_ms = nb_now_ms()};
-    g.expires_at_ms = g.resolved_at_ms + ttl_ms;
-    res->geo->expires_at_ms = g.expires_at_ms;
-    flights_complete(s->d.fl, j->id, res, ttl_ms < GEO_MEMO_MS ? ttl_ms : GEO_MEMO_MS);
-    fetch_ended(s, j->id);
-    snprintf(g.query, sizeof(g.query), "%s", j->query);
-    if (g.found) g.place = res->geo->place;
+    *g = (nb_geo_entry){.found = res->geo->found, .resolved_at_ms = nb_now_ms()};
+    g->expires_at_ms = g->resolved_at_ms + ttl_ms;
+    res->geo->expires_at_ms = g->expires_at_ms;
+    complete_place(s, j->id, res);
+    snprintf(g->query, sizeof(g->query), "%s", j->query);
+    if (g->found) g->place = res->geo->place;
     size_t len;
-    char *body = nb_geo_dump(&g, &len);
+    char *body = nb_geo_dump(g, &len);
     char wid[ID_MAX];
     flight_id(wid, 'g', j->query);
-    writer_put(s->d.wr, wid, store_geo_path(j->query), body, len, NULL, NULL);
+    writer_put(s->d.wr, wid, store_with_lease(store_geo_path(j->query), token), body, len, NULL,
+               NULL);
     fl_result_unref(res);
 out:
+    free(g);
     free(j);
     nb_log_set_request_id(NULL);
 }
@@ -376,25 +480,27 @@ static bool submit(weather *s, const char *id, fetch_job *j, pool_fn run)
 }
 
 static void submit_weather(weather *s, const char *id, const char *key, const char *name,
-                           bool renewal)
+                           int64_t seen_ms, bool renewal)
 {
     fetch_job *j = job_new(s, id, nb_log_request_id());
     if (j) {
         snprintf(j->key, sizeof(j->key), "%s", key);
         if (name) snprintf(j->name, sizeof(j->name), "%s", name);
+        j->seen_ms = seen_ms;
     }
     if (submit(s, id, j, run_weather_fetch) && renewal) nb_counter_inc(s->renewals);
 }
 
-/* Starts a background renewal of key unless one is running or just ran. */
-static void start_renewal(weather *s, const char *key, const char *name)
+/* Starts a background renewal of key (whose stale version is seen_ms) unless
+ * one is running or just ran. */
+static void start_renewal(weather *s, const char *key, const char *name, int64_t seen_ms)
 {
     if (stopping(s)) return;
     char id[ID_MAX];
     flight_id(id, 'w', key);
     fl_state st = flights_join(s->d.fl, id, NULL, true, NULL);
     if (st == FL_STARTED)
-        submit_weather(s, id, key, name, true);
+        submit_weather(s, id, key, name, seen_ms, true);
     else if (st == FL_FULL)
         nb_counter_inc(s->renewals_skipped);
 }
@@ -428,25 +534,82 @@ static fl_state join(wx *x, const char *id, wait_step step, int64_t deadline_ms,
 static void serve_key(wx *x);
 static void fetch_place(wx *x);
 
-/* A place result (FL_PLACE or FL_ERROR; NULL: deadline) for x's name. */
-static void on_place(wx *x, fl_result *res)
+/* The place step ends here, whatever its outcome. A weather request goes on
+ * to its key or is answered; a resolution for another route (x->then) hands
+ * the outcome to its caller (still on this worker) and is done. */
+static void place_failed(wx *x, const nb_error *e)
 {
-    if (!res) {
-        answer_deadline(x, "the geocoder");
-    } else if (res->err) {
-        answer_fetch_error(x, res);
-    } else if (!res->geo->found) {
+    if (!x->then) {
+        answer_error(x, e);
+        return;
+    }
+    x->then(x->req, x->then_arg, NULL, e);
+    finish(x);
+}
+
+static void place_unknown(wx *x)
+{
+    if (!x->then) {
         closing(x);
         nb_respond_error(x->req, NB_ERR_NOT_FOUND, "unknown place '%s'", x->query);
         finish(x);
+        return;
+    }
+    nb_error e;
+    nb_error_set(&e, NB_ERR_NOT_FOUND, 0, "unknown place '%s'", x->query);
+    place_failed(x, &e);
+}
+
+static void place_found(wx *x, fl_result *res)
+{
+    x->place = fl_result_ref(res);
+    if (!x->then) {
+        serve_key(x);
+        return;
+    }
+    x->then(x->req, x->then_arg, &res->geo->place, NULL);
+    finish(x);
+}
+
+/* The steps below end in one of these. */
+static void place_busy(wx *x)
+{
+    nb_error e;
+    why_busy(x, &e);
+    place_failed(x, &e);
+}
+
+static void place_stopping(wx *x)
+{
+    nb_error e;
+    why_stopping(&e);
+    place_failed(x, &e);
+}
+
+static void place_deadline(wx *x, const char *what)
+{
+    nb_error e;
+    why_deadline(x, what, &e);
+    place_failed(x, &e);
+}
+
+/* A place result (FL_PLACE or FL_ERROR; NULL: deadline) for x's name. */
+static void on_place(wx *x, fl_result *res)
+{
+    nb_error e;
+    if (!res) {
+        place_deadline(x, "the geocoder");
+    } else if (res->err) {
+        why_failed(res, &e);
+        place_failed(x, &e);
+    } else if (!res->geo->found) {
+        place_unknown(x);
     } else if (nb_location_key(res->geo->place.latitude, res->geo->place.longitude, x->key) !=
                NB_OK) {
-        closing(x);
-        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "geocoder gave bad coordinates");
-        finish(x);
+        nb_error_set(&e, NB_ERR_UPSTREAM, 5, "geocoder gave bad coordinates");
+        place_failed(x, &e);
     } else {
-        x->place = fl_result_ref(res);
-        serve_key(x);
+        place_found(x, res);
     }
 }
 
@@ -483,7 +646,7 @@ static fl_result *read_place_from_store(weather *s, const char *name)
 static void on_place_read(wx *x, fl_result *res)
 {
     if (!res) {
-        answer_deadline(x, "persistence");
+        place_deadline(x, "persistence");
     } else if (res->err == NB_OK) {
         on_place(x, res);
     } else {
@@ -508,7 +671,7 @@ static void to_worker(wx *x, nb_handler_fn step)
 static void read_place(wx *x)
 {
     if (stopping(x->svc)) {
-        answer_stopping(x);
+        place_stopping(x);
         return;
     }
     char id[ID_MAX];
@@ -518,7 +681,7 @@ static void read_place(wx *x)
     case FL_RUNNING:
         return;
     case FL_FULL:
-        answer_busy(x);
+        place_busy(x);
         return;
     case FL_STARTED:
         if (x->on_poller) { /* the read blocks: a worker makes it */
@@ -553,7 +716,7 @@ static void fetch_place(wx *x)
 {
     weather *s = x->svc;
     if (stopping(s)) {
-        answer_stopping(x);
+        place_stopping(x);
         return;
     }
     char id[ID_MAX];
@@ -565,7 +728,7 @@ static void fetch_place(wx *x)
         if (j) snprintf(j->query, sizeof(j->query), "%s", x->query);
         submit(s, id, j, run_place_fetch);
     } else if (st == FL_FULL) {
-        answer_busy(x);
+        place_busy(x);
         return;
     }
     if (st != FL_DONE) st = join(x, id, WAIT_PLACE_FETCH, x->deadline_ms, false, &res);
@@ -577,11 +740,14 @@ static void fetch_place(wx *x)
         fl_result_unref(res);
         return;
     case FL_FULL:
-        answer_busy(x);
+        place_busy(x);
         return;
-    default: /* gone already */
-        answer_503(x, NB_ERR_UNAVAILABLE, 1, "the geocoding fetch ended early; try again");
+    default: { /* gone already */
+        nb_error e;
+        nb_error_set(&e, NB_ERR_UNAVAILABLE, 1, "the geocoding fetch ended early; try again");
+        place_failed(x, &e);
         return;
+    }
     }
 }
 
@@ -599,7 +765,7 @@ static void resolve_name(wx *x)
         fl_result_unref(res);
         return;
     case FL_FULL:
-        answer_busy(x);
+        place_busy(x);
         return;
     default:
         read_place(x);
@@ -707,7 +873,7 @@ static void fetch_weather(wx *x)
     fl_state st = flights_join(s->d.fl, id, NULL, true, &res);
     if (st == FL_STARTED)
         submit_weather(s, id, x->key, x->place ? x->place->geo->place.name : NULL,
-                       x->stale != NULL);
+                       x->stale ? x->stale->rec->rec.fetched_at_ms : 0, x->stale != NULL);
     if (st == FL_STARTED || st == FL_RUNNING) {
         int64_t deadline = x->deadline_ms;
         if (x->stale) {
@@ -759,10 +925,11 @@ static void on_read(wx *x, fl_result *res)
         fetch_weather(x);
     } else { /* flows 2 and 4 */
         char key[NB_KEY_MAX], name[128] = "";
+        int64_t seen_ms = res->rec->rec.fetched_at_ms;
         snprintf(key, sizeof(key), "%s", x->key);
         if (x->place) snprintf(name, sizeof(name), "%s", x->place->geo->place.name);
         answer_record(x, res, ANS_STALE);
-        start_renewal(s, key, name[0] ? name : NULL);
+        start_renewal(s, key, name[0] ? name : NULL, seen_ms);
     }
 }
 
@@ -886,6 +1053,28 @@ void weather_handle(nb_req *r, void *ctx)
         serve_key(x);
 }
 
+void weather_resolve(weather *s, nb_req *r, const char *name, weather_place_fn then, void *arg)
+{
+    wx *x = calloc(1, sizeof(*x));
+    if (!x) {
+        nb_error e;
+        nb_error_set(&e, NB_ERR_NOMEM, 5, "out of memory");
+        then(r, arg, NULL, &e);
+        return;
+    }
+    x->svc = s;
+    x->req = r;
+    x->deadline_ms = nb_mono_ms() + s->cfg->miss_deadline_ms;
+    x->by_name = true;
+    snprintf(x->query, sizeof(x->query), "%s", name);
+    x->then = then;
+    x->then_arg = arg;
+    if (stopping(s))
+        place_stopping(x);
+    else
+        resolve_name(x);
+}
+
 /* ---- service --------------------------------------------------------- */
 
 static int64_t fetch_depth_metric(void *arg)
@@ -899,6 +1088,15 @@ weather *weather_new(const weather_deps *deps)
     if (!s) return NULL;
     s->d = *deps;
     s->cfg = deps->cfg;
+    lease_opts lo = {.alone = !deps->cfg->coordinate,
+                     .ttl_ms = deps->cfg->lease_ms,
+                     .poll_ms = 2000,
+                     .stop = &s->stopping};
+    s->ls = leases_new(deps->st, &lo);
+    if (!s->ls) {
+        free(s);
+        return NULL;
+    }
     const char *help = "Weather answers by cache state";
     s->hit = nb_counter_new("nimbus_api_answers_total", "cache=\"hit\"", help);
     s->stale = nb_counter_new("nimbus_api_answers_total", "cache=\"stale\"", help);
@@ -929,12 +1127,13 @@ void weather_stop(weather *w)
 
 void weather_free(weather *w)
 {
+    if (!w) return;
+    leases_free(w->ls);
     free(w);
 }
 
 void weather_status(weather *s, nb_buf *out)
 {
-    nb_buf_addf(out, "\"fetch_queue\":%ld,\"waiting\":%ld,\"upstream_pace_tokens\":%.1f",
-                pool_depth(s->d.fetchers), flights_waiters(s->d.fl),
-                upstream_pace_available(s->d.up));
+    nb_buf_addf(out, "\"fetch_queue\":%ld,\"waiting\":%ld", pool_depth(s->d.fetchers),
+                flights_waiters(s->d.fl));
 }

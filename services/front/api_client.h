@@ -1,12 +1,13 @@
 /* api_client.h — front's client of the api (GET /v1/weather, /healthz), on
  * libcommon's http_client (one reused curl handle per thread, timeouts, body
  * cap, X-Request-Id from the thread's log request id). It keeps the caching
- * headers front passes through to scripts and reads for the page.
+ * headers front's cache (cache.h) keeps and passes on to scripts.
  *
  * Threads: any thread may call. Call nb_httpc_global_init() from main() first. */
 #ifndef FRONT_API_CLIENT_H
 #define FRONT_API_CLIENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -21,13 +22,11 @@ typedef struct fr_api {
 } fr_api;
 
 typedef struct fr_api_query {
-    const char *city;          /* a place name, or NULL */
-    const char *lat, *lon;     /* coordinates as text, or NULL */
-    const char *days;          /* 1..16 as text, or NULL */
-    const char *hours;         /* 1..384 as text, or NULL */
-    const char *units;         /* "metric" / "imperial", or NULL */
-    bool no_cache;             /* send Cache-Control: no-cache (a revalidation) */
-    const char *if_none_match; /* forwarded If-None-Match, or NULL */
+    const char *city;      /* a place name, or NULL */
+    const char *lat, *lon; /* coordinates as text, or NULL */
+    const char *days;      /* 1..16 as text, or NULL */
+    const char *hours;     /* 1..384 as text, or NULL */
+    const char *units;     /* "metric" / "imperial", or NULL */
 } fr_api_query;
 
 typedef struct fr_api_resp {
@@ -45,11 +44,25 @@ typedef struct fr_api_resp {
     char errmsg[256]; /* transport error when status == 0 */
 } fr_api_resp;
 
-/* GET {base}/v1/weather?... . Returns NB_OK when an HTTP answer arrived (any
- * status); NB_ERR_UNAVAILABLE (could not connect), NB_ERR_TIMEOUT,
+/* The request target of q: "/v1/weather?city=Berlin&units=imperial" (the
+ * parameters percent-encoded, in one order: one target per answer), malloc'd
+ * (caller frees); NULL when out of memory. */
+char *fr_api_target(const fr_api_query *q);
+
+/* GET {base}{target} with Accept: application/json, If-None-Match when
+ * if_none_match is not NULL and Cache-Control: no-cache when no_cache.
+ * cancel (may be NULL): when it becomes true the call ends within about a
+ * second. Returns NB_OK when an HTTP answer arrived (any status);
+ * NB_ERR_UNAVAILABLE (could not connect, cancelled), NB_ERR_TIMEOUT,
  * NB_ERR_TOO_LARGE or NB_ERR_UPSTREAM otherwise, with resp->errmsg set.
  * resp is initialised here in every case; release it. */
-nb_err fr_api_weather(const fr_api *api, const fr_api_query *q, fr_api_resp *resp);
+nb_err fr_api_get(const fr_api *api, const char *target, const char *if_none_match, bool no_cache,
+                  const atomic_bool *cancel, fr_api_resp *resp);
+
+/* fr_api_get with the api as a void pointer: the cache's fetch function
+ * (cache.h's fr_fetch_fn). */
+nb_err fr_api_fetch(void *api, const char *target, const char *if_none_match, bool no_cache,
+                    const atomic_bool *cancel, fr_api_resp *resp);
 
 /* True when GET {base}/healthz answers 200 within min(timeout, 1 s). */
 bool fr_api_healthy(const fr_api *api);
@@ -59,5 +72,7 @@ void fr_api_resp_release(fr_api_resp *resp);
 /* Reads max-age and stale-while-revalidate from a Cache-Control value;
  * -1 for a directive that is absent. */
 void fr_cache_control_parse(const char *cc, long *max_age, long *swr);
+/* True when a Cache-Control value lists the directive name ("no-store"). */
+bool fr_cache_control_has(const char *cc, const char *name);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "chart.h"
 #include "nimbus/buf.h"
+#include "nimbus/rules.h"
 #include "out.h"
 #include "wxfmt.h"
 
@@ -136,17 +137,15 @@ static void units_toggle(fr_out *o, const json_t *doc, const fr_page *pg)
     fr_put(o, "</p>\n");
 }
 
-static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64_t age_s,
-                          bool stale)
+static void current_block(fr_out *o, const json_t *doc, const fr_page *pg)
 {
     const json_t *loc = json_object_get(doc, "location");
     const json_t *cur = json_object_get(doc, "current");
-    char region[320], ltime[32], num[32], ago[48];
+    char region[320], num[32];
     double code = nb_json_get_num(cur, "weather_code");
     const char *cond = fr_wx_str(cur, "condition");
 
     fr_wx_region(loc, region, sizeof(region));
-    fr_wx_local_time(pg->now_ms, fr_wx_utc_offset(loc), ltime, sizeof(ltime));
 
     fr_put(o, "<section class=\"now\" aria-labelledby=\"place\">\n<h1 id=\"place\">");
     field(o, "name", fr_wx_place_name(loc));
@@ -155,8 +154,9 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     field(o, "region", region);
     fr_put(o, "</small></h1>\n");
     units_toggle(o, doc, pg);
-    fr_put(o, "<p class=\"meta\">Local time ");
-    field(o, "localtime", ltime);
+    fr_put(o, "<p class=\"meta\">Local time <span data-f=\"localtime\">");
+    fr_out_slot(o, FR_SLOT_LOCAL_TIME);
+    fr_put(o, "</span>");
     fr_put(o, " · ");
     field(o, "timezone", fr_wx_str(loc, "timezone"));
     fr_put(o, "</p>\n<div class=\"current\">\n");
@@ -202,14 +202,13 @@ static void current_block(fr_out *o, const json_t *doc, const fr_page *pg, int64
     field(o, "uv", fr_wx_fmt(nb_json_get_num(today, "uv_index_max"), 0, num, sizeof(num)));
     fr_put(o, "</dd></div>\n</dl>\n");
 
-    fr_wx_ago(age_s < 0 ? 0 : age_s, ago, sizeof(ago));
-    fr_put(o, "<p class=\"status\" role=\"status\" aria-live=\"polite\">Updated ");
-    field(o, "ago", ago);
-    fr_putf(o, " <span class=\"pill\" data-f=\"state\"%s>%s</span></p>\n", stale ? "" : " hidden",
-            stale ? "updating…" : "");
-    if (stale)
-        fr_put(o, "<noscript><p class=\"hint\">Newer data is being fetched — reload the page in a "
-                  "moment to see it.</p></noscript>\n");
+    fr_put(o, "<p class=\"status\" role=\"status\" aria-live=\"polite\">Updated <span "
+              "data-f=\"ago\">");
+    fr_out_slot(o, FR_SLOT_AGO);
+    fr_put(o, "</span> <span class=\"pill\" data-f=\"state\"");
+    fr_out_slot(o, FR_SLOT_PILL);
+    fr_put(o, "</span></p>\n");
+    fr_out_slot(o, FR_SLOT_STALE_HINT);
     fr_put(o, "</section>\n");
 }
 
@@ -266,34 +265,94 @@ static void daily_block(fr_out *o, const json_t *doc, const fr_page *pg)
     fr_put(o, "</ol>\n</section>\n");
 }
 
-char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len)
+/* "Get alerts by email": a plain form (no script needed) posted to
+ * /subscribe with the place as asked, or the page's coordinates. */
+static void alerts_form(fr_out *o, const json_t *doc, const fr_page *pg)
+{
+    const json_t *loc = json_object_get(doc, "location");
+    char place[256];
+    if (pg->query && *pg->query)
+        snprintf(place, sizeof(place), "%s", pg->query);
+    else
+        snprintf(place, sizeof(place), "%.2f,%.2f", nb_json_get_num(loc, "latitude"),
+                 nb_json_get_num(loc, "longitude"));
+    fr_put(o, "<section class=\"alerts\" aria-labelledby=\"alerts-h\">\n<h2 id=\"alerts-h\">Get "
+              "alerts by email</h2>\n<form method=\"post\" action=\"/subscribe\">\n<input "
+              "type=\"hidden\" name=\"place\" value=\"");
+    fr_put_html(o, place);
+    fr_put(o, "\">\n<p><label>Email address <input type=\"email\" name=\"email\" required "
+              "autocomplete=\"email\" maxlength=\"254\" placeholder=\"you@example.org\">"
+              "</label></p>\n<fieldset>\n<legend>Send me a mail</legend>\n"
+              "<label><input type=\"checkbox\" name=\"digest\" value=\"1\" checked> every "
+              "day: a summary at <select name=\"digest_hour\" aria-label=\"Hour of the "
+              "summary\">");
+    static const int hours[] = {7, 8, 9, 10, 12, 18}; /* outside the default quiet hours */
+    for (size_t i = 0; i < sizeof(hours) / sizeof(hours[0]); i++)
+        fr_putf(o, "<option value=\"%d\"%s>%02d:00</option>", hours[i],
+                hours[i] == 7 ? " selected" : "", hours[i]);
+    fr_put(o, "</select></label>\n"
+              "<label><input type=\"checkbox\" name=\"above\" value=\"1\"> when it is warmer "
+              "than <input type=\"number\" name=\"above_c\" value=\"30\" min=\"-80\" "
+              "max=\"60\" step=\"0.5\" aria-label=\"Upper limit in °C\"> °C</label>\n"
+              "<label><input type=\"checkbox\" name=\"below\" value=\"1\"> when it is colder "
+              "than <input type=\"number\" name=\"below_c\" value=\"0\" min=\"-80\" "
+              "max=\"60\" step=\"0.5\" aria-label=\"Lower limit in °C\"> °C</label>\n"
+              "<label><input type=\"checkbox\" name=\"rain\" value=\"1\"> when rain is "
+              "likely: over <input type=\"number\" name=\"rain_pct\" value=\"70\" "
+              "min=\"0\" max=\"99\" aria-label=\"Chance of precipitation in percent\"> % "
+              "in the next 24 hours</label>\n"
+              "<label><input type=\"checkbox\" name=\"sky\" value=\"1\"> when the sky "
+              "changes (clear, cloudy, rain, snow…)</label>\n</fieldset>\n"
+              "<p><label><input type=\"checkbox\" name=\"quiet\" value=\"1\" checked> "
+              "nothing between 22:00 and 07:00 (local time)</label></p>\n"
+              "<p><button type=\"submit\">Get alerts</button></p>\n<p class=\"hint\">We "
+              "first send a link to confirm the address. Each alert waits a few hours before "
+              "the same rule mails again, and every mail has a one-click unsubscribe link."
+              "</p>\n</form>\n</section>\n");
+}
+
+fr_tpl *fr_html_weather_tpl(const json_t *doc, const fr_page *pg)
 {
     fr_out o;
     const json_t *loc = json_object_get(doc, "location");
-    const json_t *fr = json_object_get(doc, "freshness");
-    bool stale = strcmp(fr_wx_str(fr, "state"), "fresh") != 0;
-    int64_t age_s = fr_wx_age_s(doc, pg->now_ms);
 
     fr_out_init(&o, PAGE_CAP);
     head(&o, pg, fr_wx_place_name(loc));
     top_bar(&o, pg);
-    fr_putf(&o,
-            "<main id=\"wx\" class=\"wx\" data-state=\"%s\" data-max-age=\"%ld\" data-swr=\"%ld\" "
-            "data-utc-offset=\"%ld\" data-units=\"%s\" data-fetched-at=\"",
-            stale ? "stale" : "fresh", pg->max_age_s, pg->swr_s, fr_wx_utc_offset(loc),
-            imperial(doc) ? "imperial" : "metric");
+    fr_put(&o, "<main id=\"wx\" class=\"wx\" data-state=\"");
+    fr_out_slot(&o, FR_SLOT_STATE);
+    fr_put(&o, "\" data-max-age=\"");
+    fr_out_slot(&o, FR_SLOT_MAX_AGE);
+    fr_put(&o, "\" data-swr=\"");
+    fr_out_slot(&o, FR_SLOT_SWR);
+    fr_putf(&o, "\" data-utc-offset=\"%ld\" data-units=\"%s\" data-fetched-at=\"",
+            fr_wx_utc_offset(loc), imperial(doc) ? "imperial" : "metric");
     fr_put_html(&o, fr_wx_str(doc, "fetched_at"));
     fr_put(&o, "\" data-etag=\"");
     fr_put_html(&o, pg->etag);
     fr_put(&o, "\" data-src=\"");
     fr_put_html(&o, pg->data_path);
     fr_put(&o, "\">\n");
-    current_block(&o, doc, pg, age_s, stale);
+    current_block(&o, doc, pg);
     hourly_block(&o, doc);
     daily_block(&o, doc, pg);
+    alerts_form(&o, doc, pg);
     fr_put(&o, "</main>\n");
     foot(&o);
-    return fr_out_finish(&o, len);
+    return fr_out_finish_tpl(&o, fr_wx_utc_offset(loc), fr_wx_fetched_at_ms(doc), pg->now_ms);
+}
+
+char *fr_html_weather(const json_t *doc, const fr_page *pg, size_t *len)
+{
+    fr_tpl *t = fr_html_weather_tpl(doc, pg);
+    if (!t) return NULL;
+    fr_fill f = {.now_ms = pg->now_ms,
+                 .stale = fr_wx_doc_stale(doc),
+                 .max_age_s = pg->max_age_s,
+                 .swr_s = pg->swr_s};
+    char *html = fr_tpl_fill(t, &f, len);
+    fr_tpl_unref(t);
+    return html;
 }
 
 char *fr_html_search(const fr_page *pg, size_t *len)
@@ -336,6 +395,84 @@ char *fr_html_error(const fr_page *pg, int status, const char *title, const char
         fr_put(&o, "</q>.</p>\n");
     }
     fr_put(&o, "<p><a href=\"/\">Search for another place</a></p>\n</main>\n");
+    foot(&o);
+    return fr_out_finish(&o, len);
+}
+
+/* The rules of a subscription document, one list item each. */
+static void rules_items(fr_out *o, const json_t *sub)
+{
+    nb_rules rules;
+    char why[200], line[160];
+    if (nb_rules_parse(json_object_get(sub, "rules"), json_object_get(sub, "quiet_hours"), &rules,
+                       why, sizeof(why)) != NB_OK)
+        return;
+    fr_put(o, "<ul class=\"rules\">\n");
+    for (int i = 0; i < rules.n; i++) {
+        nb_rule_describe(&rules.rule[i], line, sizeof(line));
+        fr_put(o, "<li>");
+        fr_put_html(o, line);
+        fr_put(o, "</li>\n");
+    }
+    if (rules.quiet)
+        fr_putf(o, "<li>nothing from %02d:00 to %02d:00 local time</li>\n", rules.quiet_start,
+                rules.quiet_end);
+    fr_put(o, "</ul>\n");
+}
+
+static void subscription_facts(fr_out *o, const json_t *sub)
+{
+    const json_t *place = json_object_get(sub, "place");
+    const char *status = fr_wx_str(sub, "status");
+    const char *shown = strcmp(status, "pending") == 0  ? "waiting for confirmation"
+                        : strcmp(status, "active") == 0 ? "active"
+                                                        : "unsubscribed";
+    fr_put(o, "<dl class=\"sub\">\n<div><dt>Place</dt><dd data-f=\"place\">");
+    fr_put_html(o, fr_wx_str(place, "name"));
+    fr_put(o, "</dd></div>\n<div><dt>Address</dt><dd data-f=\"email\">");
+    fr_put_html(o, fr_wx_str(sub, "email"));
+    fr_putf(o, "</dd></div>\n<div><dt>Status</dt><dd data-f=\"status\" data-status=\"%s\">",
+            strcmp(status, "pending") == 0 || strcmp(status, "active") == 0 ? status
+                                                                            : "unsubscribed");
+    fr_put_html(o, shown);
+    fr_put(o, "</dd></div>\n</dl>\n<h2>Mails you get</h2>\n");
+    rules_items(o, sub);
+}
+
+char *fr_html_notice(const fr_page *pg, int status, const fr_notice *n, size_t *len)
+{
+    fr_out o;
+
+    fr_out_init(&o, PAGE_CAP);
+    head(&o, pg, n->title);
+    top_bar(&o, pg);
+    fr_putf(&o, "<main class=\"notice\" data-status=\"%d\">\n<h1>", status);
+    fr_put_html(&o, n->title);
+    fr_put(&o, "</h1>\n<p class=\"lead\">");
+    fr_put_html(&o, n->lead);
+    fr_put(&o, "</p>\n");
+    if (n->subscription) subscription_facts(&o, n->subscription);
+    if (n->action) {
+        fr_put(&o, "<form method=\"post\" action=\"");
+        fr_put_html(&o, n->action);
+        fr_put(&o, "\">\n");
+        if (n->token) {
+            fr_put(&o, "<input type=\"hidden\" name=\"token\" value=\"");
+            fr_put_html(&o, n->token);
+            fr_put(&o, "\">\n");
+        }
+        fr_putf(&o, "<button type=\"submit\"%s>", n->danger ? " class=\"danger\"" : "");
+        fr_put_html(&o, n->button);
+        fr_put(&o, "</button>\n</form>\n");
+    }
+    if (n->link && n->link_text) {
+        fr_put(&o, "<p><a href=\"");
+        fr_put_html(&o, n->link);
+        fr_put(&o, "\">");
+        fr_put_html(&o, n->link_text);
+        fr_put(&o, "</a></p>\n");
+    }
+    fr_put(&o, "<p><a href=\"/\">Weather for another place</a></p>\n</main>\n");
     foot(&o);
     return fr_out_finish(&o, len);
 }

@@ -14,8 +14,6 @@
 #define LINE_CAP (256 * 1024) /* > FR_LINE_FORMAT_MAX / 2 codes × FR_LINE_TEXT_MAX */
 #define RAIN_HOURS 6          /* %R without a count */
 #define RAIN_HOURS_MAX 48
-#define SYNODIC_DAYS 29.530588853
-#define NEW_MOON_2000 947182440 /* 2000-01-06T18:14Z, a new moon */
 
 const char *fr_line_format(const char *format)
 {
@@ -59,7 +57,6 @@ typedef struct line_ctx {
     fr_out *o;
     const json_t *doc, *cur, *units, *hourly, *today;
     const char *place;
-    int64_t now_ms;
 } line_ctx;
 
 /* n bytes at s as safe text. */
@@ -135,18 +132,6 @@ static void sun_time(line_ctx *c, const char *key)
     if (strlen(t) == 16) fr_putf(c->o, "%.5s:00", t + 11);
 }
 
-static double moon_age_days(int64_t now_ms)
-{
-    double age = fmod((double)(now_ms / 1000 - NEW_MOON_2000) / 86400.0, SYNODIC_DAYS);
-    return age < 0 ? age + SYNODIC_DAYS : age;
-}
-
-static void moon(line_ctx *c)
-{
-    static const char *const phases[] = {"🌑", "🌒", "🌓", "🌔", "🌕", "🌖", "🌗", "🌘"};
-    fr_put(c->o, phases[(int)floor(moon_age_days(c->now_ms) / SYNODIC_DAYS * 8 + 0.5) % 8]);
-}
-
 /* %R: the highest chance of precipitation in the next hours hours, and the
  * local hour it is first reached. */
 static void rain(line_ctx *c, int hours)
@@ -219,11 +204,11 @@ static void code(line_ctx *c, char letter)
     case 'Z':
         put_text(c, fr_wx_str(json_object_get(c->doc, "location"), "timezone"));
         break;
-    case 'm':
-        moon(c);
+    case 'm': /* the moon moves on while the line is kept: filled when answering */
+        fr_out_slot(c->o, FR_SLOT_MOON);
         break;
     case 'M':
-        fr_putf(c->o, "%d", (int)moon_age_days(c->now_ms));
+        fr_out_slot(c->o, FR_SLOT_MOON_DAY);
         break;
     default: /* unknown to nimbus (or no data here: dawn, dusk, zenith): nothing */
         break;
@@ -245,8 +230,8 @@ static void literal(line_ctx *c, const char *s, size_t n)
     put_safe_n(c, s + start, n - start);
 }
 
-char *fr_line_weather(const json_t *doc, const char *format, const char *place, int rain_hours,
-                      int64_t now_ms, size_t *len)
+fr_tpl *fr_line_weather_tpl(const json_t *doc, const char *format, const char *place,
+                            int rain_hours, int64_t now_ms)
 {
     fr_out o;
     char today[16];
@@ -257,8 +242,7 @@ char *fr_line_weather(const json_t *doc, const char *format, const char *place, 
                   .cur = json_object_get(doc, "current"),
                   .units = json_object_get(doc, "units"),
                   .hourly = json_object_get(doc, "hourly"),
-                  .place = place ? place : fr_wx_place_name(loc),
-                  .now_ms = now_ms};
+                  .place = place ? place : fr_wx_place_name(loc)};
     fr_wx_local_date(now_ms, fr_wx_utc_offset(loc), today, sizeof(today));
     c.today = json_array_get(daily, fr_wx_first_day(daily, today));
 
@@ -279,5 +263,16 @@ char *fr_line_weather(const json_t *doc, const char *format, const char *place, 
         p = lit = p + 2;
     }
     literal(&c, lit, (size_t)(p - lit));
-    return fr_out_finish(&o, len);
+    return fr_out_finish_tpl(&o, fr_wx_utc_offset(loc), fr_wx_fetched_at_ms(doc), now_ms);
+}
+
+char *fr_line_weather(const json_t *doc, const char *format, const char *place, int rain_hours,
+                      int64_t now_ms, size_t *len)
+{
+    fr_tpl *t = fr_line_weather_tpl(doc, format, place, rain_hours, now_ms);
+    if (!t) return NULL;
+    fr_fill f = {.now_ms = now_ms, .stale = fr_wx_doc_stale(doc), .max_age_s = -1, .swr_s = -1};
+    char *line = fr_tpl_fill(t, &f, len);
+    fr_tpl_unref(t);
+    return line;
 }

@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tpl.h"
+
 #define FR_LINE_FORMAT_MAX 1024 /* bytes of a %-format */
 #define FR_LINE_TEXT_MAX 256    /* bytes of one code's text (%l %C %Z), cut beyond */
 
@@ -41,9 +43,14 @@
 const char *fr_line_format(const char *format);
 
 /* The line(s) for format (at most FR_LINE_FORMAT_MAX bytes: the answer
- * stays under 256 KiB) from the api's weather document. place: the place as
- * the reader wrote it (%l); rain_hours: the hours %R looks at (0: 6);
- * now_ms: for the moon. NULL only when out of memory or format is longer. */
+ * stays under 256 KiB) from the api's weather document, as a template
+ * (tpl.h: the moon, %m and %M, is a slot; today's values as of the local
+ * date at now_ms). place: the place as the reader wrote it (%l); rain_hours:
+ * the hours %R looks at (0: 6). NULL only when out of memory or format is
+ * longer. */
+fr_tpl *fr_line_weather_tpl(const json_t *doc, const char *format, const char *place,
+                            int rain_hours, int64_t now_ms);
+/* The line(s) filled at now_ms. */
 char *fr_line_weather(const json_t *doc, const char *format, const char *place, int rain_hours,
                       int64_t now_ms, size_t *len);
 

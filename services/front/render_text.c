@@ -96,25 +96,23 @@ static void next_hours(fr_out *o, const json_t *doc, size_t hours)
     fr_put(o, "\n\n");
 }
 
-char *fr_text_weather(const json_t *doc, int64_t now_ms, const fr_view *view, size_t *len)
+fr_tpl *fr_text_weather_tpl(const json_t *doc, int64_t now_ms, const fr_view *view)
 {
     fr_out o;
     const json_t *loc = json_object_get(doc, "location");
     const json_t *cur = json_object_get(doc, "current");
     const json_t *daily = json_object_get(doc, "daily");
-    const json_t *fresh = json_object_get(doc, "freshness");
     long offset = fr_wx_utc_offset(loc);
     bool narrow = view && view->narrow;
     size_t ndays = view ? (size_t)view->days : FR_TEXT_DAYS;
     const char *tu = unit_of(doc, "temperature", "°C"), *wu = unit_of(doc, "wind_speed", "km/h");
     const char *pu = unit_of(doc, "precipitation", "mm");
-    char region[320], ltime[32], today[16], t[32], feels[32], wind[32], hum[32], ago[48];
+    char region[320], today[16], t[32], feels[32], wind[32], hum[32];
     size_t i;
     const json_t *d;
 
     fr_out_init(&o, TEXT_CAP);
     fr_wx_region(loc, region, sizeof(region));
-    fr_wx_local_time(now_ms, offset, ltime, sizeof(ltime));
     fr_wx_local_date(now_ms, offset, today, sizeof(today));
 
     if (!narrow) fr_putf(&o, "Weather for ");
@@ -128,7 +126,9 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, const fr_view *view, si
         fr_put_safe(&o, fr_wx_str(loc, "key"));
         fr_putf(&o, ")");
     }
-    fr_putf(&o, narrow ? "\n%s (" : "\nLocal time %s (", ltime);
+    fr_put(&o, narrow ? "\n" : "\nLocal time ");
+    fr_out_slot(&o, FR_SLOT_LOCAL_TIME);
+    fr_put(&o, " (");
     fr_put_safe(&o, fr_wx_str(loc, "timezone"));
     fr_putf(&o, ")\n\n");
 
@@ -185,14 +185,22 @@ char *fr_text_weather(const json_t *doc, int64_t now_ms, const fr_view *view, si
         fr_put(&o, "\n");
     }
 
-    int64_t age = fr_wx_age_s(doc, now_ms);
-    fr_wx_ago(age < 0 ? 0 : age, ago, sizeof(ago));
-    bool stale = strcmp(fr_wx_str(fresh, "state"), "fresh") != 0;
-    fr_putf(&o, "%sUpdated %s%s\n", shown ? "\n" : "", ago,
-            stale ? (narrow ? " (renewing)" : " (newer data is on its way — ask again shortly)")
-                  : "");
+    fr_put(&o, shown ? "\nUpdated " : "Updated ");
+    fr_out_slot(&o, FR_SLOT_AGO);
+    fr_out_slot(&o, narrow ? FR_SLOT_TEXT_STALE_NARROW : FR_SLOT_TEXT_STALE);
+    fr_put(&o, "\n");
     footer(&o, narrow);
-    return fr_out_finish(&o, len);
+    return fr_out_finish_tpl(&o, offset, fr_wx_fetched_at_ms(doc), now_ms);
+}
+
+char *fr_text_weather(const json_t *doc, int64_t now_ms, const fr_view *view, size_t *len)
+{
+    fr_tpl *t = fr_text_weather_tpl(doc, now_ms, view);
+    if (!t) return NULL;
+    fr_fill f = {.now_ms = now_ms, .stale = fr_wx_doc_stale(doc), .max_age_s = -1, .swr_s = -1};
+    char *text = fr_tpl_fill(t, &f, len);
+    fr_tpl_unref(t);
+    return text;
 }
 
 char *fr_text_help(size_t *len)

@@ -16,13 +16,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tpl.h"
 #include "view.h"
 
 #define FR_TEXT_HOURS 12       /* hours at a glance, wide layout */
 #define FR_TEXT_HOURS_NARROW 6 /* and narrow */
 
-/* The report for one place from the api's weather document. view: the
- * layout and days (NULL: wide, FR_TEXT_DAYS days). */
+/* The report for one place from the api's weather document as a template
+ * (tpl.h: local time, "Updated … ago" and the stale note are slots; the rest
+ * as of the local date at now_ms). view: the layout and days (NULL: wide,
+ * FR_TEXT_DAYS days). NULL when out of memory. */
+fr_tpl *fr_text_weather_tpl(const json_t *doc, int64_t now_ms, const fr_view *view);
+/* The report filled at now_ms, stale as the document's freshness says. */
 char *fr_text_weather(const json_t *doc, int64_t now_ms, const fr_view *view, size_t *len);
 
 /* Usage text for "/" without a place. */

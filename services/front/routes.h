@@ -8,16 +8,22 @@
  * Accept: text/plain, ?format=text), one wttr.in-style line (?format=1..4 or
  * a %-format) or the api's JSON passed through with its caching headers
  * (Accept: application/json, ?format=json); view.h reads what was asked.
- * Place routes run on the server's worker threads: they block on the api.
+ * Place answers come from front's cache of the api's answers and of the
+ * pages rendered from them (cache.h): what it holds fresh — or stale, while
+ * it is revalidated in the background — and rendered is answered on the
+ * polling thread; a request that must ask the api (nothing kept, kept too
+ * long, the client's no-cache) or render goes to a worker thread.
  *
- * Ownership: fr_routes holds borrowed settings and lives as long as the
- * server. Handlers are called from the server's threads, concurrently. */
+ * Ownership: fr_routes holds borrowed settings and the cache and lives as
+ * long as the server. Handlers are called from the server's threads,
+ * concurrently. */
 #ifndef FRONT_ROUTES_H
 #define FRONT_ROUTES_H
 
 #include <stdbool.h>
 
 #include "api_client.h"
+#include "cache.h"
 #include "nimbus/buf.h"
 #include "nimbus/http_server.h"
 #include "nimbus/metrics.h"
@@ -25,8 +31,10 @@
 
 typedef struct fr_routes {
     fr_api api;
+    fr_cache *cache;                 /* borrowed */
+    const char *public_url;          /* front's public URL, no trailing slash (borrowed) */
     nb_counter *api_failures;        /* no usable answer from the api */
-    nb_counter *renders[FR_FORMATS]; /* pages rendered per format */
+    nb_counter *renders[FR_FORMATS]; /* pages, reports and lines rendered (not JSON) */
 } fr_routes;
 
 /* Registers the metrics and the routes on s (before nb_server_start). */
@@ -34,6 +42,10 @@ nb_err fr_routes_register(fr_routes *rt, nb_server *s);
 
 /* The /readyz callback: ready when the api's /healthz answers. */
 bool fr_routes_ready(void *rt, nb_buf *out);
+
+/* Answers an HTML page (body handed over; NULL answers 500) with front's
+ * security headers (CSP, nosniff, no referrer, no framing) and cache_control. */
+void fr_respond_html(nb_req *r, int status, char *body, size_t len, const char *cache_control);
 
 /* True when s is "lat,lon" (two decimal numbers); fills lat/lon with copies
  * of the two parts (each < 32 bytes). */

@@ -158,11 +158,22 @@ void fr_wx_ago(int64_t age_s, char *out, size_t outlen)
 
 int64_t fr_wx_age_s(const json_t *doc, int64_t now_ms)
 {
-    int64_t fetched;
-    const char *s = fr_wx_str(doc, "fetched_at");
-    if (!*s || !nb_time_parse_rfc3339(s, &fetched)) return -1;
+    int64_t fetched = fr_wx_fetched_at_ms(doc);
+    if (fetched == INT64_MIN) return -1;
     int64_t age = (now_ms - fetched) / 1000;
     return age < 0 ? 0 : age;
+}
+
+int64_t fr_wx_fetched_at_ms(const json_t *doc)
+{
+    int64_t fetched;
+    const char *s = fr_wx_str(doc, "fetched_at");
+    return *s && nb_time_parse_rfc3339(s, &fetched) ? fetched : INT64_MIN;
+}
+
+bool fr_wx_doc_stale(const json_t *doc)
+{
+    return strcmp(fr_wx_str(json_object_get(doc, "freshness"), "state"), "fresh") != 0;
 }
 
 void fr_wx_region(const json_t *location, char *out, size_t outlen)

@@ -58,6 +58,11 @@ void fr_wx_ago(int64_t age_s, char *out, size_t outlen);
 
 /* Seconds since the document's fetched_at at now_ms; -1 when missing/invalid. */
 int64_t fr_wx_age_s(const json_t *doc, int64_t now_ms);
+/* The document's fetched_at in Unix ms; INT64_MIN when missing/invalid. */
+int64_t fr_wx_fetched_at_ms(const json_t *doc);
+/* True unless the document's freshness.state is "fresh" (as the api said
+ * when it answered). */
+bool fr_wx_doc_stale(const json_t *doc);
 
 /* "Land Berlin, Germany" from location.admin1/country (either may be missing;
  * admin1 is dropped when equal to the name). "" when neither. */

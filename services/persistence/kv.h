@@ -10,6 +10,10 @@
  * expiry. put_if_newer() is monotonic: it never replaces a value whose
  * version is >= the new one, even with concurrent writers.
  *
+ * A cache backend that runs atomic scripts (Redis) also offers what replicas
+ * coordinate with (kv_coord_ops, reached through kv_coord()): renewal leases
+ * per key, the shared upstream budget, and the state a long poll watches.
+ *
  * A database backend also offers the transactional outbox (kv_outbox_ops,
  * reached through kv_outbox()): a record write that stores, in the same
  * transaction, the event of a new observation, and the claim/ack/release
@@ -99,6 +103,65 @@ typedef struct kv_outbox_ops {
     nb_err (*purge)(kv *k, int64_t older_than_ms, size_t *done);
 } kv_outbox_ops;
 
+/* --- coordination between replicas (cache backends: Redis) ---------------- */
+
+/* A renewal lease per key: who may fetch it from the upstream. Leases live in
+ * the cache beside the values (Redis: "nimbus:lease:<ns>:<key>"), with a TTL,
+ * so a holder that dies loses its lease when the TTL ends. */
+typedef enum kv_lease_state {
+    KV_LEASE_GRANTED, /* the caller holds it now, for ttl_ms */
+    KV_LEASE_HELD,    /* another holder has it; ttl_left_ms */
+    KV_LEASE_NEWER,   /* the stored version is newer than the caller's: version_ms */
+    KV_LEASE_FAILED,  /* the last holder failed: retry_after_s, reason; ttl_left_ms */
+} kv_lease_state;
+
+typedef struct kv_lease {
+    kv_lease_state state;
+    int64_t ttl_left_ms;
+    int64_t version_ms;
+    int retry_after_s;
+    char reason[160];
+} kv_lease;
+
+#define KV_BUDGET_WINDOWS_MAX 4 /* = NB_BUCKET_WINDOWS_MAX */
+
+/* A budget window: at most limit calls in any interval of seconds (bucket.h). */
+typedef struct kv_window {
+    int64_t seconds;
+    double limit;
+} kv_window;
+
+typedef struct kv_budget {
+    bool granted;
+    int64_t retry_after_ms;             /* refused: until every window holds enough */
+    int64_t window_s;                   /* refused: the window that waits longest */
+    double left[KV_BUDGET_WINDOWS_MAX]; /* tokens per window after the take */
+} kv_budget;
+
+/* What a watcher needs to know about a key, read in one round trip. */
+typedef struct kv_watch {
+    int64_t version_ms; /* 0: nothing stored */
+    bool lease_held;    /* someone holds a live lease (a failure marker is not one) */
+} kv_watch;
+
+typedef struct kv_coord_ops {
+    /* Grants the lease of (ns, key) to token for ttl_ms unless it is held, or
+     * a version newer than seen_ms is already stored (read that instead). */
+    nb_err (*lease_acquire)(kv *k, kv_ns ns, const char *key, const char *token, int64_t ttl_ms,
+                            int64_t seen_ms, kv_lease *out);
+    /* Ends token's lease (compare and delete: *released false when token does
+     * not hold it). hold_ms > 0: the key stays leased that long to nobody,
+     * with `failure` ("<retry_after_s> <reason>") told to who asks. */
+    nb_err (*lease_release)(kv *k, kv_ns ns, const char *key, const char *token, int64_t hold_ms,
+                            const char *failure, bool *released);
+    /* Takes cost from the budget `name` (every window, atomically; bucket.h
+     * rules, timed by the backend's own clock). */
+    nb_err (*budget_take)(kv *k, const char *name, double cost, const kv_window *w, size_t nw,
+                          kv_budget *out);
+    /* The version and lease state of n keys, in one round trip. */
+    nb_err (*watch)(kv *k, size_t n, const kv_ns *ns, const char *const *keys, kv_watch *out);
+} kv_coord_ops;
+
 typedef struct kv_ops {
     const char *name; /* "redis", "postgres", "mem" */
     nb_err (*get)(kv *k, kv_ns ns, const char *key, kv_value *out);
@@ -118,6 +181,7 @@ typedef struct kv_ops {
     void (*reset)(kv *k);
     void (*free)(kv *k);
     const kv_outbox_ops *outbox; /* NULL: the backend keeps no outbox */
+    const kv_coord_ops *coord;   /* NULL: the backend cannot coordinate replicas */
 } kv_ops;
 
 /* Every backend embeds this as its first member. */
@@ -173,6 +237,12 @@ static inline void kv_free(kv *k)
 static inline const kv_outbox_ops *kv_outbox(const kv *k)
 {
     return k->ops->outbox;
+}
+
+/* The backend's coordination operations, or NULL when it has none. */
+static inline const kv_coord_ops *kv_coord(const kv *k)
+{
+    return k->ops->coord;
 }
 
 static inline bool kv_err_is_down(nb_err e)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nimbus/bucket.h"
 #include "nimbus/clock.h"
 
 typedef struct mem_entry {
@@ -35,6 +36,22 @@ typedef struct mem_event {
     char owner[80];                              /* "" = unclaimed */
 } mem_event;
 
+/* A lease: value is the holder's token, or "!<retry_after_s> <reason>" for a
+ * failure kept after its holder released it. */
+typedef struct mem_lease {
+    struct mem_lease *next;
+    kv_ns ns;
+    char key[256];
+    char value[200];
+    int64_t until_ms;
+} mem_lease;
+
+typedef struct mem_budget {
+    struct mem_budget *next;
+    char name[64];
+    nb_bucket bucket;
+} mem_budget;
+
 typedef struct kv_mem {
     kv base;
     char name[32];
@@ -42,6 +59,8 @@ typedef struct kv_mem {
     pthread_mutex_t mu;
     mem_entry *head;
     mem_event *events, **events_tail;
+    mem_lease *leases;
+    mem_budget *budgets;
     bool down;
     int delay_ms;
     unsigned gets, puts, resets;
@@ -256,6 +275,14 @@ static void mem_free(kv *k)
         free(ev);
         ev = next;
     }
+    for (mem_lease *l = m->leases, *next; l; l = next) {
+        next = l->next;
+        free(l);
+    }
+    for (mem_budget *b = m->budgets, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
@@ -466,6 +493,171 @@ static const kv_outbox_ops mem_outbox_ops = {
     .purge = mem_purge,
 };
 
+/* --- coordination: leases and budgets ------------------------------------- */
+
+/* The live lease of (ns, key), or NULL; caller holds mu. Expired ones go. */
+static mem_lease *lease_find(kv_mem *m, kv_ns ns, const char *key)
+{
+    int64_t now = nb_now_ms();
+    for (mem_lease **p = &m->leases; *p;) {
+        mem_lease *l = *p;
+        if (l->until_ms <= now) {
+            *p = l->next;
+            free(l);
+            continue;
+        }
+        if (l->ns == ns && strcmp(l->key, key) == 0) return l;
+        p = &l->next;
+    }
+    return NULL;
+}
+
+static nb_err mem_lease_acquire(kv *k, kv_ns ns, const char *key, const char *token, int64_t ttl_ms,
+                                int64_t seen_ms, kv_lease *out)
+{
+    kv_mem *m = as_mem(k);
+    nb_err rc = NB_OK;
+    memset(out, 0, sizeof(*out));
+    mem_called(m, "lease_acquire");
+    pthread_mutex_lock(&m->mu);
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    int64_t now = nb_now_ms();
+    mem_entry *e = *find_slot(m, ns, key);
+    if (e && entry_live(e, now) && e->version_ms > seen_ms) {
+        out->state = KV_LEASE_NEWER;
+        out->version_ms = e->version_ms;
+        goto out_unlock;
+    }
+    mem_lease *l = lease_find(m, ns, key);
+    if (l) {
+        out->ttl_left_ms = l->until_ms - now;
+        out->state = KV_LEASE_HELD;
+        if (l->value[0] == '!') {
+            out->state = KV_LEASE_FAILED;
+            char *end;
+            out->retry_after_s = (int)strtol(l->value + 1, &end, 10);
+            snprintf(out->reason, sizeof(out->reason), "%s", *end == ' ' ? end + 1 : end);
+        }
+        goto out_unlock;
+    }
+    l = calloc(1, sizeof(*l));
+    if (!l) {
+        rc = NB_ERR_NOMEM;
+        goto out_unlock;
+    }
+    l->ns = ns;
+    snprintf(l->key, sizeof(l->key), "%s", key);
+    snprintf(l->value, sizeof(l->value), "%s", token);
+    l->until_ms = now + ttl_ms;
+    l->next = m->leases;
+    m->leases = l;
+    out->state = KV_LEASE_GRANTED;
+    out->ttl_left_ms = ttl_ms;
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static nb_err mem_lease_release(kv *k, kv_ns ns, const char *key, const char *token,
+                                int64_t hold_ms, const char *failure, bool *released)
+{
+    kv_mem *m = as_mem(k);
+    nb_err rc = NB_OK;
+    *released = false;
+    mem_called(m, "lease_release");
+    pthread_mutex_lock(&m->mu);
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    mem_lease *l = lease_find(m, ns, key);
+    if (!l || strcmp(l->value, token) != 0) goto out_unlock;
+    *released = true;
+    if (hold_ms > 0) {
+        snprintf(l->value, sizeof(l->value), "!%s", failure ? failure : "");
+        l->until_ms = nb_now_ms() + hold_ms;
+    } else {
+        l->until_ms = 0; /* lease_find drops it */
+        lease_find(m, ns, key);
+    }
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static nb_err mem_budget_take(kv *k, const char *name, double cost, const kv_window *w, size_t nw,
+                              kv_budget *out)
+{
+    kv_mem *m = as_mem(k);
+    nb_err rc = NB_OK;
+    nb_window win[NB_BUCKET_WINDOWS_MAX];
+    memset(out, 0, sizeof(*out));
+    if (nw > NB_BUCKET_WINDOWS_MAX) return NB_ERR_INVALID;
+    for (size_t i = 0; i < nw; i++)
+        win[i] = (nb_window){w[i].seconds, w[i].limit};
+    mem_called(m, "budget_take");
+    pthread_mutex_lock(&m->mu);
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    mem_budget *b = m->budgets;
+    while (b && strcmp(b->name, name) != 0)
+        b = b->next;
+    if (!b) {
+        b = calloc(1, sizeof(*b));
+        if (!b) {
+            rc = NB_ERR_NOMEM;
+            goto out_unlock;
+        }
+        snprintf(b->name, sizeof(b->name), "%s", name);
+        b->next = m->budgets;
+        m->budgets = b;
+    }
+    int64_t now = nb_now_ms();
+    nb_take t = nb_bucket_take(&b->bucket, win, nw, cost, now);
+    out->granted = t.granted;
+    out->retry_after_ms = t.granted ? 0 : t.retry_after_ms;
+    out->window_s = t.granted ? 0 : w[t.window].seconds;
+    for (size_t i = 0; i < nw; i++)
+        out->left[i] = nb_bucket_level(&b->bucket, win, i, now);
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static nb_err mem_watch(kv *k, size_t n, const kv_ns *ns, const char *const *keys, kv_watch *out)
+{
+    kv_mem *m = as_mem(k);
+    nb_err rc = NB_OK;
+    mem_called(m, "watch");
+    pthread_mutex_lock(&m->mu);
+    if (m->down) {
+        rc = NB_ERR_UNAVAILABLE;
+        goto out_unlock;
+    }
+    int64_t now = nb_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        mem_entry *e = *find_slot(m, ns[i], keys[i]);
+        mem_lease *l = lease_find(m, ns[i], keys[i]);
+        out[i].version_ms = e && entry_live(e, now) ? e->version_ms : 0;
+        out[i].lease_held = l && l->value[0] != '!';
+    }
+out_unlock:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static const kv_coord_ops mem_coord_ops = {
+    .lease_acquire = mem_lease_acquire,
+    .lease_release = mem_lease_release,
+    .budget_take = mem_budget_take,
+    .watch = mem_watch,
+};
+
 static const kv_ops mem_ops = {
     .name = "mem",
     .get = mem_get,
@@ -475,6 +667,7 @@ static const kv_ops mem_ops = {
     .reset = mem_reset,
     .free = mem_free,
     .outbox = &mem_outbox_ops,
+    .coord = &mem_coord_ops,
 };
 
 kv *kv_mem_new(const char *name, int64_t ttl_ms)

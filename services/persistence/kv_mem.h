@@ -5,7 +5,10 @@
  * unreachable backend: every operation then fails with NB_ERR_UNAVAILABLE.
  * It counts the operations it served so tests can observe the store's calls.
  * It keeps an outbox too (kv_outbox_ops: the same rules as the database's,
- * with leases on nb_now_ms()), so the store's event logic is testable here.
+ * with leases on nb_now_ms()), so the store's event logic is testable here,
+ * and what Redis offers replicas (kv_coord_ops: renewal leases, budgets with
+ * libcommon's bucket.h, the state a watcher reads), so the store's
+ * coordination is too.
  * Threads: all functions are thread-safe (one mutex). */
 #ifndef NIMBUS_PERSISTENCE_KV_MEM_H
 #define NIMBUS_PERSISTENCE_KV_MEM_H

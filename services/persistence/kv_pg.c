@@ -602,3 +602,19 @@ kv *kv_pg_new(const char *dsn, int timeout_ms)
     atomic_init(&p->schema_version, 0);
     return &p->base;
 }
+
+PGconn *kv_pg_conn(kv *k, int64_t deadline_ms, nb_err *err)
+{
+    kv_pg *p = as_pg(k);
+    if (atomic_load(&p->schema_version) == 0) {
+        *err = NB_ERR_UNAVAILABLE; /* not migrated yet: the probe thread will */
+        return NULL;
+    }
+    return conn_get(p, deadline_ms, err, NULL);
+}
+
+void kv_pg_conn_drop(kv *k)
+{
+    pg_conn *pc = pthread_getspecific(as_pg(k)->tls);
+    if (pc) conn_close(pc);
+}

@@ -1,10 +1,14 @@
 /* request.c — reading persistence's requests (see request.h). */
 #include "request.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "nimbus/clock.h"
+#include "nimbus/text.h"
 
 nb_err rq_key(kv_ns ns, const char *tail, char key[NB_QUERY_MAX + 1], char *why, size_t whylen)
 {
@@ -28,6 +32,71 @@ bool rq_is_json(const char *ct)
     static const char json[] = "application/json";
     const size_t n = sizeof(json) - 1;
     return ct && strncasecmp(ct, json, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* A whole decimal number in [min, max]. */
+static bool whole(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') return false;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
+nb_err rq_wait(const char *newer_than, const char *wait_ms, int64_t *newer_than_ms,
+               int64_t *wait_ms_out, char *why, size_t whylen)
+{
+    *newer_than_ms = 0;
+    *wait_ms_out = 0;
+    if (newer_than && !whole(newer_than, 0, NB_TIME_MAX_MS, newer_than_ms)) {
+        snprintf(why, whylen, "newer_than must be a version in milliseconds (an ETag's number)");
+        return NB_ERR_INVALID;
+    }
+    if (wait_ms && !whole(wait_ms, 0, RQ_WAIT_MAX_MS, wait_ms_out)) {
+        snprintf(why, whylen, "wait_ms must be a whole number of milliseconds from 0 to %d",
+                 RQ_WAIT_MAX_MS);
+        return NB_ERR_INVALID;
+    }
+    return NB_OK;
+}
+
+json_t *rq_json_object(const char *body, size_t len, const char *const *fields, char *why,
+                       size_t whylen)
+{
+    if (!body || len == 0) {
+        snprintf(why, whylen, "empty body");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        snprintf(why, whylen, "invalid JSON: %.*s",
+                 (int)nb_utf8_prefix(jerr.text, sizeof(jerr.text)), jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        snprintf(why, whylen, "body must be a JSON object");
+        goto out_fail;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+    {
+        const char *const *f = fields;
+        while (*f && strcmp(*f, k) != 0)
+            f++;
+        if (!*f) {
+            snprintf(why, whylen, "unknown field \"%.*s\"", (int)nb_utf8_prefix(k, 64), k);
+            goto out_fail;
+        }
+    }
+    return doc;
+out_fail:
+    json_decref(doc);
+    return NULL;
 }
 
 /* Refuses an empty body; otherwise prepares out. */

@@ -2,11 +2,13 @@
  * store: the key in the path, the body's media type, and a PUT body checked
  * with the shared codecs (libcommon record.h) and re-encoded canonically.
  *
- * Every refusal comes with the reason its 400/415 answer gives. Pure: no
+ * Every refusal comes with the reason its 400/415 answer gives. The JSON
+ * bodies of the other routes are read as objects of known fields here too. Pure: no
  * I/O, inputs borrowed; thread-safe. */
 #ifndef NIMBUS_PERSISTENCE_REQUEST_H
 #define NIMBUS_PERSISTENCE_REQUEST_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +25,20 @@ nb_err rq_key(kv_ns ns, const char *tail, char key[NB_QUERY_MAX + 1], char *why,
 /* True when a Content-Type value names application/json (parameters
  * allowed); false for NULL. */
 bool rq_is_json(const char *content_type);
+
+/* A long poll's query (GET ?newer_than=<ms>&wait_ms=<ms>, watch.h): both may
+ * be absent (*wait_ms 0: answer at once); newer_than defaults to 0 (any
+ * version). NB_OK, or NB_ERR_INVALID with the reason in why. */
+#define RQ_WAIT_MAX_MS 60000
+nb_err rq_wait(const char *newer_than, const char *wait_ms, int64_t *newer_than_ms,
+               int64_t *wait_ms_out, char *why, size_t whylen);
+
+/* A JSON body that must be an object with no fields beyond `fields`
+ * (NULL-terminated): a new reference; or NULL with the reason in why
+ * ("empty body", "invalid JSON: ...", "body must be a JSON object",
+ * "unknown field \"colour\""). Duplicate keys are refused. */
+json_t *rq_json_object(const char *body, size_t len, const char *const *fields, char *why,
+                       size_t whylen);
 
 /* A PUT body, validated, in the form it is stored. */
 typedef struct rq_put {

@@ -3,7 +3,7 @@
  * GET answers the stored bytes as they are (no parsing on the fast path) with
  * X-Store saying which store answered, ETag the stored version and
  * Cache-Control: max-age saying how long a client may reuse the answer
- * without asking again (routes_caching); a GET with that ETag in
+ * without asking again (routes_deps); a GET with that ETag in
  * If-None-Match gets 304 with the same headers. GETs are inline: the polling thread
  * queues the cache read for the store's batched reader (one pipelined Redis
  * round trip for many requests) and only misses go to a worker; the polling
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_routes.h"
 #include "event.h"
 #include "nimbus/clock.h"
 #include "nimbus/etag.h"
@@ -57,7 +58,7 @@ static void version_etag(int64_t version_ms, char out[32])
  * answer while the cache is up is a miss the fill thread is about to repair:
  * not to be reused (the next read, from the cache, is), so that what a
  * client reports as the answer's store (X-Store) is never a stale detail. */
-static long max_age_s(const routes_caching *c, kv_ns ns, const kv_value *v, store_backend from)
+static long max_age_s(const routes_deps *c, kv_ns ns, const kv_value *v, store_backend from)
 {
     if (from == STORE_DB && store_backend_up(c->st, STORE_CACHE)) return 0;
     if (ns == KV_NS_RECORD) return c->record_max_age_s;
@@ -72,7 +73,7 @@ static long max_age_s(const routes_caching *c, kv_ns ns, const kv_value *v, stor
 /* Answers a GET with a stored value: 200 with the bytes, or 304 when the
  * client already holds this version; both say how long it may be reused
  * (RFC 9111: a 304 refreshes the client's copy). Takes v's bytes. */
-static void respond_value(nb_req *r, const routes_caching *c, kv_ns ns, kv_value *v,
+static void respond_value(nb_req *r, const routes_deps *c, kv_ns ns, kv_value *v,
                           store_backend from)
 {
     char etag[32], cc[32];
@@ -90,7 +91,7 @@ static void respond_value(nb_req *r, const routes_caching *c, kv_ns ns, kv_value
 }
 
 /* Answers a GET from what the store said: the value, 404, or 503. */
-static void respond_read(nb_req *r, const routes_caching *c, nb_err rc, kv_ns ns, kv_value *v,
+static void respond_read(nb_req *r, const routes_deps *c, nb_err rc, kv_ns ns, kv_value *v,
                          store_backend from)
 {
     switch (rc) {
@@ -111,13 +112,40 @@ static void respond_read(nb_req *r, const routes_caching *c, nb_err rc, kv_ns ns
 }
 
 /* A GET in flight between the polling thread, the store's reader thread and
- * a worker. */
+ * a worker; a long poll (wait_ms) also waits in the watch between them. */
 typedef struct pending_get {
     nb_req *r;
-    const routes_caching *c;
+    const routes_deps *c;
     kv_ns ns;
+    int64_t newer_than_ms, deadline_ms; /* a long poll: deadline_ms > 0 */
     char key[NB_QUERY_MAX + 1];
 } pending_get;
+
+static void on_watched(nb_req *r, void *arg, watch_outcome why);
+
+/* Answers a read, or hands a long poll whose read found nothing newer to the
+ * watch; frees p once answered. */
+static void read_done(pending_get *p, nb_err rc, kv_value *v, store_backend from)
+{
+    if (p->deadline_ms) {
+        const char *why;
+        if (rc == NB_OK && v->version_ms > p->newer_than_ms)
+            why = watch_outcome_name(WATCH_NEWER);
+        else if (rc != NB_OK && rc != NB_ERR_NOT_FOUND) /* the failure is answered now */
+            why = watch_outcome_name(WATCH_UNAVAILABLE);
+        else if (nb_mono_ms() >= p->deadline_ms)
+            why = watch_outcome_name(WATCH_TIMEOUT);
+        else if (watch_add(p->c->w, p->r, p->ns, p->key, p->newer_than_ms, p->deadline_ms,
+                           on_watched, p)) {
+            if (rc == NB_OK) kv_value_release(v);
+            return; /* p is the watch's now */
+        } else
+            why = watch_outcome_name(WATCH_FULL);
+        nb_req_add_header(p->r, "X-Wait", why);
+    }
+    respond_read(p->r, p->c, rc, p->ns, v, from);
+    free(p);
+}
 
 /* Worker: the whole read path (the cache could not take the batched read). */
 static void get_anywhere(nb_req *r, void *ctx)
@@ -126,8 +154,7 @@ static void get_anywhere(nb_req *r, void *ctx)
     kv_value v;
     store_backend from;
     nb_err rc = store_get(p->c->st, p->ns, p->key, &v, &from);
-    respond_read(r, p->c, rc, p->ns, &v, from);
-    free(p);
+    read_done(p, rc, &v, from);
 }
 
 /* Worker: the cache did not have it; the database may. */
@@ -136,7 +163,18 @@ static void get_from_db(nb_req *r, void *ctx)
     pending_get *p = ctx;
     kv_value v;
     nb_err rc = store_get_db(p->c->st, p->ns, p->key, &v);
-    respond_read(r, p->c, rc, p->ns, &v, STORE_DB);
+    read_done(p, rc, &v, STORE_DB);
+}
+
+/* Worker: a long poll let go by the watch is answered as any GET, saying why. */
+static void on_watched(nb_req *r, void *arg, watch_outcome why)
+{
+    pending_get *p = arg;
+    kv_value v;
+    store_backend from;
+    nb_err rc = store_get(p->c->st, p->ns, p->key, &v, &from);
+    nb_req_add_header(r, "X-Wait", watch_outcome_name(why));
+    respond_read(r, p->c, rc, p->ns, &v, from);
     free(p);
 }
 
@@ -148,20 +186,32 @@ static void on_cached(void *arg, nb_err rc, kv_value *v)
         nb_req_to_worker(p->r, get_from_db, p);
         return;
     }
-    respond_value(p->r, p->c, p->ns, v, STORE_CACHE);
-    free(p);
+    read_done(p, NB_OK, v, STORE_CACHE);
 }
 
 /* Polling thread: queue the read for the store's batched cache reader, so
- * cache hits never wait for a worker; the rest runs on workers. */
-static void get_stored(nb_req *r, const routes_caching *c, kv_ns ns, const char *key)
+ * cache hits never wait for a worker; the rest runs on workers. A long poll
+ * (?wait_ms=, request.h rq_wait) whose read finds nothing newer than
+ * ?newer_than= is then held by the watch. */
+static void get_stored(nb_req *r, const routes_deps *c, kv_ns ns, const char *key)
 {
+    int64_t newer_than, wait_ms;
+    char why[160];
+    if (rq_wait(nb_req_query(r, "newer_than"), nb_req_query(r, "wait_ms"), &newer_than, &wait_ms,
+                why, sizeof(why)) != NB_OK) {
+        nb_respond_error(r, NB_ERR_INVALID, "%s", why);
+        return;
+    }
     pending_get *p = malloc(sizeof(*p));
     if (!p) {
         nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
         return;
     }
-    *p = (pending_get){.r = r, .c = c, .ns = ns};
+    *p = (pending_get){.r = r,
+                       .c = c,
+                       .ns = ns,
+                       .newer_than_ms = newer_than,
+                       .deadline_ms = wait_ms > 0 ? nb_mono_ms() + wait_ms : 0};
     snprintf(p->key, sizeof(p->key), "%s", key);
     if (!store_get_cached_async(c->st, ns, key, on_cached, p)) nb_req_to_worker(r, get_anywhere, p);
 }
@@ -177,9 +227,11 @@ static bool body_is_json(nb_req *r)
 }
 
 /* Answers a PUT from what the store said (proto/put-result.schema.json).
- * event_id: the event offered with a record (NULL: none). */
+ * event_id: the event offered with a record (NULL: none); lease: what became
+ * of the lease named by ?lease= (NULL: none named). */
 static void answer_put(nb_req *r, store *st, kv_ns ns, const char *key, int64_t version_ms,
-                       nb_err rc, const store_put_result *res, const char *event_id)
+                       nb_err rc, const store_put_result *res, const char *event_id,
+                       const char *lease)
 {
     if (rc == NB_ERR_INVALID) { /* the store refuses versions from the future */
         char when[40];
@@ -215,6 +267,7 @@ static void answer_put(nb_req *r, store *st, kv_ns ns, const char *key, int64_t 
         version_etag(version_ms, etag);
         nb_req_add_header(r, "ETag", etag);
     }
+    if (doc && lease) json_object_set_new(doc, "lease", json_string(lease));
     nb_respond_json(r, 200, doc);
 }
 
@@ -258,6 +311,8 @@ static void put_record(nb_req *r, void *ctx)
     char *event = NULL;
 
     if (!path_key(r, KV_NS_RECORD, key)) return;
+    const char *token = nb_req_query(r, "lease");
+    if (!coord_lease_param_ok(r, token)) return;
     const char *name = nb_req_query(r, "name");
     if (name && *name && !text_ok(name, NAME_MAX_LEN, NAME_MAX_LEN)) {
         nb_respond_error(r, NB_ERR_INVALID,
@@ -286,7 +341,8 @@ static void put_record(nb_req *r, void *ctx)
     kv_event ev = {.id = id, .observed = rec.current.time, .data = event, .len = elen};
     store_put_result res;
     rc = store_put_record(st, key, put.version_ms, put.canon, put.len, &ev, &res);
-    answer_put(r, st, KV_NS_RECORD, key, put.version_ms, rc, &res, id);
+    const char *lease = coord_release_after_put(st, KV_NS_RECORD, key, token, rc);
+    answer_put(r, st, KV_NS_RECORD, key, put.version_ms, rc, &res, id, lease);
 out_free:
     rq_put_release(&put);
     free(event);
@@ -305,6 +361,8 @@ static void put_geocode(nb_req *r, void *ctx)
     rq_put put;
 
     if (!path_key(r, KV_NS_GEOCODE, q) || !body_is_json(r)) return;
+    const char *token = nb_req_query(r, "lease");
+    if (!coord_lease_param_ok(r, token)) return;
     const char *body = nb_req_body(r, &len);
     nb_err rc = rq_geo_put(q, body, len, &put, why, sizeof(why));
     if (rc != NB_OK) {
@@ -314,50 +372,27 @@ static void put_geocode(nb_req *r, void *ctx)
     store_put_result res;
     rc = store_put(ctx, KV_NS_GEOCODE, q, put.version_ms, put.expires_at_ms, put.canon, put.len,
                    &res);
-    answer_put(r, ctx, KV_NS_GEOCODE, q, put.version_ms, rc, &res, NULL);
+    const char *lease = coord_release_after_put(ctx, KV_NS_GEOCODE, q, token, rc);
+    answer_put(r, ctx, KV_NS_GEOCODE, q, put.version_ms, rc, &res, NULL, lease);
     rq_put_release(&put);
 }
 
 /* --- /v1/outbox ------------------------------------------------------------ */
 
-/* The request body as a JSON object with no fields beyond `fields`
- * (NULL-terminated); answers 415/400 and returns NULL otherwise. */
-static json_t *object_body(nb_req *r, const char *const *fields)
+const char *routes_json_body(nb_req *r, size_t *len)
+{
+    return body_is_json(r) ? nb_req_body(r, len) : NULL;
+}
+
+json_t *routes_json_object(nb_req *r, const char *const *fields)
 {
     size_t len;
-    json_error_t jerr;
-
-    if (!body_is_json(r)) return NULL;
-    const char *body = nb_req_body(r, &len);
-    if (!body || len == 0) {
-        nb_respond_error(r, NB_ERR_INVALID, "empty body");
-        return NULL;
-    }
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc) {
-        nb_respond_error(r, NB_ERR_INVALID, "invalid JSON: %s", jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(doc)) {
-        nb_respond_error(r, NB_ERR_INVALID, "body must be a JSON object");
-        goto out_fail;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(doc, k, v)
-    {
-        const char *const *f = fields;
-        while (*f && strcmp(*f, k) != 0)
-            f++;
-        if (!*f) {
-            nb_respond_error(r, NB_ERR_INVALID, "unknown field \"%.64s\"", k);
-            goto out_fail;
-        }
-    }
+    const char *body = routes_json_body(r, &len);
+    if (!body) return NULL;
+    char why[300];
+    json_t *doc = rq_json_object(body, len, fields, why, sizeof(why));
+    if (!doc) nb_respond_error(r, NB_ERR_INVALID, "%s", why);
     return doc;
-out_fail:
-    json_decref(doc);
-    return NULL;
 }
 
 /* An integer field within [min, max]; answers 400 otherwise. */
@@ -437,7 +472,7 @@ static void post_claim(nb_req *r, void *ctx)
     size_t n = 0;
     nb_buf b;
 
-    json_t *doc = object_body(r, fields);
+    json_t *doc = routes_json_object(r, fields);
     if (!doc) return;
     const char *owner = owner_field(r, doc);
     if (!owner || !int_field(r, doc, "limit", 1, BATCH_MAX, &limit) ||
@@ -483,7 +518,7 @@ static void ids_route(nb_req *r, store *st, bool release)
     const char **ptrs = NULL;
     size_t n = 0, done = 0;
 
-    json_t *doc = object_body(r, release ? release_fields : ack_fields);
+    json_t *doc = routes_json_object(r, release ? release_fields : ack_fields);
     if (!doc) return;
     if (release && !(owner = owner_field(r, doc))) goto out_free;
     if (!(ids = ids_field(r, doc, &n))) goto out_free;
@@ -529,27 +564,27 @@ static void get_outbox_stats(nb_req *r, void *ctx)
 
 /* --- wiring ---------------------------------------------------------------- */
 
-nb_err routes_register(nb_server *s, store *st, const routes_caching *c)
+nb_err routes_register(nb_server *s, const routes_deps *c)
 {
     nb_err rc;
     if ((rc = nb_server_route(s, "GET", "/v1/records/*", "records", NB_ROUTE_INLINE, get_record,
                               (void *)c)) ||
         (rc = nb_server_route(s, "PUT", "/v1/records/*", "records", NB_ROUTE_WORKER, put_record,
-                              st)) ||
+                              c->st)) ||
         (rc = nb_server_route(s, "GET", "/v1/geocode/*", "geocode", NB_ROUTE_INLINE, get_geocode,
                               (void *)c)) ||
         (rc = nb_server_route(s, "PUT", "/v1/geocode/*", "geocode", NB_ROUTE_WORKER, put_geocode,
-                              st)) ||
+                              c->st)) ||
         (rc = nb_server_route(s, "POST", "/v1/outbox/claim", "outbox", NB_ROUTE_WORKER, post_claim,
-                              st)) ||
+                              c->st)) ||
         (rc = nb_server_route(s, "POST", "/v1/outbox/ack", "outbox", NB_ROUTE_WORKER, post_ack,
-                              st)) ||
+                              c->st)) ||
         (rc = nb_server_route(s, "POST", "/v1/outbox/release", "outbox", NB_ROUTE_WORKER,
-                              post_release, st)) ||
+                              post_release, c->st)) ||
         (rc = nb_server_route(s, "GET", "/v1/outbox/stats", "outbox", NB_ROUTE_WORKER,
-                              get_outbox_stats, st)))
+                              get_outbox_stats, c->st)))
         return rc;
-    return NB_OK;
+    return coord_routes_register(s, c->st);
 }
 
 bool routes_ready(void *ctx, nb_buf *out)

@@ -17,7 +17,7 @@
 
 /* Each version is a list of single statements (the extended protocol takes
  * one statement per call), ended by NULL. */
-static const char *const migrations[SCHEMA_VERSION][4] = {
+static const char *const migrations[SCHEMA_VERSION][16] = {
     /* 1: weather records and geocoding entries */
     {"CREATE TABLE records ("
      " key text PRIMARY KEY,"
@@ -44,6 +44,56 @@ static const char *const migrations[SCHEMA_VERSION][4] = {
      " sent_at timestamptz)",
      "CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL",
      "CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL", NULL},
+    /* 3: email subscriptions, their tokens (hashes only) and the mail queue */
+    {"CREATE TABLE subscriptions ("
+     " id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+     " email text NOT NULL,"
+     " email_canonical text NOT NULL,"
+     " place_key text NOT NULL,"
+     " place_name text NOT NULL,"
+     " timezone text NOT NULL DEFAULT '',"
+     " rules jsonb NOT NULL,"
+     " quiet_hours jsonb,"
+     " status text NOT NULL DEFAULT 'pending'"
+     "  CHECK (status IN ('pending', 'active', 'unsubscribed')),"
+     " state jsonb NOT NULL DEFAULT '{}',"
+     " state_version bigint NOT NULL DEFAULT 0,"
+     " client text NOT NULL DEFAULT '',"
+     " created_at timestamptz NOT NULL DEFAULT now(),"
+     " confirmed_at timestamptz,"
+     " unsubscribed_at timestamptz)",
+     "CREATE INDEX subscriptions_by_place ON subscriptions (place_key, id)"
+     " WHERE status = 'active'",
+     "CREATE UNIQUE INDEX subscriptions_one_active ON subscriptions (email_canonical, place_key)"
+     " WHERE status = 'active'",
+     "CREATE INDEX subscriptions_by_address ON subscriptions (email_canonical, created_at)",
+     "CREATE INDEX subscriptions_by_client ON subscriptions (client, created_at)",
+     "CREATE TABLE subscription_tokens ("
+     " hash bytea PRIMARY KEY,"
+     " subscription_id uuid NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,"
+     " purpose text NOT NULL CHECK (purpose IN ('confirm', 'manage')),"
+     " created_at timestamptz NOT NULL DEFAULT now(),"
+     " expires_at timestamptz NOT NULL)",
+     "CREATE INDEX subscription_tokens_expiry ON subscription_tokens (expires_at)",
+     "CREATE INDEX subscription_tokens_by_subscription ON subscription_tokens (subscription_id)",
+     "CREATE TABLE mails ("
+     " id uuid PRIMARY KEY DEFAULT gen_random_uuid(),"
+     " subscription_id uuid NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,"
+     " kind text NOT NULL CHECK (kind IN ('confirmation', 'alert')),"
+     " event_id uuid,"
+     " payload jsonb,"
+     " status text NOT NULL DEFAULT 'pending'"
+     "  CHECK (status IN ('pending', 'sent', 'failed', 'cancelled')),"
+     " attempts integer NOT NULL DEFAULT 0,"
+     " next_attempt_at timestamptz NOT NULL DEFAULT now(),"
+     " claimed_by text,"
+     " claimed_until timestamptz,"
+     " last_error text,"
+     " created_at timestamptz NOT NULL DEFAULT now(),"
+     " sent_at timestamptz,"
+     " UNIQUE (subscription_id, event_id))",
+     "CREATE INDEX mails_due ON mails (next_attempt_at) WHERE status = 'pending'",
+     "CREATE INDEX mails_finished ON mails (created_at) WHERE status <> 'pending'", NULL},
 };
 
 /* Runs a statement and clears its result. */

@@ -14,7 +14,7 @@
 #include "nimbus/err.h"
 
 /* The version this build migrates to. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* Migrates on connection c before deadline_ms (nb_mono_ms clock). On success
  * *version (if not NULL) is the database's version afterwards. On error the

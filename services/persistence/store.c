@@ -811,3 +811,61 @@ nb_err store_outbox_stats(store *s, kv_outbox_stats *out)
     if (!ob) return rc;
     return outbox_failed(s, ob->stats(s->be[STORE_DB].k, out));
 }
+
+/* --- coordination between replicas ---------------------------------------- */
+
+/* The cache's coordination operations if they may be called now; else NULL
+ * and *rc says why. */
+static const kv_coord_ops *coord_of(store *s, nb_err *rc)
+{
+    backend *cache = &s->be[STORE_CACHE];
+    const kv_coord_ops *co = kv_coord(cache->k);
+    *rc = !co ? NB_ERR_INTERNAL : !atomic_load(&cache->up) ? NB_ERR_UNAVAILABLE : NB_OK;
+    return *rc == NB_OK ? co : NULL;
+}
+
+/* Maps a cache failure: marks the cache down, NB_ERR_UNAVAILABLE. */
+static nb_err coord_failed(store *s, nb_err rc)
+{
+    if (rc == NB_OK || rc == NB_ERR_INVALID || rc == NB_ERR_NOMEM) return rc;
+    mark_down(s, STORE_CACHE, rc);
+    return NB_ERR_UNAVAILABLE;
+}
+
+nb_err store_lease_acquire(store *s, kv_ns ns, const char *key, const char *token, int64_t ttl_ms,
+                           int64_t seen_ms, kv_lease *out)
+{
+    nb_err rc;
+    const kv_coord_ops *co = coord_of(s, &rc);
+    if (!co) return rc;
+    return coord_failed(
+        s, co->lease_acquire(s->be[STORE_CACHE].k, ns, key, token, ttl_ms, seen_ms, out));
+}
+
+nb_err store_lease_release(store *s, kv_ns ns, const char *key, const char *token, int64_t hold_ms,
+                           const char *failure, bool *released)
+{
+    nb_err rc;
+    *released = false;
+    const kv_coord_ops *co = coord_of(s, &rc);
+    if (!co) return rc;
+    return coord_failed(
+        s, co->lease_release(s->be[STORE_CACHE].k, ns, key, token, hold_ms, failure, released));
+}
+
+nb_err store_budget_take(store *s, const char *name, double cost, const kv_window *w, size_t nw,
+                         kv_budget *out)
+{
+    nb_err rc;
+    const kv_coord_ops *co = coord_of(s, &rc);
+    if (!co) return rc;
+    return coord_failed(s, co->budget_take(s->be[STORE_CACHE].k, name, cost, w, nw, out));
+}
+
+nb_err store_watch(store *s, size_t n, const kv_ns *ns, const char *const *keys, kv_watch *out)
+{
+    nb_err rc;
+    const kv_coord_ops *co = coord_of(s, &rc);
+    if (!co) return rc;
+    return coord_failed(s, co->watch(s->be[STORE_CACHE].k, n, ns, keys, out));
+}

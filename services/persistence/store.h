@@ -15,6 +15,8 @@
  * - Records may carry their event: the database stores it in its outbox in
  *   the same transaction when the write advances the observation (kv.h); the
  *   outbox routes claim/ack/release go through the database's breaker.
+ * - Replicas coordinate through the cache (kv_coord_ops: renewal leases, the
+ *   shared upstream budget, the state long polls watch), behind its breaker.
  * - Each backend has a breaker: an unreachable backend is marked down and not
  *   called on the request path; the fill thread probes it with backoff (and
  *   health-pings live backends) and marks it up again, counting a reconnect.
@@ -120,6 +122,17 @@ nb_err store_outbox_ack(store *s, size_t n, const char *const *ids, size_t *done
 nb_err store_outbox_release(store *s, const char *owner, size_t n, const char *const *ids,
                             size_t *done);
 nb_err store_outbox_stats(store *s, kv_outbox_stats *out);
+
+/* Coordination between replicas (kv_coord_ops), through the cache's breaker:
+ * NB_ERR_UNAVAILABLE when the cache is down or failed (it is then marked
+ * down), NB_ERR_INTERNAL when it cannot coordinate (no kv_coord_ops). */
+nb_err store_lease_acquire(store *s, kv_ns ns, const char *key, const char *token, int64_t ttl_ms,
+                           int64_t seen_ms, kv_lease *out);
+nb_err store_lease_release(store *s, kv_ns ns, const char *key, const char *token, int64_t hold_ms,
+                           const char *failure, bool *released);
+nb_err store_budget_take(store *s, const char *name, double cost, const kv_window *w, size_t nw,
+                         kv_budget *out);
+nb_err store_watch(store *s, size_t n, const kv_ns *ns, const char *const *keys, kv_watch *out);
 
 bool store_backend_up(const store *s, store_backend b);
 /* Keys waiting to be invalidated in the cache. */

@@ -14,6 +14,10 @@ from nimbus_harness import http, procs, schema, shared, testing
 from nimbus_harness.sim import WeatherSim
 
 REDIS_DB = 1  # api tests own this Redis database of the shared server
+# The simulator has no limits: tests not about the upstream budget lift
+# Open-Meteo's (a test's own api_args come later and win).
+SIM_BUDGET = ["--upstream-pace-per-min", "1000000", "--upstream-budget-per-hour", "0",
+              "--upstream-budget-per-day", "0"]
 
 
 def iso(ms):
@@ -83,7 +87,7 @@ class ApiStack:
                          "--forecast-url", self.sim.forecast_url,
                          "--geocoding-url", self.sim.geocoding_url,
                          "--kafka-brokers", self.kafka.bootstrap,
-                         "--fresh-ttl-s", str(fresh_ttl_s)] + list(api_args)
+                         "--fresh-ttl-s", str(fresh_ttl_s)] + SIM_BUDGET + list(api_args)
         self.api = procs.Daemon("api", self.api_argv, env=api_env, ready_url=self.url + "/readyz",
                                 tmpdir=self.tmpdir)
         self.api.start()
@@ -197,3 +201,102 @@ class ApiTestCase(testing.TestCase):
         status = self.assertHeader(resp, "Cache-Status")
         self.assertTrue(status.startswith("nimbus; "), status)
         return doc
+
+
+class Replicas:
+    """Several api and persistence processes of one service: n_persistence
+    persistence replicas on one Redis (db 1, flushed) and one fresh PostgreSQL
+    database, and n_api api replicas on the shared simulator and Kafka; api i
+    talks to persistence i % n_persistence, so replicas meet only through
+    Redis and PostgreSQL. budget: the api's upstream budget flags (default: the
+    simulator's, unlimited)."""
+
+    def __init__(self, n_api=3, n_persistence=2, api_args=(), budget=None, tmpdir=None):
+        testing.require_binary("nimbus-persistence", "nimbus-api", "weather-sim")
+        self.servers = shared()
+        if self.servers.sim is None:
+            raise AssertionError("the shared weather simulator is not running")
+        self.sim = WeatherSim.attach(self.servers.sim.port)
+        self.redis = self.servers.redis
+        self.redis.cli("-n", str(REDIS_DB), "FLUSHDB")
+        self.pg = self.servers.postgres
+        self.db = self.pg.fresh_db("replicas")
+        self.tmpdir = tmpdir or procs.scratch_dir("replicas")
+        self.persistence, self.persistence_urls = [], []
+        for i in range(n_persistence):
+            port = procs.free_port()
+            url = "http://127.0.0.1:%d" % port
+            d = procs.Daemon(
+                "persistence-%d" % (i + 1),
+                [procs.binary("nimbus-persistence"), "--port", str(port),
+                 "--redis-url", "redis://127.0.0.1:%d/%d" % (self.redis.port, REDIS_DB),
+                 "--postgres-dsn", self.pg.dsn(self.db), "--backend-timeout-ms", "2000",
+                 "--access-log", "false"],
+                ready_url=url + "/readyz", tmpdir=self.tmpdir)
+            d.start()
+            self.persistence.append(d)
+            self.persistence_urls.append(url)
+        self.api, self.urls, self.argvs = [], [], []
+        for i in range(n_api):
+            port = procs.free_port()
+            url = "http://127.0.0.1:%d" % port
+            argv = [procs.binary("nimbus-api"), "--port", str(port),
+                    "--persistence-url", self.persistence_urls[i % n_persistence],
+                    "--forecast-url", self.sim.forecast_url,
+                    "--geocoding-url", self.sim.geocoding_url,
+                    "--kafka-brokers", self.servers.kafka.bootstrap,
+                    "--access-log", "false"] + (SIM_BUDGET if budget is None else list(budget)) \
+                + list(api_args)
+            d = procs.Daemon("api-%d" % (i + 1), argv, ready_url=url + "/readyz",
+                             tmpdir=self.tmpdir)
+            d.start()
+            self.api.append(d)
+            self.urls.append(url)
+            self.argvs.append(argv)
+
+    def weather(self, i, headers=None, timeout=30, **params):
+        """GET /v1/weather on api replica i."""
+        return http.request("GET", self.urls[i] + "/v1/weather?" + urllib.parse.urlencode(params),
+                            headers=headers, timeout=timeout)
+
+    def metric(self, i, name):
+        body = http.request("GET", self.urls[i] + "/metrics").text()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                   if line.startswith(name))
+
+    def persistence_metric(self, i, name):
+        body = http.request("GET", self.persistence_urls[i] + "/metrics").text()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                   if line.startswith(name))
+
+    def lease_ttl_ms(self, kind, key):
+        """PTTL of a renewal lease in Redis (-2: none)."""
+        return int(self.redis.cli("-n", str(REDIS_DB), "PTTL",
+                                  "nimbus:lease:%s:%s" % (kind, key)).strip())
+
+    def pg_fetched_at(self, key):
+        rows = self.pg.psql("SELECT fetched_at_ms FROM records WHERE key = '%s'"
+                            % key.replace("'", ""), db=self.db)
+        return int(rows[0][0]) if rows else None
+
+    def put_record(self, rec):
+        r = http.request("PUT", self.persistence_urls[0] + "/v1/records/" + rec["key"], body=rec)
+        assert r.status == 200, r.text()
+
+    def restart_api(self, i):
+        """A new api process for replica i (same flags), after a kill."""
+        port = int(self.argvs[i][self.argvs[i].index("--port") + 1])
+        self.api[i] = procs.Daemon("api-%d" % (i + 1), self.argvs[i],
+                                   ready_url="http://127.0.0.1:%d/readyz" % port,
+                                   tmpdir=self.tmpdir)
+        self.api[i].start()
+
+    def stop(self):
+        """SIGTERM to every process; each must exit 0 (a killed one is skipped)."""
+        problems = []
+        for d in self.api + self.persistence:
+            if d.alive():
+                rc = d.stop(timeout=20)
+                if rc != 0:
+                    problems.append("%s exited %s:\n%s" % (d.name, rc, d.log_tail()))
+        assert not problems, "\n".join(problems)

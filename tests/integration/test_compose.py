@@ -9,8 +9,13 @@ What it proves (each test names one property):
 - each nimbus daemon's environment names only settings its `--help` lists, and its
   healthcheck probes the port it is told to listen on (needs binaries in
   NIMBUS_BUILD_DIR; skipped with a message otherwise);
-- front and api are published on 127.0.0.1 only (unless NIMBUS_PUBLISH_ADDR says
-  otherwise), nothing else is published;
+- front and haproxy (the api replicas' entry) are published on 127.0.0.1 only
+  (unless NIMBUS_PUBLISH_ADDR says otherwise), nothing else is published;
+- many replicas, one service: haproxy balances every api and every persistence
+  service (deploy/haproxy/haproxy.cfg, health checks on /readyz) and the apis
+  and front go through it; Redis has a replica and three sentinels that
+  persistence is given; Kafka has three brokers with replication factor 3 and
+  min.insync.replicas 2;
 - the Dockerfile builds without test dependencies (-DBUILD_TESTING=OFF), its
   default (last) stage is the runtime one, which runs as a non-root user, holds
   every binary compose runs, and installs a package for every shared library
@@ -39,12 +44,20 @@ LOCAL_OVERRIDE = os.path.join(ROOT, "deploy", "compose.local.yml")
 DOCKERFILE = os.path.join(ROOT, "deploy", "Dockerfile")
 OFFLINE_ENV = os.path.join(ROOT, "deploy", "offline.env")
 HEALTHCHECK = os.path.join(ROOT, "deploy", "healthcheck.sh")
-DAEMONS = ("nimbus-persistence", "nimbus-api", "nimbus-front", "weather-sim", "kafka-dev-broker")
+DAEMONS = ("nimbus-persistence", "nimbus-api", "nimbus-front", "nimbus-notifier", "weather-sim",
+           "kafka-dev-broker")
+HAPROXY_CFG = os.path.join(ROOT, "deploy", "haproxy", "haproxy.cfg")
+KAFKA_BROKERS = ("kafka", "kafka-2", "kafka-3")
+SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
 # Which services each daemon must wait for (it connects to them).
 REQUIRED_DEPS = {
-    "persistence": {"redis", "postgres"},
-    "api": {"persistence", "kafka"},
-    "front": {"api"},
+    "persistence": {"redis", "postgres", *SENTINELS},
+    "persistence-2": {"redis", "postgres", *SENTINELS},
+    "haproxy": {"persistence", "persistence-2"},
+    "api": {"haproxy", *KAFKA_BROKERS},
+    "api-2": {"haproxy", *KAFKA_BROKERS},
+    "front": {"haproxy"},
+    "notifier": {"haproxy", *KAFKA_BROKERS, "mailpit"},
 }
 # Libraries present in every debian:12-slim image (essential packages).
 BASE_PACKAGES = {"libc6", "libgcc-s1", "zlib1g"}
@@ -166,14 +179,18 @@ class ComposeTestCase(unittest.TestCase):
 class TestComposeConfig(ComposeTestCase):
     def test_config_is_valid(self):
         self.assertEqual(self.config_result.returncode, 0, self.config_result.stderr)
-        self.assertTrue({"redis", "postgres", "kafka", "persistence", "api", "front",
-                         "weather-sim"} <= set(self.services()))
+        self.assertTrue({"redis", "redis-replica", *SENTINELS, "postgres", *KAFKA_BROKERS,
+                         "persistence", "persistence-2", "haproxy", "api", "api-2", "front",
+                         "notifier", "mailpit", "weather-sim"} <= set(self.services()))
 
     def test_backing_services_use_real_images(self):
         svcs = self.services()
         self.assertRegex(svcs["redis"]["image"], r"^redis:7")
         self.assertRegex(svcs["postgres"]["image"], r"^postgres:15")
         self.assertRegex(svcs["kafka"]["image"], r"^(apache|bitnami)/kafka:")
+        self.assertRegex(svcs["haproxy"]["image"], r"^haproxy:2")
+        for name in ("redis-replica", *SENTINELS):
+            self.assertRegex(svcs[name]["image"], r"^redis:7")
         env = svcs["kafka"]["environment"]
         self.assertIn("broker", env.get("KAFKA_PROCESS_ROLES", env.get("KAFKA_CFG_PROCESS_ROLES", "")))
         self.assertIn("controller", env.get("KAFKA_PROCESS_ROLES", env.get("KAFKA_CFG_PROCESS_ROLES", "")))
@@ -207,17 +224,27 @@ class TestComposeConfig(ComposeTestCase):
         for name in self.nimbus_services():
             with self.subTest(service=name):
                 self.assertEqual(svcs[name]["environment"].get("NIMBUS_BIND"), "0.0.0.0")
-        api = svcs["api"]["environment"]
-        self.assertEqual(api["NIMBUS_PERSISTENCE_URL"], "http://persistence:8081")
-        self.assertEqual(api["NIMBUS_KAFKA_BROKERS"], "kafka:9092")
-        self.assertEqual(api["NIMBUS_FORECAST_URL"], "https://api.open-meteo.com/v1/forecast")
-        self.assertEqual(svcs["front"]["environment"]["NIMBUS_API_URL"], "http://api:8080")
+        for name in ("api", "api-2"):
+            api = svcs[name]["environment"]
+            self.assertEqual(api["NIMBUS_PERSISTENCE_URL"], "http://haproxy:8081")
+            self.assertEqual(api["NIMBUS_KAFKA_BROKERS"].split(","),
+                             ["%s:9092" % b for b in KAFKA_BROKERS])
+            self.assertEqual(api["NIMBUS_FORECAST_URL"], "https://api.open-meteo.com/v1/forecast")
+        self.assertEqual(svcs["front"]["environment"]["NIMBUS_API_URL"], "http://haproxy:8080")
+        notifier = svcs["notifier"]["environment"]
+        self.assertEqual(notifier["NIMBUS_SMTP_URL"], "smtp://mailpit:1025")
+        self.assertEqual(notifier["NIMBUS_PUBLIC_URL"], svcs["front"]["environment"]["NIMBUS_PUBLIC_URL"])
+        self.assertEqual(notifier["NIMBUS_KAFKA_TOPIC"], svcs["api"]["environment"]["NIMBUS_KAFKA_TOPIC"])
+        self.assertEqual(notifier["NIMBUS_PERSISTENCE_URL"], "http://haproxy:8081")
+        self.assertEqual(notifier["NIMBUS_KAFKA_BROKERS"], svcs["api"]["environment"]["NIMBUS_KAFKA_BROKERS"])
         published = {name: [port_binding(p) for p in svc.get("ports", [])]
                      for name, svc in svcs.items()}
         self.assertEqual(published["front"], [("127.0.0.1", 8000, 8000)])
-        self.assertEqual(published["api"], [("127.0.0.1", 8080, 8080)])
+        self.assertEqual(published["haproxy"], [("127.0.0.1", 8080, 8080)])
+        # The mail catcher's web view (not its SMTP port): how people read the mail.
+        self.assertEqual(published["mailpit"], [("127.0.0.1", 8025, 8025)])
         for name, ports in published.items():
-            if name not in ("front", "api"):
+            if name not in ("front", "haproxy", "mailpit"):
                 self.assertFalse(ports, f"{name} must not be published on the host")
         res = run_compose("config", env_extra={"NIMBUS_PUBLISH_ADDR": "0.0.0.0",
                                                "NIMBUS_FRONT_PORT": "18000"})
@@ -252,6 +279,87 @@ class TestComposeConfig(ComposeTestCase):
         for n in init:
             self.assertIn(topic, svcs[n]["command"])
             self.assertIn(n, svcs["api"]["depends_on"])
+
+
+def haproxy_backends():
+    """{backend: {server name: "host:port"}} and the health-check lines of each,
+    from deploy/haproxy/haproxy.cfg."""
+    servers, checks, current = {}, {}, None
+    with open(HAPROXY_CFG, encoding="utf-8") as f:
+        for line in f:
+            words = line.split()
+            if not words or words[0].startswith("#"):
+                continue
+            if not line[0].isspace():
+                current = words[1] if words[0] == "backend" and len(words) > 1 else None
+                if current:
+                    servers[current], checks[current] = {}, []
+            elif current and words[0] == "server":
+                servers[current][words[1]] = words[2]
+            elif current and words[0] in ("option", "http-check"):
+                checks[current].append(" ".join(words))
+    return servers, checks
+
+
+class TestManyReplicas(ComposeTestCase):
+    """Many replicas, one service, on real engines."""
+
+    def test_haproxy_balances_every_replica_with_health_checks(self):
+        svcs = self.services()
+        servers, checks = haproxy_backends()
+        for backend, daemon, port in (("api", "nimbus-api", 8080),
+                                      ("persistence", "nimbus-persistence", 8081)):
+            with self.subTest(backend=backend):
+                replicas = sorted(n for n, d in self.nimbus_services().items() if d == daemon)
+                self.assertGreaterEqual(len(replicas), 2, f"only {replicas} run {daemon}")
+                self.assertEqual(sorted(servers[backend].values()),
+                                 sorted(f"{r}:{port}" for r in replicas))
+                self.assertIn("option httpchk GET /readyz", checks[backend])
+                self.assertIn("http-check expect status 200", checks[backend])
+        def mounts_the_config(v):
+            if isinstance(v, dict):
+                return (str(v.get("source", "")).endswith("deploy/haproxy/haproxy.cfg")
+                        and v.get("target") == "/usr/local/etc/haproxy/haproxy.cfg")
+            src, _, rest = str(v).partition(":")
+            return (src.endswith("deploy/haproxy/haproxy.cfg")
+                    and rest.startswith("/usr/local/etc/haproxy/haproxy.cfg"))
+        mount = [v for v in svcs["haproxy"].get("volumes", []) if mounts_the_config(v)]
+        self.assertTrue(mount, "haproxy does not get deploy/haproxy/haproxy.cfg")
+        if shutil.which("haproxy"):
+            r = subprocess.run(["haproxy", "-c", "-q", "-f", HAPROXY_CFG], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_redis_has_a_replica_and_three_sentinels_persistence_follows(self):
+        svcs = self.services()
+        self.assertEqual(svcs["redis-replica"]["command"][1:4], ["--replicaof", "redis", "6379"])
+        for name in SENTINELS:
+            with self.subTest(sentinel=name):
+                script = " ".join(map(str, svcs[name].get("command") or []))
+                self.assertIn("sentinel monitor mymaster redis 6379 2", script)
+                self.assertIn("redis-sentinel", script)
+        for name in ("persistence", "persistence-2"):
+            env = svcs[name]["environment"]
+            self.assertEqual(env["NIMBUS_REDIS_SENTINELS"].split(","),
+                             ["%s:26379" % s for s in SENTINELS])
+            self.assertEqual(env["NIMBUS_REDIS_MASTER_NAME"], "mymaster")
+
+    def test_kafka_has_three_brokers_replicating_every_event_three_times(self):
+        svcs = self.services()
+        ids, voters = set(), set()
+        for name in KAFKA_BROKERS:
+            env = svcs[name]["environment"]
+            with self.subTest(broker=name):
+                ids.add(str(env["KAFKA_NODE_ID"]))
+                voters.add(env["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+                self.assertEqual(env["KAFKA_ADVERTISED_LISTENERS"], f"PLAINTEXT://{name}:9092")
+                self.assertEqual(str(env["KAFKA_DEFAULT_REPLICATION_FACTOR"]), "3")
+                self.assertEqual(str(env["KAFKA_MIN_INSYNC_REPLICAS"]), "2")
+                self.assertEqual(str(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"]), "3")
+        self.assertEqual(ids, {"1", "2", "3"})
+        self.assertEqual(voters, {"1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"})
+        init = svcs["kafka-init"]["command"]
+        self.assertEqual(init[init.index("--replication-factor") + 1], "3")
 
 
 class TestOfflineProfile(ComposeTestCase):
@@ -309,8 +417,14 @@ class TestLocalOverride(ComposeTestCase):
                 allowed = set(self.SWAPPABLE)
                 if "command" not in base:
                     allowed.add("command")
-                changed = {k for k in set(svc) | set(base) if svc.get(k) != base.get(k)}
+                changed = {k for k in set(svc) | set(base)
+                           if self.same(svc.get(k), k) != self.same(base.get(k), k)}
                 self.assertLessEqual(changed, allowed)
+
+    @staticmethod
+    def same(value, key):
+        """value as compared: mounts in any order (docker-compose merges them reordered)."""
+        return sorted(map(str, value)) if key == "volumes" and value else value
 
     def test_no_registry_image_is_left(self):
         built = {s["image"] for s in self.merged.values() if "build" in s}
@@ -334,15 +448,34 @@ class TestLocalOverride(ComposeTestCase):
                 self.assertEqual(opts.get("--listen"), "0.0.0.0:" + adv.split(":")[1])
                 self.assertIn(adv, api_brokers)
 
+    def dev_brokers(self):
+        """{broker service: its options}, split into the one running the brokers
+        and the ones forwarding to it."""
+        out = {}
+        for broker in self.kafka_brokers(self.base):
+            cmd = self.merged[broker]["command"]
+            out[broker] = dict(zip(cmd[1::2], cmd[2::2]))
+        return out
+
+    def test_further_brokers_forward_to_the_first(self):
+        brokers = self.dev_brokers()
+        runs = [b for b, o in brokers.items() if "--forward" not in o]
+        self.assertEqual(len(runs), 1, f"one dev broker runs the brokers, not {runs}")
+        for name, opts in brokers.items():
+            if "--forward" in opts:
+                with self.subTest(service=name):
+                    self.assertEqual(opts["--forward"], brokers[runs[0]]["--advertise"])
+
     def test_dev_broker_has_the_topic_kafka_init_asks_for(self):
         topic = self.merged["api"]["environment"]["NIMBUS_KAFKA_TOPIC"]
+        brokers = self.dev_brokers()
         for name, svc in self.merged.items():
             cmd = svc.get("command") or []
             if (svc.get("entrypoint") or [""])[0].endswith("kafka-topics.sh"):
                 asked = dict(zip(cmd[::2], cmd[1::2]))
-                for broker in self.kafka_brokers(self.base):
-                    bcmd = self.merged[broker]["command"]
-                    have = dict(zip(bcmd[1::2], bcmd[2::2]))
+                for broker, have in brokers.items():
+                    if "--forward" in have:
+                        continue  # its topics are the first broker's
                     with self.subTest(job=name, broker=broker):
                         self.assertEqual(asked["--topic"], topic)
                         self.assertEqual(have.get("--topic"), topic)

@@ -348,19 +348,20 @@ class SchemaMigrationTest(testing.TestCase):
     def test_restart_on_same_database_is_idempotent(self):
         s = self.s
         rows = s.pg.psql("SELECT version FROM schema_version ORDER BY version", db=s.db)
-        self.assertEqual(rows, [["1"], ["2"]])
+        self.assertEqual(rows, [["1"], ["2"], ["3"]])
         key = "59.33,18.07"
         self.assertStatus(http.request("PUT", s.url("/v1/records/" + key), body=record(key)), 200)
         self.assertEqual(s.stop_daemon(), [])
         s.start_daemon()
         self.assertEqual(s.pg.psql("SELECT version FROM schema_version ORDER BY version",
-                                   db=s.db), [["1"], ["2"]])
+                                   db=s.db), [["1"], ["2"], ["3"]])
         r = http.get(s.url("/v1/records/" + key))
         self.assertStatus(r, 200)
         schema.validate(r.json(), "record")
         tables = s.pg.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
                            " ORDER BY tablename", db=s.db)
-        self.assertEqual(tables, [["geocode"], ["outbox"], ["records"], ["schema_version"]])
+        self.assertEqual(tables, [["geocode"], ["mails"], ["outbox"], ["records"],
+                                  ["schema_version"], ["subscription_tokens"], ["subscriptions"]])
         self.assertEqual(s.stop_daemon(), [])
 
     def test_daemons_starting_together_migrate_once(self):
@@ -381,7 +382,7 @@ class SchemaMigrationTest(testing.TestCase):
         for d in daemons:
             d.wait_ready()
         self.assertEqual(s.pg.psql("SELECT version FROM schema_version ORDER BY version", db=db),
-                         [["1"], ["2"]])
+                         [["1"], ["2"], ["3"]])
         for d in daemons:
             self.assertEqual(d.stop(), 0)
 

@@ -298,7 +298,7 @@ class Degraded(testing.TestCase):
         procs.wait_until(lambda: self.ready(s)[0] == 200, 15, what="ready once PostgreSQL is up")
         self.assertStatus(self.put(s, "3.00,3.00", record("3.00,3.00")), 200)
         self.assertEqual(s.pg.psql("SELECT version FROM schema_version ORDER BY version",
-                                   db=s.db), [["1"], ["2"]])
+                                   db=s.db), [["1"], ["2"], ["3"]])
 
     def test_postgres_frozen_requests_keep_their_deadline(self):
         s = self.stack(args=["--backend-timeout-ms", TIMEOUT_MS])

@@ -9,6 +9,11 @@ that no process it started is left (none whose command line, working directory
 or executable lies in the clone) and that every port is free again.
 While front is not built yet the parts that exist are checked and the test ends
 as skipped, saying so.
+
+Then, in the same clone (its build/ is reused), `./stack up --replicas 2`: two
+persistence and two api processes behind haproxy; answers through haproxy go on
+while one api replica is SIGKILLed (not one request fails), the launcher keeps
+running, and Ctrl-C again leaves nothing behind.
 """
 import os
 import re
@@ -16,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -62,14 +68,22 @@ def kill_under(path):
 
 
 class StackUpTest(testing.TestCase):
-    def setUp(self):
+    @classmethod
+    def setUpClass(cls):
         src = os.environ.get("NIMBUS_SOURCE_DIR") or os.path.join(
             os.path.dirname(os.path.abspath(__file__)), "..", "..")
-        self.tmp = tempfile.mkdtemp(prefix="nimbus-stackup-")
-        self.clone = os.path.join(self.tmp, "clone")
-        subprocess.run(["git", "clone", "-q", src, self.clone], check=True, timeout=120)
+        cls.tmp = tempfile.mkdtemp(prefix="nimbus-stackup-")
+        cls.clone = os.path.join(cls.tmp, "clone")
+        subprocess.run(["git", "clone", "-q", src, cls.clone], check=True, timeout=120)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
         self.ports = {name: procs.free_port()
-                      for name in ("front", "api", "persistence", "sim", "redis", "postgres")}
+                      for name in ("front", "api", "persistence", "sim", "redis", "postgres",
+                                   "notifier", "mail", "mail_web")}
         self.launcher = None
 
     def tearDown(self):
@@ -79,12 +93,13 @@ class StackUpTest(testing.TestCase):
             except AssertionError:
                 pass
         kill_under(self.clone)  # only after a failure is there anything to kill
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _log(self):
         return self.launcher.log_text()
 
-    def test_up_serves_berlin_and_ctrl_c_leaves_nothing(self):
+    def launch(self, *args):
+        """Runs ./stack up --upstream sim <args> in the clone; returns once it
+        printed 'nimbus is up'."""
         env = {"NIMBUS_%s_PORT" % n.upper(): p for n, p in self.ports.items()}
         env["NIMBUS_BUILD_JOBS"] = os.environ.get("NIMBUS_BUILD_JOBS", "2")
         env["NIMBUS_READY_TIMEOUT"] = "90"
@@ -92,8 +107,8 @@ class StackUpTest(testing.TestCase):
         env_clean = {k: v for k, v in os.environ.items()
                      if not k.startswith(("NIMBUS_", "ASAN_", "UBSAN_"))}
         logdir = procs.scratch_dir("stack-up")  # kept until exit: printed on failure
-        self.launcher = procs.Daemon("stack-up", ["./stack", "up", "--upstream", "sim"],
-                                     tmpdir=logdir)
+        self.launcher = procs.Daemon("stack-up", ["./stack", "up", "--upstream", "sim"]
+                                     + list(args), tmpdir=logdir)
         # SIGTERM, not SIGKILL, if this test process dies (ctest timeout): the
         # launcher then still stops the daemons it started in their own sessions.
         self.launcher.proc = procs.Proc("stack-up", self.launcher.argv, self.launcher.logfile,
@@ -106,6 +121,25 @@ class StackUpTest(testing.TestCase):
                     self.launcher.proc.popen.returncode, self.launcher.log_tail(60)))
             return "nimbus is up" in self._log()
         wait_until(up, UP_DEADLINE, interval=0.5, what="./stack up to print 'nimbus is up'")
+
+    def ctrl_c_leaves_nothing(self):
+        """SIGINT to the launcher: it exits, no process of the clone is left and
+        every port is free again. Returns the seconds it took."""
+        self.launcher.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        try:
+            rc = self.launcher.proc.popen.wait(90)
+        except subprocess.TimeoutExpired:
+            self.fail("./stack up still running 90 s after SIGINT:\n" + self.launcher.log_tail())
+        self.assertIn(rc, (0, 130), self.launcher.log_tail())
+        wait_until(lambda: not processes_under(self.clone), 15,
+                   what="no process of the clone left (left: %s)" % processes_under(self.clone))
+        busy = [n for n, p in self.ports.items() if port_open(p)]
+        self.assertEqual(busy, [], "ports still open after stop: %s" % busy)
+        return time.monotonic() - t0
+
+    def test_1_up_serves_berlin_and_ctrl_c_leaves_nothing(self):
+        self.launch()
         log = self._log()
         self.assertIn("UPSTREAM: simulator", log)
         started = set(re.findall(r"stack:\S* (\w+) ready", log))
@@ -137,25 +171,77 @@ class StackUpTest(testing.TestCase):
                             r.header("Content-Type"))
             self.assertIn("Berlin", r.text())
             checked.append("front GET /Berlin")
+        if complete and {"mail", "notifier"} <= started:
+            # Email alerts: the form's POST queues a confirmation, the notifier
+            # sends it, the local catcher keeps it under .stack/ and said where.
+            eml = os.path.join(self.clone, ".stack", "mail", "eml")
+            self.assertIn("mail kept in %s/" % eml, self._log())
+            self.assertStatus(http.get("http://127.0.0.1:%d/readyz" % self.ports["notifier"]), 200)
+            r = http.request("POST", "http://127.0.0.1:%d/subscribe" % self.ports["front"],
+                             body="place=Berlin&email=stack%40example.org&digest=1&digest_hour=7",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"},
+                             timeout=30)
+            self.assertStatus(r, 202)
+            wait_until(lambda: os.path.isdir(eml) and os.listdir(eml), 30,
+                       what="the confirmation mail in %s" % eml)
+            r = http.get("http://127.0.0.1:%d/" % self.ports["mail_web"])
+            self.assertIn("Confirm your weather alerts for Berlin", r.text())
+            checked.append("a confirmation mail in .stack/mail and its web view")
 
         # Ctrl-C: everything stops, nothing is left.
-        self.launcher.send_signal(signal.SIGINT)
-        t0 = time.monotonic()
-        try:
-            rc = self.launcher.proc.popen.wait(90)
-        except subprocess.TimeoutExpired:
-            self.fail("./stack up still running 90 s after SIGINT:\n" + self.launcher.log_tail())
-        self.assertIn(rc, (0, 130), self.launcher.log_tail())
-        wait_until(lambda: not processes_under(self.clone), 15,
-                   what="no process of the clone left (left: %s)" % processes_under(self.clone))
-        busy = [n for n, p in self.ports.items() if port_open(p)]
-        self.assertEqual(busy, [], "ports still open after stop: %s" % busy)
-        print("stopped in %.1fs; checked: %s" % (time.monotonic() - t0, ", ".join(checked)))
+        took = self.ctrl_c_leaves_nothing()
+        print("stopped in %.1fs; checked: %s" % (took, ", ".join(checked)))
 
         if not complete:
             raise unittest.SkipTest("not built yet: %s; checked redis, postgres, kafka%s"
                                     % (", ".join(p for p in chain if p not in started),
                                        "".join(", " + c for c in checked)))
+
+
+    def test_2_replicas_behind_haproxy_survive_a_killed_api(self):
+        self.launch("--replicas", "2")
+        log = self._log()
+        replicas = dict(re.findall(r"(api-\d|persistence-\d): +http://127\.0\.0\.1:\d+ "
+                                   r"\(pid (\d+)\)", log))
+        self.assertEqual(sorted(replicas), ["api-1", "api-2", "persistence-1", "persistence-2"],
+                         log[-3000:])
+        self.assertIn("haproxy ready", log)
+        api = "http://127.0.0.1:%d/v1/weather?city=Berlin" % self.ports["api"]
+        first = http.get(api, timeout=30)
+        self.assertStatus(first, 200)
+
+        # A client that keeps asking through haproxy while api-1 is SIGKILLed.
+        answers, stop = [], threading.Event()
+
+        def client():
+            while not stop.is_set():
+                try:
+                    answers.append(http.get(api, timeout=30).status)
+                except OSError as e:
+                    answers.append(repr(e))
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            wait_until(lambda: len(answers) >= 40, 30, what="answers before the kill")
+            os.kill(int(replicas["api-1"]), signal.SIGKILL)
+            at_kill = len(answers)
+            wait_until(lambda: "api-1 exited" in self._log(), 15,
+                       what="the launcher to notice api-1 is gone")
+            wait_until(lambda: len(answers) >= at_kill + 100, 60, what="answers after the kill")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
+        bad = [a for a in answers if a != 200]
+        self.assertEqual(bad, [], "answers through haproxy failed when api-1 was killed")
+        self.assertTrue(self.launcher.alive(), "./stack up stopped when one replica died")
+        front = http.get("http://127.0.0.1:%d/Berlin" % self.ports["front"], headers=CURL_UA,
+                         timeout=30)
+        self.assertStatus(front, 200)
+        took = self.ctrl_c_leaves_nothing()
+        print("2 replicas behind haproxy: %d answers, %d after api-1 was SIGKILLed, all 200; "
+              "stopped in %.1fs" % (len(answers), len(answers) - at_kill, took))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@
  * SIGINT. SIGUSR1 takes all brokers down, SIGUSR2 brings them back up (outage
  * tests); stored messages survive. With --listen, clients connect through the
  * relay (relay.h) instead, which lets other hosts (containers) reach the brokers
- * under the --advertise names; the bootstrap string is then those names. Signal handlers only
- * record what was asked; the main loop, woken by sigsuspend(), acts on it. main() only wires. */
+ * under the --advertise names; the bootstrap string is then those names. With --forward it
+ * runs no brokers of its own: its one --listen address relays to another dev broker's
+ * (another compose service standing in for a further Kafka broker: every one of them
+ * reaches the same brokers and topics). Signal handlers only record what was asked; the
+ * main loop, woken by sigsuspend(), acts on it. main() only wires. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -158,7 +161,7 @@ static void kdb_log_state(kdb_broker *b, long brokers)
 int main(int argc, char **argv)
 {
     const char *bootstrap_file = "", *topic = "weather.notifications", *log_level = "info";
-    const char *listen = "", *advertise = "", *bootstrap = NULL;
+    const char *listen = "", *advertise = "", *forward = "", *bootstrap = NULL;
     long partitions = 1, brokers = 1;
     const nb_setting settings[] = {
         {"bootstrap-file", NB_SET_STR, &bootstrap_file, "", 0, 0,
@@ -173,6 +176,10 @@ int main(int argc, char **argv)
         {"advertise", NB_SET_STR, &advertise, "", 0, 0,
          "host:port per broker that clients are told to connect to (with --listen; "
          "default: the --listen addresses)"},
+        {"forward", NB_SET_STR, &forward, "", 0, 0,
+         "host:port of another dev broker (its --listen address): run no brokers here, relay "
+         "the one --listen address to it (a further Kafka broker service of a compose file "
+         "standing in for a real cluster); --topic and --partitions are then that broker's"},
         {"log-level", NB_SET_STR, &log_level, "info", 0, 0, "debug|info|warn|error"},
     };
     int rc = 1, ntopics = 0;
@@ -205,6 +212,16 @@ int main(int argc, char **argv)
         nb_error("installing signal handlers: %s", strerror(errno));
         goto out;
     }
+    if (forward[0]) {
+        if (!listen[0] || brokers != 1) {
+            fprintf(stderr, "kafka-dev-broker: --forward needs one --listen address (and "
+                            "--brokers 1)\n");
+            rc = 2;
+            goto out;
+        }
+        bootstrap = forward;
+        goto relay;
+    }
     if (kdb_open((int)brokers, &broker) != NB_OK) goto out;
     for (int i = 0; i < ntopics; i++) {
         if (kdb_create_topic(broker, topics[i], (int)partitions, KDB_TOPIC_TIMEOUT_MS) != NB_OK)
@@ -212,6 +229,7 @@ int main(int argc, char **argv)
         nb_info("topic %s ready (%ld partitions)", topics[i], partitions);
     }
     bootstrap = kdb_bootstraps(broker);
+relay:
     if (listen[0]) {
         if (kdr_routes_parse(listen, advertise, bootstrap, routes, (int)brokers, &route_text) !=
             NB_OK) {
@@ -228,7 +246,8 @@ int main(int argc, char **argv)
 
     while (!g_stop) {
         sigsuspend(&waitmask); /* returns after a handler ran */
-        if (g_want == KDB_WANT_DOWN && kdb_is_up(broker)) {
+        if (!broker) {         /* --forward: no brokers of its own to take down */
+        } else if (g_want == KDB_WANT_DOWN && kdb_is_up(broker)) {
             if (kdb_set_down(broker) == NB_OK) kdb_log_state(broker, brokers);
         } else if (g_want == KDB_WANT_UP && !kdb_is_up(broker)) {
             if (kdb_set_up(broker) == NB_OK) kdb_log_state(broker, brokers);

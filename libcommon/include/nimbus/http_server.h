@@ -28,8 +28,8 @@
  * Every request must be answered exactly once by its handler (its owner).
  *
  * Lifetime: a request holds its own copies of its method, path, headers,
- * query and body, taken when it arrives; the accessors read those, never the
- * connection. The nb_req lives until libmicrohttpd is done with it AND its
+ * query, body and client address, taken when it arrives; the accessors read
+ * those, never the connection. The nb_req lives until libmicrohttpd is done with it AND its
  * owner has answered, so the owner may read and answer it at any time, also
  * after the server stopped (nb_server_stop/free) and its connection is gone:
  * such a late answer is dropped. An owner that never answers leaks it.
@@ -117,6 +117,8 @@ void nb_req_query_each(const nb_req *r, nb_query_fn fn, void *ctx);
 /* Request header (case-insensitive) or NULL. */
 const char *nb_req_header(const nb_req *r, const char *name);
 const char *nb_req_id(const nb_req *r);
+/* The client's address as text ("127.0.0.1"); "" when unknown. */
+const char *nb_req_peer(const nb_req *r);
 const char *nb_req_body(const nb_req *r, size_t *len);
 
 /* --- answering (exactly once per request, by its owner; any thread) ----- */

@@ -22,6 +22,12 @@ size_t nb_utf8_next(const char *s, size_t n, uint32_t *cp);
 /* True when the n bytes at s are valid UTF-8 (NUL bytes included). */
 bool nb_utf8_valid(const char *s, size_t n);
 
+/* The length of the longest prefix of s (NUL-terminated) that is at most
+ * max bytes and valid UTF-8: it ends between two characters, and before the
+ * first byte that is not UTF-8. Where to cut outside text quoted in a
+ * message ("%.*s") so that the message stays UTF-8. */
+size_t nb_utf8_prefix(const char *s, size_t max);
+
 /* True for a code point that must not reach a reader (see above). */
 bool nb_text_unsafe(uint32_t cp);
 

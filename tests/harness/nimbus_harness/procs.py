@@ -31,6 +31,7 @@ _BINARIES = {
     "nimbus-persistence": "services/persistence/nimbus-persistence",
     "nimbus-api": "services/api/nimbus-api",
     "nimbus-front": "services/front/nimbus-front",
+    "nimbus-notifier": "services/notifier/nimbus-notifier",
     "weather-sim": "tools/weather-sim/weather-sim",
     "kafka-dev-broker": "tools/kafka-dev-broker/kafka-dev-broker",
 }
@@ -382,12 +383,13 @@ class Redis:
     """A private redis-server on 127.0.0.1:port with its files in tmpdir.
     appendonly=True keeps data across restart(); otherwise a restart starts empty."""
 
-    def __init__(self, tmpdir=None, port=None, appendonly=False, detached=False):
+    def __init__(self, tmpdir=None, port=None, appendonly=False, detached=False, args=()):
         self.tmpdir = tmpdir or scratch_dir("redis")
         os.makedirs(self.tmpdir, exist_ok=True)
         self.port = port or free_port()
         self.appendonly = appendonly
         self.detached = detached
+        self.args = [str(a) for a in args]  # more redis-server options, e.g. --replicaof
         self.proc = None
 
     @classmethod
@@ -395,6 +397,7 @@ class Redis:
         """A handle on a Redis someone else started (cli/url only)."""
         r = cls.__new__(cls)
         r.tmpdir, r.port, r.appendonly, r.detached, r.proc = None, port, False, True, None
+        r.args = []
         return r
 
     @property
@@ -409,7 +412,7 @@ class Redis:
         argv = ["redis-server", "--port", self.port, "--bind", "127.0.0.1",
                 "--dir", self.tmpdir, "--save", "", "--daemonize", "no",
                 "--appendonly", "yes" if self.appendonly else "no",
-                "--protected-mode", "no"]
+                "--protected-mode", "no"] + self.args
         self.proc = Proc("redis", argv, os.path.join(self.tmpdir, "redis.log"),
                          detached=self.detached)
 
@@ -451,6 +454,61 @@ class Redis:
         if self.proc and self.proc.alive():
             self.stop()
         return self.start()
+
+
+class Sentinel:
+    """A redis-sentinel (Debian's redis-sentinel) on 127.0.0.1:port watching the
+    master `name` at 127.0.0.1:master_port, with a quorum of `quorum` sentinels
+    and a short down-after time, so failovers happen within seconds in tests.
+    Its config file lives in tmpdir (sentinels rewrite it)."""
+
+    def __init__(self, master_port, name="mymaster", quorum=2, down_after_ms=1000,
+                 failover_timeout_ms=5000, tmpdir=None, port=None):
+        self.tmpdir = tmpdir or scratch_dir("sentinel")
+        os.makedirs(self.tmpdir, exist_ok=True)
+        self.port = port or free_port()
+        self.name = name
+        self.conf = os.path.join(self.tmpdir, "sentinel.conf")
+        with open(self.conf, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\nprotected-mode no\ndir %s\n"
+                    "sentinel monitor %s 127.0.0.1 %d %d\n"
+                    "sentinel down-after-milliseconds %s %d\n"
+                    "sentinel failover-timeout %s %d\n"
+                    "sentinel parallel-syncs %s 1\n"
+                    % (self.port, self.tmpdir, name, master_port, quorum, name, down_after_ms,
+                       name, failover_timeout_ms, name))
+        self.proc = None
+
+    def start(self, timeout=15):
+        self.proc = Proc("redis-sentinel", ["redis-sentinel", self.conf],
+                         os.path.join(self.tmpdir, "sentinel.log"))
+
+        def ready():
+            if not self.proc.alive():
+                raise Fatal("redis-sentinel exited (%s):\n%s"
+                            % (self.proc.popen.returncode, self.proc.log_tail()))
+            return self.master() is not None
+        wait_until(ready, timeout, what="sentinel on port %d" % self.port)
+        return self
+
+    def cli(self, *args, timeout=10):
+        r = _run(["redis-cli", "-h", "127.0.0.1", "-p", self.port] + list(args), timeout=timeout)
+        return r.stdout.decode("utf-8", "replace")
+
+    def master(self):
+        """(host, port) this sentinel names as the master now, or None."""
+        try:
+            out = self.cli("SENTINEL", "get-master-addr-by-name", self.name).split()
+        except Exception:
+            return None
+        return (out[0], int(out[1])) if len(out) == 2 else None
+
+    @property
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+    def stop(self, timeout=15):
+        return self.proc.stop(signal.SIGTERM, timeout) if self.proc else None
 
 
 # ---------------------------------------------------------------- PostgreSQL

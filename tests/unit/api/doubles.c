@@ -1,6 +1,7 @@
 /* doubles.c — in-memory persistence and upstream for the api's unit tests. */
 #include "doubles.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nimbus/bucket.h"
 #include "nimbus/clock.h"
 #include "nimbus/etag.h"
 
@@ -75,9 +77,24 @@ typedef struct mem_event {
     int64_t created_ms;
 } mem_event;
 
+typedef struct mem_lease {
+    store_lease_kind kind;
+    char key[NB_QUERY_MAX + 1];
+    char token[40];
+    bool failed;
+    int retry_after_s;
+    char reason[160];
+    int64_t until_ms; /* monotonic; 0: free slot */
+} mem_lease;
+
 struct store_mem {
     store base;
     pthread_mutex_t lock;
+    pthread_cond_t changed; /* a value was stored or a lease released */
+    mem_lease leases[MAX_KEYS];
+    nb_bucket bucket;
+    bool coord_down;
+    long lease_calls, leases_granted, waits, budget_calls, next_token;
     int nrec;
     nb_record recs[MAX_KEYS];
     char etags[MAX_KEYS][STORE_ETAG_MAX];
@@ -95,6 +112,9 @@ struct store_mem {
     long acked, claims, outbox_calls;
     bool outbox_down;
     long next_id;
+    long subs_created, subs_status;
+    char subs_retry_after[16];
+    char *subs_last; /* the last body POSTed to /v1/subscriptions */
 };
 
 static int find_rec(store_mem *m, const char *key)
@@ -205,6 +225,28 @@ static void store_record_locked(store_mem *m, const nb_record *rec, store_put_re
     }
 }
 
+/* The live lease of (kind, key), or NULL; caller holds the lock. */
+static mem_lease *lease_find(store_mem *m, store_lease_kind kind, const char *key)
+{
+    int64_t now = nb_mono_ms();
+    for (int i = 0; i < MAX_KEYS; i++) {
+        mem_lease *l = &m->leases[i];
+        if (l->until_ms > now && l->kind == kind && strcmp(l->key, key) == 0) return l;
+    }
+    return NULL;
+}
+
+/* A PUT that names its lease (?lease= / &lease=) releases it once stored;
+ * caller holds the lock. */
+static void release_named_lease(store_mem *m, const char *path, store_lease_kind kind,
+                                const char *key)
+{
+    const char *t = strstr(path, "lease=");
+    if (!t) return;
+    mem_lease *l = lease_find(m, kind, key);
+    if (l && !l->failed && strcmp(l->token, t + 6) == 0) l->until_ms = 0;
+}
+
 static nb_err mem_put(store *st, const char *path, const char *body, size_t len, long timeout_ms,
                       store_put_result *res, nb_error *err)
 {
@@ -226,6 +268,7 @@ static nb_err mem_put(store *st, const char *path, const char *body, size_t len,
             e = nb_error_set(err, NB_ERR_INVALID, 0, "bad record: %s", why);
         else
             store_record_locked(m, &rec, res);
+        if (e == NB_OK) release_named_lease(m, path, STORE_LEASE_RECORD, rec.key);
     } else if (strncmp(path, "/v1/geocode/", 12) == 0) {
         nb_geo_entry g;
         if (nb_geo_parse(body, len, &g, &why) != NB_OK) {
@@ -233,11 +276,13 @@ static nb_err mem_put(store *st, const char *path, const char *body, size_t len,
         } else if (m->ngeo < MAX_KEYS) {
             m->geo[m->ngeo++] = g;
             res->applied = true;
+            release_named_lease(m, path, STORE_LEASE_GEOCODE, g.query);
         }
     } else {
         e = nb_error_set(err, NB_ERR_NOT_FOUND, 0, "no route %s", path);
     }
     if (log) log->stored = e == NB_OK;
+    pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
     return e;
 }
@@ -342,6 +387,195 @@ static nb_err mem_stats(store *st, outbox_stats *out, nb_error *err)
     return e;
 }
 
+/* ---- coordination ---- */
+
+static nb_err coord_check(store_mem *m, nb_error *err)
+{
+    return m->coord_down ? nb_error_set(err, NB_ERR_UNAVAILABLE, 1, "persistence: Redis is down")
+                         : NB_OK;
+}
+
+static int64_t stored_version(store_mem *m, store_lease_kind kind, const char *key)
+{
+    if (kind == STORE_LEASE_RECORD) {
+        int i = find_rec(m, key);
+        return i < 0 ? 0 : m->recs[i].fetched_at_ms;
+    }
+    for (int i = 0; i < m->ngeo; i++)
+        if (strcmp(m->geo[i].query, key) == 0 &&
+            (!m->geo[i].expires_at_ms || m->geo[i].expires_at_ms > nb_now_ms()))
+            return m->geo[i].resolved_at_ms;
+    return 0;
+}
+
+static nb_err mem_lease_acquire(store *st, store_lease_kind kind, const char *key, int64_t seen_ms,
+                                long ttl_ms, store_lease *out, nb_error *err)
+{
+    store_mem *m = (store_mem *)st;
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&m->lock);
+    m->lease_calls++;
+    nb_err e = coord_check(m, err);
+    int64_t v = e ? 0 : stored_version(m, kind, key), now = nb_mono_ms();
+    mem_lease *l = e ? NULL : lease_find(m, kind, key);
+    if (e) {
+    } else if (v > seen_ms) {
+        out->state = STORE_LEASE_NEWER;
+        out->version_ms = v;
+    } else if (l) {
+        out->state = l->failed ? STORE_LEASE_FAILED : STORE_LEASE_HELD;
+        out->ttl_ms = (long)(l->until_ms - now);
+        out->retry_after_s = l->retry_after_s;
+        snprintf(out->reason, sizeof(out->reason), "%s", l->reason);
+    } else {
+        for (int i = 0; i < MAX_KEYS && !l; i++)
+            if (m->leases[i].until_ms <= now) l = &m->leases[i];
+        memset(l, 0, sizeof(*l));
+        l->kind = kind;
+        snprintf(l->key, sizeof(l->key), "%s", key);
+        snprintf(l->token, sizeof(l->token), "00000000-0000-4000-9000-%012u",
+                 (unsigned)(++m->next_token % 1000000));
+        l->until_ms = now + ttl_ms;
+        out->state = STORE_LEASE_GRANTED;
+        out->ttl_ms = ttl_ms;
+        snprintf(out->token, sizeof(out->token), "%s", l->token);
+        m->leases_granted++;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return e;
+}
+
+static nb_err mem_lease_release(store *st, store_lease_kind kind, const char *key,
+                                const char *token, long hold_ms, int retry_after_s,
+                                const char *reason, nb_error *err)
+{
+    store_mem *m = (store_mem *)st;
+    pthread_mutex_lock(&m->lock);
+    nb_err e = coord_check(m, err);
+    mem_lease *l = e ? NULL : lease_find(m, kind, key);
+    if (l && !l->failed && strcmp(l->token, token) == 0) {
+        if (hold_ms > 0) {
+            l->failed = true;
+            l->retry_after_s = retry_after_s;
+            snprintf(l->reason, sizeof(l->reason), "%s", reason ? reason : "");
+            l->until_ms = nb_mono_ms() + hold_ms;
+        } else {
+            l->until_ms = 0;
+        }
+        pthread_cond_broadcast(&m->changed);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return e;
+}
+
+/* Waits (lock held) until a version newer than newer_than is stored, nobody
+ * holds the lease, or wait_ms passes. */
+static nb_err wait_locked(store_mem *m, store_lease_kind kind, const char *key,
+                          int64_t newer_than_ms, long wait_ms, nb_error *err)
+{
+    m->waits++;
+    nb_err e = coord_check(m, err);
+    int64_t until = nb_mono_ms() + wait_ms;
+    while (!e && stored_version(m, kind, key) <= newer_than_ms) {
+        mem_lease *l = lease_find(m, kind, key);
+        int64_t now = nb_mono_ms();
+        if (!l || l->failed || now >= until) break;
+        int64_t wake = l->until_ms < until ? l->until_ms : until;
+        struct timespec ts;
+        nb_timespec_in(wake - now, &ts);
+        pthread_cond_timedwait(&m->changed, &m->lock, &ts);
+    }
+    return e;
+}
+
+static nb_err mem_wait_record(store *st, const char *key, int64_t newer_than_ms, long wait_ms,
+                              nb_record *out, char source[16], nb_error *err)
+{
+    store_mem *m = (store_mem *)st;
+    pthread_mutex_lock(&m->lock);
+    nb_err e = wait_locked(m, STORE_LEASE_RECORD, key, newer_than_ms, wait_ms, err);
+    int i = e ? -1 : find_rec(m, key);
+    if (i >= 0) {
+        *out = m->recs[i];
+        snprintf(source, 16, "cache");
+    } else if (!e) {
+        e = nb_error_set(err, NB_ERR_NOT_FOUND, 0, "no record for %s", key);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return e;
+}
+
+static nb_err mem_wait_geo(store *st, const char *query, int64_t newer_than_ms, long wait_ms,
+                           nb_geo_entry *out, nb_error *err)
+{
+    store_mem *m = (store_mem *)st;
+    pthread_mutex_lock(&m->lock);
+    nb_err e = wait_locked(m, STORE_LEASE_GEOCODE, query, newer_than_ms, wait_ms, err);
+    pthread_mutex_unlock(&m->lock);
+    if (e) return e;
+    atomic_fetch_sub(&m->geo_reads, 1); /* not a read of the read step */
+    store_meta meta;
+    return mem_get_geo(st, query, out, &meta, err);
+}
+
+static nb_err mem_budget_take(store *st, double cost, const nb_window *w, size_t nw,
+                              store_budget *out, nb_error *err)
+{
+    store_mem *m = (store_mem *)st;
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&m->lock);
+    m->budget_calls++;
+    nb_err e = coord_check(m, err);
+    if (!e) {
+        int64_t now = nb_now_ms();
+        nb_take t = nb_bucket_take(&m->bucket, w, nw, cost, now);
+        out->granted = t.granted;
+        out->retry_after_ms = t.granted ? 0 : (long)t.retry_after_ms;
+        out->window_s = t.granted ? 0 : (long)w[t.window].seconds;
+        for (size_t i = 0; i < nw; i++)
+            out->left[i] = nb_bucket_level(&m->bucket, w, i, now);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return e;
+}
+
+/* persistence's subscription routes, as far as the api sees them: a create
+ * answers 201 with the subscription (or the status set by
+ * store_mem_subscriptions_answer); the token routes know no token. */
+static nb_err mem_subscriptions(store *st, const char *path, const char *body, size_t len,
+                                store_reply *out, nb_error *err)
+{
+    store_mem *m = (store_mem *)st;
+    *out = (store_reply){0};
+    nb_err e = read_pause(m, err);
+    if (e) return e;
+    json_t *req = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL), *doc;
+    pthread_mutex_lock(&m->lock);
+    if (strcmp(path, "/v1/subscriptions") != 0) {
+        out->status = 404;
+        doc = json_pack("{s:s, s:s}", "error", "not_found", "reason", "unknown or expired token");
+    } else if (m->subs_status) {
+        out->status = m->subs_status;
+        snprintf(out->retry_after, sizeof(out->retry_after), "%s", m->subs_retry_after);
+        doc = json_pack("{s:s, s:s}", "error", out->status == 429 ? "rate_limited" : "unavailable",
+                        "reason", "refused by the test");
+    } else {
+        m->subs_created++;
+        free(m->subs_last);
+        m->subs_last = strndup(body, len);
+        out->status = 201;
+        doc = json_pack("{s:{s:s, s:s, s:O, s:O}}", "subscription", "id",
+                        "00000000-0000-4000-8000-000000000001", "status", "pending", "place",
+                        json_object_get(req, "place"), "rules", json_object_get(req, "rules"));
+    }
+    pthread_mutex_unlock(&m->lock);
+    out->body = doc ? json_dumps(doc, JSON_COMPACT) : strdup("");
+    out->len = out->body ? strlen(out->body) : 0;
+    json_decref(doc);
+    json_decref(req);
+    return NB_OK;
+}
+
 static bool mem_ping(store *st)
 {
     return true;
@@ -352,6 +586,8 @@ static void mem_free(store *st)
     store_mem *m = (store_mem *)st;
     for (int i = 0; i < m->nevents; i++)
         free(m->events[i].json);
+    pthread_cond_destroy(&m->changed);
+    free(m->subs_last);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -365,6 +601,12 @@ static const store_ops mem_ops = {
     .ack = mem_ack,
     .release = mem_release,
     .stats = mem_stats,
+    .lease_acquire = mem_lease_acquire,
+    .lease_release = mem_lease_release,
+    .wait_record = mem_wait_record,
+    .wait_geo = mem_wait_geo,
+    .budget_take = mem_budget_take,
+    .subscriptions = mem_subscriptions,
     .ping = mem_ping,
     .free = mem_free,
 };
@@ -375,6 +617,7 @@ store_mem *store_mem_new(void)
     m->base.ops = &mem_ops;
     m->max_age_s = -1;
     pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->changed, NULL);
     return m;
 }
 
@@ -387,6 +630,7 @@ void store_mem_put_record(store_mem *m, const nb_record *rec)
 {
     pthread_mutex_lock(&m->lock);
     store_record_locked(m, rec, NULL);
+    pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -467,6 +711,35 @@ void store_mem_last_put(store_mem *m, const char *prefix, char *out, size_t outl
         if (m->puts[i].stored && strncmp(m->puts[i].path, prefix, strlen(prefix)) == 0)
             snprintf(out, outlen, "%s", m->puts[i].path);
     pthread_mutex_unlock(&m->lock);
+}
+
+#define COORD_COUNTER(name, field)                                                                 \
+    long store_mem_##name(store_mem *m)                                                            \
+    {                                                                                              \
+        pthread_mutex_lock(&m->lock);                                                              \
+        long n = m->field;                                                                         \
+        pthread_mutex_unlock(&m->lock);                                                            \
+        return n;                                                                                  \
+    }
+COORD_COUNTER(lease_calls, lease_calls)
+COORD_COUNTER(leases_granted, leases_granted)
+COORD_COUNTER(waits, waits)
+COORD_COUNTER(budget_calls, budget_calls)
+
+void store_mem_coord_down(store_mem *m, bool down)
+{
+    pthread_mutex_lock(&m->lock);
+    m->coord_down = down;
+    pthread_mutex_unlock(&m->lock);
+}
+
+bool store_mem_lease_held(store_mem *m, const char *key)
+{
+    pthread_mutex_lock(&m->lock);
+    mem_lease *l = lease_find(m, STORE_LEASE_RECORD, key);
+    bool held = l && !l->failed;
+    pthread_mutex_unlock(&m->lock);
+    return held;
 }
 
 void store_mem_add_event(store_mem *m, const char *key, const char *observation, char out[40])
@@ -605,11 +878,6 @@ static nb_err up_geocode(upstream *base, const char *query, nb_place *out, bool 
     return NB_OK;
 }
 
-static double up_pace(upstream *base)
-{
-    return 1.0;
-}
-
 static void up_cancel(upstream *base)
 {
     upstream_mem *u = (upstream_mem *)base;
@@ -631,7 +899,6 @@ static const upstream_ops up_ops = {
     .name = "mem",
     .forecast = up_forecast,
     .geocode = up_geocode,
-    .pace_available = up_pace,
     .cancel = up_cancel,
     .free = up_free,
 };
@@ -914,4 +1181,22 @@ long broker_mem_count_id(broker_mem *b, const char *id)
         n += strstr(t->delivered[i], needle) != NULL;
     pthread_mutex_unlock(&t->lock);
     return n;
+}
+
+long store_mem_subscriptions(store_mem *m, char *last, size_t lastlen)
+{
+    pthread_mutex_lock(&m->lock);
+    long n = m->subs_created;
+    if (last) snprintf(last, lastlen, "%s", m->subs_last ? m->subs_last : "");
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+void store_mem_subscriptions_answer(store_mem *m, long status, const char *retry_after)
+{
+    pthread_mutex_lock(&m->lock);
+    m->subs_status = status;
+    snprintf(m->subs_retry_after, sizeof(m->subs_retry_after), "%s",
+             retry_after ? retry_after : "");
+    pthread_mutex_unlock(&m->lock);
 }

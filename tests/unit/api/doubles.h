@@ -36,6 +36,18 @@ long store_mem_stored(store_mem *m, const char *prefix); /* PUTs that succeeded 
 /* The last path PUT successfully under prefix ("" if none), copied into out. */
 void store_mem_last_put(store_mem *m, const char *prefix, char *out, size_t outlen);
 
+/* Coordination (persistence's leases, long polls and budget, in memory).
+ * Several apps given the same store_mem are replicas of one service. */
+/* Lease, long-poll and budget calls fail (NB_ERR_UNAVAILABLE) while true:
+ * Redis down behind persistence. */
+void store_mem_coord_down(store_mem *m, bool down);
+long store_mem_lease_calls(store_mem *m); /* lease acquisitions asked */
+long store_mem_leases_granted(store_mem *m);
+long store_mem_waits(store_mem *m); /* long polls */
+long store_mem_budget_calls(store_mem *m);
+/* True while someone holds the lease of a record key. */
+bool store_mem_lease_held(store_mem *m, const char *key);
+
 /* Outbox (persistence's side of the contract, in memory). */
 /* Adds an unsent event; returns its id (static storage per call is not kept:
  * out receives it). */
@@ -50,6 +62,13 @@ long store_mem_claims(store_mem *m);
 long store_mem_outbox_calls(store_mem *m);
 /* Outbox calls fail (NB_ERR_UNAVAILABLE) while true. */
 void store_mem_outbox_down(store_mem *m, bool down);
+
+/* Subscriptions created (POST /v1/subscriptions answered 201) so far; last
+ * (may be NULL) receives the body of the latest. */
+long store_mem_subscriptions(store_mem *m, char *last, size_t lastlen);
+/* Creates answer status (e.g. 429) with Retry-After retry_after (NULL: none)
+ * instead; 0: created again. */
+void store_mem_subscriptions_answer(store_mem *m, long status, const char *retry_after);
 
 /* ---- the upstream ---- */
 typedef struct upstream_mem upstream_mem;

@@ -228,6 +228,31 @@ static void urls_and_reasons(void **state)
     assert_string_equal(reason, "");
 }
 
+/* Open-Meteo's counting: more than 10 variables or 14 days cost more. */
+static void what_a_call_costs(void **state)
+{
+    const char *base = "https://api.open-meteo.com/v1/forecast?latitude=1&longitude=2";
+    char url[1024];
+    snprintf(url, sizeof(url), "%s&current=temperature_2m,weather_code&forecast_days=7", base);
+    assert_true(fabs(om_url_cost(url) - 1.0) < 1e-9);
+    snprintf(url, sizeof(url), "%s&current=a,b,c,d,e&daily=f,g,h,i,j,k,l,m,n,o&forecast_days=7",
+             base);
+    assert_true(fabs(om_url_cost(url) - 1.5) < 1e-9); /* 15 variables */
+    snprintf(url, sizeof(url), "%s&daily=a&forecast_days=14&past_days=14", base);
+    assert_true(fabs(om_url_cost(url) - 2.0) < 1e-9); /* 4 weeks */
+    snprintf(url, sizeof(url), "%s&hourly=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t&forecast_days=16",
+             base);
+    assert_true(fabs(om_url_cost(url) - 2.0 * 16.0 / 14.0) < 1e-9);
+    assert_true(om_url_cost("https://geocoding-api.open-meteo.com/v1/search?name=Berlin") == 1.0);
+    /* What the api asks today: its own URL builder's variables and days. */
+    nb_buf u;
+    nb_buf_init(&u, 4096);
+    assert_int_equal(om_forecast_url(&u, "http://x/v1/forecast", 52.52, 13.41, 16, "auto"), NB_OK);
+    double c = om_url_cost(nb_buf_str(&u));
+    assert_true(c > 1.0 && c < 10.0);
+    nb_buf_release(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +264,7 @@ int main(void)
         cmocka_unit_test(geocoding_results_and_none),
         cmocka_unit_test(absurd_elevation_is_dropped_not_stored),
         cmocka_unit_test(urls_and_reasons),
+        cmocka_unit_test(what_a_call_costs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,16 +64,47 @@ static void stop(void)
     store_free(store_mem_base(sm));
 }
 
-/* GET /v1/weather?query with an optional extra header line. */
-static long get(const char *query, const char *header, nb_httpc_resp *resp)
+/* A second api replica on the same doubles (persistence, upstream, and its
+ * own producer on the same Kafka topic). */
+static app *replica;
+static broker_mem *replica_bm;
+static char replica_base[64];
+
+static void start_replica(void)
+{
+    replica_bm = broker_mem_new_on(bm, cfg.relay_lease_ms / 2);
+    app_clients c = {
+        .st = store_mem_base(sm), .up = upstream_mem_base(um), .br = broker_mem_base(replica_bm)};
+    replica = app_new(&cfg, &c);
+    assert_non_null(replica);
+    assert_int_equal(app_start(replica), NB_OK);
+    snprintf(replica_base, sizeof(replica_base), "http://127.0.0.1:%d", app_port(replica));
+}
+
+static void stop_replica(void)
+{
+    app_free(replica);
+    broker_free(broker_mem_base(replica_bm));
+    replica = NULL;
+    replica_bm = NULL;
+}
+
+/* GET <at>/v1/weather?query with an optional extra header line. */
+static long get_at(const char *at, const char *query, const char *header, nb_httpc_resp *resp)
 {
     char url[512];
-    snprintf(url, sizeof(url), "%s/v1/weather?%s", base, query);
+    snprintf(url, sizeof(url), "%s/v1/weather?%s", at, query);
     const char *headers[2] = {header, NULL};
     nb_httpc_req req = {
         .method = "GET", .url = url, .headers = header ? headers : NULL, .timeout_ms = 30000};
     nb_err e = nb_httpc_do(&req, resp);
     return e ? -1 : resp->status;
+}
+
+/* GET /v1/weather?query on the first replica. */
+static long get(const char *query, const char *header, nb_httpc_resp *resp)
+{
+    return get_at(base, query, header, resp);
 }
 
 static const char *hdr(const nb_httpc_resp *resp, const char *name)
@@ -129,6 +160,7 @@ static void put_stored(const char *key, int64_t age_ms, double t)
 /* ---- many requests at once ------------------------------------------ */
 
 typedef struct shot {
+    const char *at; /* base URL (NULL: the first replica) */
     const char *query;
     const char *header;
     long status;
@@ -141,7 +173,7 @@ static void *fire(void *arg)
     shot *s = arg;
     nb_httpc_resp resp;
     double t0 = nb_mono_s();
-    s->status = get(s->query, s->header, &resp);
+    s->status = get_at(s->at ? s->at : base, s->query, s->header, &resp);
     s->secs = nb_mono_s() - t0;
     snprintf(s->cache, sizeof(s->cache), "%s", hdr(&resp, "X-Cache"));
     nb_httpc_resp_release(&resp);
@@ -222,7 +254,9 @@ static void flow5_miss_fetches_answers_and_writes(void **state)
     WAIT_FOR(store_mem_stored(sm, "/v1/records/47.38,8.54") == 1);
     char path[200];
     store_mem_last_put(sm, "/v1/records/47.38,8.54", path, sizeof(path));
-    assert_string_equal(path, "/v1/records/47.38,8.54?name=Z%C3%BCrich");
+    /* ...and the renewal lease this replica held, released by that PUT. */
+    assert_true(starts(path, "/v1/records/47.38,8.54?name=Z%C3%BCrich&lease="));
+    assert_false(store_mem_lease_held(sm, "47.38,8.54"));
     WAIT_FOR(store_mem_stored(sm, "/v1/geocode/") == 1);
     /* Again, spelt differently: stored data, no second fetch. */
     assert_int_equal(get("city=%20%20Z%C3%BCRICH", NULL, &r), 200);
@@ -504,6 +538,71 @@ static void the_near_cache_stays_within_its_memory(void **state)
     stop();
 }
 
+/* ---- replicas: one service ------------------------------------------- */
+
+static void a_herd_over_two_replicas_makes_one_call_of_each_kind(void **state)
+{
+    start(NULL);
+    start_replica();
+    upstream_mem_place(um, "poznań", "Poznań", 52.4064, 16.9252);
+    upstream_mem_latency(um, 200);
+    enum { N = 60 };
+    shot s[N];
+    for (int i = 0; i < N; i++)
+        s[i] = (shot){.at = i % 2 ? replica_base : base, .query = "city=Pozna%C5%84"};
+    fire_all(s, N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(s[i].status, 200);
+    assert_int_equal(upstream_mem_geocodes(um), 1);
+    assert_int_equal(upstream_mem_forecasts(um), 1);
+    /* One lease request per key per replica (in-process coalescing first). */
+    assert_in_range(store_mem_lease_calls(sm), 2, 8);
+    stop_replica();
+    stop();
+}
+
+static void a_stale_key_on_both_replicas_is_renewed_once(void **state)
+{
+    start(NULL);
+    start_replica();
+    put_stored("48.14,11.58", 3600000, 42.4);
+    upstream_mem_latency(um, 300);
+    nb_httpc_resp r;
+    for (int i = 0; i < 6; i++) { /* stale answers at once on both; each starts a renewal */
+        assert_int_equal(get_at(i % 2 ? replica_base : base, "lat=48.14&lon=11.58", NULL, &r), 200);
+        assert_string_equal(hdr(&r, "X-Cache"), "STALE");
+        nb_httpc_resp_release(&r);
+    }
+    /* A revalidation on the other replica joins the renewal in flight. */
+    assert_int_equal(get_at(replica_base, "lat=48.14&lon=11.58", "Cache-Control: no-cache", &r),
+                     200);
+    assert_null(strstr(nb_buf_str(&r.body), "\"temperature\":42.4"));
+    nb_httpc_resp_release(&r);
+    WAIT_FOR(store_mem_stored(sm, "/v1/records/48.14,11.58") == 1);
+    assert_int_equal(upstream_mem_forecasts(um), 1);
+    stop_replica();
+    stop();
+}
+
+static void without_the_lease_service_each_replica_fetches_alone(void **state)
+{
+    start(NULL);
+    start_replica();
+    store_mem_coord_down(sm, true); /* Redis down behind persistence */
+    upstream_mem_latency(um, 200);
+    enum { N = 40 };
+    shot s[N];
+    for (int i = 0; i < N; i++)
+        s[i] = (shot){.at = i % 2 ? replica_base : base, .query = "lat=45.07&lon=7.69"};
+    fire_all(s, N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(s[i].status, 200);
+    /* Coalesced within each process still: at most one call per replica. */
+    assert_in_range(upstream_mem_forecasts(um), 1, 2);
+    stop_replica();
+    stop();
+}
+
 /* ---- failures -------------------------------------------------------- */
 
 static void stale_if_error_and_errors_without_data(void **state)
@@ -660,6 +759,9 @@ int main(void)
         cmocka_unit_test(the_apis_own_renewal_updates_its_copy),
         cmocka_unit_test(a_stale_copy_is_checked_unless_renewing),
         cmocka_unit_test(the_near_cache_stays_within_its_memory),
+        cmocka_unit_test(a_herd_over_two_replicas_makes_one_call_of_each_kind),
+        cmocka_unit_test(a_stale_key_on_both_replicas_is_renewed_once),
+        cmocka_unit_test(without_the_lease_service_each_replica_fetches_alone),
         cmocka_unit_test(stale_if_error_and_errors_without_data),
         cmocka_unit_test(unknown_place_is_404_and_remembered),
         cmocka_unit_test(pace_limit_is_503_and_the_refusal_is_not_kept),

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,26 @@ static void utf8_decoding(void **state)
     assert_false(nb_text_unsafe(0xa0) || nb_text_unsafe(' ') || nb_text_unsafe(0x2065));
 }
 
+static void utf8_prefix_cuts_between_characters(void **state)
+{
+    assert_int_equal(nb_utf8_prefix("Zürich", 100), 7);
+    assert_int_equal(nb_utf8_prefix("Zürich", 2), 1); /* not inside the ü */
+    assert_int_equal(nb_utf8_prefix("Zürich", 3), 3);
+    assert_int_equal(nb_utf8_prefix("\xf0\x9f\x8c\xa7!", 3), 0); /* a 4-byte character */
+    assert_int_equal(nb_utf8_prefix("\xf0\x9f\x8c\xa7!", 4), 4);
+    assert_int_equal(nb_utf8_prefix("abc", 0), 0);
+    assert_int_equal(nb_utf8_prefix("ab\xf6"
+                                    "cd",
+                                    100),
+                     2);                                /* stops before a byte not UTF-8 */
+    assert_int_equal(nb_utf8_prefix("ab\xc3", 100), 2); /* or a character cut short */
+    char cut[16];
+    const char *s = "ääää";
+    snprintf(cut, sizeof(cut), "%.*s", (int)nb_utf8_prefix(s, 7), s);
+    assert_true(nb_utf8_valid(cut, strlen(cut)));
+    assert_string_equal(cut, "äää");
+}
+
 static void detach_takes_ownership(void **state)
 {
     nb_buf b;
@@ -147,6 +168,7 @@ int main(void)
         cmocka_unit_test(html_escaping_is_safe_text_too),
         cmocka_unit_test(safe_text_past_the_cap_leaves_the_buffer_unchanged),
         cmocka_unit_test(utf8_decoding),
+        cmocka_unit_test(utf8_prefix_cuts_between_characters),
         cmocka_unit_test(detach_takes_ownership),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

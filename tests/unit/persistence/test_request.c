@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "nimbus/text.h"
 #include "request.h"
 
 static const char record[] =
@@ -104,6 +105,45 @@ static void every_refused_body_says_why(void **state)
     assert_null(put.canon);
 }
 
+static void long_poll_queries(void **state)
+{
+    int64_t newer, wait;
+    char why[200];
+    assert_int_equal(rq_wait(NULL, NULL, &newer, &wait, why, sizeof(why)), NB_OK);
+    assert_true(newer == 0 && wait == 0);
+    assert_int_equal(rq_wait("1795635665234", "2500", &newer, &wait, why, sizeof(why)), NB_OK);
+    assert_true(newer == 1795635665234LL && wait == 2500);
+    assert_int_equal(rq_wait(NULL, "60000", &newer, &wait, why, sizeof(why)), NB_OK);
+    assert_int_equal(rq_wait(NULL, "60001", &newer, &wait, why, sizeof(why)), NB_ERR_INVALID);
+    assert_string_equal(why, "wait_ms must be a whole number of milliseconds from 0 to 60000");
+    const char *bad_waits[] = {"", "-1", "+5", " 5", "5ms", "1e3", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad_waits) / sizeof(bad_waits[0]); i++)
+        assert_int_equal(rq_wait(NULL, bad_waits[i], &newer, &wait, why, sizeof(why)),
+                         NB_ERR_INVALID);
+    assert_int_equal(rq_wait("x", "5", &newer, &wait, why, sizeof(why)), NB_ERR_INVALID);
+    assert_string_equal(why, "newer_than must be a version in milliseconds (an ETag's number)");
+}
+
+/* Found by fuzz_persistence_subs: jansson quotes the bytes near a syntax
+ * error, which need not be UTF-8; "invalid JSON: ..." then was not either. */
+static void json_bodies_are_refused_with_a_utf8_reason(void **state)
+{
+    static const char *const fields[] = {"token", NULL};
+    char why[300];
+    const char bad[] = "{\"t\\u2\xc3\xbc"
+                       "02\":1}"; /* an escape cut by ü */
+    assert_null(rq_json_object(bad, sizeof(bad) - 1, fields, why, sizeof(why)));
+    assert_true(strncmp(why, "invalid JSON: ", 14) == 0);
+    assert_true(nb_utf8_valid(why, strlen(why)));
+    assert_null(rq_json_object("{\"x\":1}", 7, fields, why, sizeof(why)));
+    assert_string_equal(why, "unknown field \"x\"");
+    assert_null(rq_json_object("", 0, fields, why, sizeof(why)));
+    assert_string_equal(why, "empty body");
+    json_t *ok = rq_json_object("{\"token\":\"t\"}", 13, fields, why, sizeof(why));
+    assert_non_null(ok);
+    json_decref(ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +152,8 @@ int main(void)
         cmocka_unit_test(a_record_is_stored_canonically),
         cmocka_unit_test(an_entry_is_stored_canonically),
         cmocka_unit_test(every_refused_body_says_why),
+        cmocka_unit_test(long_poll_queries),
+        cmocka_unit_test(json_bodies_are_refused_with_a_utf8_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

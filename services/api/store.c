@@ -1,5 +1,5 @@
 /* store.c — what every store backend shares: persistence's resource names,
- * the meaning of its statuses (see store.h). */
+ * which of its refusals are final (see store.h). */
 #include "store.h"
 
 #include <stdio.h>
@@ -20,32 +20,6 @@ bool store_err_transient(nb_err e)
         return false;
     default:
         return true;
-    }
-}
-
-nb_err store_status_err(long status)
-{
-    switch (status) {
-    case 404:
-        return NB_ERR_NOT_FOUND;
-    case 405:
-        return NB_ERR_METHOD;
-    case 409:
-    case 412:
-        return NB_ERR_CONFLICT;
-    case 413:
-        return NB_ERR_TOO_LARGE;
-    case 415:
-        return NB_ERR_MEDIA_TYPE;
-    case 408:
-    case 503:
-        return NB_ERR_UNAVAILABLE;
-    case 429:
-        return NB_ERR_RATE_LIMITED;
-    case 504:
-        return NB_ERR_TIMEOUT;
-    default:
-        return status >= 400 && status < 500 ? NB_ERR_INVALID : NB_ERR_UPSTREAM;
     }
 }
 

@@ -227,8 +227,6 @@ static inline void store_free(store *s)
 
 /* False for a refusal (4xx: retrying cannot help), true for a failure. */
 bool store_err_transient(nb_err e);
-/* The nb_err for a status persistence answered (not 200/304). */
-nb_err store_status_err(long status);
 
 /* Persistence's resources. Caller frees; NULL on no memory.
  * name (may be NULL): the place name for the event (?name=). */

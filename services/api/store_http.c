@@ -101,10 +101,11 @@ static nb_err do_call(store_http *s, int op, const char *method, const char *pat
 static nb_err answer_err(store_http *s, const char *method, const char *path,
                          const nb_httpc_resp *resp, nb_error *err)
 {
-    nb_err e = store_status_err(resp->status);
+    char who[160];
+    snprintf(who, sizeof(who), "persistence %s %.120s", method, path);
+    nb_err e = nb_error_from_answer(err, resp->status, nb_buf_str(&resp->body), resp->body.len,
+                                    nb_httpc_header(resp, "Retry-After"), who);
     if (e != NB_ERR_NOT_FOUND || strcmp(method, "GET") != 0) nb_counter_inc(s->errors);
-    nb_error_set(err, e, 0, "persistence %s %s answered %ld: %.200s", method, path, resp->status,
-                 nb_buf_str(&resp->body));
     return e;
 }
 

@@ -145,17 +145,15 @@ static long call(subscriptions *s, nb_req *r, const char *path, json_t *body, in
     long status = e ? 0 : rep.status;
     if (status >= 200 && status < 300 && json_is_object(sub)) {
         nb_respond_json(r, ok, json_incref(sub));
-    } else if (status >= 400 && status < 500) {
-        const char *reason = json_string_value(json_object_get(doc, "reason"));
-        const char *code = json_string_value(json_object_get(doc, "error"));
-        if (rep.retry_after[0]) nb_req_add_header(r, "Retry-After", rep.retry_after);
-        nb_respond_error_status(r, (int)status, nb_err_from_code(code), "%s",
-                                reason ? reason : "refused");
+    } else if (status >= 400 && status < 500) { /* persistence's refusal is the client's */
+        nb_error why;
+        nb_error_from_answer(&why, status, rep.body, rep.len, rep.retry_after, NULL);
+        nb_respond_err(r, &why);
     } else {
-        nb_req_add_header(r, "Retry-After", "5");
-        nb_respond_error_status(r, 503, NB_ERR_UNAVAILABLE,
-                                "subscriptions are unavailable right now (storage): try again in "
-                                "a minute");
+        nb_error why;
+        nb_error_set(&why, NB_ERR_UNAVAILABLE, 5,
+                     "subscriptions are unavailable right now (storage): try again in a minute");
+        nb_respond_err(r, &why);
     }
     json_decref(doc);
     store_reply_release(&rep);
@@ -197,14 +195,14 @@ static void on_place(nb_req *r, void *arg, const nb_place *p, const nb_error *er
     if (!p && err->code == NB_ERR_NOT_FOUND) {
         nb_respond_error(r, NB_ERR_NOT_FOUND, "unknown place '%s'", c->in.city_given);
     } else if (!p && err->code != NB_ERR_UPSTREAM) { /* what may pass: busy, slow, paced */
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", err->retry_after_s > 0 ? err->retry_after_s : 5);
-        nb_req_add_header(r, "Retry-After", ra);
-        nb_respond_error_status(r, 503, err->code == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : err->code,
-                                "%s", err->msg);
+        nb_error why = *err;
+        if (why.retry_after_s <= 0) why.retry_after_s = 5;
+        nb_respond_err(r, &why);
     } else {
-        nb_respond_error_status(r, 502, NB_ERR_UPSTREAM, "%s",
-                                p ? "the geocoder gave bad coordinates" : err->msg);
+        nb_error why;
+        nb_error_set(&why, NB_ERR_UPSTREAM, 0, "%s",
+                     p ? "the geocoder gave bad coordinates" : err->msg);
+        nb_respond_err(r, &why);
     }
     free(c);
 }

@@ -173,25 +173,18 @@ static void why_failed(const fl_result *res, nb_error *e)
     nb_error_set(e, res->err, res->retry_after_s, "%s", res->reason);
 }
 
-/* 503 for what may pass (busy, a timeout, a pace limit, no memory), 502 for
- * an upstream that answered wrong; always with Retry-After. */
+/* A request without data to answer with: what may pass (busy, a timeout,
+ * the budget spent, no memory) keeps its code (503); anything else the fetch
+ * met is the upstream's failure (502). Always with Retry-After. */
 static void answer_error(wx *x, const nb_error *e)
 {
     closing(x);
-    char ra[16];
-    snprintf(ra, sizeof(ra), "%d", e->retry_after_s > 0 ? e->retry_after_s : 5);
-    nb_req_add_header(x->req, "Retry-After", ra);
-    switch (e->code) {
-    case NB_ERR_RATE_LIMITED:
-    case NB_ERR_TIMEOUT:
-    case NB_ERR_UNAVAILABLE:
-    case NB_ERR_NOMEM:
-        nb_respond_error_status(x->req, 503, e->code == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : e->code,
-                                "%s", e->msg);
-        break;
-    default:
-        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "%s", e->msg);
-    }
+    nb_error out = *e;
+    if (e->code != NB_ERR_RATE_LIMITED && e->code != NB_ERR_TIMEOUT &&
+        e->code != NB_ERR_UNAVAILABLE && e->code != NB_ERR_NOMEM)
+        out.code = NB_ERR_UPSTREAM;
+    if (out.retry_after_s <= 0) out.retry_after_s = 5;
+    nb_respond_err(x->req, &out);
     finish(x);
 }
 

@@ -172,7 +172,7 @@ nb_err subs_create(subs *s, const subs_request *req, json_t **view, nb_error *er
     if (req->cap_address > 0) {
         if ((rc = recent(&t, "email_canonical", req->email_canonical, &n, &retry))) goto out;
         if (n >= req->cap_address) {
-            rc = nb_error_set(err, NB_ERR_RATE_LIMITED, (int)retry,
+            rc = nb_error_set(err, NB_ERR_TOO_MANY, (int)retry,
                               "%ld confirmation mails were sent to this address in the last "
                               "hour; try again in %ld minutes",
                               n, (retry + 59) / 60);
@@ -182,7 +182,7 @@ nb_err subs_create(subs *s, const subs_request *req, json_t **view, nb_error *er
     if (req->cap_client > 0 && req->client[0]) {
         if ((rc = recent(&t, "client", req->client, &n, &retry))) goto out;
         if (n >= req->cap_client) {
-            rc = nb_error_set(err, NB_ERR_RATE_LIMITED, (int)retry,
+            rc = nb_error_set(err, NB_ERR_TOO_MANY, (int)retry,
                               "%ld subscription requests came from your address in the last "
                               "hour; try again in %ld minutes",
                               n, (retry + 59) / 60);

@@ -16,28 +16,26 @@
 
 static void respond_failure(nb_req *r, nb_err e, const nb_error *err, const char *what)
 {
+    nb_error out;
     switch (e) {
-    case NB_ERR_RATE_LIMITED: {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", err && err->retry_after_s > 0 ? err->retry_after_s : 60);
-        nb_req_add_header(r, "Retry-After", ra);
-        nb_respond_error_status(r, 429, e, "%s", err && err->msg[0] ? err->msg : "too many");
-        return;
-    }
+    case NB_ERR_TOO_MANY: /* a cap: the store says when a place frees up */
+        nb_error_set(&out, e, err && err->retry_after_s > 0 ? err->retry_after_s : 60, "%s",
+                     err && err->msg[0] ? err->msg : "too many requests");
+        break;
     case NB_ERR_NOT_FOUND:
-        nb_respond_error(r, e, "%s", what);
-        return;
+        nb_error_set(&out, e, 0, "%s", what);
+        break;
     case NB_ERR_CONFLICT:
-        nb_respond_error(r, e, "%s", err && err->msg[0] ? err->msg : "conflict");
-        return;
+        nb_error_set(&out, e, 0, "%s", err && err->msg[0] ? err->msg : "conflict");
+        break;
     case NB_ERR_UNAVAILABLE:
     case NB_ERR_TIMEOUT:
-        nb_req_add_header(r, "Retry-After", "1");
-        nb_respond_error_status(r, 503, e, "database unavailable");
-        return;
+        nb_error_set(&out, e, 1, "database unavailable");
+        break;
     default:
-        nb_respond_error(r, e, "could not use the database");
+        nb_error_set(&out, e, 0, "could not use the database");
     }
+    nb_respond_err(r, &out);
 }
 
 /* Answers 400 (404 for NB_ERR_NOT_FOUND) with why unless e is NB_OK. */

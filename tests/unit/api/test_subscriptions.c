@@ -298,7 +298,7 @@ static void persistence_refusals_are_passed_on(void **state)
     store_mem_subscriptions_answer(sm, 429, "1800");
     assert_int_equal(subscribe("{\"email\":\"jo@example.org\",\"lat\":1,\"lon\":2}", &r), 429);
     assert_string_equal(hdr(&r, "Retry-After"), "1800");
-    assert_true(has(&r, "\"error\":\"rate_limited\""));
+    assert_true(has(&r, "\"error\":\"too_many_requests\""));
     assert_true(has(&r, "refused by the test"));
     nb_httpc_resp_release(&r);
     store_mem_subscriptions_answer(sm, 500, NULL);

@@ -67,8 +67,8 @@ static nb_err call(nt_store *s, const char *method, const char *path, const json
         char who[160];
         nb_error why;
         snprintf(who, sizeof(who), "persistence %s %.120s", method, path);
-        e = nb_error_from_answer(&why, resp->status, nb_buf_str(&resp->body), resp->body.len,
-                                 NULL, who);
+        e = nb_error_from_answer(&why, resp->status, nb_buf_str(&resp->body), resp->body.len, NULL,
+                                 who);
         if (e != NB_ERR_NOT_FOUND) nb_warn("%s", why.msg);
     } else if (e != NB_OK) {
         nb_warn("persistence %s %s failed: %s", method, path, resp->errmsg);

@@ -556,8 +556,9 @@ static nb_err mem_subscriptions(store *st, const char *path, const char *body, s
     } else if (m->subs_status) {
         out->status = m->subs_status;
         snprintf(out->retry_after, sizeof(out->retry_after), "%s", m->subs_retry_after);
-        doc = json_pack("{s:s, s:s}", "error", out->status == 429 ? "too_many_requests" : "unavailable",
-                        "reason", "refused by the test");
+        doc = json_pack("{s:s, s:s}", "error",
+                        out->status == 429 ? "too_many_requests" : "unavailable", "reason",
+                        "refused by the test");
     } else {
         m->subs_created++;
         free(m->subs_last);

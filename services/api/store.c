@@ -8,7 +8,7 @@
 
 #include "nimbus/http_client.h"
 
-bool store_err_transient(nb_err e)
+bool api_store_err_transient(nb_err e)
 {
     switch (e) {
     case NB_ERR_INVALID:
@@ -23,7 +23,7 @@ bool store_err_transient(nb_err e)
     }
 }
 
-char *store_record_path(const char *key, const char *name)
+char *api_store_record_path(const char *key, const char *name)
 {
     char *q = name && *name ? nb_url_escape(name) : NULL;
     if (name && *name && !q) return NULL;
@@ -34,7 +34,7 @@ char *store_record_path(const char *key, const char *name)
     return p;
 }
 
-char *store_geo_path(const char *query)
+char *api_store_geo_path(const char *query)
 {
     char *q = nb_url_escape(query);
     if (!q) return NULL;
@@ -45,7 +45,7 @@ char *store_geo_path(const char *query)
     return p;
 }
 
-char *store_with_lease(char *path, const char *token)
+char *api_store_with_lease(char *path, const char *token)
 {
     if (!path || !token || !*token) return path;
     size_t n = strlen(path) + strlen(token) + 8;
@@ -55,7 +55,7 @@ char *store_with_lease(char *path, const char *token)
     return p;
 }
 
-void store_reply_release(store_reply *r)
+void api_store_reply_release(store_reply *r)
 {
     if (!r) return;
     free(r->body);
@@ -63,7 +63,7 @@ void store_reply_release(store_reply *r)
     r->len = 0;
 }
 
-void outbox_events_free(outbox_event *evs, size_t n)
+void api_outbox_events_free(outbox_event *evs, size_t n)
 {
     for (size_t i = 0; evs && i < n; i++)
         free(evs[i].json);

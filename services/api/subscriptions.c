@@ -96,8 +96,8 @@ static bool untrusted_entry(const char *list, char *bad, size_t badlen)
     return false;
 }
 
-void sub_client_address(const char *peer, const char *xff, const char *trusted_list, char *out,
-                        size_t outlen)
+void api_sub_client_address(const char *peer, const char *xff, const char *trusted_list, char *out,
+                            size_t outlen)
 {
     snprintf(out, outlen, "%s", peer ? peer : "");
     if (!peer || !xff || !trusted(peer, trusted_list)) return;
@@ -136,7 +136,7 @@ static long call(subscriptions *s, nb_req *r, const char *path, json_t *body, in
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     store_reply rep = {0};
     nb_error err = {0};
-    nb_err e = text ? store_subscriptions(s->d.st, path, text, strlen(text), &rep, &err)
+    nb_err e = text ? api_store_subscriptions(s->d.st, path, text, strlen(text), &rep, &err)
                     : nb_error_set(&err, NB_ERR_NOMEM, 0, "out of memory");
     free(text);
     if (e) nb_warn("persistence POST %s failed: %s", path, err.msg);
@@ -156,7 +156,7 @@ static long call(subscriptions *s, nb_req *r, const char *path, json_t *body, in
         nb_respond_err(r, &why);
     }
     json_decref(doc);
-    store_reply_release(&rep);
+    api_store_reply_release(&rep);
     return status;
 }
 
@@ -187,7 +187,7 @@ static void on_place(nb_req *r, void *arg, const nb_place *p, const nb_error *er
     create *c = arg;
     char key[NB_KEY_MAX], name[SUB_NAME_MAX + 1];
     if (p && nb_location_key(p->latitude, p->longitude, key) == NB_OK) {
-        sub_place_name(p, name);
+        api_sub_place_name(p, name);
         store_create(c, r, key, name, p->timezone);
         return;
     }
@@ -225,14 +225,14 @@ static void on_create(nb_req *r, void *ctx)
     size_t len;
     const char *body = nb_req_body(r, &len);
     char why[256];
-    if (sub_request_parse(body, len, &c->in, why, sizeof(why)) != NB_OK) {
+    if (api_sub_request_parse(body, len, &c->in, why, sizeof(why)) != NB_OK) {
         nb_counter_inc(s->refused);
         nb_respond_error(r, NB_ERR_INVALID, "%s", why);
         free(c);
         return;
     }
-    sub_client_address(nb_req_peer(r), nb_req_header(r, "X-Forwarded-For"),
-                       s->d.cfg->trusted_proxies, c->client, sizeof(c->client));
+    api_sub_client_address(nb_req_peer(r), nb_req_header(r, "X-Forwarded-For"),
+                           s->d.cfg->trusted_proxies, c->client, sizeof(c->client));
     if (c->in.by_name) /* continues in on_place, on a worker, maybe after a wait */
         s->d.resolve(s->d.resolve_ctx, r, c->in.city, on_place, c);
     else
@@ -246,7 +246,7 @@ static void token_call(nb_req *r, subscriptions *s, const char *path, nb_counter
     size_t len;
     const char *body = nb_req_body(r, &len);
     char token[SUB_TOKEN_MAX + 1];
-    if (!sub_token_read(nb_req_query(r, "token"), body, len, token)) {
+    if (!api_sub_token_read(nb_req_query(r, "token"), body, len, token)) {
         nb_respond_error(r, NB_ERR_INVALID,
                          "token: give the token from the link in our mail (?token=...)");
         return;
@@ -275,7 +275,7 @@ static void on_confirm(nb_req *r, void *ctx)
 
 /* --- service --------------------------------------------------------------- */
 
-subscriptions *subscriptions_new(const sub_deps *deps)
+subscriptions *api_subscriptions_new(const sub_deps *deps)
 {
     char bad[72];
     if (untrusted_entry(deps->cfg->trusted_proxies, bad, sizeof(bad))) {
@@ -297,12 +297,12 @@ subscriptions *subscriptions_new(const sub_deps *deps)
     return s;
 }
 
-void subscriptions_free(subscriptions *s)
+void api_subscriptions_free(subscriptions *s)
 {
     free(s);
 }
 
-nb_err subscriptions_register(subscriptions *s, nb_server *srv)
+nb_err api_subscriptions_register(subscriptions *s, nb_server *srv)
 {
     nb_err e;
     if ((e = nb_server_route(srv, "POST", "/v1/subscriptions", "subscriptions", NB_ROUTE_WORKER,

@@ -9,7 +9,9 @@
 #   wrk -t2 -c32 -d10s --latency  GET /v1/records/{key}     (X-Store: cache)
 #   redis-benchmark -t get -d <same size> -c 32 -n 500000 -P 1 --csv
 # and prints req/s and p99 of both and the ratio (target: ratio >= 0.4,
-# persistence p99 < 5 ms). Everything it starts is stopped and removed on exit.
+# persistence p99 < 5 ms) with the load average. Installs wrk, redis-tools and
+# postgresql when missing (apt-get as root; otherwise it prints the command).
+# Everything it starts is stopped and removed on exit.
 # Env: WRK_DURATION (10s), WRK_CONNS (32), REDIS_REQUESTS (500000),
 #      PERSISTENCE_ARGS (extra daemon flags, e.g. "--workers 4").
 set -euo pipefail
@@ -24,9 +26,22 @@ PY=/usr/bin/python3
 
 die() { echo "bench/persistence.sh: $*" >&2; exit 1; }
 [ -x "$BIN" ] || die "no $BIN (build it: cmake -S . -B $BUILD_DIR -DCMAKE_BUILD_TYPE=Release && cmake --build $BUILD_DIR --target nimbus-persistence)"
-for tool in wrk redis-server redis-cli redis-benchmark curl "$PG_BIN/postgres"; do
-  command -v "$tool" >/dev/null || die "missing $tool"
+# What it needs, by Debian package: installed when missing (as root), else the
+# exact command is printed.
+missing=()
+for pair in wrk:wrk redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools \
+            curl:curl "$PG_BIN/postgres:postgresql"; do
+  tool=${pair%:*} pkg=${pair##*:}
+  command -v "$tool" >/dev/null || [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
 done
+if [ ${#missing[@]} -gt 0 ]; then
+  line="apt-get -o DPkg::Lock::Timeout=600 install -y ${missing[*]}"
+  [ "$(id -u)" = 0 ] || die "missing ${missing[*]}; install with:
+  sudo apt-get update && sudo $line"
+  echo "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update
+  DEBIAN_FRONTEND=noninteractive $line
+fi
 btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
 [ "$btype" = Release ] || echo "note: $BUILD_DIR is a '${btype:-unknown}' build, not Release" >&2
 
@@ -132,3 +147,4 @@ printf '%-34s %12s %10s\n' "" "req/s" "p99 (ms)"
 printf '%-34s %12.0f %10s\n' "persistence GET (wrk -c$WRK_CONNS)" "$P_RPS" "$P_P99_MS"
 printf '%-34s %12.0f %10s\n' "redis GET (redis-benchmark -c$WRK_CONNS)" "$R_RPS" "$R_P99"
 echo "ratio persistence/redis: $RATIO (target >= 0.4); persistence p99 ${P_P99_MS} ms (target < 5)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

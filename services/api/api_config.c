@@ -86,9 +86,9 @@ static const nb_setting table[] = {
      "misses get 503"},
     {"flight-waiters", NB_SET_INT, &c.flight_waiters, "10000", 16, 10000000,
      "requests that may wait at once for a fetch or a read of another request; past it 503"},
-    {"memo-entries", NB_SET_INT, &c.memo_entries, "10000", 0, 10000000,
-     "locations whose parsed record and rendered document are remembered between requests "
-     "(persistence is still asked every time; 0 = none)"},
+    {"near-cache-mb", NB_SET_INT, &c.near_cache_mb, "256", 0, 65536,
+     "memory for records as persistence answered them and the documents rendered from them, "
+     "reused as long as persistence's Cache-Control allows, then revalidated (0 = keep none)"},
     {"write-queue", NB_SET_INT, &c.write_queue, "100000", 1, 10000000,
      "keys whose write to persistence may wait (one pending write per key, the newest wins)"},
     {"write-flush-ms", NB_SET_INT, &c.write_flush_ms, "1500", 0, 600000,

@@ -29,7 +29,7 @@ typedef struct api_config {
     long renew_workers, renew_queue;
     long flight_entries, flight_waiters;
     long write_queue, write_flush_ms;
-    long memo_entries;
+    long near_cache_mb;
     long body_cap, conn_timeout_s, grace_ms;
     long confirm_cap_per_address, confirm_cap_per_client;
     const char *trusted_proxies;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "flight.h"
-#include "memo.h"
+#include "near_cache.h"
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "pool.h"
@@ -19,7 +19,7 @@ struct app {
     flights *fl;
     writer *wr;
     pool *fetchers;
-    memo *memo;
+    near_cache *nc;
     relay *rl;
     weather *wx;
     subscriptions *subs;
@@ -70,15 +70,15 @@ app *app_new(const api_config *cfg, const app_clients *c)
     a->fl = flights_new(cfg->flight_entries, cfg->flight_waiters);
     a->wr = writer_new(c->st, &wo);
     a->fetchers = pool_new((int)cfg->renew_workers, cfg->renew_queue);
-    a->memo = memo_new((size_t)cfg->memo_entries);
-    if (!a->fl || !a->wr || !a->fetchers || !a->memo) goto fail;
+    a->nc = nc_new((size_t)cfg->near_cache_mb << 20);
+    if (!a->fl || !a->wr || !a->fetchers || !a->nc) goto fail;
     weather_deps deps = {.cfg = cfg,
                          .st = c->st,
                          .up = c->up,
                          .wr = a->wr,
                          .fl = a->fl,
                          .fetchers = a->fetchers,
-                         .memo = a->memo};
+                         .nc = a->nc};
     a->wx = weather_new(&deps);
     if (!a->wx) goto fail;
     sub_deps sd = {.cfg = cfg, .st = c->st, .resolve = resolve_place, .resolve_ctx = a->wx};
@@ -95,8 +95,10 @@ app *app_new(const api_config *cfg, const app_clients *c)
                          .ready = app_ready,
                          .ready_ctx = a};
     a->srv = nb_server_new(&so);
+    /* Inline: a request the near-cache can answer never waits for a worker
+     * (weather.c hands the others over). */
     if (!a->srv ||
-        nb_server_route(a->srv, "GET", "/v1/weather", "weather", NB_ROUTE_WORKER, weather_handle,
+        nb_server_route(a->srv, "GET", "/v1/weather", "weather", NB_ROUTE_INLINE, weather_handle,
                         a->wx) != NB_OK ||
         subscriptions_register(a->subs, a->srv) != NB_OK)
         goto fail;
@@ -153,6 +155,6 @@ void app_free(app *a)
     flights_free(a->fl);
     subscriptions_free(a->subs);
     weather_free(a->wx);
-    memo_free(a->memo);
+    nc_free(a->nc);
     free(a);
 }

@@ -1,5 +1,5 @@
 /* app.h — the api service assembled from its clients: the coalescing table,
- * the fetch pool, the writer, the memo, the weather flows, the subscription
+ * the fetch pool, the writer, the near-cache, the weather flows, the subscription
  * routes (which resolve places with the weather flows' place step), the
  * outbox relay and the HTTP server, started together and stopped in reverse order within a
  * bounded time.

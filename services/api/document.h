@@ -33,7 +33,7 @@ typedef struct answer {
 /* What, besides the record, shapes the document head: days, hours, units,
  * the place's name and country, and the hour the hourly list starts at (it
  * moves on every hour). Equal variants of one record give equal heads, so a
- * head can be remembered under (key, fetched_at, variant) — see memo.h. */
+ * head can be remembered under (key, fetched_at, variant) — see near_cache.h. */
 void doc_variant(const answer *a, char out[DOC_VARIANT_MAX]);
 
 /* The document without its per-request part (freshness): JSON text lacking

@@ -7,19 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nimbus/cache_control.h"
+
 static bool parse_coord(const char *s, double lo, double hi, double *out)
 {
     char *end;
     errno = 0;
     *out = strtod(s, &end);
     return *s && !errno && *end == '\0' && isfinite(*out) && *out >= lo && *out <= hi;
-}
-
-static bool is_revalidation(const query_args *in)
-{
-    const char *cc = in->cache_control, *pragma = in->pragma;
-    return (cc && (strstr(cc, "no-cache") || strstr(cc, "max-age=0"))) ||
-           (pragma && strstr(pragma, "no-cache")) || in->if_none_match;
 }
 
 static nb_err invalid(char *why, size_t whylen, const char *reason, const char *detail)
@@ -46,7 +41,8 @@ nb_err query_parse(const query_args *in, query *q, char *why, size_t whylen)
     q->days = QUERY_DEFAULT_DAYS;
     q->hours = QUERY_DEFAULT_HOURS;
     q->units = NB_UNITS_METRIC;
-    q->revalidate = is_revalidation(in);
+    q->no_cache = nb_cc_wants_revalidation(in->cache_control, in->pragma);
+    q->revalidate = q->no_cache || in->if_none_match;
     if (in->days && !parse_count(in->days, 1, NB_MAX_DAYS, &q->days))
         return invalid(why, whylen, "days must be a whole number from 1 to 16", NULL);
     if (in->hours && !parse_count(in->hours, 1, NB_MAX_HOURS, &q->hours))

@@ -29,6 +29,7 @@ typedef struct query {
     nb_units units;  /* metric (default) or imperial */
     bool by_name;    /* true: name holds the place; false: key does */
     bool revalidate; /* Cache-Control: no-cache / max-age=0, Pragma: no-cache, If-None-Match */
+    bool no_cache;   /* of those, the ones every cache must pass on (not If-None-Match) */
     char name[NB_QUERY_MAX + 1]; /* normalised place name (nb_geo_normalise) */
     char key[NB_KEY_MAX];        /* location key of lat/lon */
 } query;

@@ -18,17 +18,28 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "memo.h"
 #include "nimbus/bucket.h"
 #include "nimbus/err.h"
 #include "nimbus/record.h"
 
 typedef struct store store;
 
+#define STORE_ETAG_MAX 32 /* persistence's validators: a quoted version in ms */
+
+/* What persistence said about a read besides its body (RFC 9111). */
+typedef struct store_meta {
+    char source[16];           /* X-Store: "cache", "database" */
+    char etag[STORE_ETAG_MAX]; /* ETag: the stored version's validator, "" if none */
+    long max_age_s;            /* Cache-Control: max-age; -1 when absent (reuse nothing) */
+    bool unchanged;            /* 304: the version asked with If-None-Match is still stored */
+} store_meta;
+
 /* What a PUT did. */
 typedef struct store_put_result {
-    bool applied;   /* false: persistence already held something at least as new */
-    char event[40]; /* id of the outbox event the write created, "" for none */
+    bool applied;              /* false: persistence already held something at least as new */
+    bool cache_written;        /* persistence's cache has it too ("cache": "written") */
+    char etag[STORE_ETAG_MAX]; /* when applied: the validator of the version now stored */
+    char event[40];            /* id of the outbox event the write created, "" for none */
 } store_put_result;
 
 /* An outbox event as claimed (proto/outbox-claim.schema.json). */
@@ -81,13 +92,15 @@ typedef struct store_reply {
 
 typedef struct store_ops {
     const char *name; /* "http", "mem" */
-    /* The record for key, its source ("cache", "database") and version (etag,
-     * "" if none). With if_none_match equal to the stored version: NB_OK,
-     * *unchanged, out/source untouched. */
+    /* The record for key and what persistence said of it (meta). With
+     * if_none_match (may be NULL) naming the stored version: NB_OK,
+     * meta->unchanged, out untouched. */
     nb_err (*get_record)(store *s, const char *key, const char *if_none_match, nb_record *out,
-                         char source[16], char etag[MEMO_ETAG_MAX], bool *unchanged, nb_error *err);
-    /* The geocoding entry for a normalised query (expired ones never). */
-    nb_err (*get_geo)(store *s, const char *query, nb_geo_entry *out, nb_error *err);
+                         store_meta *meta, nb_error *err);
+    /* The geocoding entry for a normalised query (expired ones never), and
+     * what persistence said of it (meta: source, etag, max_age_s). */
+    nb_err (*get_geo)(store *s, const char *query, nb_geo_entry *out, store_meta *meta,
+                      nb_error *err);
     /* PUT a JSON body to a path made by store_record_path / store_geo_path. */
     nb_err (*put)(store *s, const char *path, const char *body, size_t len, long timeout_ms,
                   store_put_result *res, nb_error *err);
@@ -138,14 +151,14 @@ struct store {
 };
 
 static inline nb_err store_get_record(store *s, const char *key, const char *if_none_match,
-                                      nb_record *out, char source[16], char etag[MEMO_ETAG_MAX],
-                                      bool *unchanged, nb_error *err)
+                                      nb_record *out, store_meta *meta, nb_error *err)
 {
-    return s->ops->get_record(s, key, if_none_match, out, source, etag, unchanged, err);
+    return s->ops->get_record(s, key, if_none_match, out, meta, err);
 }
-static inline nb_err store_get_geo(store *s, const char *query, nb_geo_entry *out, nb_error *err)
+static inline nb_err store_get_geo(store *s, const char *query, nb_geo_entry *out, store_meta *meta,
+                                   nb_error *err)
 {
-    return s->ops->get_geo(s, query, out, err);
+    return s->ops->get_geo(s, query, out, meta, err);
 }
 static inline nb_err store_put(store *s, const char *path, const char *body, size_t len,
                                long timeout_ms, store_put_result *res, nb_error *err)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nimbus/cache_control.h"
 #include "nimbus/clock.h"
 #include "nimbus/http_client.h"
 #include "nimbus/metrics.h"
@@ -112,29 +113,35 @@ static json_t *parse_body(const nb_httpc_resp *resp)
     return json_loadb(nb_buf_str(&resp->body), resp->body.len, JSON_REJECT_DUPLICATES, NULL);
 }
 
+/* Fills meta from an answer's headers. */
+static void read_meta(const nb_httpc_resp *resp, store_meta *meta)
+{
+    const char *from = nb_httpc_header(resp, "X-Store"), *tag = nb_httpc_header(resp, "ETag");
+    snprintf(meta->source, sizeof(meta->source), "%s", from ? from : "cache");
+    snprintf(meta->etag, sizeof(meta->etag), "%s",
+             tag && strlen(tag) < sizeof(meta->etag) ? tag : "");
+    meta->max_age_s = nb_cc_seconds(nb_httpc_header(resp, "Cache-Control"), "max-age");
+    meta->unchanged = resp->status == 304;
+}
+
 static nb_err http_get_record(store *st, const char *key, const char *if_none_match, nb_record *out,
-                              char source[16], char etag[MEMO_ETAG_MAX], bool *unchanged,
-                              nb_error *err)
+                              store_meta *meta, nb_error *err)
 {
     store_http *s = (store_http *)st;
     char *path = store_record_path(key, NULL);
     if (!path) return nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
-    char inm[MEMO_ETAG_MAX + 16];
+    char inm[STORE_ETAG_MAX + 16];
     if (if_none_match) snprintf(inm, sizeof(inm), "If-None-Match: %s", if_none_match);
     nb_httpc_resp resp;
     nb_err e =
         do_call(s, OP_GET_RECORD, "GET", path, if_none_match ? inm : NULL, NULL, 0, 0, &resp, err);
-    *unchanged = false;
-    etag[0] = '\0';
+    *meta = (store_meta){.max_age_s = -1};
     if (!e && resp.status != 200 && resp.status != 304) e = answer_err(s, "GET", path, &resp, err);
     if (!e) {
-        const char *from = nb_httpc_header(&resp, "X-Store"), *tag = nb_httpc_header(&resp, "ETag");
-        snprintf(source, 16, "%s", from ? from : "cache");
-        snprintf(etag, MEMO_ETAG_MAX, "%s", tag && strlen(tag) < MEMO_ETAG_MAX ? tag : "");
+        read_meta(&resp, meta);
         const char *why;
-        if (resp.status == 304) {
-            *unchanged = true;
-        } else if (nb_record_parse(nb_buf_str(&resp.body), resp.body.len, out, &why) != NB_OK) {
+        if (!meta->unchanged &&
+            nb_record_parse(nb_buf_str(&resp.body), resp.body.len, out, &why) != NB_OK) {
             nb_counter_inc(s->errors);
             e = nb_error_set(err, NB_ERR_UPSTREAM, 0, "persistence sent a bad record: %s", why);
         }
@@ -144,15 +151,18 @@ static nb_err http_get_record(store *st, const char *key, const char *if_none_ma
     return e;
 }
 
-static nb_err http_get_geo(store *st, const char *query, nb_geo_entry *out, nb_error *err)
+static nb_err http_get_geo(store *st, const char *query, nb_geo_entry *out, store_meta *meta,
+                           nb_error *err)
 {
     store_http *s = (store_http *)st;
     char *path = store_geo_path(query);
     if (!path) return nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
     nb_httpc_resp resp;
     nb_err e = do_call(s, OP_GET_GEO, "GET", path, NULL, NULL, 0, 0, &resp, err);
+    *meta = (store_meta){.max_age_s = -1};
     if (!e && resp.status != 200) e = answer_err(s, "GET", path, &resp, err);
     const char *why;
+    if (!e) read_meta(&resp, meta);
     if (!e && nb_geo_parse(nb_buf_str(&resp.body), resp.body.len, out, &why) != NB_OK) {
         nb_counter_inc(s->errors);
         e = nb_error_set(err, NB_ERR_UPSTREAM, 0, "persistence sent a bad geocode entry: %s", why);
@@ -174,7 +184,11 @@ static nb_err http_put(store *st, const char *path, const char *body, size_t len
         json_t *doc = parse_body(&resp);
         json_t *applied = json_object_get(doc, "applied");
         const char *event = json_string_value(json_object_get(doc, "event"));
+        const char *cache = json_string_value(json_object_get(doc, "cache"));
+        const char *tag = nb_httpc_header(&resp, "ETag");
         res->applied = json_is_true(applied);
+        res->cache_written = cache && strcmp(cache, "written") == 0;
+        if (res->applied && tag && strlen(tag) < sizeof(res->etag)) strcpy(res->etag, tag);
         if (event && strlen(event) < sizeof(res->event)) strcpy(res->event, event);
         json_decref(doc);
     }

@@ -1,13 +1,16 @@
 /* weather.c — the request flows of GET /v1/weather (see weather.h).
  *
  * A request's path through threads (each arrow a hand-off):
- *   polling thread → worker (route)                               always
- *   worker: [geocoding flight] → worker (nb_req_to_worker)         new names only
- *   worker: [persistence read, coalesced] → worker                 when another
+ *   polling thread: answered there when it needs no persistence read (a
+ *                   fresh copy in the near-cache, a record just fetched)
+ *   polling thread → worker (nb_req_to_worker)                    a persistence
+ *                                                                  read to make
+ *   [geocoding flight] → worker                                    new names only
+ *   [persistence read, coalesced] → worker                         when another
  *                                                                  request reads
- *   worker: [upstream fetch on the pool] → worker                  misses and
+ *   [upstream fetch on the pool] → worker                          misses and
  *                                                                  revalidations
- * A step that needs no waiting continues on the same worker. */
+ * A step that needs no waiting continues on the same thread. */
 #include "weather.h"
 
 #include <stdatomic.h>
@@ -17,6 +20,7 @@
 
 #include "document.h"
 #include "lease.h"
+#include "near_cache.h"
 #include "nimbus/clock.h"
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
@@ -32,6 +36,7 @@ struct weather {
     atomic_bool stopping;
     leases *ls; /* who fetches a key, between replicas */
     nb_counter *hit, *stale, *miss, *revalidated, *renewals, *renewals_skipped;
+    nb_counter *copy_used, *copy_confirmed, *copy_replaced, *copy_new;
 };
 
 typedef enum wait_step { WAIT_PLACE_READ, WAIT_PLACE_FETCH, WAIT_READ, WAIT_FETCH } wait_step;
@@ -47,6 +52,8 @@ typedef struct wx {
     int days, hours;
     nb_units units;
     bool by_name, revalidate;
+    bool no_cache;  /* the client asked for end-to-end revalidation: persistence is asked */
+    bool on_poller; /* running on the polling thread: must not block */
     char query[NB_QUERY_MAX + 1];
     char key[NB_KEY_MAX];
     fl_result *place; /* FL_PLACE: the place asked for by name (a reference) */
@@ -70,7 +77,7 @@ typedef struct fetch_job {
 typedef struct written {
     weather *svc;
     char id[ID_MAX];
-    int64_t fetched_at_ms;
+    fl_result *rec; /* the record written (a reference) */
 } written;
 
 static void flight_id(char out[ID_MAX], char kind, const char *what)
@@ -118,17 +125,19 @@ static void answer_record(wx *x, const fl_result *res, answer_kind kind)
     /* The document's head depends on the record and the variant only. */
     char variant[DOC_VARIANT_MAX];
     doc_variant(&a, variant);
-    size_t len;
-    char *head = memo_get_doc(s->d.memo, rec->key, rec->fetched_at_ms, variant, &len);
+    nc_doc *head = nc_get_doc(s->d.nc, rec->key, rec->fetched_at_ms, variant);
     if (!head) {
-        head = doc_render_head(s->cfg, &a, &len);
-        if (head) memo_put_doc(s->d.memo, rec->key, rec->fetched_at_ms, variant, head, len);
+        size_t len;
+        char *text = doc_render_head(s->cfg, &a, &len);
+        head = text ? nc_doc_new(text, len) : NULL;
+        free(text);
+        if (head) nc_put_doc(s->d.nc, rec->key, rec->fetched_at_ms, variant, head);
     }
     if (head)
-        doc_respond(x->req, s->cfg, &a, head, len);
+        doc_respond(x->req, s->cfg, &a, head->data, head->len);
     else
         nb_respond_error(x->req, NB_ERR_NOMEM, "could not render the weather document");
-    free(head);
+    nc_doc_unref(head);
     finish(x);
 }
 
@@ -248,6 +257,7 @@ static bool parse_input(wx *x)
     x->units = q.units;
     x->by_name = q.by_name;
     x->revalidate = q.revalidate;
+    x->no_cache = q.no_cache;
     memcpy(x->query, q.name, sizeof(x->query));
     memcpy(x->key, q.key, sizeof(x->key));
     return true;
@@ -255,10 +265,25 @@ static bool parse_input(wx *x)
 
 /* ---- fetching (pool threads: the upstream only, never persistence) ---- */
 
+/* The write of a record this api fetched ended. Stored: persistence holds it
+ * now, so the near-cache does too (at once: no read needed to serve it from
+ * the copy) and the flight table lets it go. Not applied: persistence holds
+ * something at least as new that this api has not seen — the copy goes, the
+ * next request asks. */
 static void on_written(void *arg, writer_outcome outcome, const store_put_result *res)
 {
     written *w = arg;
-    if (outcome == WR_STORED) flights_forget(w->svc->d.fl, w->id, w->fetched_at_ms);
+    weather *s = w->svc;
+    const char *key = w->id + 2;
+    if (outcome == WR_STORED) {
+        if (res->applied && res->etag[0])
+            nc_put_written(s->d.nc, key, w->rec, res->cache_written ? "cache" : "database",
+                           res->etag, nb_mono_ms());
+        else
+            nc_drop(s->d.nc, key);
+        flights_forget(s->d.fl, w->id, w->rec->rec->rec.fetched_at_ms);
+    }
+    fl_result_unref(w->rec);
     free(w);
 }
 
@@ -288,9 +313,12 @@ static int64_t job_deadline(const weather *s)
     return nb_mono_ms() + s->cfg->miss_deadline_ms;
 }
 
-/* Another replica's record (persistence has it): the waiters' answer. */
+/* Another replica's record (persistence has it): the waiters' answer. A
+ * copy this api keeps of the key is older: it goes, so that the next request
+ * reads what persistence now holds. */
 static void complete_with_theirs(weather *s, const char *id, fl_result *res)
 {
+    if (id[0] == 'w') nc_drop(s->d.nc, id + 2);
     flights_complete(s->d.fl, id, res, 0);
     fetch_ended(s, id);
 }
@@ -340,7 +368,7 @@ static void run_weather_fetch(void *arg)
     char *body = nb_record_dump(rec, &len);
     written *w = malloc(sizeof(*w));
     if (w) {
-        *w = (written){.svc = s, .fetched_at_ms = rec->fetched_at_ms};
+        *w = (written){.svc = s, .rec = fl_result_ref(res)};
         snprintf(w->id, sizeof(w->id), "%s", j->id);
     }
     /* persistence decides whether this is a new observation and, if so,
@@ -586,12 +614,15 @@ static void on_place(wx *x, fl_result *res)
 }
 
 /* The name's persistence read: an FL_PLACE result, or an error. Also
- * remembered as the name's DONE flight (found or not) for a while. */
+ * remembered as the name's DONE flight (found or not) for as long as
+ * persistence's Cache-Control allows (without one: GEO_MEMO_MS), never past
+ * the entry's expiry. */
 static fl_result *read_place_from_store(weather *s, const char *name)
 {
     nb_geo_entry *g = malloc(sizeof(*g));
     nb_error err = {0};
-    nb_err e = g ? store_get_geo(s->d.st, name, g, &err)
+    store_meta meta;
+    nb_err e = g ? store_get_geo(s->d.st, name, g, &meta, &err)
                  : nb_error_set(&err, NB_ERR_NOMEM, 0, "out of memory");
     fl_result *res = e ? NULL : fl_result_new(FL_PLACE);
     if (!res) {
@@ -603,10 +634,12 @@ static fl_result *read_place_from_store(weather *s, const char *name)
     res->geo->place = g->place;
     res->geo->expires_at_ms = g->expires_at_ms;
     free(g);
-    int64_t left = res->geo->expires_at_ms ? res->geo->expires_at_ms - nb_now_ms() : GEO_MEMO_MS;
+    int64_t keep = meta.max_age_s >= 0 ? meta.max_age_s * 1000 : GEO_MEMO_MS;
+    if (res->geo->expires_at_ms && res->geo->expires_at_ms - nb_now_ms() < keep)
+        keep = res->geo->expires_at_ms - nb_now_ms();
     char id[ID_MAX];
     flight_id(id, 'g', name);
-    flights_put(s->d.fl, id, res, left < GEO_MEMO_MS ? left : GEO_MEMO_MS);
+    flights_put(s->d.fl, id, res, keep);
     return res;
 }
 
@@ -622,6 +655,15 @@ static void on_place_read(wx *x, fl_result *res)
                     res->reason);
         fetch_place(x);
     }
+}
+
+static void place_read_on_worker(nb_req *r, void *ctx);
+
+/* Hands x to a worker, which continues with step. */
+static void to_worker(wx *x, nb_handler_fn step)
+{
+    x->on_poller = false;
+    nb_req_to_worker(x->req, step, x);
 }
 
 /* Asks persistence for x's name, once for every request asking at the same
@@ -642,12 +684,29 @@ static void read_place(wx *x)
         place_busy(x);
         return;
     case FL_STARTED:
+        if (x->on_poller) { /* the read blocks: a worker makes it */
+            to_worker(x, place_read_on_worker);
+            return;
+        }
         res = read_place_from_store(x->svc, x->query);
         flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
         break;
     default: /* FL_DONE */
         break;
     }
+    on_place_read(x, res);
+    fl_result_unref(res);
+}
+
+/* A worker makes the read the polling thread started (the "q:" entry is
+ * RUNNING and x's to complete). */
+static void place_read_on_worker(nb_req *r, void *ctx)
+{
+    wx *x = ctx;
+    char id[ID_MAX];
+    flight_id(id, 'q', x->query);
+    fl_result *res = read_place_from_store(x->svc, x->query);
+    flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
     on_place_read(x, res);
     fl_result_unref(res);
 }
@@ -713,26 +772,79 @@ static void resolve_name(wx *x)
     }
 }
 
-/* The record-read step: persistence's record for key as an FL_RECORD result
- * (source "cache" / "database"), or an error (NB_ERR_NOT_FOUND: none). When
- * persistence still holds the version parsed before, it answers 304 and the
- * remembered record is used. */
+/* The record-read step, as an HTTP cache of persistence's answers (RFC 9111):
+ * the copy in the near-cache while persistence's max-age allows, otherwise a
+ * conditional GET (If-None-Match: the copy's ETag). The result is an
+ * FL_RECORD (source "cache" / "database"), or an error (NB_ERR_NOT_FOUND:
+ * none). Blocks: runs on a worker. */
 static fl_result *read_record_from_store(weather *s, const char *key)
 {
+    nc_copy cp;
+    bool have = nc_get(s->d.nc, key, nb_mono_ms(), &cp) && cp.etag[0];
     fl_result *res = fl_result_new(FL_RECORD);
-    if (!res) return fl_result_error(NB_ERR_NOMEM, 5, "out of memory");
-    nb_record *rec = &res->rec->rec;
-    char etag[MEMO_ETAG_MAX], known[MEMO_ETAG_MAX];
-    bool have = memo_get(s->d.memo, key, known, rec) && known[0], unchanged = false;
-    nb_error err = {0};
-    nb_err e = store_get_record(s->d.st, key, have ? known : NULL, rec, res->rec->source, etag,
-                                &unchanged, &err);
-    if (e) {
-        fl_result_unref(res);
-        return fl_result_error(e, 0, err.msg);
+    if (!res) {
+        nc_copy_release(&cp);
+        return fl_result_error(NB_ERR_NOMEM, 5, "out of memory");
     }
-    if (!unchanged && etag[0]) memo_put(s->d.memo, key, etag, rec);
+    store_meta meta;
+    nb_error err = {0};
+    nb_err e = store_get_record(s->d.st, key, have ? cp.etag : NULL, &res->rec->rec, &meta, &err);
+    int64_t now = nb_mono_ms(), max_age_ms = meta.max_age_s >= 0 ? meta.max_age_s * 1000 : 0;
+    if (!e && meta.unchanged) { /* the copy is persistence's version still: its age restarts */
+        fl_result *kept = nc_confirm(s->d.nc, key, cp.etag, meta.source, max_age_ms, now);
+        if (!kept) { /* dropped meanwhile: the copy in hand is the version */
+            nc_put(s->d.nc, key, cp.rec, cp.etag, max_age_ms, now);
+            kept = fl_result_ref(cp.rec);
+        }
+        nb_counter_inc(s->copy_confirmed);
+        fl_result_unref(res);
+        res = kept;
+    } else if (!e) {
+        snprintf(res->rec->source, sizeof(res->rec->source), "%s", meta.source);
+        if (meta.etag[0]) nc_put(s->d.nc, key, res, meta.etag, max_age_ms, now);
+        nb_counter_inc(cp.rec ? s->copy_replaced : s->copy_new);
+    } else {
+        if (e == NB_ERR_NOT_FOUND) nc_drop(s->d.nc, key);
+        fl_result_unref(res);
+        res = fl_result_error(e, 0, err.msg);
+    }
+    nc_copy_release(&cp);
     return res;
+}
+
+/* True when this api is renewing key right now. */
+static bool renewing(weather *s, const char *key)
+{
+    char id[ID_MAX];
+    flight_id(id, 'w', key);
+    fl_result *res = NULL;
+    fl_state st = flights_join(s->d.fl, id, NULL, false, &res);
+    fl_result_unref(res);
+    return st == FL_RUNNING;
+}
+
+static void on_read(wx *x, fl_result *res);
+
+/* Answers x from the near-cache when persistence's max-age allows reusing the
+ * copy and the copy decides the answer: a record still fresh, or a stale one
+ * this api is renewing already. A stale copy with no renewal here is checked
+ * with persistence first (another replica may have renewed it), and a client's
+ * no-cache always reaches persistence. true when x was answered or handed on. */
+static bool serve_copy(wx *x)
+{
+    weather *s = x->svc;
+    if (x->no_cache) return false;
+    nc_copy cp;
+    if (!nc_get(s->d.nc, x->key, nb_mono_ms(), &cp)) return false;
+    bool use =
+        cp.fresh && (nb_now_ms() - cp.rec->rec->rec.fetched_at_ms < s->cfg->fresh_ttl_s * 1000 ||
+                     renewing(s, x->key));
+    if (use) {
+        nb_counter_inc(s->copy_used);
+        on_read(x, cp.rec);
+    }
+    nc_copy_release(&cp);
+    return use;
 }
 
 static void on_fetched(wx *x, fl_result *res)
@@ -821,7 +933,10 @@ static void on_read(wx *x, fl_result *res)
     }
 }
 
-/* Asks persistence for x->key, once for every request asking at the same time.
+static void record_read_on_worker(nb_req *r, void *ctx);
+
+/* Asks persistence for x->key (unless the near-cache's copy may answer), once
+ * for every request asking at the same time.
  * A read that found nothing (or failed) is kept until the fetch it leads to
  * ends (fetch_ended), at most miss-deadline-ms: requests arriving meanwhile
  * join that fetch instead of asking persistence again, so a herd for a new
@@ -832,6 +947,7 @@ static void read_record(wx *x)
         answer_stopping(x);
         return;
     }
+    if (serve_copy(x)) return;
     char id[ID_MAX];
     flight_id(id, 'r', x->key);
     fl_result *res = NULL;
@@ -842,12 +958,29 @@ static void read_record(wx *x)
         answer_busy(x);
         return;
     case FL_STARTED:
+        if (x->on_poller) { /* the read blocks: a worker makes it */
+            to_worker(x, record_read_on_worker);
+            return;
+        }
         res = read_record_from_store(x->svc, x->key);
         flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
         break;
     default: /* FL_DONE */
         break;
     }
+    on_read(x, res);
+    fl_result_unref(res);
+}
+
+/* A worker makes the read the polling thread started (the "r:" entry is
+ * RUNNING and x's to complete). */
+static void record_read_on_worker(nb_req *r, void *ctx)
+{
+    wx *x = ctx;
+    char id[ID_MAX];
+    flight_id(id, 'r', x->key);
+    fl_result *res = read_record_from_store(x->svc, x->key);
+    flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
     on_read(x, res);
     fl_result_unref(res);
 }
@@ -875,6 +1008,7 @@ static void serve_key(wx *x)
 static void on_resumed(nb_req *r, void *ctx)
 {
     wx *x = ctx;
+    x->on_poller = false;
     fl_result *res = x->w.res;
     x->w.res = NULL;
     switch (x->waiting) {
@@ -903,6 +1037,7 @@ void weather_handle(nb_req *r, void *ctx)
     }
     x->svc = ctx;
     x->req = r;
+    x->on_poller = true; /* an NB_ROUTE_INLINE route */
     x->deadline_ms = nb_mono_ms() + x->svc->cfg->miss_deadline_ms;
     if (stopping(x->svc)) {
         answer_stopping(x);
@@ -972,6 +1107,12 @@ weather *weather_new(const weather_deps *deps)
     s->renewals_skipped =
         nb_counter_new("nimbus_renewals_skipped_total", NULL,
                        "Renewals not started: too many keys in flight (the next request retries)");
+    const char *rhelp = "Record reads by how persistence's answer was kept: a copy reused within "
+                        "its max-age, confirmed by a 304, replaced by a new version, or new";
+    s->copy_used = nb_counter_new("nimbus_record_reads_total", "via=\"near_cache\"", rhelp);
+    s->copy_confirmed = nb_counter_new("nimbus_record_reads_total", "via=\"not_modified\"", rhelp);
+    s->copy_replaced = nb_counter_new("nimbus_record_reads_total", "via=\"changed\"", rhelp);
+    s->copy_new = nb_counter_new("nimbus_record_reads_total", "via=\"new\"", rhelp);
     nb_gauge_fn_new("nimbus_fetch_queue_depth", NULL,
                     "Upstream fetches (renewals and misses) queued or running", fetch_depth_metric,
                     deps->fetchers);

@@ -7,25 +7,36 @@
  * requests (Cache-Control: no-cache / max-age=0, If-None-Match) on stale data
  * wait (bounded) for the renewal instead.
  *
+ * What persistence holds is read through the near-cache (near_cache.h), an
+ * HTTP cache of persistence's answers: a copy is reused for as long as
+ * persistence's Cache-Control: max-age allows, then revalidated with
+ * If-None-Match; a client's Cache-Control: no-cache always reaches
+ * persistence. Freshness, Age and the SWR headers are computed from the
+ * record's fetched_at for every answer.
+ *
  * One owner per request: a request's state (wx) lives in one place and
- * advances only on the HTTP server's workers. When it must wait — for a
- * persistence read another request is making, or for an upstream fetch — it
- * is attached to that flight; the completion or its deadline (exactly one)
- * hands it back to a worker with nb_req_to_worker. Fetch threads only fetch:
- * no persistence call, no other request's work runs on them. Reads of one key
- * by many requests at once are one read ("r:<key>", "q:<query>" flights).
+ * advances on one thread at a time. It starts on the server's polling thread
+ * (an inline route), which answers it when no blocking step is needed (a
+ * fresh copy in the near-cache, a record just fetched); a persistence read
+ * is handed to a worker. When it must wait — for a persistence read another
+ * request is making, or for an upstream fetch — it is attached to that
+ * flight; the completion or its deadline (exactly one) hands it back to a
+ * worker with nb_req_to_worker. Fetch threads only fetch: no persistence
+ * call, no other request's work runs on them. Reads of one key by many
+ * requests at once are one read ("r:<key>", "q:<query>" flights).
  *
  * The place step also serves other routes (weather_resolve).
  *
  * Two steps are single functions so that later work can replace them: the
- * record read (read_record_from_store) and the upstream fetch (fetch job).
+ * record read (read_record_from_store, with serve_copy in front of it) and
+ * the upstream fetch (fetch job).
  * The fetch step shares its work with the other api replicas (lease.h): the
  * one fetch of a key in this process asks persistence for the key's renewal
  * lease first; the holder fetches (spending the shared upstream budget,
  * budget.h) and its PUT releases the lease, every other replica waits for
  * that record (or the holder's failure) instead of fetching.
- * Threads: weather_handle runs on the server's workers; weather_stop from
- * the owner. */
+ * Threads: weather_handle runs on the server's polling threads (never
+ * blocks); weather_stop from the owner. */
 #ifndef API_WEATHER_H
 #define API_WEATHER_H
 
@@ -33,7 +44,7 @@
 
 #include "api_config.h"
 #include "flight.h"
-#include "memo.h"
+#include "near_cache.h"
 #include "nimbus/buf.h"
 #include "nimbus/http_server.h"
 #include "pool.h"
@@ -49,7 +60,7 @@ typedef struct weather_deps {
     writer *wr;
     flights *fl;
     pool *fetchers;
-    memo *memo;
+    near_cache *nc;
 } weather_deps;
 
 typedef struct weather weather;
@@ -61,7 +72,7 @@ weather *weather_new(const weather_deps *deps);
 void weather_stop(weather *w);
 void weather_free(weather *w);
 
-/* Route handler for GET /v1/weather (ctx = weather *); a NB_ROUTE_WORKER route. */
+/* Route handler for GET /v1/weather (ctx = weather *); a NB_ROUTE_INLINE route. */
 void weather_handle(nb_req *r, void *ctx);
 /* The place step of a request by name, for another route's request r
  * (POST /v1/subscriptions): the same step GET /v1/weather?city= takes, with

@@ -2,12 +2,11 @@
  * the caching headers kept (see api_client.h). */
 #include "api_client.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "nimbus/cache_control.h"
 #include "nimbus/http_client.h"
 
 /* A request target: the parameters of a URL the server took, escaped. */
@@ -146,28 +145,10 @@ bool fr_api_healthy(const fr_api *api)
     return ok;
 }
 
-/* Value of "name=<digits>" in a Cache-Control list, or -1. */
-static long directive(const char *cc, const char *name)
-{
-    size_t nl = strlen(name);
-    for (const char *p = cc; p && *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        if (strncasecmp(p, name, nl) == 0 && p[nl] == '=') {
-            const char *v = p + nl + 1;
-            if (*v == '"') v++;
-            if (isdigit((unsigned char)*v)) return strtol(v, NULL, 10);
-            return -1;
-        }
-        p = strchr(p, ',');
-    }
-    return -1;
-}
-
 void fr_cache_control_parse(const char *cc, long *max_age, long *swr)
 {
-    *max_age = directive(cc, "max-age");
-    *swr = directive(cc, "stale-while-revalidate");
+    *max_age = nb_cc_seconds(cc, "max-age");
+    *swr = nb_cc_seconds(cc, "stale-while-revalidate");
 }
 
 bool fr_cache_control_has(const char *cc, const char *name)

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "assets.h"
+#include "nimbus/cache_control.h"
 #include "nimbus/clock.h"
 #include "nimbus/etag.h"
 #include "nimbus/http_client.h"
@@ -176,10 +177,7 @@ static void respond_problem(nb_req *r, fr_format fmt, const fr_page *pg, int sta
 
 static bool wants_revalidation(const nb_req *r)
 {
-    const char *cc = nb_req_header(r, "Cache-Control");
-    const char *pragma = nb_req_header(r, "Pragma");
-    if (cc && (strcasestr(cc, "no-cache") || strcasestr(cc, "max-age=0"))) return true;
-    return pragma && strcasestr(pragma, "no-cache");
+    return nb_cc_wants_revalidation(nb_req_header(r, "Cache-Control"), nb_req_header(r, "Pragma"));
 }
 
 /* The api's JSON answer (any status) handed to the client as is. */

@@ -22,7 +22,8 @@
 typedef struct settings {
     const char *bind, *redis_url, *redis_sentinels, *redis_master_name, *postgres_dsn, *log_level;
     long port, threads, workers, cache_ttl_s, backend_timeout_ms, body_cap, conn_timeout_s,
-        grace_ms, max_clock_skew_ms, outbox_retention_s, watch_interval_ms, max_waiters;
+        grace_ms, max_clock_skew_ms, outbox_retention_s, watch_interval_ms, max_waiters,
+        record_max_age_s, geocode_max_age_s;
     long confirm_ttl_s, manage_ttl_s, subscription_retention_s;
     bool access_log;
 } settings;
@@ -55,6 +56,12 @@ int main(int argc, char **argv)
          "a PUT whose fetched_at/resolved_at is further than this in the future is refused (400)"},
         {"outbox-retention-s", NB_SET_INT, &cfg.outbox_retention_s, "86400", 1, 365L * 86400,
          "sent outbox events are deleted this long after they were acknowledged"},
+        {"record-max-age-s", NB_SET_INT, &cfg.record_max_age_s, "1", 0, 3600,
+         "Cache-Control: max-age of record answers: how long a client (the api) may reuse one "
+         "before revalidating it (0 = ask every time)"},
+        {"geocode-max-age-s", NB_SET_INT, &cfg.geocode_max_age_s, "600", 0, 86400,
+         "Cache-Control: max-age of geocoding answers (never past the entry's expiry; 0 = ask "
+         "every time)"},
         {"watch-interval-ms", NB_SET_INT, &cfg.watch_interval_ms, "25", 5, 1000,
          "how often held long polls (GET ?wait_ms=) read the state of their keys in Redis; "
          "a newer version reaches a waiter within this"},
@@ -156,8 +163,12 @@ int main(int argc, char **argv)
         .ready = routes_ready,
         .ready_ctx = st,
     };
+    routes_deps rdeps = {.st = st,
+                         .w = w,
+                         .record_max_age_s = cfg.record_max_age_s,
+                         .geocode_max_age_s = cfg.geocode_max_age_s};
     srv = nb_server_new(&opts);
-    if (!srv || routes_register(srv, st, w) != NB_OK || subs_routes_register(srv, sb) != NB_OK ||
+    if (!srv || routes_register(srv, &rdeps) != NB_OK || subs_routes_register(srv, sb) != NB_OK ||
         nb_server_start(srv) != NB_OK) {
         nb_error("could not start the HTTP server on %s:%ld", cfg.bind, cfg.port);
         goto out;

@@ -1,8 +1,10 @@
 /* routes.c — HTTP handlers of persistence (see routes.h).
  *
  * GET answers the stored bytes as they are (no parsing on the fast path) with
- * X-Store saying which store answered and ETag the stored version; a GET with
- * that ETag in If-None-Match gets 304. GETs are inline: the polling thread
+ * X-Store saying which store answered, ETag the stored version and
+ * Cache-Control: max-age saying how long a client may reuse the answer
+ * without asking again (routes_deps); a GET with that ETag in
+ * If-None-Match gets 304 with the same headers. GETs are inline: the polling thread
  * queues the cache read for the store's batched reader (one pipelined Redis
  * round trip for many requests) and only misses go to a worker; the polling
  * thread itself never calls a backend. PUT checks the path and the body
@@ -22,6 +24,7 @@
 #include "coord_routes.h"
 #include "event.h"
 #include "nimbus/clock.h"
+#include "nimbus/etag.h"
 #include "nimbus/log.h"
 #include "nimbus/record.h"
 #include "nimbus/text.h"
@@ -44,18 +47,42 @@ static void respond_unavailable(nb_req *r, const char *what)
     nb_respond_error(r, NB_ERR_UNAVAILABLE, "%s", what);
 }
 
-/* Answers a GET with a stored value: 200 with the bytes, or 304 when the
- * client already holds this version. Takes v's bytes. */
-static void respond_value(nb_req *r, kv_value *v, store_backend from)
+/* The version's entity tag: the version (fetched_at / resolved_at, ms) quoted. */
+static void version_etag(int64_t version_ms, char out[32])
 {
-    /* The version (fetched_at / resolved_at) is the validator: a client that
-     * holds this version gets a 304 without the body. */
-    char etag[32];
-    snprintf(etag, sizeof(etag), "\"%lld\"", (long long)v->version_ms);
+    snprintf(out, 32, "\"%lld\"", (long long)version_ms);
+}
+
+/* How long a client may reuse an answer of ns without asking again: the
+ * setting, and for a geocoding entry no longer than it lives. A database
+ * answer while the cache is up is a miss the fill thread is about to repair:
+ * not to be reused (the next read, from the cache, is), so that what a
+ * client reports as the answer's store (X-Store) is never a stale detail. */
+static long max_age_s(const routes_deps *c, kv_ns ns, const kv_value *v, store_backend from)
+{
+    if (from == STORE_DB && store_backend_up(c->st, STORE_CACHE)) return 0;
+    if (ns == KV_NS_RECORD) return c->record_max_age_s;
+    long s = c->geocode_max_age_s;
+    if (v->expires_at_ms > 0) {
+        int64_t left = (v->expires_at_ms - nb_now_ms()) / 1000;
+        if (left < s) s = left > 0 ? (long)left : 0;
+    }
+    return s;
+}
+
+/* Answers a GET with a stored value: 200 with the bytes, or 304 when the
+ * client already holds this version; both say how long it may be reused
+ * (RFC 9111: a 304 refreshes the client's copy). Takes v's bytes. */
+static void respond_value(nb_req *r, const routes_deps *c, kv_ns ns, kv_value *v,
+                          store_backend from)
+{
+    char etag[32], cc[32];
+    version_etag(v->version_ms, etag);
+    snprintf(cc, sizeof(cc), "max-age=%ld", max_age_s(c, ns, v, from));
     nb_req_add_header(r, "X-Store", store_name(from));
     nb_req_add_header(r, "ETag", etag);
-    const char *inm = nb_req_header(r, "If-None-Match");
-    if (inm && strcmp(inm, etag) == 0) {
+    nb_req_add_header(r, "Cache-Control", cc);
+    if (nb_etag_none_match(nb_req_header(r, "If-None-Match"), etag)) {
         free(v->data);
         nb_respond(r, 304, "application/json", "", 0);
         return;
@@ -64,11 +91,12 @@ static void respond_value(nb_req *r, kv_value *v, store_backend from)
 }
 
 /* Answers a GET from what the store said: the value, 404, or 503. */
-static void respond_read(nb_req *r, nb_err rc, kv_ns ns, kv_value *v, store_backend from)
+static void respond_read(nb_req *r, const routes_deps *c, nb_err rc, kv_ns ns, kv_value *v,
+                         store_backend from)
 {
     switch (rc) {
     case NB_OK:
-        respond_value(r, v, from);
+        respond_value(r, c, ns, v, from);
         return;
     case NB_ERR_NOT_FOUND:
         nb_respond_error(r, NB_ERR_NOT_FOUND, "nothing stored for %s",
@@ -87,8 +115,7 @@ static void respond_read(nb_req *r, nb_err rc, kv_ns ns, kv_value *v, store_back
  * a worker; a long poll (wait_ms) also waits in the watch between them. */
 typedef struct pending_get {
     nb_req *r;
-    store *st;
-    watch *w;
+    const routes_deps *c;
     kv_ns ns;
     int64_t newer_than_ms, deadline_ms; /* a long poll: deadline_ms > 0 */
     char key[NB_QUERY_MAX + 1];
@@ -108,15 +135,15 @@ static void read_done(pending_get *p, nb_err rc, kv_value *v, store_backend from
             why = watch_outcome_name(WATCH_UNAVAILABLE);
         else if (nb_mono_ms() >= p->deadline_ms)
             why = watch_outcome_name(WATCH_TIMEOUT);
-        else if (watch_add(p->w, p->r, p->ns, p->key, p->newer_than_ms, p->deadline_ms, on_watched,
-                           p)) {
+        else if (watch_add(p->c->w, p->r, p->ns, p->key, p->newer_than_ms, p->deadline_ms,
+                           on_watched, p)) {
             if (rc == NB_OK) kv_value_release(v);
             return; /* p is the watch's now */
         } else
             why = watch_outcome_name(WATCH_FULL);
         nb_req_add_header(p->r, "X-Wait", why);
     }
-    respond_read(p->r, rc, p->ns, v, from);
+    respond_read(p->r, p->c, rc, p->ns, v, from);
     free(p);
 }
 
@@ -126,7 +153,7 @@ static void get_anywhere(nb_req *r, void *ctx)
     pending_get *p = ctx;
     kv_value v;
     store_backend from;
-    nb_err rc = store_get(p->st, p->ns, p->key, &v, &from);
+    nb_err rc = store_get(p->c->st, p->ns, p->key, &v, &from);
     read_done(p, rc, &v, from);
 }
 
@@ -135,7 +162,7 @@ static void get_from_db(nb_req *r, void *ctx)
 {
     pending_get *p = ctx;
     kv_value v;
-    nb_err rc = store_get_db(p->st, p->ns, p->key, &v);
+    nb_err rc = store_get_db(p->c->st, p->ns, p->key, &v);
     read_done(p, rc, &v, STORE_DB);
 }
 
@@ -145,9 +172,9 @@ static void on_watched(nb_req *r, void *arg, watch_outcome why)
     pending_get *p = arg;
     kv_value v;
     store_backend from;
-    nb_err rc = store_get(p->st, p->ns, p->key, &v, &from);
+    nb_err rc = store_get(p->c->st, p->ns, p->key, &v, &from);
     nb_req_add_header(r, "X-Wait", watch_outcome_name(why));
-    respond_read(r, rc, p->ns, &v, from);
+    respond_read(r, p->c, rc, p->ns, &v, from);
     free(p);
 }
 
@@ -166,7 +193,7 @@ static void on_cached(void *arg, nb_err rc, kv_value *v)
  * cache hits never wait for a worker; the rest runs on workers. A long poll
  * (?wait_ms=, request.h rq_wait) whose read finds nothing newer than
  * ?newer_than= is then held by the watch. */
-static void get_stored(nb_req *r, watch *w, kv_ns ns, const char *key)
+static void get_stored(nb_req *r, const routes_deps *c, kv_ns ns, const char *key)
 {
     int64_t newer_than, wait_ms;
     char why[160];
@@ -180,15 +207,13 @@ static void get_stored(nb_req *r, watch *w, kv_ns ns, const char *key)
         nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
         return;
     }
-    store *st = watch_store(w);
     *p = (pending_get){.r = r,
-                       .st = st,
-                       .w = w,
+                       .c = c,
                        .ns = ns,
                        .newer_than_ms = newer_than,
                        .deadline_ms = wait_ms > 0 ? nb_mono_ms() + wait_ms : 0};
     snprintf(p->key, sizeof(p->key), "%s", key);
-    if (!store_get_cached_async(st, ns, key, on_cached, p)) nb_req_to_worker(r, get_anywhere, p);
+    if (!store_get_cached_async(c->st, ns, key, on_cached, p)) nb_req_to_worker(r, get_anywhere, p);
 }
 
 /* Checks the PUT's media type; answers 415 and returns false otherwise. */
@@ -236,6 +261,11 @@ static void answer_put(nb_req *r, store *st, kv_ns ns, const char *key, int64_t 
     if (doc && res->event_created && event_id) {
         json_object_set_new(doc, "event", json_string(event_id));
         nb_info("event %s stored for %s", event_id, key);
+    }
+    if (res->applied) { /* what a GET now answers is what was sent: its validator */
+        char etag[32];
+        version_etag(version_ms, etag);
+        nb_req_add_header(r, "ETag", etag);
     }
     if (doc && lease) json_object_set_new(doc, "lease", json_string(lease));
     nb_respond_json(r, 200, doc);
@@ -534,27 +564,27 @@ static void get_outbox_stats(nb_req *r, void *ctx)
 
 /* --- wiring ---------------------------------------------------------------- */
 
-nb_err routes_register(nb_server *s, store *st, watch *w)
+nb_err routes_register(nb_server *s, const routes_deps *c)
 {
     nb_err rc;
     if ((rc = nb_server_route(s, "GET", "/v1/records/*", "records", NB_ROUTE_INLINE, get_record,
-                              w)) ||
+                              (void *)c)) ||
         (rc = nb_server_route(s, "PUT", "/v1/records/*", "records", NB_ROUTE_WORKER, put_record,
-                              st)) ||
+                              c->st)) ||
         (rc = nb_server_route(s, "GET", "/v1/geocode/*", "geocode", NB_ROUTE_INLINE, get_geocode,
-                              w)) ||
+                              (void *)c)) ||
         (rc = nb_server_route(s, "PUT", "/v1/geocode/*", "geocode", NB_ROUTE_WORKER, put_geocode,
-                              st)) ||
+                              c->st)) ||
         (rc = nb_server_route(s, "POST", "/v1/outbox/claim", "outbox", NB_ROUTE_WORKER, post_claim,
-                              st)) ||
+                              c->st)) ||
         (rc = nb_server_route(s, "POST", "/v1/outbox/ack", "outbox", NB_ROUTE_WORKER, post_ack,
-                              st)) ||
+                              c->st)) ||
         (rc = nb_server_route(s, "POST", "/v1/outbox/release", "outbox", NB_ROUTE_WORKER,
-                              post_release, st)) ||
+                              post_release, c->st)) ||
         (rc = nb_server_route(s, "GET", "/v1/outbox/stats", "outbox", NB_ROUTE_WORKER,
-                              get_outbox_stats, st)))
+                              get_outbox_stats, c->st)))
         return rc;
-    return coord_routes_register(s, st);
+    return coord_routes_register(s, c->st);
 }
 
 bool routes_ready(void *ctx, nb_buf *out)

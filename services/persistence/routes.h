@@ -11,6 +11,8 @@
  *   POST /v1/outbox/claim|ack|release, GET /v1/outbox/stats
  *                                 the outbox (proto/outbox-*.schema.json)
  *   /readyz                       {"status":..,"redis":"up|down","postgres":"up|down"}
+ * GET answers carry ETag (the stored version) and Cache-Control: max-age (see
+ * routes_deps); an applied PUT answers the new version's ETag.
  * PUT answers follow proto/put-result.schema.json, errors proto/error.schema.json.
  * GETs of records and entries run on the polling thread and never block
  * (the cache read is queued for the store's reader, the rest goes to a
@@ -29,9 +31,20 @@
 #include "store.h"
 #include "watch.h"
 
+/* What the routes use: the store, the watch that holds long polls, and what
+ * GET answers of records and geocoding entries say about reusing them
+ * (Cache-Control: max-age, RFC 9111): a client such as the api keeps an
+ * answer that long, then revalidates it with If-None-Match (304). */
+typedef struct routes_deps {
+    store *st;              /* borrowed */
+    watch *w;               /* borrowed: GETs wait through it (long polls) */
+    long record_max_age_s;  /* records; 0: ask every time */
+    long geocode_max_age_s; /* geocoding entries, at most until the entry expires */
+} routes_deps;
+
 /* Registers every route on s (before nb_server_start), the coordination
- * routes (coord_routes.h) too. GETs wait through w (long polls). */
-nb_err routes_register(nb_server *s, store *st, watch *w);
+ * routes (coord_routes.h) too. d is borrowed and must outlive the server. */
+nb_err routes_register(nb_server *s, const routes_deps *d);
 /* The request body when it is application/json (maybe empty: ""); NULL
  * after answering 415 otherwise. Borrowed from r. */
 const char *routes_json_body(nb_req *r, size_t *len);

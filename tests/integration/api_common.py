@@ -54,9 +54,10 @@ class ApiStack:
     """persistence + api on free ports, wired to the shared servers."""
 
     def __init__(self, fresh_ttl_s=600, kafka=None, api_args=(), tmpdir=None, sim=None,
-                 api_env=None):
+                 api_env=None, persistence_args=()):
         """sim: a private WeatherSim instead of the shared one; api_env: extra
-        environment of the api (e.g. TZDIR)."""
+        environment of the api (e.g. TZDIR); persistence_args: extra flags of
+        persistence."""
         testing.require_binary("nimbus-persistence", "nimbus-api", "weather-sim")
         self.servers = shared()
         if self.servers.sim is None:
@@ -76,7 +77,7 @@ class ApiStack:
             "persistence",
             [procs.binary("nimbus-persistence"), "--port", str(pport),
              "--redis-url", "redis://127.0.0.1:%d/%d" % (self.redis.port, REDIS_DB),
-             "--postgres-dsn", self.pg.dsn(self.db)],
+             "--postgres-dsn", self.pg.dsn(self.db)] + list(persistence_args),
             ready_url=self.persistence_url + "/readyz", tmpdir=self.tmpdir)
         self.persistence.start()
         self.api_port = procs.free_port()
@@ -104,9 +105,10 @@ class ApiStack:
         return http.request("GET", self.url + "/v1/weather?" + urllib.parse.urlencode(params),
                             headers=headers, timeout=timeout)
 
-    def metric(self, name):
-        """Sum of a metric's samples whose name+labels start with name."""
-        body = http.request("GET", self.url + "/metrics").text()
+    def metric(self, name, url=None):
+        """Sum of a metric's samples whose name+labels start with name (the
+        api's, or those of the daemon at url)."""
+        body = http.request("GET", (url or self.url) + "/metrics").text()
         total = 0.0
         for line in body.splitlines():
             if line.startswith(name):

@@ -12,6 +12,7 @@
 
 #include "nimbus/bucket.h"
 #include "nimbus/clock.h"
+#include "nimbus/etag.h"
 
 #define MAX_KEYS 512
 #define MAX_EVENTS 2048
@@ -96,13 +97,14 @@ struct store_mem {
     long lease_calls, leases_granted, waits, budget_calls, next_token;
     int nrec;
     nb_record recs[MAX_KEYS];
-    char etags[MAX_KEYS][MEMO_ETAG_MAX];
+    char etags[MAX_KEYS][STORE_ETAG_MAX];
+    long max_age_s; /* Cache-Control: max-age of reads; -1: none */
     int ngeo;
     nb_geo_entry geo[MAX_KEYS];
     long pause_ms, pause_timeout_ms;
     char fail_prefix[64];
     long fail_status;
-    atomic_long reads, geo_reads;
+    atomic_long reads, geo_reads, not_modified;
     int nputs;
     put_log puts[MAX_PUTS];
     int nevents;
@@ -156,13 +158,11 @@ static nb_err read_pause(store_mem *m, nb_error *err)
 }
 
 static nb_err mem_get_record(store *st, const char *key, const char *if_none_match, nb_record *out,
-                             char source[16], char etag[MEMO_ETAG_MAX], bool *unchanged,
-                             nb_error *err)
+                             store_meta *meta, nb_error *err)
 {
     store_mem *m = (store_mem *)st;
     atomic_fetch_add(&m->reads, 1);
-    *unchanged = false;
-    etag[0] = '\0';
+    *meta = (store_meta){.max_age_s = -1};
     nb_err e = read_pause(m, err);
     if (e) return e;
     pthread_mutex_lock(&m->lock);
@@ -171,20 +171,26 @@ static nb_err mem_get_record(store *st, const char *key, const char *if_none_mat
         pthread_mutex_unlock(&m->lock);
         return nb_error_set(err, NB_ERR_NOT_FOUND, 0, "no record for %s", key);
     }
-    snprintf(etag, MEMO_ETAG_MAX, "%s", m->etags[i]);
-    snprintf(source, 16, "cache");
-    if (if_none_match && strcmp(if_none_match, m->etags[i]) == 0)
-        *unchanged = true;
-    else
+    snprintf(meta->etag, sizeof(meta->etag), "%s", m->etags[i]);
+    snprintf(meta->source, sizeof(meta->source), "cache");
+    meta->max_age_s = m->max_age_s;
+    if (nb_etag_none_match(if_none_match, m->etags[i])) {
+        meta->unchanged = true;
+        atomic_fetch_add(&m->not_modified, 1);
+    } else {
         *out = m->recs[i];
+    }
     pthread_mutex_unlock(&m->lock);
     return NB_OK;
 }
 
-static nb_err mem_get_geo(store *st, const char *query, nb_geo_entry *out, nb_error *err)
+static nb_err mem_get_geo(store *st, const char *query, nb_geo_entry *out, store_meta *meta,
+                          nb_error *err)
 {
     store_mem *m = (store_mem *)st;
     atomic_fetch_add(&m->geo_reads, 1);
+    *meta = (store_meta){.max_age_s = -1};
+    snprintf(meta->source, sizeof(meta->source), "cache");
     nb_err e = read_pause(m, err);
     if (e) return e;
     pthread_mutex_lock(&m->lock);
@@ -210,9 +216,11 @@ static void store_record_locked(store_mem *m, const nb_record *rec, store_put_re
         i = m->nrec++;
     }
     m->recs[i] = *rec;
-    snprintf(m->etags[i], MEMO_ETAG_MAX, "\"%lld\"", (long long)rec->fetched_at_ms);
+    snprintf(m->etags[i], STORE_ETAG_MAX, "\"%lld\"", (long long)rec->fetched_at_ms);
     if (res) {
         res->applied = true;
+        res->cache_written = true;
+        memcpy(res->etag, m->etags[i], STORE_ETAG_MAX);
         if (new_obs) new_event(m, rec->key, rec->current.time, res->event);
     }
 }
@@ -506,7 +514,8 @@ static nb_err mem_wait_geo(store *st, const char *query, int64_t newer_than_ms, 
     pthread_mutex_unlock(&m->lock);
     if (e) return e;
     atomic_fetch_sub(&m->geo_reads, 1); /* not a read of the read step */
-    return mem_get_geo(st, query, out, err);
+    store_meta meta;
+    return mem_get_geo(st, query, out, &meta, err);
 }
 
 static nb_err mem_budget_take(store *st, double cost, const nb_window *w, size_t nw,
@@ -606,6 +615,7 @@ store_mem *store_mem_new(void)
 {
     store_mem *m = calloc(1, sizeof(*m));
     m->base.ops = &mem_ops;
+    m->max_age_s = -1;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->changed, NULL);
     return m;
@@ -652,6 +662,18 @@ void store_mem_fail_puts(store_mem *m, const char *prefix, long status)
 long store_mem_reads(store_mem *m)
 {
     return atomic_load(&m->reads);
+}
+
+long store_mem_not_modified(store_mem *m)
+{
+    return atomic_load(&m->not_modified);
+}
+
+void store_mem_max_age(store_mem *m, long seconds)
+{
+    pthread_mutex_lock(&m->lock);
+    m->max_age_s = seconds;
+    pthread_mutex_unlock(&m->lock);
 }
 
 long store_mem_geo_reads(store_mem *m)

@@ -26,7 +26,10 @@ bool store_mem_get(store_mem *m, const char *key, nb_record *out);
 void store_mem_pause_reads(store_mem *m, long ms, long timeout_ms);
 /* PUTs to paths starting with prefix answer status (e.g. 400, 503); NULL: off. */
 void store_mem_fail_puts(store_mem *m, const char *prefix, long status);
-long store_mem_reads(store_mem *m);                      /* get_record calls */
+long store_mem_reads(store_mem *m);        /* get_record calls */
+long store_mem_not_modified(store_mem *m); /* get_record calls answered "unchanged" (a 304) */
+/* Record reads say Cache-Control: max-age=seconds (< 0, the default: no Cache-Control). */
+void store_mem_max_age(store_mem *m, long seconds);
 long store_mem_geo_reads(store_mem *m);                  /* get_geo calls */
 long store_mem_puts(store_mem *m, const char *prefix);   /* PUT attempts to paths with prefix */
 long store_mem_stored(store_mem *m, const char *prefix); /* PUTs that succeeded */

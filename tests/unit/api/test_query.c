@@ -119,8 +119,15 @@ static void revalidation_headers(void **state)
     assert_true(parsed(&in).revalidate);
     in = (query_args){.city = "Berlin", .pragma = "no-cache"};
     assert_true(parsed(&in).revalidate);
+    assert_true(parsed(&in).no_cache);
     in = (query_args){.city = "Berlin", .if_none_match = "\"1\""};
     assert_true(parsed(&in).revalidate);
+    /* a conditional request may be answered from a cache's fresh copy; no-cache may not */
+    assert_false(parsed(&in).no_cache);
+    in = (query_args){.city = "Berlin", .cache_control = "no-cache"};
+    assert_true(parsed(&in).no_cache);
+    in.cache_control = "max-age=05";
+    assert_false(parsed(&in).revalidate);
 }
 
 static void a_short_reason_buffer_is_not_overrun(void **state)

@@ -355,6 +355,189 @@ static void revalidation_joins_the_renewal_in_flight(void **state)
     stop();
 }
 
+/* ---- the near-cache: persistence's answers kept as its Cache-Control allows ---- */
+
+/* GET status only (the answer released). */
+static long status_of(const char *query, const char *header)
+{
+    nb_httpc_resp r;
+    long st = get(query, header, &r);
+    nb_httpc_resp_release(&r);
+    return st;
+}
+
+/* GET; true when the body holds needle. */
+static bool body_has(const char *query, const char *needle)
+{
+    nb_httpc_resp r;
+    bool has = get(query, NULL, &r) == 200 && strstr(nb_buf_str(&r.body), needle) != NULL;
+    nb_httpc_resp_release(&r);
+    return has;
+}
+
+/* GET; true when the body holds needle and X-Cache, X-Source are as given. */
+static bool answers(const char *query, const char *needle, const char *cache, const char *source)
+{
+    nb_httpc_resp r;
+    bool yes = get(query, NULL, &r) == 200 && strstr(nb_buf_str(&r.body), needle) != NULL &&
+               strcmp(hdr(&r, "X-Cache"), cache) == 0 && strcmp(hdr(&r, "X-Source"), source) == 0;
+    nb_httpc_resp_release(&r);
+    return yes;
+}
+
+static void a_copy_is_reused_within_persistences_max_age(void **state)
+{
+    start(NULL);
+    store_mem_max_age(sm, 60);
+    put_stored("48.14,11.58", 60000, 42.4);
+    nb_httpc_resp r;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(get("lat=48.14&lon=11.58", NULL, &r), 200);
+        assert_string_equal(hdr(&r, "X-Cache"), "HIT");
+        assert_string_equal(hdr(&r, "X-Source"), "cache");
+        assert_true(atoi(hdr(&r, "Age")) >= 60); /* the record's age, not the copy's */
+        assert_non_null(strstr(nb_buf_str(&r.body), "\"temperature\":42.4"));
+        nb_httpc_resp_release(&r);
+    }
+    assert_int_equal(store_mem_reads(sm), 1);
+    stop();
+}
+
+/* No Cache-Control from persistence (or max-age=0): every request asks, and
+ * a 304 spares the body. */
+static void without_max_age_every_request_revalidates(void **state)
+{
+    start(NULL);
+    put_stored("48.14,11.58", 60000, 42.4);
+    for (int i = 0; i < 3; i++)
+        assert_true(body_has("lat=48.14&lon=11.58", "\"temperature\":42.4"));
+    assert_int_equal(store_mem_reads(sm), 3);
+    assert_int_equal(store_mem_not_modified(sm), 2);
+    stop();
+}
+
+static void a_304_restarts_the_copys_max_age(void **state)
+{
+    start(NULL);
+    store_mem_max_age(sm, 1);
+    put_stored("48.14,11.58", 60000, 42.4);
+    assert_int_equal(status_of("lat=48.14&lon=11.58", NULL), 200);
+    assert_int_equal(store_mem_reads(sm), 1);
+    /* Once the second has passed, a request revalidates: 304. */
+    WAIT_FOR(status_of("lat=48.14&lon=11.58", NULL) == 200 && store_mem_not_modified(sm) == 1);
+    long reads = store_mem_reads(sm);
+    /* ... and the copy is good for another second: no read now. */
+    assert_true(body_has("lat=48.14&lon=11.58", "\"temperature\":42.4"));
+    assert_int_equal(store_mem_reads(sm), reads);
+    stop();
+}
+
+static void a_clients_no_cache_reaches_persistence(void **state)
+{
+    start(NULL);
+    store_mem_max_age(sm, 60);
+    put_stored("48.14,11.58", 60000, 42.4);
+    nb_httpc_resp r;
+    assert_int_equal(get("lat=48.14&lon=11.58", NULL, &r), 200);
+    char inm[80];
+    snprintf(inm, sizeof(inm), "If-None-Match: %s", hdr(&r, "ETag"));
+    nb_httpc_resp_release(&r);
+    assert_int_equal(status_of("lat=48.14&lon=11.58", "Cache-Control: no-cache"), 200);
+    assert_int_equal(store_mem_reads(sm), 2);
+    assert_int_equal(store_mem_not_modified(sm), 1);
+    assert_int_equal(status_of("lat=48.14&lon=11.58", "Cache-Control: max-age=0"), 200);
+    assert_int_equal(status_of("lat=48.14&lon=11.58", "Pragma: no-cache"), 200);
+    assert_int_equal(store_mem_reads(sm), 4);
+    /* A conditional request is no end-to-end revalidation: the copy answers it. */
+    assert_int_equal(status_of("lat=48.14&lon=11.58", inm), 304);
+    assert_int_equal(store_mem_reads(sm), 4);
+    stop();
+}
+
+/* Another replica's write: seen once persistence's max-age has passed. */
+static void a_newer_record_in_persistence_is_seen_after_max_age(void **state)
+{
+    start(NULL);
+    store_mem_max_age(sm, 2);
+    put_stored("48.14,11.58", 60000, 42.4);
+    assert_true(body_has("lat=48.14&lon=11.58", "\"temperature\":42.4"));
+    put_stored("48.14,11.58", 1000, 17.5);
+    int64_t t0 = nb_mono_ms();
+    assert_true(body_has("lat=48.14&lon=11.58", "\"temperature\":42.4")); /* the copy */
+    WAIT_FOR(body_has("lat=48.14&lon=11.58", "\"temperature\":17.5"));
+    assert_true(nb_mono_ms() - t0 < 4000);
+    assert_int_equal(upstream_mem_forecasts(um), 0);
+    stop();
+}
+
+/* The api's own renewal is its copy as soon as persistence confirms the
+ * write: no read needed to serve it. */
+static void the_apis_own_renewal_updates_its_copy(void **state)
+{
+    start(NULL);
+    store_mem_max_age(sm, 60);
+    put_stored("50.94,6.96", 3600000, 42.4);
+    nb_httpc_resp r;
+    assert_int_equal(get("lat=50.94&lon=6.96", NULL, &r), 200);
+    assert_string_equal(hdr(&r, "X-Cache"), "STALE");
+    nb_httpc_resp_release(&r);
+    WAIT_FOR(store_mem_stored(sm, "/v1/records/50.94,6.96") == 1);
+    nb_record stored;
+    assert_true(store_mem_get(sm, "50.94,6.96", &stored));
+    char want[64];
+    snprintf(want, sizeof(want), "\"temperature\":%.10g", stored.current.temperature);
+    /* the fetched record is answered from the flight table until the write's
+     * answer reaches the near-cache, then from the near-cache: both HIT */
+    WAIT_FOR(answers("lat=50.94&lon=6.96", want, "HIT", "cache"));
+    assert_int_equal(store_mem_reads(sm), 1);
+    assert_int_equal(upstream_mem_forecasts(um), 1);
+    stop();
+}
+
+/* A stale copy decides nothing alone: persistence may hold another replica's
+ * renewal. Only while this api renews the key does the copy answer. */
+static void a_stale_copy_is_checked_unless_renewing(void **state)
+{
+    start(NULL);
+    store_mem_max_age(sm, 60);
+    put_stored("45.46,9.19", 3600000, 42.4);
+    upstream_mem_latency(um, 1500);
+    assert_int_equal(status_of("lat=45.46&lon=9.19", NULL), 200); /* STALE, renewal starts */
+    assert_int_equal(status_of("lat=45.46&lon=9.19", NULL), 200); /* renewal running: copy */
+    assert_int_equal(store_mem_reads(sm), 1);
+    WAIT_FOR(store_mem_stored(sm, "/v1/records/45.46,9.19") == 1);
+
+    /* A key whose renewal fails: no renewal runs, so the next request asks. */
+    upstream_mem_latency(um, 0);
+    upstream_mem_fail(um, NB_ERR_UPSTREAM);
+    put_stored("40.00,-3.00", 3600000, 42.4);
+    long reads = store_mem_reads(sm);
+    assert_int_equal(status_of("lat=40.00&lon=-3.00", NULL), 200);
+    WAIT_FOR(upstream_mem_running(um) == 0 && upstream_mem_forecasts(um) >= 2);
+    assert_int_equal(status_of("lat=40.00&lon=-3.00", NULL), 200);
+    assert_int_equal(store_mem_reads(sm), reads + 2);
+    stop();
+}
+
+static void the_near_cache_stays_within_its_memory(void **state)
+{
+    start((const char *const[]){"--near-cache-mb=1", NULL});
+    store_mem_max_age(sm, 60);
+    double evicted = metric("nimbus_near_cache_evictions_total");
+    char key[NB_KEY_MAX], q[64];
+    for (int i = 0; i < 400; i++) {
+        snprintf(key, sizeof(key), "%d.00,%d.50", i % 80, i / 80);
+        put_stored(key, 60000, 42.4);
+        snprintf(q, sizeof(q), "lat=%d.00&lon=%d.50", i % 80, i / 80);
+        assert_int_equal(status_of(q, NULL), 200);
+        assert_true(metric("nimbus_near_cache_bytes") <= 1 << 20);
+    }
+    assert_true(metric("nimbus_near_cache_evictions_total") > evicted);
+    assert_true(metric("nimbus_near_cache_entries") > 10);
+    assert_true(metric("nimbus_near_cache_max_bytes") == 1 << 20);
+    stop();
+}
+
 /* ---- replicas: one service ------------------------------------------- */
 
 static void a_herd_over_two_replicas_makes_one_call_of_each_kind(void **state)
@@ -568,6 +751,14 @@ int main(void)
         cmocka_unit_test(herd_for_a_new_name_makes_one_call_of_each_kind),
         cmocka_unit_test(herd_with_persistence_paused_answers_within_the_deadline),
         cmocka_unit_test(revalidation_joins_the_renewal_in_flight),
+        cmocka_unit_test(a_copy_is_reused_within_persistences_max_age),
+        cmocka_unit_test(without_max_age_every_request_revalidates),
+        cmocka_unit_test(a_304_restarts_the_copys_max_age),
+        cmocka_unit_test(a_clients_no_cache_reaches_persistence),
+        cmocka_unit_test(a_newer_record_in_persistence_is_seen_after_max_age),
+        cmocka_unit_test(the_apis_own_renewal_updates_its_copy),
+        cmocka_unit_test(a_stale_copy_is_checked_unless_renewing),
+        cmocka_unit_test(the_near_cache_stays_within_its_memory),
         cmocka_unit_test(a_herd_over_two_replicas_makes_one_call_of_each_kind),
         cmocka_unit_test(a_stale_key_on_both_replicas_is_renewed_once),
         cmocka_unit_test(without_the_lease_service_each_replica_fetches_alone),

@@ -1,4 +1,5 @@
-/* Small building blocks: backoff, ETag comparison, JSON helpers, nb_error. */
+/* Small building blocks: backoff, ETag comparison, Cache-Control directives,
+ * JSON helpers, nb_error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "nimbus/backoff.h"
+#include "nimbus/cache_control.h"
 #include "nimbus/err.h"
 #include "nimbus/etag.h"
 #include "nimbus/json.h"
@@ -113,12 +115,43 @@ static void errors_carry_code_status_and_reason(void **state)
     assert_int_equal(nb_err_from_code(NULL), NB_ERR_INTERNAL);
 }
 
+static void cache_control_directives(void **state)
+{
+    const char *cc = "public, max-age=600, stale-while-revalidate=60";
+    assert_int_equal(nb_cc_seconds(cc, "max-age"), 600);
+    assert_int_equal(nb_cc_seconds(cc, "stale-while-revalidate"), 60);
+    assert_int_equal(nb_cc_seconds(cc, "s-maxage"), -1);
+    assert_true(nb_cc_has(cc, "public"));
+    assert_false(nb_cc_has(cc, "no-cache"));
+    /* names are case-insensitive, whitespace is optional, values may be quoted */
+    assert_int_equal(nb_cc_seconds("Public,MAX-AGE = 5", "max-age"), 5);
+    assert_int_equal(nb_cc_seconds("max-age=\"7\"", "max-age"), 7);
+    assert_int_equal(nb_cc_seconds("private=\"a, max-age=9\", max-age=3", "max-age"), 3);
+    /* not a number, no value, a prefix of another name */
+    assert_int_equal(nb_cc_seconds("max-age=1x", "max-age"), -1);
+    assert_int_equal(nb_cc_seconds("max-age", "max-age"), -1);
+    assert_int_equal(nb_cc_seconds("max-age=-1", "max-age"), -1);
+    assert_false(nb_cc_has("no-cache-please", "no-cache"));
+    assert_int_equal(nb_cc_seconds("max-age=99999999999999999999", "max-age"), 2147483647L);
+    assert_int_equal(nb_cc_seconds(NULL, "max-age"), -1);
+    assert_false(nb_cc_has(NULL, "no-cache"));
+    /* what a client's revalidation looks like */
+    assert_true(nb_cc_wants_revalidation("no-cache", NULL));
+    assert_true(nb_cc_wants_revalidation("max-age=0", NULL));
+    assert_true(nb_cc_wants_revalidation(NULL, "no-cache"));
+    assert_true(nb_cc_wants_revalidation("no-store, no-cache=\"Set-Cookie\"", NULL));
+    assert_false(nb_cc_wants_revalidation("max-age=05", NULL));
+    assert_false(nb_cc_wants_revalidation("max-age=600", "x"));
+    assert_false(nb_cc_wants_revalidation(NULL, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backoff_grows_caps_and_jitters),
         cmocka_unit_test(etag_comparisons_follow_rfc9110),
         cmocka_unit_test(if_none_match_lists),
+        cmocka_unit_test(cache_control_directives),
         cmocka_unit_test(json_nulls_for_missing),
         cmocka_unit_test(errors_carry_code_status_and_reason),
     };

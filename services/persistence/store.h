@@ -18,7 +18,8 @@
  * - Replicas coordinate through the cache (kv_coord_ops: renewal leases, the
  *   shared upstream budget, the state long polls watch), behind its breaker.
  * - Each backend has a breaker: an unreachable backend is marked down and not
- *   called on the request path; the fill thread probes it with backoff (and
+ *   called on the request path; the fill thread probes it with jittered
+ *   backoff from probe_min_ms to probe_max_ms (and
  *   health-pings live backends) and marks it up again, counting a reconnect.
  *   The fill thread also refreshes the outbox gauges (every health interval)
  *   and deletes sent events older than outbox_retention_ms.
@@ -92,8 +93,9 @@ nb_err store_get_db(store *s, kv_ns ns, const char *key, kv_value *out);
 typedef void (*store_get_cb)(void *arg, nb_err rc, kv_value *v);
 /* Queues a cache read for the reader thread, which answers many keys per Redis
  * round trip (pipelined) instead of one blocking worker per read. false when
- * the cache cannot answer now (down, or the key may be stale there): use
- * store_get() on a thread that may block instead. */
+ * the cache cannot answer now (down, or the key may be stale there), when
+ * 16384 reads wait already, or after store_stop_reads(): use store_get() on a
+ * thread that may block instead. */
 bool store_get_cached_async(store *s, kv_ns ns, const char *key, store_get_cb cb, void *arg);
 /* Stops the reader thread (pending reads get NB_ERR_NOT_FOUND). Idempotent;
  * store_stop() calls it too. */

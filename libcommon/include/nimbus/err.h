@@ -3,8 +3,12 @@
  *
  * Action functions return nb_err (NB_OK == 0); predicates return bool. When
  * the caller needs more than the code (a reason for people, when to retry),
- * the function fills an nb_error. nb_err_http_status() is the only place an
- * error becomes a status code: a given failure has one status everywhere.
+ * the function fills an nb_error. nb_err_http_status() is the mapping of an
+ * error to a status code, and nb_respond_error() answers with it. Not yet the
+ * only one: nb_respond_error_status() still takes a status beside the code,
+ * and the api's subscription and weather answers and persistence's
+ * subscription routes pass literals there (429 for a spent pace limit, 503
+ * for an out-of-memory); those are to move onto this mapping.
  * Thread-safe: pure functions. */
 #ifndef NIMBUS_ERR_H
 #define NIMBUS_ERR_H

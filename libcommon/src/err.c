@@ -18,6 +18,8 @@ int nb_err_http_status(nb_err e)
         return 404;
     case NB_ERR_METHOD:
         return 405;
+    case NB_ERR_FORBIDDEN:
+        return 403;
     case NB_ERR_CONFLICT:
         return 409;
     case NB_ERR_TOO_LARGE:
@@ -56,6 +58,8 @@ const char *nb_err_code(nb_err e)
         return "unsupported_media_type";
     case NB_ERR_METHOD:
         return "method_not_allowed";
+    case NB_ERR_FORBIDDEN:
+        return "forbidden";
     case NB_ERR_CONFLICT:
         return "conflict";
     case NB_ERR_RATE_LIMITED:

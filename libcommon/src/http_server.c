@@ -523,14 +523,6 @@ void nb_respond_error(nb_req *r, nb_err e, const char *reason_fmt, ...)
     va_end(ap);
 }
 
-void nb_respond_error_status(nb_req *r, int status, nb_err e, const char *reason_fmt, ...)
-{
-    va_list ap;
-    va_start(ap, reason_fmt);
-    respond_error_v(r, status, e, reason_fmt, ap);
-    va_end(ap);
-}
-
 void nb_respond_err(nb_req *r, const nb_error *e)
 {
     if (e->retry_after_s > 0) {

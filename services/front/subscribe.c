@@ -217,7 +217,7 @@ static void on_subscribe(nb_req *r, void *ctx)
     if (origin && strcasecmp(origin, ours) != 0) {
         fr_notice n = {.title = "Not sent from this site",
                        .lead = "The alert form must be sent from this site's own pages."};
-        notice(r, 403, &n);
+        notice_error(r, NB_ERR_FORBIDDEN, &n);
         return;
     }
     size_t len;

@@ -98,13 +98,13 @@ static void mark_down(store *s, store_backend b, nb_err why)
 {
     backend *be = &s->be[b];
     nb_counter_inc(be->errors);
-    if (!kv_err_is_down(why)) return;
+    if (!ps_kv_err_is_down(why)) return;
     bool was_up = true;
     if (!atomic_compare_exchange_strong(&be->up, &was_up, false)) return;
     nb_gauge_set(be->up_gauge, 0);
     nb_warn("%s (%s) is down (%s); serving without it until it answers again", be->role,
-            kv_name(be->k), why == NB_ERR_TIMEOUT ? "timeout" : "unreachable");
-    kv_reset(be->k);
+            ps_kv_name(be->k), why == NB_ERR_TIMEOUT ? "timeout" : "unreachable");
+    ps_kv_reset(be->k);
     nb_queue_wake(&s->fillq); /* start probing it */
 }
 
@@ -122,9 +122,9 @@ static void probe(store *s, store_backend b, int64_t now)
     if (atomic_load(&be->up)) {
         if (now < be->next_health_ms) return;
         be->next_health_ms = now + s->o.health_interval_ms;
-        nb_err rc = kv_ping(be->k);
+        nb_err rc = ps_kv_ping(be->k);
         if (rc != NB_OK) {
-            mark_down(s, b, kv_err_is_down(rc) ? rc : NB_ERR_UNAVAILABLE);
+            mark_down(s, b, ps_kv_err_is_down(rc) ? rc : NB_ERR_UNAVAILABLE);
             be->failures = 0;
             schedule_probe(s, be, nb_mono_ms());
         }
@@ -136,21 +136,21 @@ static void probe(store *s, store_backend b, int64_t now)
         return;
     }
     if (now < be->next_probe_ms) return;
-    nb_err rc = kv_ping(be->k);
+    nb_err rc = ps_kv_ping(be->k);
     if (rc == NB_OK) {
         be->next_probe_ms = 0;
         be->next_health_ms = nb_mono_ms() + s->o.health_interval_ms;
         nb_counter_inc(be->reconnects);
         nb_gauge_set(be->up_gauge, 1);
         atomic_store(&be->up, true);
-        nb_info("%s (%s) is back", be->role, kv_name(be->k));
+        nb_info("%s (%s) is back", be->role, ps_kv_name(be->k));
         return;
     }
     be->failures++;
     schedule_probe(s, be, nb_mono_ms());
 }
 
-bool store_backend_up(const store *s, store_backend b)
+bool ps_store_backend_up(const store *s, store_backend b)
 {
     return atomic_load(&((store *)s)->be[b].up);
 }
@@ -189,7 +189,7 @@ static void dirty_add(store *s, kv_ns ns, const char *key)
         pthread_mutex_unlock(&s->mu);
         nb_error(
             "too many keys to invalidate in the cache; %s:%s may be served stale until its TTL",
-            kv_ns_name(ns), key);
+            ps_kv_ns_name(ns), key);
         goto out_dropped;
     }
     if (nb_map_put(&s->dirty, mk, d, NULL) != NB_OK) {
@@ -241,7 +241,7 @@ static void dirty_remove(store *s, kv_ns ns, const char *key)
  * longer holds it. */
 static bool invalidate(store *s, kv_ns ns, const char *key)
 {
-    nb_err rc = kv_del(s->be[STORE_CACHE].k, ns, key);
+    nb_err rc = ps_kv_del(s->be[STORE_CACHE].k, ns, key);
     if (rc != NB_OK) {
         mark_down(s, STORE_CACHE, rc);
         return false;
@@ -301,7 +301,7 @@ static void fill_item_free(fill_item *it)
 {
     if (!it) return;
     free(it->key);
-    kv_value_release(&it->value);
+    ps_kv_value_release(&it->value);
     free(it);
 }
 
@@ -311,7 +311,7 @@ static void fill_enqueue(store *s, kv_ns ns, const char *key, kv_value *v, uint6
 {
     fill_item *it = malloc(sizeof(*it));
     if (!it) {
-        kv_value_release(v);
+        ps_kv_value_release(v);
         goto out_drop;
     }
     *it = (fill_item){.ns = ns, .key = strdup(key), .value = *v, .epoch = epoch};
@@ -332,8 +332,8 @@ static void fill_one(store *s, fill_item *it)
         return;
     }
     kv_put_result r;
-    nb_err rc = kv_put_if_newer(s->be[STORE_CACHE].k, it->ns, it->key, it->value.version_ms,
-                                it->value.expires_at_ms, it->value.data, it->value.len, &r);
+    nb_err rc = ps_kv_put_if_newer(s->be[STORE_CACHE].k, it->ns, it->key, it->value.version_ms,
+                                   it->value.expires_at_ms, it->value.data, it->value.len, &r);
     if (rc != NB_OK) {
         mark_down(s, STORE_CACHE, rc);
         nb_counter_inc(s->fill_dropped);
@@ -353,7 +353,7 @@ static int64_t next_wakeup(store *s, int64_t now)
     }
     if (atomic_load(&s->dirty_count) > 0 && atomic_load(&s->be[STORE_CACHE].up) && next > now + 100)
         next = now + 100;
-    if (kv_outbox(s->be[STORE_DB].k) && atomic_load(&s->be[STORE_DB].up) &&
+    if (ps_kv_outbox(s->be[STORE_DB].k) && atomic_load(&s->be[STORE_DB].up) &&
         s->next_outbox_ms < next)
         next = s->next_outbox_ms;
     return next;
@@ -364,7 +364,7 @@ static int64_t next_wakeup(store *s, int64_t now)
 static void outbox_upkeep(store *s, int64_t now)
 {
     backend *db = &s->be[STORE_DB];
-    const kv_outbox_ops *ob = kv_outbox(db->k);
+    const kv_outbox_ops *ob = ps_kv_outbox(db->k);
     if (!ob || !atomic_load(&db->up) || now < s->next_outbox_ms) return;
     s->next_outbox_ms = now + s->o.health_interval_ms;
     kv_outbox_stats st;
@@ -430,7 +430,7 @@ static void backend_init(backend *be, kv *k, const char *role)
     be->hits = nb_counter_new("nimbus_store_hits_total", labels, "Reads answered by this store");
     be->misses =
         nb_counter_new("nimbus_store_misses_total", labels, "Reads this store did not have");
-    snprintf(labels, sizeof(labels), "backend=\"%s\"", kv_name(k));
+    snprintf(labels, sizeof(labels), "backend=\"%s\"", ps_kv_name(k));
     be->errors = nb_counter_new("nimbus_backend_errors_total", labels,
                                 "Failed backend operations (unreachable, timeout or error reply)");
     be->reconnects = nb_counter_new("nimbus_backend_reconnects_total", labels,
@@ -439,7 +439,7 @@ static void backend_init(backend *be, kv *k, const char *role)
     nb_gauge_set(be->up_gauge, 1);
 }
 
-store *store_new(const store_opts *opts)
+store *ps_store_new(const store_opts *opts)
 {
     store *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
@@ -486,7 +486,7 @@ out_free:
     return NULL;
 }
 
-nb_err store_start(store *s)
+nb_err ps_store_start(store *s)
 {
     int64_t now = nb_mono_ms();
     for (int b = 0; b < 2; b++)
@@ -502,7 +502,7 @@ nb_err store_start(store *s)
     return NB_OK;
 }
 
-void store_stop_reads(store *s)
+void ps_store_stop_reads(store *s)
 {
     if (!s || !atomic_load(&s->rstarted)) return;
     nb_queue_close(&s->readq); /* refuses new reads; the reader hands back the rest */
@@ -510,9 +510,9 @@ void store_stop_reads(store *s)
     atomic_store(&s->rstarted, false);
 }
 
-void store_stop(store *s)
+void ps_store_stop(store *s)
 {
-    store_stop_reads(s);
+    ps_store_stop_reads(s);
     if (!s || !s->started) return;
     atomic_store(&s->running, false);
     nb_queue_close(&s->fillq);
@@ -524,10 +524,10 @@ void store_stop(store *s)
     if (dropped) nb_counter_add(s->fill_dropped, dropped);
 }
 
-void store_free(store *s)
+void ps_store_free(store *s)
 {
     if (!s) return;
-    store_stop(s);
+    ps_store_stop(s);
     nb_map_release(&s->dirty, free);
     nb_queue_release(&s->fillq);
     nb_queue_release(&s->readq);
@@ -535,20 +535,20 @@ void store_free(store *s)
     free(s);
 }
 
-size_t store_dirty_count(store *s)
+size_t ps_store_dirty_count(store *s)
 {
     return atomic_load(&s->dirty_count);
 }
 
 /* --- request path --------------------------------------------------------- */
 
-nb_err store_get_db(store *s, kv_ns ns, const char *key, kv_value *out)
+nb_err ps_store_get_db(store *s, kv_ns ns, const char *key, kv_value *out)
 {
     backend *cache = &s->be[STORE_CACHE], *db = &s->be[STORE_DB];
     *out = (kv_value){0};
     if (!atomic_load(&db->up)) return NB_ERR_UNAVAILABLE;
     uint64_t epoch = atomic_load(&s->dirty_epoch);
-    nb_err rc = kv_get(db->k, ns, key, out);
+    nb_err rc = ps_kv_get(db->k, ns, key, out);
     if (rc == NB_ERR_NOT_FOUND) {
         nb_counter_inc(db->misses);
         return NB_ERR_NOT_FOUND;
@@ -594,18 +594,18 @@ static bool cache_usable(store *s, kv_ns ns, const char *key)
     return atomic_load(&s->be[STORE_CACHE].up) && !dirty_contains(s, ns, key);
 }
 
-nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backend *from)
+nb_err ps_store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backend *from)
 {
     *out = (kv_value){0};
     if (cache_usable(s, ns, key)) {
-        nb_err rc = kv_get(s->be[STORE_CACHE].k, ns, key, out);
+        nb_err rc = ps_kv_get(s->be[STORE_CACHE].k, ns, key, out);
         cache_outcome(s, rc);
         if (rc == NB_OK) {
             *from = STORE_CACHE;
             return NB_OK;
         }
     }
-    nb_err rc = store_get_db(s, ns, key, out);
+    nb_err rc = ps_store_get_db(s, ns, key, out);
     if (rc == NB_OK) *from = STORE_DB;
     return rc;
 }
@@ -614,7 +614,7 @@ nb_err store_get(store *s, kv_ns ns, const char *key, kv_value *out, store_backe
 
 #define READ_BATCH 64
 
-bool store_get_cached_async(store *s, kv_ns ns, const char *key, store_get_cb cb, void *arg)
+bool ps_store_get_cached_async(store *s, kv_ns ns, const char *key, store_get_cb cb, void *arg)
 {
     if (!atomic_load(&s->rstarted) || !cache_usable(s, ns, key)) return false;
     size_t n = strlen(key) + 1;
@@ -651,7 +651,7 @@ static void read_batch(store *s, read_item **items, size_t n)
         ns[i] = items[i]->ns;
         keys[i] = items[i]->key;
     }
-    nb_err err = kv_get_many(s->be[STORE_CACHE].k, n, ns, keys, vals, rcs);
+    nb_err err = ps_kv_get_many(s->be[STORE_CACHE].k, n, ns, keys, vals, rcs);
     for (size_t i = 0; i < n; i++) {
         nb_err rc = err ? err : rcs[i];
         cache_outcome(s, rc);
@@ -684,7 +684,7 @@ static void *reader_thread(void *arg)
     }
 }
 
-/* The write path of store_put and store_put_record. */
+/* The write path of ps_store_put and ps_store_put_record. */
 static nb_err put_value(store *s, kv_ns ns, const char *key, int64_t version_ms,
                         int64_t expires_at_ms, const char *data, size_t len, const kv_event *ev,
                         store_put_result *res)
@@ -695,12 +695,12 @@ static nb_err put_value(store *s, kv_ns ns, const char *key, int64_t version_ms,
 
     *res = (store_put_result){0};
     if (version_ms > nb_now_ms() + s->o.max_skew_ms) return NB_ERR_INVALID;
-    if (ev && !kv_outbox(db->k)) return NB_ERR_INTERNAL;
+    if (ev && !ps_kv_outbox(db->k)) return NB_ERR_INTERNAL;
     if (!atomic_load(&db->up)) return NB_ERR_UNAVAILABLE;
     if (ev)
-        rc = kv_outbox(db->k)->put_record(db->k, key, version_ms, data, len, ev, &r);
+        rc = ps_kv_outbox(db->k)->put_record(db->k, key, version_ms, data, len, ev, &r);
     else
-        rc = kv_put_if_newer(db->k, ns, key, version_ms, expires_at_ms, data, len, &r);
+        rc = ps_kv_put_if_newer(db->k, ns, key, version_ms, expires_at_ms, data, len, &r);
     if (rc != NB_OK) {
         mark_down(s, STORE_DB, rc);
         return NB_ERR_UNAVAILABLE;
@@ -712,7 +712,7 @@ static nb_err put_value(store *s, kv_ns ns, const char *key, int64_t version_ms,
     if (!r.applied) return NB_OK; /* the database holds something newer; nothing to cache */
     if (atomic_load(&cache->up)) {
         kv_put_result cr;
-        rc = kv_put_if_newer(cache->k, ns, key, version_ms, expires_at_ms, data, len, &cr);
+        rc = ps_kv_put_if_newer(cache->k, ns, key, version_ms, expires_at_ms, data, len, &cr);
         if (rc == NB_OK) {
             res->cache_written = true;
             return NB_OK;
@@ -723,19 +723,19 @@ static nb_err put_value(store *s, kv_ns ns, const char *key, int64_t version_ms,
     return NB_OK;
 }
 
-nb_err store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
-                 const char *data, size_t len, store_put_result *res)
+nb_err ps_store_put(store *s, kv_ns ns, const char *key, int64_t version_ms, int64_t expires_at_ms,
+                    const char *data, size_t len, store_put_result *res)
 {
     return put_value(s, ns, key, version_ms, expires_at_ms, data, len, NULL, res);
 }
 
-nb_err store_put_record(store *s, const char *key, int64_t version_ms, const char *data, size_t len,
-                        const kv_event *ev, store_put_result *res)
+nb_err ps_store_put_record(store *s, const char *key, int64_t version_ms, const char *data,
+                           size_t len, const kv_event *ev, store_put_result *res)
 {
     return put_value(s, KV_NS_RECORD, key, version_ms, 0, data, len, ev, res);
 }
 
-int64_t store_max_skew_ms(const store *s)
+int64_t ps_store_max_skew_ms(const store *s)
 {
     return s->o.max_skew_ms;
 }
@@ -746,7 +746,7 @@ int64_t store_max_skew_ms(const store *s)
 static const kv_outbox_ops *outbox_of(store *s, nb_err *rc)
 {
     backend *db = &s->be[STORE_DB];
-    const kv_outbox_ops *ob = kv_outbox(db->k);
+    const kv_outbox_ops *ob = ps_kv_outbox(db->k);
     *rc = !ob ? NB_ERR_INTERNAL : !atomic_load(&db->up) ? NB_ERR_UNAVAILABLE : NB_OK;
     return *rc == NB_OK ? ob : NULL;
 }
@@ -759,8 +759,8 @@ static nb_err outbox_failed(store *s, nb_err rc)
     return NB_ERR_UNAVAILABLE;
 }
 
-nb_err store_outbox_claim(store *s, const char *owner, int limit, int lease_ms,
-                          kv_outbox_event **out, size_t *n)
+nb_err ps_store_outbox_claim(store *s, const char *owner, int limit, int lease_ms,
+                             kv_outbox_event **out, size_t *n)
 {
     nb_err rc;
     *out = NULL;
@@ -770,7 +770,7 @@ nb_err store_outbox_claim(store *s, const char *owner, int limit, int lease_ms,
     return outbox_failed(s, ob->claim(s->be[STORE_DB].k, owner, limit, lease_ms, out, n));
 }
 
-nb_err store_outbox_ack(store *s, size_t n, const char *const *ids, size_t *done)
+nb_err ps_store_outbox_ack(store *s, size_t n, const char *const *ids, size_t *done)
 {
     nb_err rc;
     *done = 0;
@@ -779,8 +779,8 @@ nb_err store_outbox_ack(store *s, size_t n, const char *const *ids, size_t *done
     return outbox_failed(s, ob->ack(s->be[STORE_DB].k, n, ids, done));
 }
 
-nb_err store_outbox_release(store *s, const char *owner, size_t n, const char *const *ids,
-                            size_t *done)
+nb_err ps_store_outbox_release(store *s, const char *owner, size_t n, const char *const *ids,
+                               size_t *done)
 {
     nb_err rc;
     *done = 0;
@@ -789,7 +789,7 @@ nb_err store_outbox_release(store *s, const char *owner, size_t n, const char *c
     return outbox_failed(s, ob->release(s->be[STORE_DB].k, owner, n, ids, done));
 }
 
-nb_err store_outbox_stats(store *s, kv_outbox_stats *out)
+nb_err ps_store_outbox_stats(store *s, kv_outbox_stats *out)
 {
     nb_err rc;
     *out = (kv_outbox_stats){0};
@@ -805,7 +805,7 @@ nb_err store_outbox_stats(store *s, kv_outbox_stats *out)
 static const kv_coord_ops *coord_of(store *s, nb_err *rc)
 {
     backend *cache = &s->be[STORE_CACHE];
-    const kv_coord_ops *co = kv_coord(cache->k);
+    const kv_coord_ops *co = ps_kv_coord(cache->k);
     *rc = !co ? NB_ERR_INTERNAL : !atomic_load(&cache->up) ? NB_ERR_UNAVAILABLE : NB_OK;
     return *rc == NB_OK ? co : NULL;
 }
@@ -818,8 +818,8 @@ static nb_err coord_failed(store *s, nb_err rc)
     return NB_ERR_UNAVAILABLE;
 }
 
-nb_err store_lease_acquire(store *s, kv_ns ns, const char *key, const char *token, int64_t ttl_ms,
-                           int64_t seen_ms, kv_lease *out)
+nb_err ps_store_lease_acquire(store *s, kv_ns ns, const char *key, const char *token,
+                              int64_t ttl_ms, int64_t seen_ms, kv_lease *out)
 {
     nb_err rc;
     const kv_coord_ops *co = coord_of(s, &rc);
@@ -828,8 +828,8 @@ nb_err store_lease_acquire(store *s, kv_ns ns, const char *key, const char *toke
         s, co->lease_acquire(s->be[STORE_CACHE].k, ns, key, token, ttl_ms, seen_ms, out));
 }
 
-nb_err store_lease_release(store *s, kv_ns ns, const char *key, const char *token, int64_t hold_ms,
-                           const char *failure, bool *released)
+nb_err ps_store_lease_release(store *s, kv_ns ns, const char *key, const char *token,
+                              int64_t hold_ms, const char *failure, bool *released)
 {
     nb_err rc;
     *released = false;
@@ -839,8 +839,8 @@ nb_err store_lease_release(store *s, kv_ns ns, const char *key, const char *toke
         s, co->lease_release(s->be[STORE_CACHE].k, ns, key, token, hold_ms, failure, released));
 }
 
-nb_err store_budget_take(store *s, const char *name, double cost, const kv_window *w, size_t nw,
-                         kv_budget *out)
+nb_err ps_store_budget_take(store *s, const char *name, double cost, const kv_window *w, size_t nw,
+                            kv_budget *out)
 {
     nb_err rc;
     const kv_coord_ops *co = coord_of(s, &rc);
@@ -848,7 +848,7 @@ nb_err store_budget_take(store *s, const char *name, double cost, const kv_windo
     return coord_failed(s, co->budget_take(s->be[STORE_CACHE].k, name, cost, w, nw, out));
 }
 
-nb_err store_watch(store *s, size_t n, const kv_ns *ns, const char *const *keys, kv_watch *out)
+nb_err ps_store_watch(store *s, size_t n, const kv_ns *ns, const char *const *keys, kv_watch *out)
 {
     nb_err rc;
     const kv_coord_ops *co = coord_of(s, &rc);

@@ -3,12 +3,10 @@
  *
  * Action functions return nb_err (NB_OK == 0); predicates return bool. When
  * the caller needs more than the code (a reason for people, when to retry),
- * the function fills an nb_error. nb_err_http_status() is the mapping of an
- * error to a status code, and nb_respond_error() answers with it. Not yet the
- * only one: nb_respond_error_status() still takes a status beside the code,
- * and the api's subscription and weather answers and persistence's
- * subscription routes pass literals there (429 for a spent pace limit, 503
- * for an out-of-memory); those are to move onto this mapping.
+ * the function fills an nb_error. nb_err_http_status() is the only place an
+ * error becomes a status code (nb_respond_error / nb_respond_err answer with
+ * it): a given failure has one status everywhere, and a daemon passing on
+ * another's refusal reads it back with nb_error_from_answer, keeping its code.
  * Thread-safe: pure functions. */
 #ifndef NIMBUS_ERR_H
 #define NIMBUS_ERR_H
@@ -23,6 +21,7 @@ typedef enum nb_err {
     NB_ERR_TOO_LARGE,    /* body or response over its cap        -> 413 */
     NB_ERR_MEDIA_TYPE,   /* body is not application/json         -> 415 */
     NB_ERR_METHOD,       /* route exists, method does not        -> 405 */
+    NB_ERR_FORBIDDEN,    /* the request may not be made from there -> 403 */
     NB_ERR_CONFLICT,     /* precondition failed                  -> 409 */
     NB_ERR_RATE_LIMITED, /* the upstream budget is spent         -> 503 */
     NB_ERR_TOO_MANY,     /* a client over its own cap            -> 429 */

@@ -140,8 +140,5 @@ void nb_respond_error(nb_req *r, nb_err e, const char *reason_fmt, ...)
 /* The error body for e, with the status nb_err_http_status(e->code) and a
  * Retry-After header when e->retry_after_s > 0. */
 void nb_respond_err(nb_req *r, const nb_error *e);
-/* Same, with an explicit status (e.g. 502 vs 503 choices made by the caller). */
-void nb_respond_error_status(nb_req *r, int status, nb_err e, const char *reason_fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -114,7 +114,7 @@ class NearCache(ApiTestCase):
         self.assertEqual(self.persistence_gets(), gets)
 
     def test_renewed_through_one_replica_served_fresh_by_another_within_the_max_age(self):
-        s, key = self.stack, "50.94,6.96"
+        s, key = self.stack, "49.45,11.08"
         old = now_ms() - 120_000  # fresh for the stack's api (600 s), stale for a 60 s one
         s.put_record(record(key, old))
         b_url = s.url

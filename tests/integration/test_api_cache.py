@@ -71,7 +71,7 @@ class NearCache(ApiTestCase):
 
     # --- the api's side -----------------------------------------------------
     def test_a_copy_is_reused_within_the_max_age(self):
-        s, key = self.stack, "48.21,16.37"
+        s, key = self.stack, "48.31,16.27"
         s.put_record(record(key, now_ms() - 60_000))
         first = self.weather_at(s.url, key)
         self.assertWeather(first, "HIT", "cache")

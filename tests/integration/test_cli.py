@@ -81,6 +81,16 @@ class CommandLineTest(testing.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("body-cap", r.stderr)
 
+    def test_the_dev_brokers_own_rules_exit_2_with_the_reason(self):
+        for args, reason in [(["--topic", ","], "no topic"),
+                             (["--forward", nothing_there()], "--forward needs"),
+                             (["--forward", nothing_there(), "--listen", nothing_there(),
+                               "--brokers", "2"], "--forward needs")]:
+            with self.subTest(args=args):
+                r = self.run_prog("kafka-dev-broker", *args)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(reason, r.stderr)
+
     def test_notifier_takes_its_body_limit_as_a_setting(self):
         r = self.run_prog("nimbus-notifier", "--help")
         self.assertIn("--body-cap", r.stdout)

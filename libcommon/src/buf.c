@@ -146,6 +146,30 @@ nb_err nb_buf_add_html(nb_buf *b, const char *s)
     return add_text(b, s, true);
 }
 
+nb_err nb_buf_add_json_str(nb_buf *b, const char *s)
+{
+    size_t len0 = b->len, n = strlen(s ? s : ""), run = 0, i = 0;
+    char e[NB_JSON_ESC_MAX];
+    nb_err err = nb_buf_add(b, "\"", 1);
+    if (!s) s = "";
+    while (i < n && err == NB_OK) {
+        size_t used, k = nb_json_escape_char(s + i, n - i, false, e, &used);
+        if (k != used || memcmp(e, s + i, k) != 0) { /* escaped: flush the run before it */
+            err = nb_buf_add(b, s + run, i - run);
+            if (err == NB_OK) err = nb_buf_add(b, e, k);
+            run = i + used;
+        }
+        i += used;
+    }
+    if (err == NB_OK) err = nb_buf_add(b, s + run, n - run);
+    if (err == NB_OK) err = nb_buf_add(b, "\"", 1);
+    if (err != NB_OK) { /* leave the buffer as it was */
+        b->len = len0;
+        if (b->data) b->data[len0] = '\0';
+    }
+    return err;
+}
+
 char *nb_buf_detach(nb_buf *b, size_t *len)
 {
     char *p = b->data;

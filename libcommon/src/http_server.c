@@ -55,6 +55,7 @@
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
 #include "nimbus/queue.h"
+#include "nimbus/service.h"
 
 #define CONN_LIMIT_MAX 10000 /* client connections, whatever the open-file limit */
 #define FD_RESERVE_MIN 256   /* descriptors kept for backends, files, MHD itself */
@@ -139,9 +140,6 @@ struct nb_server {
     bool accepting;
     atomic_bool accept_stop;
 };
-
-static sem_t signal_sem;
-static volatile sig_atomic_t signal_seen;
 
 /* ---- routes ---------------------------------------------------------- */
 
@@ -522,14 +520,6 @@ void nb_respond_error(nb_req *r, nb_err e, const char *reason_fmt, ...)
     va_list ap;
     va_start(ap, reason_fmt);
     respond_error_v(r, nb_err_http_status(e), e, reason_fmt, ap);
-    va_end(ap);
-}
-
-void nb_respond_error_status(nb_req *r, int status, nb_err e, const char *reason_fmt, ...)
-{
-    va_list ap;
-    va_start(ap, reason_fmt);
-    respond_error_v(r, status, e, reason_fmt, ap);
     va_end(ap);
 }
 
@@ -999,22 +989,10 @@ static void accept_stop(nb_server *s)
     s->lsock = -1;
 }
 
-static void on_signal(int sig)
-{
-    signal_seen = sig;
-    sem_post(&signal_sem);
-}
-
 void nb_server_wait_for_signal(nb_server *s)
 {
-    sem_init(&signal_sem, 0, 0);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    while (sem_wait(&signal_sem) != 0 && errno == EINTR) {
-    }
-    nb_info("signal %d received: shutting down", (int)signal_seen);
+    (void)s;
+    nb_info("signal %d received: shutting down", nb_service_wait_for_signal());
 }
 
 /* Live requests waiting for an answer or for it to be written (s->lock held).

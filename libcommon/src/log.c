@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "nimbus/clock.h"
+#include "nimbus/text.h"
 
 #define LOG_LINE_MAX 4096
 #define LOG_FIELDS_MAX (LOG_LINE_MAX / 2)
@@ -64,82 +65,24 @@ const char *nb_log_request_id(void)
 
 /* ---- escaping ---------------------------------------------------------- */
 
-/* Decodes the UTF-8 sequence at p (NUL-terminated); returns its length and
- * sets *cp, or returns 0 when p does not start a valid, shortest-form sequence
- * of a scalar value (RFC 3629). */
-static size_t utf8_decode(const unsigned char *p, uint32_t *cp)
-{
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2, v = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3, v = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) { /* a NUL fails this test too */
-        if ((p[i] & 0xc0) != 0x80) return 0;
-        v = (v << 6) | (p[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
-    *cp = v;
-    return len;
-}
-
-static size_t put_u(char *out, uint32_t v)
-{
-    static const char hex[] = "0123456789abcdef";
-    out[0] = '\\';
-    out[1] = 'u';
-    for (int i = 0; i < 4; i++)
-        out[2 + i] = hex[(v >> (12 - 4 * i)) & 15];
-    return 6;
-}
-
-/* Writes the escape of the character at *p into e (room for 12 bytes) and
- * advances *p. in_string: the text is the inside of a JSON string (quotes and
- * backslashes are escaped); otherwise it is JSON text whose strings are
+/* Writes the escape of the character at *p into e (room for NB_JSON_ESC_MAX
+ * bytes) and advances *p. in_string: the text is the inside of a JSON string
+ * (text.h's escaper, ASCII only); otherwise it is JSON text whose strings are
  * already escaped, and only control and non-ASCII bytes are rewritten (a
  * control byte becomes a space, valid wherever it was). */
 static size_t escape_one(const unsigned char **p, char *e, bool in_string)
 {
-    uint32_t cp;
-    size_t n = utf8_decode(*p, &cp);
-    if (n == 0) { /* not UTF-8: one byte becomes U+FFFD */
+    if (!in_string && **p < 0x80) {
+        e[0] = **p >= 0x20 && **p != 0x7f ? (char)**p : ' ';
         *p += 1;
-        return put_u(e, 0xfffd);
-    }
-    *p += n;
-    if (cp >= 0x20 && cp < 0x7f) {
-        if (in_string && (cp == '"' || cp == '\\')) {
-            e[0] = '\\';
-            e[1] = (char)cp;
-            return 2;
-        }
-        e[0] = (char)cp;
         return 1;
     }
-    if (cp < 0x80 && !in_string) {
-        e[0] = ' ';
-        return 1;
-    }
-    if (cp == '\n' || cp == '\r' || cp == '\t') {
-        e[0] = '\\';
-        e[1] = cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't';
-        return 2;
-    }
-    if (cp < 0x10000) return put_u(e, cp);
-    cp -= 0x10000; /* a surrogate pair */
-    put_u(e, 0xd800 + (cp >> 10));
-    return 6 + put_u(e + 6, 0xdc00 + (cp & 0x3ff));
+    /* p is NUL-terminated: the decoder stops at the NUL, a non-continuation
+     * byte, so 4 bytes "available" never reads past it. */
+    size_t used;
+    size_t n = nb_json_escape_char((const char *)*p, 4, true, e, &used);
+    *p += used;
+    return n;
 }
 
 /* Appends the escape of s to out[*pos..cap), keeping room for a NUL; stops
@@ -147,7 +90,7 @@ static size_t escape_one(const unsigned char **p, char *e, bool in_string)
 static bool put_escaped(char *out, size_t *pos, size_t cap, const char *s, bool in_string)
 {
     const unsigned char *p = (const unsigned char *)s;
-    char e[12];
+    char e[NB_JSON_ESC_MAX];
     while (*p) {
         const unsigned char *next = p;
         size_t n = escape_one(&next, e, in_string);

@@ -42,7 +42,8 @@ bool nb_queue_push(nb_queue *q, void *item)
     return ok;
 }
 
-/* Caller holds the lock: waits for an item; false on timeout or closed+empty. */
+/* Caller holds the lock: waits for an item; false on timeout, a wake, or
+ * closed+empty. */
 static bool wait_item(nb_queue *q, int64_t timeout_ms)
 {
     struct timespec until;
@@ -55,14 +56,16 @@ static bool wait_item(nb_queue *q, int64_t timeout_ms)
             until.tv_nsec -= 1000000000L;
         }
     }
-    while (q->len == 0 && !q->closed) {
+    while (q->len == 0 && !q->closed && !q->woken) {
         if (timeout_ms < 0) {
             pthread_cond_wait(&q->nonempty, &q->lock);
         } else if (pthread_cond_timedwait(&q->nonempty, &q->lock, &until) == ETIMEDOUT) {
             break;
         }
     }
-    return q->len > 0;
+    if (q->len > 0) return true;
+    q->woken = false; /* seen */
+    return false;
 }
 
 static void *take(nb_queue *q)
@@ -95,6 +98,14 @@ size_t nb_queue_pop_many(nb_queue *q, void **out, size_t max, int64_t timeout_ms
 void *nb_queue_try_pop(nb_queue *q)
 {
     return nb_queue_pop(q, 0);
+}
+
+void nb_queue_wake(nb_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->woken = true;
+    pthread_cond_broadcast(&q->nonempty);
+    pthread_mutex_unlock(&q->lock);
 }
 
 void nb_queue_close(nb_queue *q)

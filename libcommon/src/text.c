@@ -30,6 +30,50 @@ size_t nb_utf8_next(const char *s, size_t n, uint32_t *cp)
     return len;
 }
 
+static size_t put_u(char *out, uint32_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    out[0] = '\\';
+    out[1] = 'u';
+    for (int i = 0; i < 4; i++)
+        out[2 + i] = hex[(v >> (12 - 4 * i)) & 15];
+    return 6;
+}
+
+size_t nb_json_escape_char(const char *s, size_t n, bool ascii_only, char *out, size_t *used)
+{
+    uint32_t cp;
+    size_t len = nb_utf8_next(s, n, &cp);
+    if (len == 0) { /* not UTF-8: one byte becomes U+FFFD */
+        *used = 1;
+        return put_u(out, 0xfffd);
+    }
+    *used = len;
+    if (cp == '"' || cp == '\\') {
+        out[0] = '\\';
+        out[1] = (char)cp;
+        return 2;
+    }
+    if (cp >= 0x20 && cp < 0x7f) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp == '\n' || cp == '\r' || cp == '\t') {
+        out[0] = '\\';
+        out[1] = cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't';
+        return 2;
+    }
+    if (cp < 0x80) return put_u(out, cp);
+    if (!ascii_only) {
+        memcpy(out, s, len);
+        return len;
+    }
+    if (cp < 0x10000) return put_u(out, cp);
+    cp -= 0x10000; /* a surrogate pair */
+    put_u(out, 0xd800 + (cp >> 10));
+    return 6 + put_u(out + 6, 0xdc00 + (cp & 0x3ff));
+}
+
 bool nb_utf8_valid(const char *s, size_t n)
 {
     uint32_t cp;

@@ -31,28 +31,28 @@ struct app {
  * place step (coalesced, remembered, bounded; it never blocks a worker). */
 static void resolve_place(void *ctx, nb_req *r, const char *query, sub_resolved_fn done, void *arg)
 {
-    weather_resolve(ctx, r, query, done, arg);
+    api_weather_resolve(ctx, r, query, done, arg);
 }
 
 /* /readyz: ready when persistence answers; the state of each part. */
 static bool app_ready(void *ctx, nb_buf *out)
 {
     app *a = ctx;
-    bool up = store_ping(a->c.st);
+    bool up = api_store_ping(a->c.st);
     nb_buf_addf(out, "{\"ready\":%s,\"persistence\":\"%s\",", up ? "true" : "false",
                 up ? "up" : "down");
-    weather_status(a->wx, out);
+    api_weather_status(a->wx, out);
     nb_buf_adds(out, ",");
     if (a->c.bud) {
-        budget_status(a->c.bud, out);
+        api_budget_status(a->c.bud, out);
         nb_buf_adds(out, ",");
     }
-    relay_status(a->rl, out);
+    api_relay_status(a->rl, out);
     nb_buf_adds(out, "}");
     return up;
 }
 
-app *app_new(const api_config *cfg, const app_clients *c)
+app *api_app_new(const api_config *cfg, const app_clients *c)
 {
     app *a = calloc(1, sizeof(*a));
     if (!a) return NULL;
@@ -60,17 +60,17 @@ app *app_new(const api_config *cfg, const app_clients *c)
     a->c = *c;
     relay_opts ro = {
         .batch = cfg->relay_batch, .lease_ms = cfg->relay_lease_ms, .poll_ms = cfg->relay_poll_ms};
-    a->rl = relay_new(c->st, c->br, &ro);
+    a->rl = api_relay_new(c->st, c->br, &ro);
     if (!a->rl) goto fail;
     writer_opts wo = {.max_pending = cfg->write_queue,
                       .base_backoff_ms = 100,
                       .max_backoff_ms = 6400,
-                      .on_event = relay_wake, /* a write that made an event: relay it now */
+                      .on_event = api_relay_wake, /* a write that made an event: relay it now */
                       .on_event_ctx = a->rl};
-    a->fl = flights_new(cfg->flight_entries, cfg->flight_waiters);
-    a->wr = writer_new(c->st, &wo);
-    a->fetchers = pool_new((int)cfg->renew_workers, cfg->renew_queue);
-    a->nc = nc_new((size_t)cfg->near_cache_mb << 20);
+    a->fl = api_fl_new(cfg->flight_entries, cfg->flight_waiters);
+    a->wr = api_writer_new(c->st, &wo);
+    a->fetchers = api_pool_new((int)cfg->renew_workers, cfg->renew_queue);
+    a->nc = api_nc_new((size_t)cfg->near_cache_mb << 20);
     if (!a->fl || !a->wr || !a->fetchers || !a->nc) goto fail;
     weather_deps deps = {.cfg = cfg,
                          .st = c->st,
@@ -79,10 +79,10 @@ app *app_new(const api_config *cfg, const app_clients *c)
                          .fl = a->fl,
                          .fetchers = a->fetchers,
                          .nc = a->nc};
-    a->wx = weather_new(&deps);
+    a->wx = api_weather_new(&deps);
     if (!a->wx) goto fail;
     sub_deps sd = {.cfg = cfg, .st = c->st, .resolve = resolve_place, .resolve_ctx = a->wx};
-    a->subs = subscriptions_new(&sd);
+    a->subs = api_subscriptions_new(&sd);
     if (!a->subs) goto fail;
     nb_server_opts so = {.bind = cfg->bind,
                          .port = (int)cfg->port,
@@ -98,63 +98,63 @@ app *app_new(const api_config *cfg, const app_clients *c)
     /* Inline: a request the near-cache can answer never waits for a worker
      * (weather.c hands the others over). */
     if (!a->srv ||
-        nb_server_route(a->srv, "GET", "/v1/weather", "weather", NB_ROUTE_INLINE, weather_handle,
-                        a->wx) != NB_OK ||
-        subscriptions_register(a->subs, a->srv) != NB_OK)
+        nb_server_route(a->srv, "GET", "/v1/weather", "weather", NB_ROUTE_INLINE,
+                        api_weather_handle, a->wx) != NB_OK ||
+        api_subscriptions_register(a->subs, a->srv) != NB_OK)
         goto fail;
     return a;
 fail:
     nb_error("cannot set up the api service (out of memory or threads)");
-    app_free(a);
+    api_app_free(a);
     return NULL;
 }
 
-nb_err app_start(app *a)
+nb_err api_app_start(app *a)
 {
     return nb_server_start(a->srv);
 }
 
-int app_port(const app *a)
+int api_app_port(const app *a)
 {
     return nb_server_port(a->srv);
 }
 
-nb_server *app_server(app *a)
+nb_server *api_app_server(app *a)
 {
     return a->srv;
 }
 
-void app_stop(app *a)
+void api_app_stop(app *a)
 {
     if (a->stopped) return;
     a->stopped = true;
     int64_t t0 = nb_mono_ms();
-    if (a->rl) relay_stop(a->rl, t0 + a->cfg->kafka_flush_ms, 1000);
-    if (a->wx) weather_stop(a->wx);
+    if (a->rl) api_relay_stop(a->rl, t0 + a->cfg->kafka_flush_ms, 1000);
+    if (a->wx) api_weather_stop(a->wx);
     nb_server_stop(a->srv);
-    if (a->fetchers && !pool_drain(a->fetchers, t0 + a->cfg->grace_ms)) {
+    if (a->fetchers && !api_pool_drain(a->fetchers, t0 + a->cfg->grace_ms)) {
         nb_warn("shutdown: cancelling the upstream fetches still running");
-        upstream_cancel(a->c.up);
+        api_upstream_cancel(a->c.up);
     }
-    pool_free(a->fetchers);
+    api_pool_free(a->fetchers);
     a->fetchers = NULL;
-    if (a->fl) flights_stop(a->fl);
+    if (a->fl) api_fl_stop(a->fl);
     nb_server_free(a->srv);
     a->srv = NULL;
-    if (a->wr) writer_stop(a->wr, nb_mono_ms() + a->cfg->write_flush_ms);
-    if (a->rl) relay_join(a->rl);
+    if (a->wr) api_writer_stop(a->wr, nb_mono_ms() + a->cfg->write_flush_ms);
+    if (a->rl) api_relay_join(a->rl);
     nb_info("api service stopped in %lld ms", (long long)(nb_mono_ms() - t0));
 }
 
-void app_free(app *a)
+void api_app_free(app *a)
 {
     if (!a) return;
-    app_stop(a);
-    writer_free(a->wr);
-    relay_free(a->rl);
-    flights_free(a->fl);
-    subscriptions_free(a->subs);
-    weather_free(a->wx);
-    nc_free(a->nc);
+    api_app_stop(a);
+    api_writer_free(a->wr);
+    api_relay_free(a->rl);
+    api_fl_free(a->fl);
+    api_subscriptions_free(a->subs);
+    api_weather_free(a->wx);
+    api_nc_free(a->nc);
     free(a);
 }

@@ -8,7 +8,7 @@
  * hands them over; the unit tests hand over in-memory doubles and drive the
  * same service through a real server on a free port.
  *
- * Shutdown (app_stop), each step bounded; total about grace-ms + 1 s +
+ * Shutdown (api_app_stop), each step bounded; total about grace-ms + 1 s +
  * write-flush-ms (6.5 s by default), inside a container's 10 s:
  *   1. the relay claims no more and flushes, in parallel with what follows,
  *      for kafka-flush-ms; then it acks what was delivered and releases the
@@ -44,14 +44,14 @@ typedef struct app_clients {
 } app_clients;
 
 /* cfg is borrowed and must outlive the app. NULL (logged) on failure. */
-app *app_new(const api_config *cfg, const app_clients *c);
-/* Starts serving on cfg->bind:cfg->port (0: any free port, see app_port). */
-nb_err app_start(app *a);
-int app_port(const app *a);
-nb_server *app_server(app *a);
+app *api_app_new(const api_config *cfg, const app_clients *c);
+/* Starts serving on cfg->bind:cfg->port (0: any free port, see api_app_port). */
+nb_err api_app_start(app *a);
+int api_app_port(const app *a);
+nb_server *api_app_server(app *a);
 /* The bounded shutdown above. Idempotent. */
-void app_stop(app *a);
+void api_app_stop(app *a);
 /* Stops if needed and frees. */
-void app_free(app *a);
+void api_app_free(app *a);
 
 #endif

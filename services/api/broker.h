@@ -3,7 +3,7 @@
  * producer; the unit tests use an in-memory double.
  *
  * A produced message is reported exactly once, later, through the report
- * function set with broker_on_report(): delivered (NB_OK: the broker has it)
+ * function set with api_broker_on_report(): delivered (NB_OK: the broker has it)
  * or failed (timed out, purged, refused). Reports run on the broker's own
  * thread and must not block.
  * Threads: produce / purge from any thread. */
@@ -38,21 +38,21 @@ struct broker {
 };
 
 /* Sets where reports go; call before the first produce. */
-static inline void broker_on_report(broker *b, broker_report_fn fn, void *ctx)
+static inline void api_broker_on_report(broker *b, broker_report_fn fn, void *ctx)
 {
     b->report = fn;
     b->report_ctx = ctx;
 }
-static inline nb_err broker_produce(broker *b, const char *key, const char *value, size_t len,
-                                    void *msg)
+static inline nb_err api_broker_produce(broker *b, const char *key, const char *value, size_t len,
+                                        void *msg)
 {
     return b->ops->produce(b, key, value, len, msg);
 }
-static inline void broker_purge(broker *b)
+static inline void api_broker_purge(broker *b)
 {
     b->ops->purge(b);
 }
-static inline void broker_free(broker *b)
+static inline void api_broker_free(broker *b)
 {
     if (b) b->ops->free(b);
 }

@@ -102,7 +102,7 @@ static bool set(rd_kafka_conf_t *conf, const char *k, const char *v)
     return false;
 }
 
-broker *broker_kafka_new(const char *brokers, const char *topic, long message_timeout_ms)
+broker *api_broker_kafka_new(const char *brokers, const char *topic, long message_timeout_ms)
 {
     broker_kafka *k = calloc(1, sizeof(*k));
     if (!k) return NULL;

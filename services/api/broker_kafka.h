@@ -11,6 +11,6 @@
 
 /* brokers: bootstrap servers; topic: where every message goes. NULL (logged)
  * when the producer cannot be made. */
-broker *broker_kafka_new(const char *brokers, const char *topic, long message_timeout_ms);
+broker *api_broker_kafka_new(const char *brokers, const char *topic, long message_timeout_ms);
 
 #endif

@@ -28,7 +28,7 @@ struct budget {
     double left[NB_BUCKET_WINDOWS_MAX];
 };
 
-budget *budget_new(store *st, const budget_opts *o)
+budget *api_budget_new(store *st, const budget_opts *o)
 {
     budget *b = calloc(1, sizeof(*b));
     if (!b) return NULL;
@@ -59,7 +59,7 @@ budget *budget_new(store *st, const budget_opts *o)
     return b;
 }
 
-void budget_free(budget *b)
+void api_budget_free(budget *b)
 {
     if (!b) return;
     pthread_mutex_destroy(&b->lock);
@@ -80,13 +80,13 @@ static size_t window_of(const budget *b, long seconds)
     return 0;
 }
 
-bool budget_take(budget *b, double cost, int *retry_after_s, char *why, size_t whylen)
+bool api_budget_take(budget *b, double cost, int *retry_after_s, char *why, size_t whylen)
 {
     if (b->n == 0) return true;
     store_budget sb;
     nb_error err = {0};
     nb_err e = b->alone ? nb_error_set(&err, NB_ERR_UNAVAILABLE, 0, "--coordinate=false")
-                        : store_budget_take(b->st, cost, b->shared, b->n, &sb, &err);
+                        : api_store_budget_take(b->st, cost, b->shared, b->n, &sb, &err);
     if (e == NB_OK) {
         pthread_mutex_lock(&b->lock);
         bool was_local = b->using_local;
@@ -134,7 +134,7 @@ bool budget_take(budget *b, double cost, int *retry_after_s, char *why, size_t w
     return false;
 }
 
-void budget_status(budget *b, nb_buf *out)
+void api_budget_status(budget *b, nb_buf *out)
 {
     pthread_mutex_lock(&b->lock);
     nb_buf_addf(out, "\"budget\":\"%s\",\"budget_left\":[",

@@ -1,7 +1,7 @@
 /* budget.h — the upstream budget: how many calls Open-Meteo allows per minute,
  * hour and day, spent by every api replica together.
  *
- * Each upstream call first takes its cost (openmeteo.h om_url_cost: a
+ * Each upstream call first takes its cost (openmeteo.h api_om_url_cost: a
  * forecast with many variables or days counts as more than one call) from a
  * token bucket per window that persistence keeps in Redis for every replica
  * (POST /v1/budget/take; the rules are libcommon's bucket.h). A refusal comes
@@ -38,14 +38,14 @@ typedef struct budget_opts {
 typedef struct budget budget;
 
 /* st is borrowed and must outlive the budget. NULL on no memory. */
-budget *budget_new(store *st, const budget_opts *o);
-void budget_free(budget *b);
+budget *api_budget_new(store *st, const budget_opts *o);
+void api_budget_free(budget *b);
 
 /* Takes cost. false when spent: *retry_after_s (>= 1) until enough is back,
  * and why (for the error body) says which window. */
-bool budget_take(budget *b, double cost, int *retry_after_s, char *why, size_t whylen);
+bool api_budget_take(budget *b, double cost, int *retry_after_s, char *why, size_t whylen);
 /* JSON fields (no braces) for /readyz: "budget":"shared|local|alone" (where
  * the last take was decided) and "budget_left":[tokens per window, as last seen]. */
-void budget_status(budget *b, nb_buf *out);
+void api_budget_status(budget *b, nb_buf *out);
 
 #endif

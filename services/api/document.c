@@ -34,7 +34,7 @@ static int first_hour(const answer *a)
     return i < 0 ? 0 : i;
 }
 
-void doc_variant(const answer *a, char out[DOC_VARIANT_MAX])
+void api_doc_variant(const answer *a, char out[DOC_VARIANT_MAX])
 {
     snprintf(out, DOC_VARIANT_MAX, "%d|%d|%d|%d|%s|%s", a->days, a->hours, (int)a->units,
              first_hour(a), a->place ? a->place->name : "", a->place ? a->place->country_code : "");
@@ -102,7 +102,7 @@ static json_t *hourly_entries(const answer *a)
     return list;
 }
 
-char *doc_render_head(const api_config *cfg, const answer *a, size_t *len)
+char *api_doc_render_head(const api_config *cfg, const answer *a, size_t *len)
 {
     const nb_record *r = a->rec;
     const nb_current *c = &r->current;
@@ -160,7 +160,7 @@ char *doc_render_head(const api_config *cfg, const answer *a, size_t *len)
     json_decref(doc);
     if (!s) return NULL;
     size_t n = strlen(s);
-    s[--n] = '\0'; /* the closing brace: doc_respond adds freshness, then closes */
+    s[--n] = '\0'; /* the closing brace: api_doc_respond adds freshness, then closes */
     if (len) *len = n;
     return s;
 }
@@ -176,11 +176,11 @@ static nb_err add_tail(nb_buf *b, const api_config *cfg, const answer *a, int64_
                        a->source);
 }
 
-char *doc_render(const api_config *cfg, const answer *a, size_t *len)
+char *api_doc_render(const api_config *cfg, const answer *a, size_t *len)
 {
     int64_t now_ms = answer_now(a);
     size_t hl;
-    char *head = doc_render_head(cfg, a, &hl);
+    char *head = api_doc_render_head(cfg, a, &hl);
     if (!head) return NULL;
     nb_buf b;
     nb_buf_init(&b, hl + 256);
@@ -199,15 +199,15 @@ char *doc_render(const api_config *cfg, const answer *a, size_t *len)
 static void make_etag(const answer *a, char out[40])
 {
     char seed[256], variant[DOC_VARIANT_MAX];
-    doc_variant(a, variant);
+    api_doc_variant(a, variant);
     int n = snprintf(seed, sizeof(seed), "%s|%lld|%s", a->rec->key,
                      (long long)a->rec->fetched_at_ms, variant);
     uint64_t h = nb_hash_stable(seed, n > 0 && (size_t)n < sizeof(seed) ? (size_t)n : strlen(seed));
     snprintf(out, 40, "W/\"%016llx\"", (unsigned long long)h);
 }
 
-void doc_respond(nb_req *r, const api_config *cfg, const answer *a, const char *head,
-                 size_t head_len)
+void api_doc_respond(nb_req *r, const api_config *cfg, const answer *a, const char *head,
+                     size_t head_len)
 {
     int64_t now = answer_now(a);
     int64_t age = age_s(a->rec, now);

@@ -34,20 +34,20 @@ typedef struct answer {
  * the place's name and country, and the hour the hourly list starts at (it
  * moves on every hour). Equal variants of one record give equal heads, so a
  * head can be remembered under (key, fetched_at, variant) — see near_cache.h. */
-void doc_variant(const answer *a, char out[DOC_VARIANT_MAX]);
+void api_doc_variant(const answer *a, char out[DOC_VARIANT_MAX]);
 
 /* The document without its per-request part (freshness): JSON text lacking
  * its closing brace, which depends only on the record and the variant, so it
  * can be rendered once and remembered. Caller frees. */
-char *doc_render_head(const api_config *cfg, const answer *a, size_t *len);
+char *api_doc_render_head(const api_config *cfg, const answer *a, size_t *len);
 
 /* Answers r: the caching headers, then 304 when If-None-Match matches, or
- * 200 with head (borrowed, from doc_render_head for the same answer)
+ * 200 with head (borrowed, from api_doc_render_head for the same answer)
  * completed by freshness. */
-void doc_respond(nb_req *r, const api_config *cfg, const answer *a, const char *head,
-                 size_t head_len);
+void api_doc_respond(nb_req *r, const api_config *cfg, const answer *a, const char *head,
+                     size_t head_len);
 
 /* The whole document (caller frees); for tests. */
-char *doc_render(const api_config *cfg, const answer *a, size_t *len);
+char *api_doc_render(const api_config *cfg, const answer *a, size_t *len);
 
 #endif

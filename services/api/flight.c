@@ -42,7 +42,7 @@ struct flights {
     ((sizeof(fl_result) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *                     \
      _Alignof(max_align_t))
 
-fl_result *fl_result_new(fl_kind kind)
+fl_result *api_fl_result_new(fl_kind kind)
 {
     size_t payload = kind == FL_RECORD  ? sizeof(fl_record)
                      : kind == FL_PLACE ? sizeof(fl_place)
@@ -65,10 +65,10 @@ static fl_result oom_result = {.refs = (long)1 << 60,
                                .retry_after_s = 5,
                                .reason = "out of memory"};
 
-fl_result *fl_result_error(nb_err err, int retry_after_s, const char *reason)
+fl_result *api_fl_result_error(nb_err err, int retry_after_s, const char *reason)
 {
-    fl_result *r = fl_result_new(FL_ERROR);
-    if (!r) return fl_result_ref(&oom_result);
+    fl_result *r = api_fl_result_new(FL_ERROR);
+    if (!r) return api_fl_result_ref(&oom_result);
     r->err = err;
     r->retry_after_s = retry_after_s;
     size_t n = strlen(reason);
@@ -77,13 +77,13 @@ fl_result *fl_result_error(nb_err err, int retry_after_s, const char *reason)
     return r;
 }
 
-fl_result *fl_result_ref(fl_result *r)
+fl_result *api_fl_result_ref(fl_result *r)
 {
     atomic_fetch_add(&r->refs, 1);
     return r;
 }
 
-void fl_result_unref(fl_result *r)
+void api_fl_result_unref(fl_result *r)
 {
     if (r && atomic_fetch_sub(&r->refs, 1) == 1) free(r);
 }
@@ -99,7 +99,7 @@ static void entry_drop(flights *f, fl_entry *e)
         f->ndone--;
         nb_heap_remove(&f->expiries, &e->expiry);
     }
-    fl_result_unref(e->res);
+    api_fl_result_unref(e->res);
     free(e);
 }
 
@@ -127,8 +127,8 @@ static fl_entry *entry_new(flights *f, const char *id)
  * timer heap cannot take it. */
 static void entry_keep(flights *f, fl_entry *e, fl_result *res, int64_t keep_ms)
 {
-    fl_result_unref(e->res);
-    e->res = fl_result_ref(res);
+    api_fl_result_unref(e->res);
+    e->res = api_fl_result_ref(res);
     int64_t at = nb_mono_ms() + keep_ms;
     nb_heap_remove(&f->expiries, &e->expiry);
     if (keep_ms <= 0 || nb_heap_push(&f->expiries, &e->expiry, at) != NB_OK) {
@@ -173,7 +173,7 @@ static void resume_all(fl_waiter *list, fl_result *res)
     while (list) {
         fl_waiter *next = list->next; /* list may be freed once resumed */
         list->next = NULL;
-        list->res = res ? fl_result_ref(res) : NULL;
+        list->res = res ? api_fl_result_ref(res) : NULL;
         list->resume(list);
         list = next;
     }
@@ -181,7 +181,7 @@ static void resume_all(fl_waiter *list, fl_result *res)
 
 /* ---- API ------------------------------------------------------------ */
 
-fl_state flights_join(flights *f, const char *id, fl_waiter *w, bool start, fl_result **res)
+fl_state api_fl_join(flights *f, const char *id, fl_waiter *w, bool start, fl_result **res)
 {
     pthread_mutex_lock(&f->lock);
     fl_entry *e = nb_map_get(&f->entries, id);
@@ -200,7 +200,7 @@ fl_state flights_join(flights *f, const char *id, fl_waiter *w, bool start, fl_r
                 waiter_attach(f, e, w);
         }
     } else if (e) {
-        if (res) *res = fl_result_ref(e->res);
+        if (res) *res = api_fl_result_ref(e->res);
         st = FL_DONE;
     } else if (!start) {
         st = FL_NONE;
@@ -216,7 +216,7 @@ fl_state flights_join(flights *f, const char *id, fl_waiter *w, bool start, fl_r
     return st;
 }
 
-void flights_complete(flights *f, const char *id, fl_result *res, int64_t keep_ms)
+void api_fl_complete(flights *f, const char *id, fl_result *res, int64_t keep_ms)
 {
     pthread_mutex_lock(&f->lock);
     fl_entry *e = nb_map_get(&f->entries, id);
@@ -242,7 +242,7 @@ void flights_complete(flights *f, const char *id, fl_result *res, int64_t keep_m
     resume_all(list, res);
 }
 
-void flights_put(flights *f, const char *id, fl_result *res, int64_t keep_ms)
+void api_fl_put(flights *f, const char *id, fl_result *res, int64_t keep_ms)
 {
     pthread_mutex_lock(&f->lock);
     fl_entry *e = nb_map_get(&f->entries, id);
@@ -251,7 +251,7 @@ void flights_put(flights *f, const char *id, fl_result *res, int64_t keep_ms)
     pthread_mutex_unlock(&f->lock);
 }
 
-void flights_forget(flights *f, const char *id, int64_t fetched_at_ms)
+void api_fl_forget(flights *f, const char *id, int64_t fetched_at_ms)
 {
     pthread_mutex_lock(&f->lock);
     fl_entry *e = nb_map_get(&f->entries, id);
@@ -261,7 +261,7 @@ void flights_forget(flights *f, const char *id, int64_t fetched_at_ms)
     pthread_mutex_unlock(&f->lock);
 }
 
-void flights_drop(flights *f, const char *id)
+void api_fl_drop(flights *f, const char *id)
 {
     pthread_mutex_lock(&f->lock);
     fl_entry *e = nb_map_get(&f->entries, id);
@@ -277,17 +277,17 @@ static long read_count(flights *f, const long *v)
     return n;
 }
 
-long flights_running(flights *f)
+long api_fl_running(flights *f)
 {
     return read_count(f, &f->nrunning);
 }
 
-long flights_done(flights *f)
+long api_fl_done(flights *f)
 {
     return read_count(f, &f->ndone);
 }
 
-long flights_waiters(flights *f)
+long api_fl_waiters(flights *f)
 {
     return read_count(f, &f->nwaiters);
 }
@@ -339,20 +339,20 @@ static void *timer_main(void *arg)
 
 static int64_t running_metric(void *arg)
 {
-    return flights_running(arg);
+    return api_fl_running(arg);
 }
 
 static int64_t done_metric(void *arg)
 {
-    return flights_done(arg);
+    return api_fl_done(arg);
 }
 
 static int64_t waiters_metric(void *arg)
 {
-    return flights_waiters(arg);
+    return api_fl_waiters(arg);
 }
 
-flights *flights_new(long max_entries, long max_waiters)
+flights *api_fl_new(long max_entries, long max_waiters)
 {
     flights *f = calloc(1, sizeof(*f));
     if (!f) return NULL;
@@ -381,14 +381,14 @@ flights *flights_new(long max_entries, long max_waiters)
     f->evicted = nb_counter_new("nimbus_flight_evicted_total", NULL,
                                 "Kept results dropped early to make room (table full)");
     if (pthread_create(&f->timer, NULL, timer_main, f) != 0) {
-        flights_free(f);
+        api_fl_free(f);
         return NULL;
     }
     f->timer_started = true;
     return f;
 }
 
-void flights_stop(flights *f)
+void api_fl_stop(flights *f)
 {
     pthread_mutex_lock(&f->lock);
     bool was = f->stopped;
@@ -414,14 +414,14 @@ void flights_stop(flights *f)
 static void free_entry(void *v)
 {
     fl_entry *e = v;
-    fl_result_unref(e->res);
+    api_fl_result_unref(e->res);
     free(e);
 }
 
-void flights_free(flights *f)
+void api_fl_free(flights *f)
 {
     if (!f) return;
-    flights_stop(f);
+    api_fl_stop(f);
     nb_heap_release(&f->expiries);
     nb_heap_release(&f->deadlines);
     nb_map_release(&f->entries, free_entry);

@@ -4,7 +4,7 @@
  * An entry per id ("w:<key>" weather fetch, "g:<query>" geocoding fetch,
  * "r:<key>" / "q:<query>" persistence reads) is RUNNING while one fetch or
  * read is under way and DONE once it has a result, kept until its keep time
- * (or flights_forget()). Results are immutable and reference counted: every
+ * (or api_fl_forget()). Results are immutable and reference counted: every
  * waiter gets a reference to the same one, nothing is copied per waiter.
  *
  * Waiting: a request attaches an fl_waiter to a RUNNING entry. Exactly one of
@@ -63,14 +63,14 @@ typedef struct fl_result {
 } fl_result;
 
 /* A new result with one reference (the caller's), zeroed; NULL on no memory. */
-fl_result *fl_result_new(fl_kind kind);
+fl_result *api_fl_result_new(fl_kind kind);
 /* A new FL_ERROR result; never NULL (on no memory: a shared "out of memory"
  * result). */
-fl_result *fl_result_error(nb_err err, int retry_after_s, const char *reason);
+fl_result *api_fl_result_error(nb_err err, int retry_after_s, const char *reason);
 /* Adds a reference; returns r. */
-fl_result *fl_result_ref(fl_result *r);
+fl_result *api_fl_result_ref(fl_result *r);
 /* Drops a reference (NULL is fine); the last one frees it. */
-void fl_result_unref(fl_result *r);
+void api_fl_result_unref(fl_result *r);
 
 /* ---- the table ------------------------------------------------------ */
 
@@ -103,31 +103,31 @@ typedef enum fl_state {
 typedef struct flights flights;
 
 /* NULL on no memory. Registers the nimbus_flight_* metrics. */
-flights *flights_new(long max_entries, long max_waiters);
+flights *api_fl_new(long max_entries, long max_waiters);
 /* Stops the timer thread and resumes every waiter still attached with NULL;
  * joins are refused from then on. Completions still work. */
-void flights_stop(flights *f);
+void api_fl_stop(flights *f);
 /* Stops if needed and frees everything. */
-void flights_free(flights *f);
+void api_fl_free(flights *f);
 
 /* See fl_state. w may be NULL (just look, or start without waiting). */
-fl_state flights_join(flights *f, const char *id, fl_waiter *w, bool start, fl_result **res);
+fl_state api_fl_join(flights *f, const char *id, fl_waiter *w, bool start, fl_result **res);
 /* Publishes res (borrowed: the table takes its own references) for the
  * RUNNING entry id, resumes its waiters, and keeps it for keep_ms (0: the
  * entry goes at once). */
-void flights_complete(flights *f, const char *id, fl_result *res, int64_t keep_ms);
+void api_fl_complete(flights *f, const char *id, fl_result *res, int64_t keep_ms);
 /* Stores a DONE result without a fetch (e.g. a geocoding entry read from
  * persistence); replaces a DONE entry, leaves a RUNNING one alone, does
  * nothing when the table is full of RUNNING entries. */
-void flights_put(flights *f, const char *id, fl_result *res, int64_t keep_ms);
+void api_fl_put(flights *f, const char *id, fl_result *res, int64_t keep_ms);
 /* Drops a DONE FL_RECORD entry if it still holds the record fetched at fetched_at_ms. */
-void flights_forget(flights *f, const char *id, int64_t fetched_at_ms);
+void api_fl_forget(flights *f, const char *id, int64_t fetched_at_ms);
 /* Drops a DONE entry, whatever it holds (a RUNNING one stays). */
-void flights_drop(flights *f, const char *id);
+void api_fl_drop(flights *f, const char *id);
 
 /* Gauges (also exported as metrics). */
-long flights_running(flights *f);
-long flights_done(flights *f);
-long flights_waiters(flights *f);
+long api_fl_running(flights *f);
+long api_fl_done(flights *f);
+long api_fl_waiters(flights *f);
 
 #endif

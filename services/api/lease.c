@@ -20,7 +20,7 @@ struct leases {
     nb_counter *outcomes[O_N];
 };
 
-leases *leases_new(store *st, const lease_opts *o)
+leases *api_leases_new(store *st, const lease_opts *o)
 {
     leases *l = calloc(1, sizeof(*l));
     if (!l) return NULL;
@@ -39,7 +39,7 @@ leases *leases_new(store *st, const lease_opts *o)
     return l;
 }
 
-void leases_free(leases *l)
+void api_leases_free(leases *l)
 {
     free(l);
 }
@@ -59,10 +59,10 @@ static bool newer_value(store *st, const want *w, long wait_ms, nb_error *err)
 {
     nb_err e;
     if (w->rec) {
-        e = store_wait_record(st, w->key, w->seen_ms, wait_ms, w->rec, w->source, err);
+        e = api_store_wait_record(st, w->key, w->seen_ms, wait_ms, w->rec, w->source, err);
         return e == NB_OK && w->rec->fetched_at_ms > w->seen_ms;
     }
-    e = store_wait_geo(st, w->key, w->seen_ms, wait_ms, w->geo, err);
+    e = api_store_wait_geo(st, w->key, w->seen_ms, wait_ms, w->geo, err);
     return e == NB_OK && w->geo->resolved_at_ms > w->seen_ms;
 }
 
@@ -97,7 +97,8 @@ static lease_verdict run(leases *ls, const want *w, int64_t deadline_ms, char to
         store_lease l;
         nb_error lerr = {0};
         int64_t t0 = now;
-        if (store_lease_acquire(st, w->kind, w->key, w->seen_ms, o->ttl_ms, &l, &lerr) != NB_OK) {
+        if (api_store_lease_acquire(st, w->kind, w->key, w->seen_ms, o->ttl_ms, &l, &lerr) !=
+            NB_OK) {
             nb_counter_inc(ls->outcomes[O_ALONE]);
             nb_warn("no renewal lease for %s (%s): fetching it without one", w->key, lerr.msg);
             return LEASE_FETCH;
@@ -139,27 +140,27 @@ static lease_verdict run(leases *ls, const want *w, int64_t deadline_ms, char to
     }
 }
 
-lease_verdict lease_record(leases *l, const char *key, int64_t seen_ms, int64_t deadline_ms,
-                           char token[40], nb_record *rec, char source[16], nb_error *err)
+lease_verdict api_lease_record(leases *l, const char *key, int64_t seen_ms, int64_t deadline_ms,
+                               char token[40], nb_record *rec, char source[16], nb_error *err)
 {
     want w = {
         .kind = STORE_LEASE_RECORD, .key = key, .seen_ms = seen_ms, .rec = rec, .source = source};
     return run(l, &w, deadline_ms, token, err);
 }
 
-lease_verdict lease_geo(leases *l, const char *query, int64_t deadline_ms, char token[40],
-                        nb_geo_entry *geo, nb_error *err)
+lease_verdict api_lease_geo(leases *l, const char *query, int64_t deadline_ms, char token[40],
+                            nb_geo_entry *geo, nb_error *err)
 {
     want w = {.kind = STORE_LEASE_GEOCODE, .key = query, .geo = geo};
     return run(l, &w, deadline_ms, token, err);
 }
 
-void lease_fail(leases *l, store_lease_kind kind, const char *key, const char *token, long hold_ms,
-                const nb_error *why)
+void api_lease_fail(leases *l, store_lease_kind kind, const char *key, const char *token,
+                    long hold_ms, const nb_error *why)
 {
     if (!token || !token[0]) return;
     nb_error err = {0};
-    if (store_lease_release(l->st, kind, key, token, hold_ms, why->retry_after_s, why->msg, &err) !=
-        NB_OK)
+    if (api_store_lease_release(l->st, kind, key, token, hold_ms, why->retry_after_s, why->msg,
+                                &err) != NB_OK)
         nb_info("could not release the lease of %s (%s): it ends with its TTL", key, err.msg);
 }

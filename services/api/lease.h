@@ -8,7 +8,7 @@
  * answers with that failure — and never fetches itself:
  *
  *   granted  → LEASE_FETCH with the token (the PUT of the value releases it,
- *              store_with_lease; a failed fetch: lease_fail)
+ *              api_store_with_lease; a failed fetch: api_lease_fail)
  *   newer    → someone renewed it since it was read: LEASE_GOT, read now
  *   held     → long poll until a newer version, no renewal, or the lease's
  *              TTL: LEASE_GOT, or ask again (the holder may have died: its
@@ -49,20 +49,20 @@ typedef struct lease_opts {
 typedef struct leases leases;
 
 /* st is borrowed (it outlives the leases); registers the metrics. NULL on no memory. */
-leases *leases_new(store *st, const lease_opts *o);
-void leases_free(leases *l);
+leases *api_leases_new(store *st, const lease_opts *o);
+void api_leases_free(leases *l);
 
 /* For the weather record of key. seen_ms: the version this process holds (a
  * stale record's fetched_at), 0 for none. deadline_ms: monotonic. On
  * LEASE_GOT, *rec and source are filled. */
-lease_verdict lease_record(leases *l, const char *key, int64_t seen_ms, int64_t deadline_ms,
-                           char token[40], nb_record *rec, char source[16], nb_error *err);
+lease_verdict api_lease_record(leases *l, const char *key, int64_t seen_ms, int64_t deadline_ms,
+                               char token[40], nb_record *rec, char source[16], nb_error *err);
 /* For the geocoding entry of a normalised query; on LEASE_GOT *geo is filled. */
-lease_verdict lease_geo(leases *l, const char *query, int64_t deadline_ms, char token[40],
-                        nb_geo_entry *geo, nb_error *err);
+lease_verdict api_lease_geo(leases *l, const char *query, int64_t deadline_ms, char token[40],
+                            nb_geo_entry *geo, nb_error *err);
 /* The holder's fetch failed: the lease is kept hold_ms as that failure, so the
  * replicas waiting answer with it instead of all fetching again. Best effort. */
-void lease_fail(leases *l, store_lease_kind kind, const char *key, const char *token, long hold_ms,
-                const nb_error *why);
+void api_lease_fail(leases *l, store_lease_kind kind, const char *key, const char *token,
+                    long hold_ms, const nb_error *why);
 
 #endif

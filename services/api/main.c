@@ -26,31 +26,31 @@ int main(int argc, char **argv)
 
     int rc = 1;
     app *a = NULL;
-    store *st = store_http_new(&cfg);
+    store *st = api_store_http_new(&cfg);
     budget_opts bo = {.alone = !cfg.coordinate,
                       .per_min = cfg.upstream_pace_per_min,
                       .per_hour = cfg.upstream_budget_per_hour,
                       .per_day = cfg.upstream_budget_per_day,
                       .fallback_pct = cfg.upstream_budget_local_pct};
-    budget *bud = st ? budget_new(st, &bo) : NULL;
-    upstream *up = bud ? upstream_http_new(&cfg, bud) : NULL;
+    budget *bud = st ? api_budget_new(st, &bo) : NULL;
+    upstream *up = bud ? api_upstream_http_new(&cfg, bud) : NULL;
     /* Kafka messages time out at half the claim lease: a report comes before the claim ends. */
-    broker *br = cfg.kafka_brokers[0]
-                     ? broker_kafka_new(cfg.kafka_brokers, cfg.kafka_topic, cfg.relay_lease_ms / 2)
-                     : NULL;
+    broker *br = cfg.kafka_brokers[0] ? api_broker_kafka_new(cfg.kafka_brokers, cfg.kafka_topic,
+                                                             cfg.relay_lease_ms / 2)
+                                      : NULL;
     if (st && up && (br || !cfg.kafka_brokers[0])) {
         app_clients clients = {.st = st, .up = up, .br = br, .bud = bud};
-        a = app_new(&cfg, &clients);
+        a = api_app_new(&cfg, &clients);
     }
-    if (a && app_start(a) == NB_OK) {
-        nb_server_wait_for_signal(app_server(a));
+    if (a && api_app_start(a) == NB_OK) {
+        nb_server_wait_for_signal(api_app_server(a));
         rc = 0;
     }
-    app_free(a);
-    broker_free(br);
-    upstream_free(up);
-    budget_free(bud);
-    store_free(st);
+    api_app_free(a);
+    api_broker_free(br);
+    api_upstream_free(up);
+    api_budget_free(bud);
+    api_store_free(st);
     nb_httpc_global_cleanup();
     nb_info("stopped");
     return rc;

@@ -40,7 +40,7 @@ struct near_cache {
 
 /* ---- documents ------------------------------------------------------- */
 
-nc_doc *nc_doc_new(const char *data, size_t len)
+nc_doc *api_nc_doc_new(const char *data, size_t len)
 {
     nc_doc *d = malloc(sizeof(*d) + len + 1);
     if (!d) return NULL;
@@ -51,13 +51,13 @@ nc_doc *nc_doc_new(const char *data, size_t len)
     return d;
 }
 
-nc_doc *nc_doc_ref(nc_doc *d)
+nc_doc *api_nc_doc_ref(nc_doc *d)
 {
     atomic_fetch_add(&d->refs, 1);
     return d;
 }
 
-void nc_doc_unref(nc_doc *d)
+void api_nc_doc_unref(nc_doc *d)
 {
     if (d && atomic_fetch_sub(&d->refs, 1) == 1) free(d);
 }
@@ -99,7 +99,7 @@ static void drop_docs(near_cache *c, entry *e)
         size_t b = sizeof(nc_doc) + e->docs[i].doc->len + 1;
         e->bytes -= b;
         c->bytes -= b;
-        nc_doc_unref(e->docs[i].doc);
+        api_nc_doc_unref(e->docs[i].doc);
         e->docs[i].doc = NULL;
         e->docs[i].name[0] = '\0';
     }
@@ -113,7 +113,7 @@ static void entry_free(near_cache *c, entry *e)
     unlink_entry(c, e);
     drop_docs(c, e);
     c->bytes -= e->bytes;
-    fl_result_unref(e->rec);
+    api_fl_result_unref(e->rec);
     free(e);
 }
 
@@ -135,15 +135,15 @@ static entry *find(near_cache *c, const char *key)
 
 static int64_t entries_metric(void *arg)
 {
-    return (int64_t)nc_len(arg);
+    return (int64_t)api_nc_len(arg);
 }
 
 static int64_t bytes_metric(void *arg)
 {
-    return (int64_t)nc_bytes(arg);
+    return (int64_t)api_nc_bytes(arg);
 }
 
-near_cache *nc_new(size_t max_bytes)
+near_cache *api_nc_new(size_t max_bytes)
 {
     near_cache *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
@@ -164,7 +164,7 @@ near_cache *nc_new(size_t max_bytes)
     return c;
 }
 
-void nc_free(near_cache *c)
+void api_nc_free(near_cache *c)
 {
     if (!c) return;
     while (c->head)
@@ -174,7 +174,7 @@ void nc_free(near_cache *c)
     free(c);
 }
 
-size_t nc_len(near_cache *c)
+size_t api_nc_len(near_cache *c)
 {
     pthread_mutex_lock(&c->lock);
     size_t n = nb_map_len(&c->map);
@@ -182,7 +182,7 @@ size_t nc_len(near_cache *c)
     return n;
 }
 
-size_t nc_bytes(near_cache *c)
+size_t api_nc_bytes(near_cache *c)
 {
     pthread_mutex_lock(&c->lock);
     size_t n = c->bytes;
@@ -190,13 +190,13 @@ size_t nc_bytes(near_cache *c)
     return n;
 }
 
-bool nc_get(near_cache *c, const char *key, int64_t now_ms, nc_copy *out)
+bool api_nc_get(near_cache *c, const char *key, int64_t now_ms, nc_copy *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&c->lock);
     entry *e = find(c, key);
     if (e) {
-        out->rec = fl_result_ref(e->rec);
+        out->rec = api_fl_result_ref(e->rec);
         memcpy(out->etag, e->etag, sizeof(out->etag));
         out->fresh = now_ms - e->checked_ms < e->max_age_ms;
         if (c->head != e) {
@@ -208,28 +208,28 @@ bool nc_get(near_cache *c, const char *key, int64_t now_ms, nc_copy *out)
     return e != NULL;
 }
 
-nc_doc *nc_get_doc(near_cache *c, const char *key, int64_t fetched_at_ms, const char *variant)
+nc_doc *api_nc_get_doc(near_cache *c, const char *key, int64_t fetched_at_ms, const char *variant)
 {
     nc_doc *d = NULL;
     pthread_mutex_lock(&c->lock);
     entry *e = find(c, key);
     for (int i = 0; e && e->rec->rec->rec.fetched_at_ms == fetched_at_ms && i < NC_VARIANTS; i++)
         if (e->docs[i].doc && strcmp(e->docs[i].name, variant) == 0) {
-            d = nc_doc_ref(e->docs[i].doc);
+            d = api_nc_doc_ref(e->docs[i].doc);
             break;
         }
     pthread_mutex_unlock(&c->lock);
     return d;
 }
 
-void nc_copy_release(nc_copy *cp)
+void api_nc_copy_release(nc_copy *cp)
 {
-    fl_result_unref(cp->rec);
+    api_fl_result_unref(cp->rec);
     memset(cp, 0, sizeof(*cp));
 }
 
-void nc_put(near_cache *c, const char *key, fl_result *rec, const char *etag, int64_t max_age_ms,
-            int64_t now_ms)
+void api_nc_put(near_cache *c, const char *key, fl_result *rec, const char *etag,
+                int64_t max_age_ms, int64_t now_ms)
 {
     if (!c->max_bytes || rec->kind != FL_RECORD || strlen(etag) >= STORE_ETAG_MAX) return;
     size_t klen = strlen(key) + 1;
@@ -252,13 +252,13 @@ void nc_put(near_cache *c, const char *key, fl_result *rec, const char *etag, in
         push_front(c, e);
     } else {
         if (e->rec->rec->rec.fetched_at_ms != rec->rec->rec.fetched_at_ms) drop_docs(c, e);
-        fl_result_unref(e->rec);
+        api_fl_result_unref(e->rec);
         if (c->head != e) {
             unlink_entry(c, e);
             push_front(c, e);
         }
     }
-    e->rec = fl_result_ref(rec);
+    e->rec = api_fl_result_ref(rec);
     snprintf(e->etag, sizeof(e->etag), "%s", etag);
     e->checked_ms = now_ms;
     e->max_age_ms = max_age_ms;
@@ -271,15 +271,15 @@ out:
 /* A copy of rec with another source; NULL on no memory. */
 static fl_result *with_source(const fl_result *rec, const char *source)
 {
-    fl_result *r = fl_result_new(FL_RECORD);
+    fl_result *r = api_fl_result_new(FL_RECORD);
     if (!r) return NULL;
     r->rec->rec = rec->rec->rec;
     snprintf(r->rec->source, sizeof(r->rec->source), "%s", source);
     return r;
 }
 
-fl_result *nc_confirm(near_cache *c, const char *key, const char *etag, const char *source,
-                      int64_t max_age_ms, int64_t now_ms)
+fl_result *api_nc_confirm(near_cache *c, const char *key, const char *etag, const char *source,
+                          int64_t max_age_ms, int64_t now_ms)
 {
     fl_result *out = NULL, *moved = NULL;
     pthread_mutex_lock(&c->lock);
@@ -288,7 +288,7 @@ fl_result *nc_confirm(near_cache *c, const char *key, const char *etag, const ch
     if (!e || !nb_etag_weak_eq(e->etag, etag)) goto out;
     e->checked_ms = now_ms;
     e->max_age_ms = max_age_ms >= 0 ? max_age_ms : 0;
-    out = fl_result_ref(e->rec);
+    out = api_fl_result_ref(e->rec);
     if (strcmp(e->rec->rec->source, source) == 0) goto out;
     /* persistence now answers it from another store: the copy says so (the
      * record is the same: documents stay). Made without the lock. */
@@ -297,28 +297,28 @@ fl_result *nc_confirm(near_cache *c, const char *key, const char *etag, const ch
     pthread_mutex_lock(&c->lock);
     e = find(c, key);
     if (moved && e && e->rec == out) {
-        e->rec = moved;       /* the entry takes moved's reference */
-        fl_result_unref(out); /* the entry's reference to the old copy */
-        fl_result_unref(out); /* and the caller's: it gets the new one */
-        out = fl_result_ref(moved);
+        e->rec = moved;           /* the entry takes moved's reference */
+        api_fl_result_unref(out); /* the entry's reference to the old copy */
+        api_fl_result_unref(out); /* and the caller's: it gets the new one */
+        out = api_fl_result_ref(moved);
         moved = NULL;
     }
 out:
     pthread_mutex_unlock(&c->lock);
-    fl_result_unref(moved);
+    api_fl_result_unref(moved);
     return out;
 }
 
-void nc_put_written(near_cache *c, const char *key, const fl_result *rec, const char *source,
-                    const char *etag, int64_t now_ms)
+void api_nc_put_written(near_cache *c, const char *key, const fl_result *rec, const char *source,
+                        const char *etag, int64_t now_ms)
 {
     fl_result *r = with_source(rec, source);
     if (!r) return;
-    nc_put(c, key, r, etag, -1, now_ms);
-    fl_result_unref(r);
+    api_nc_put(c, key, r, etag, -1, now_ms);
+    api_fl_result_unref(r);
 }
 
-void nc_drop(near_cache *c, const char *key)
+void api_nc_drop(near_cache *c, const char *key)
 {
     pthread_mutex_lock(&c->lock);
     entry *e = find(c, key);
@@ -326,8 +326,8 @@ void nc_drop(near_cache *c, const char *key)
     pthread_mutex_unlock(&c->lock);
 }
 
-void nc_put_doc(near_cache *c, const char *key, int64_t fetched_at_ms, const char *variant,
-                nc_doc *doc)
+void api_nc_put_doc(near_cache *c, const char *key, int64_t fetched_at_ms, const char *variant,
+                    nc_doc *doc)
 {
     if (strlen(variant) >= NC_VARIANT_MAX) return;
     pthread_mutex_lock(&c->lock);
@@ -349,9 +349,9 @@ void nc_put_doc(near_cache *c, const char *key, int64_t fetched_at_ms, const cha
         size_t b = sizeof(nc_doc) + v->doc->len + 1;
         e->bytes -= b;
         c->bytes -= b;
-        nc_doc_unref(v->doc);
+        api_nc_doc_unref(v->doc);
     }
-    v->doc = nc_doc_ref(doc);
+    v->doc = api_nc_doc_ref(doc);
     snprintf(v->name, sizeof(v->name), "%s", variant);
     size_t b = sizeof(nc_doc) + doc->len + 1;
     e->bytes += b;

@@ -47,17 +47,17 @@ typedef struct nc_doc {
 
 /* A new document holding a copy of len bytes of data (one reference, the
  * caller's); NULL on no memory. */
-nc_doc *nc_doc_new(const char *data, size_t len);
-nc_doc *nc_doc_ref(nc_doc *d);
+nc_doc *api_nc_doc_new(const char *data, size_t len);
+nc_doc *api_nc_doc_ref(nc_doc *d);
 /* Drops a reference (NULL is fine); the last one frees it. */
-void nc_doc_unref(nc_doc *d);
+void api_nc_doc_unref(nc_doc *d);
 
 typedef struct near_cache near_cache;
 
 /* max_bytes 0 keeps nothing (every call is a no-op). Registers the metrics.
  * NULL on no memory. */
-near_cache *nc_new(size_t max_bytes);
-void nc_free(near_cache *c);
+near_cache *api_nc_new(size_t max_bytes);
+void api_nc_free(near_cache *c);
 
 /* What a lookup hands out. */
 typedef struct nc_copy {
@@ -67,40 +67,40 @@ typedef struct nc_copy {
 } nc_copy;
 
 /* The copy kept for key at now_ms (monotonic); false when there is none.
- * Release with nc_copy_release. */
-bool nc_get(near_cache *c, const char *key, int64_t now_ms, nc_copy *out);
-void nc_copy_release(nc_copy *cp);
+ * Release with api_nc_copy_release. */
+bool api_nc_get(near_cache *c, const char *key, int64_t now_ms, nc_copy *out);
+void api_nc_copy_release(nc_copy *cp);
 /* The document rendered for variant from key's record fetched at
  * fetched_at_ms (a reference), or NULL. */
-nc_doc *nc_get_doc(near_cache *c, const char *key, int64_t fetched_at_ms, const char *variant);
+nc_doc *api_nc_get_doc(near_cache *c, const char *key, int64_t fetched_at_ms, const char *variant);
 
 /* Keeps what persistence answered (200) for key at now_ms: rec (borrowed: the
  * cache takes its own reference), its etag and max_age_ms (< 0: the last
  * max-age persistence gave for a record). A record older than the one kept
  * (fetched_at) is ignored: answers that crossed a newer write never undo it. */
-void nc_put(near_cache *c, const char *key, fl_result *rec, const char *etag, int64_t max_age_ms,
-            int64_t now_ms);
+void api_nc_put(near_cache *c, const char *key, fl_result *rec, const char *etag,
+                int64_t max_age_ms, int64_t now_ms);
 /* persistence confirmed (304) that etag is still its version of key: the copy
  * is fresh again for max_age_ms from now_ms, and its source becomes source
  * (persistence's X-Store). Returns a reference to the kept record, or NULL
  * when the copy is gone or holds another version. */
-fl_result *nc_confirm(near_cache *c, const char *key, const char *etag, const char *source,
-                      int64_t max_age_ms, int64_t now_ms);
+fl_result *api_nc_confirm(near_cache *c, const char *key, const char *etag, const char *source,
+                          int64_t max_age_ms, int64_t now_ms);
 /* The api's own write of rec (borrowed) was applied: persistence now holds
  * it as etag, in source ("cache" / "database"). Kept as if persistence had
  * answered it at now_ms with the last record max-age it gave. */
-void nc_put_written(near_cache *c, const char *key, const fl_result *rec, const char *source,
-                    const char *etag, int64_t now_ms);
+void api_nc_put_written(near_cache *c, const char *key, const fl_result *rec, const char *source,
+                        const char *etag, int64_t now_ms);
 /* Forgets key (persistence has nothing for it, or holds a version the api
  * does not know). */
-void nc_drop(near_cache *c, const char *key);
+void api_nc_drop(near_cache *c, const char *key);
 /* Keeps doc (borrowed: the cache takes a reference) as rendered for variant
  * from the record fetched at fetched_at_ms, if that record is still key's copy. */
-void nc_put_doc(near_cache *c, const char *key, int64_t fetched_at_ms, const char *variant,
-                nc_doc *doc);
+void api_nc_put_doc(near_cache *c, const char *key, int64_t fetched_at_ms, const char *variant,
+                    nc_doc *doc);
 
 /* Keys and bytes kept now. */
-size_t nc_len(near_cache *c);
-size_t nc_bytes(near_cache *c);
+size_t api_nc_len(near_cache *c);
+size_t api_nc_bytes(near_cache *c);
 
 #endif

@@ -21,8 +21,8 @@ static const char daily_vars[] =
     "weather_code,temperature_2m_max,temperature_2m_min,precipitation_sum,"
     "precipitation_probability_max,sunrise,sunset,wind_speed_10m_max,uv_index_max";
 
-nb_err om_forecast_url(nb_buf *out, const char *base, double lat, double lon, int days,
-                       const char *timezone)
+nb_err api_om_forecast_url(nb_buf *out, const char *base, double lat, double lon, int days,
+                           const char *timezone)
 {
     return nb_buf_addf(out,
                        "%s?latitude=%.2f&longitude=%.2f&current=%s&hourly=%s&daily=%s"
@@ -31,7 +31,7 @@ nb_err om_forecast_url(nb_buf *out, const char *base, double lat, double lon, in
                        base, lat, lon, current_vars, hourly_vars, daily_vars, timezone, days);
 }
 
-double om_url_cost(const char *url)
+double api_om_url_cost(const char *url)
 {
     const char *q = strchr(url, '?');
     if (!q || !strstr(url, "latitude=")) return 1.0;
@@ -62,7 +62,7 @@ double om_url_cost(const char *url)
     return by_vars * by_days;
 }
 
-nb_err om_geocoding_url(nb_buf *out, const char *base, const char *query)
+nb_err api_om_geocoding_url(nb_buf *out, const char *base, const char *query)
 {
     char *q = nb_url_escape(query);
     if (!q) return NB_ERR_NOMEM;
@@ -160,8 +160,8 @@ static const char *parse_hourly(json_t *o, nb_hourly *h, int utc_offset_s)
         goto out;                                                                                  \
     } while (0)
 
-nb_err om_parse_forecast(const char *body, size_t len, const char *key, int64_t fetched_at_ms,
-                         nb_record *r, const char **why)
+nb_err api_om_parse_forecast(const char *body, size_t len, const char *key, int64_t fetched_at_ms,
+                             nb_record *r, const char **why)
 {
     nb_err e = NB_ERR_UPSTREAM;
     json_error_t jerr;
@@ -272,7 +272,8 @@ out:
     return e;
 }
 
-nb_err om_parse_geocoding(const char *body, size_t len, nb_place *p, bool *found, const char **why)
+nb_err api_om_parse_geocoding(const char *body, size_t len, nb_place *p, bool *found,
+                              const char **why)
 {
     nb_err e = NB_ERR_UPSTREAM;
     json_error_t jerr;
@@ -318,7 +319,7 @@ out:
     return e;
 }
 
-void om_error_reason(const char *body, size_t len, char *out, size_t outlen)
+void api_om_error_reason(const char *body, size_t len, char *out, size_t outlen)
 {
     out[0] = '\0';
     json_error_t jerr;

@@ -40,7 +40,7 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
-pool *pool_new(int threads, long max_queue)
+pool *api_pool_new(int threads, long max_queue)
 {
     pool *p = calloc(1, sizeof(*p));
     if (!p) return NULL;
@@ -54,13 +54,13 @@ pool *pool_new(int threads, long max_queue)
     for (int i = 0; p->threads && i < threads; i++)
         if (pthread_create(&p->threads[i], NULL, pool_main, p) == 0) p->nthreads++;
     if (p->nthreads == 0) {
-        pool_free(p);
+        api_pool_free(p);
         return NULL;
     }
     return p;
 }
 
-nb_err pool_submit(pool *p, pool_fn run, pool_fn drop, void *arg)
+nb_err api_pool_submit(pool *p, pool_fn run, pool_fn drop, void *arg)
 {
     job *j = malloc(sizeof(*j));
     if (!j) return NB_ERR_NOMEM;
@@ -70,7 +70,7 @@ nb_err pool_submit(pool *p, pool_fn run, pool_fn drop, void *arg)
     return NB_ERR_UNAVAILABLE;
 }
 
-long pool_depth(pool *p)
+long api_pool_depth(pool *p)
 {
     pthread_mutex_lock(&p->lock);
     long running = p->running;
@@ -78,7 +78,7 @@ long pool_depth(pool *p)
     return (long)nb_queue_len(&p->q) + running;
 }
 
-void pool_close(pool *p)
+void api_pool_close(pool *p)
 {
     nb_queue_close(&p->q);
     for (job *j; (j = nb_queue_try_pop(&p->q));) {
@@ -87,7 +87,7 @@ void pool_close(pool *p)
     }
 }
 
-bool pool_drain(pool *p, int64_t deadline_ms)
+bool api_pool_drain(pool *p, int64_t deadline_ms)
 {
     pthread_mutex_lock(&p->lock);
     while (p->running > 0 && nb_mono_ms() < deadline_ms) {
@@ -100,10 +100,10 @@ bool pool_drain(pool *p, int64_t deadline_ms)
     return idle;
 }
 
-void pool_free(pool *p)
+void api_pool_free(pool *p)
 {
     if (!p) return;
-    pool_close(p);
+    api_pool_close(p);
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
     free(p->threads);

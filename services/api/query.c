@@ -35,7 +35,7 @@ static bool parse_count(const char *s, long lo, long hi, int *out)
     return true;
 }
 
-nb_err query_parse(const query_args *in, query *q, char *why, size_t whylen)
+nb_err api_query_parse(const query_args *in, query *q, char *why, size_t whylen)
 {
     memset(q, 0, sizeof(*q));
     q->days = QUERY_DEFAULT_DAYS;

@@ -36,6 +36,6 @@ typedef struct query {
 
 /* Reads in into q. NB_OK, or NB_ERR_INVALID with the reason (the text of the
  * 400 answer, e.g. "days must be a whole number from 1 to 16") in why. */
-nb_err query_parse(const query_args *in, query *q, char *why, size_t whylen);
+nb_err api_query_parse(const query_args *in, query *q, char *why, size_t whylen);
 
 #endif

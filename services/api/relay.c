@@ -92,7 +92,7 @@ static void refresh_stats(relay *r)
 {
     outbox_stats s;
     nb_error err = {0};
-    if (store_stats(r->st, &s, &err) != NB_OK) return;
+    if (api_store_stats(r->st, &s, &err) != NB_OK) return;
     atomic_store(&r->outbox_pending, s.pending);
     atomic_store(&r->oldest_age_ms, (long long)(s.oldest_age_s * 1000));
 }
@@ -110,7 +110,7 @@ static bool ack_until(relay *r, const char **ids, size_t n, int64_t deadline)
         nb_error err = {0};
         long timeout = (long)(deadline - nb_mono_ms());
         if (timeout < 100) timeout = 100;
-        if (store_ack(r->st, ids, n, timeout, &count, &err) == NB_OK) {
+        if (api_store_ack(r->st, ids, n, timeout, &count, &err) == NB_OK) {
             nb_counter_add(r->acked, (uint64_t)n);
             return true;
         }
@@ -128,7 +128,7 @@ static void release(relay *r, const char **ids, size_t n, long timeout_ms, bool 
     if (!n) return;
     long count = 0;
     nb_error err = {0};
-    if (store_release(r->st, r->owner, ids, n, timeout_ms, &count, &err) == NB_OK) {
+    if (api_store_release(r->st, r->owner, ids, n, timeout_ms, &count, &err) == NB_OK) {
         nb_counter_add(r->released, (uint64_t)count);
         if (stopping)
             nb_info("outbox relay stopping: %ld undelivered events released for the next relay",
@@ -160,7 +160,7 @@ static size_t run_batch(relay *r, outbox_event *evs, size_t n)
     pthread_mutex_unlock(&r->lock);
     for (size_t i = 0; i < n; i++) {
         void *msg = (void *)(((uintptr_t)gen << 16) | i);
-        if (broker_produce(r->br, evs[i].key, evs[i].json, evs[i].len, msg) != NB_OK) {
+        if (api_broker_produce(r->br, evs[i].key, evs[i].json, evs[i].len, msg) != NB_OK) {
             pthread_mutex_lock(&r->lock);
             slots[i] = SLOT_FAILED;
             r->outstanding--;
@@ -195,7 +195,7 @@ static size_t run_batch(relay *r, outbox_event *evs, size_t n)
     }
     bool purge = r->outstanding > 0;
     pthread_mutex_unlock(&r->lock);
-    if (purge) broker_purge(r->br); /* reports for the rest come now, as failures */
+    if (purge) api_broker_purge(r->br); /* reports for the rest come now, as failures */
 
     pthread_mutex_lock(&r->lock);
     if (r->outstanding > 0) r->unsafe_to_free = true;
@@ -249,7 +249,8 @@ static void *relay_main(void *arg)
         outbox_event *evs = NULL;
         size_t n = 0;
         nb_error err = {0};
-        nb_err e = store_claim(r->st, r->owner, (int)r->o.batch, r->o.lease_ms, 0, &evs, &n, &err);
+        nb_err e =
+            api_store_claim(r->st, r->owner, (int)r->o.batch, r->o.lease_ms, 0, &evs, &n, &err);
         if (e) {
             log_failure(r, "claim", err.msg);
             next = nb_mono_ms() + nb_backoff_ms(attempt++, 200, 5000);
@@ -282,7 +283,7 @@ static void *relay_main(void *arg)
                 stats_due = 0;
             }
         }
-        outbox_events_free(evs, n);
+        api_outbox_events_free(evs, n);
         pthread_mutex_lock(&r->lock);
     }
     pthread_mutex_unlock(&r->lock);
@@ -304,7 +305,7 @@ static int64_t age_metric(void *arg)
     return atomic_load(&((relay *)arg)->oldest_age_ms) / 1000;
 }
 
-relay *relay_new(store *st, broker *br, const relay_opts *o)
+relay *api_relay_new(store *st, broker *br, const relay_opts *o)
 {
     relay *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
@@ -345,9 +346,9 @@ relay *relay_new(store *st, broker *br, const relay_opts *o)
         nb_warn("no kafka-brokers set: events stay in persistence's outbox, not relayed");
         return r;
     }
-    broker_on_report(br, on_report, r);
+    api_broker_on_report(br, on_report, r);
     if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
-        relay_free(r);
+        api_relay_free(r);
         return NULL;
     }
     r->started = true;
@@ -356,7 +357,7 @@ relay *relay_new(store *st, broker *br, const relay_opts *o)
     return r;
 }
 
-void relay_wake(void *arg)
+void api_relay_wake(void *arg)
 {
     relay *r = arg;
     pthread_mutex_lock(&r->lock);
@@ -365,7 +366,7 @@ void relay_wake(void *arg)
     pthread_mutex_unlock(&r->lock);
 }
 
-void relay_stop(relay *r, int64_t flush_deadline_ms, long release_timeout_ms)
+void api_relay_stop(relay *r, int64_t flush_deadline_ms, long release_timeout_ms)
 {
     pthread_mutex_lock(&r->lock);
     if (!r->stopping) {
@@ -377,18 +378,18 @@ void relay_stop(relay *r, int64_t flush_deadline_ms, long release_timeout_ms)
     pthread_mutex_unlock(&r->lock);
 }
 
-void relay_join(relay *r)
+void api_relay_join(relay *r)
 {
     if (!r->started || r->joined) return;
     r->joined = true;
     pthread_join(r->thread, NULL);
 }
 
-void relay_free(relay *r)
+void api_relay_free(relay *r)
 {
     if (!r) return;
-    relay_stop(r, nb_mono_ms(), 500);
-    relay_join(r);
+    api_relay_stop(r, nb_mono_ms(), 500);
+    api_relay_join(r);
     if (r->unsafe_to_free) { /* the broker may still report into it: keep it */
         nb_warn("outbox relay: delivery reports still outstanding at exit");
         return;
@@ -398,7 +399,7 @@ void relay_free(relay *r)
     free(r);
 }
 
-void relay_status(relay *r, nb_buf *out)
+void api_relay_status(relay *r, nb_buf *out)
 {
     nb_buf_addf(out, "\"outbox_pending\":%ld,\"outbox_oldest_age_s\":%.1f,\"events_in_flight\":%ld",
                 atomic_load(&r->outbox_pending), atomic_load(&r->oldest_age_ms) / 1000.0,

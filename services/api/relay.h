@@ -11,9 +11,9 @@
  * released or when its lease ends. Kafka messages time out after half the
  * lease, so a report always comes before the claim runs out.
  *
- * A write that created an event wakes the relay (relay_wake); otherwise it
+ * A write that created an event wakes the relay (api_relay_wake); otherwise it
  * polls every poll_ms, backing off while Kafka or persistence fail.
- * Threads: relay_wake from any thread (cheap, never blocks). */
+ * Threads: api_relay_wake from any thread (cheap, never blocks). */
 #ifndef API_RELAY_H
 #define API_RELAY_H
 
@@ -34,18 +34,18 @@ typedef struct relay_opts {
 
 /* br NULL: no broker configured — nothing is relayed (events wait in the
  * outbox), said once. NULL on no memory. Registers the relay's metrics. */
-relay *relay_new(store *st, broker *br, const relay_opts *o);
-void relay_wake(void *r);
+relay *api_relay_new(store *st, broker *br, const relay_opts *o);
+void api_relay_wake(void *r);
 /* Shutdown: claims no more; waits for outstanding delivery reports until
  * flush_deadline_ms (monotonic), acks what was delivered, gives the broker
  * up on the rest and releases their claims (each call bounded by
- * release_timeout_ms). Returns at once; relay_join waits. */
-void relay_stop(relay *r, int64_t flush_deadline_ms, long release_timeout_ms);
-void relay_join(relay *r);
+ * release_timeout_ms). Returns at once; api_relay_join waits. */
+void api_relay_stop(relay *r, int64_t flush_deadline_ms, long release_timeout_ms);
+void api_relay_join(relay *r);
 /* Stops (at once) if needed and frees. */
-void relay_free(relay *r);
+void api_relay_free(relay *r);
 /* JSON fields (no braces) for /readyz: "outbox_pending", "outbox_oldest_age_s",
  * "events_in_flight". */
-void relay_status(relay *r, nb_buf *out);
+void api_relay_status(relay *r, nb_buf *out);
 
 #endif

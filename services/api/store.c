@@ -1,5 +1,5 @@
 /* store.c — what every store backend shares: persistence's resource names,
- * the meaning of its statuses (see store.h). */
+ * which of its refusals are final (see store.h). */
 #include "store.h"
 
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "nimbus/http_client.h"
 
-bool store_err_transient(nb_err e)
+bool api_store_err_transient(nb_err e)
 {
     switch (e) {
     case NB_ERR_INVALID:
@@ -23,33 +23,7 @@ bool store_err_transient(nb_err e)
     }
 }
 
-nb_err store_status_err(long status)
-{
-    switch (status) {
-    case 404:
-        return NB_ERR_NOT_FOUND;
-    case 405:
-        return NB_ERR_METHOD;
-    case 409:
-    case 412:
-        return NB_ERR_CONFLICT;
-    case 413:
-        return NB_ERR_TOO_LARGE;
-    case 415:
-        return NB_ERR_MEDIA_TYPE;
-    case 408:
-    case 503:
-        return NB_ERR_UNAVAILABLE;
-    case 429:
-        return NB_ERR_RATE_LIMITED;
-    case 504:
-        return NB_ERR_TIMEOUT;
-    default:
-        return status >= 400 && status < 500 ? NB_ERR_INVALID : NB_ERR_UPSTREAM;
-    }
-}
-
-char *store_record_path(const char *key, const char *name)
+char *api_store_record_path(const char *key, const char *name)
 {
     char *q = name && *name ? nb_url_escape(name) : NULL;
     if (name && *name && !q) return NULL;
@@ -60,7 +34,7 @@ char *store_record_path(const char *key, const char *name)
     return p;
 }
 
-char *store_geo_path(const char *query)
+char *api_store_geo_path(const char *query)
 {
     char *q = nb_url_escape(query);
     if (!q) return NULL;
@@ -71,7 +45,7 @@ char *store_geo_path(const char *query)
     return p;
 }
 
-char *store_with_lease(char *path, const char *token)
+char *api_store_with_lease(char *path, const char *token)
 {
     if (!path || !token || !*token) return path;
     size_t n = strlen(path) + strlen(token) + 8;
@@ -81,7 +55,7 @@ char *store_with_lease(char *path, const char *token)
     return p;
 }
 
-void store_reply_release(store_reply *r)
+void api_store_reply_release(store_reply *r)
 {
     if (!r) return;
     free(r->body);
@@ -89,7 +63,7 @@ void store_reply_release(store_reply *r)
     r->len = 0;
 }
 
-void outbox_events_free(outbox_event *evs, size_t n)
+void api_outbox_events_free(outbox_event *evs, size_t n)
 {
     for (size_t i = 0; evs && i < n; i++)
         free(evs[i].json);

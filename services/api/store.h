@@ -5,7 +5,7 @@
  *
  * Errors: NB_OK; NB_ERR_NOT_FOUND (reads: nothing stored); a refusal —
  * persistence answered 4xx: NB_ERR_INVALID, NB_ERR_CONFLICT, NB_ERR_TOO_LARGE,
- * ... — is permanent (store_err_transient() false: never retry it); a failure
+ * ... — is permanent (api_store_err_transient() false: never retry it); a failure
  * — NB_ERR_UNAVAILABLE, NB_ERR_TIMEOUT, NB_ERR_UPSTREAM (a 5xx or an answer
  * that makes no sense), NB_ERR_RATE_LIMITED (429) — is transient. err (may be
  * NULL) receives a reason for logs.
@@ -85,7 +85,7 @@ typedef struct store_budget {
  * subscription routes: their statuses and reasons are the client's). */
 typedef struct store_reply {
     long status;          /* the HTTP status */
-    char *body;           /* the body, NUL-terminated (owned: store_reply_release) */
+    char *body;           /* the body, NUL-terminated (owned: api_store_reply_release) */
     size_t len;           /* its length */
     char retry_after[16]; /* its Retry-After, "" when none */
 } store_reply;
@@ -101,11 +101,11 @@ typedef struct store_ops {
      * what persistence said of it (meta: source, etag, max_age_s). */
     nb_err (*get_geo)(store *s, const char *query, nb_geo_entry *out, store_meta *meta,
                       nb_error *err);
-    /* PUT a JSON body to a path made by store_record_path / store_geo_path. */
+    /* PUT a JSON body to a path made by api_store_record_path / api_store_geo_path. */
     nb_err (*put)(store *s, const char *path, const char *body, size_t len, long timeout_ms,
                   store_put_result *res, nb_error *err);
     /* Claims up to limit unsent events for owner until now + lease_ms, oldest
-     * first: *out is a malloc'd array of *n events (free with outbox_events_free). */
+     * first: *out is a malloc'd array of *n events (free with api_outbox_events_free). */
     nb_err (*claim)(store *s, const char *owner, int limit, long lease_ms, long timeout_ms,
                     outbox_event **out, size_t *n, nb_error *err);
     /* Marks events sent; *count: how many were not sent before. */
@@ -150,97 +150,96 @@ struct store {
     const store_ops *ops;
 };
 
-static inline nb_err store_get_record(store *s, const char *key, const char *if_none_match,
-                                      nb_record *out, store_meta *meta, nb_error *err)
+static inline nb_err api_store_get_record(store *s, const char *key, const char *if_none_match,
+                                          nb_record *out, store_meta *meta, nb_error *err)
 {
     return s->ops->get_record(s, key, if_none_match, out, meta, err);
 }
-static inline nb_err store_get_geo(store *s, const char *query, nb_geo_entry *out, store_meta *meta,
-                                   nb_error *err)
+static inline nb_err api_store_get_geo(store *s, const char *query, nb_geo_entry *out,
+                                       store_meta *meta, nb_error *err)
 {
     return s->ops->get_geo(s, query, out, meta, err);
 }
-static inline nb_err store_put(store *s, const char *path, const char *body, size_t len,
-                               long timeout_ms, store_put_result *res, nb_error *err)
+static inline nb_err api_store_put(store *s, const char *path, const char *body, size_t len,
+                                   long timeout_ms, store_put_result *res, nb_error *err)
 {
     return s->ops->put(s, path, body, len, timeout_ms, res, err);
 }
-static inline nb_err store_claim(store *s, const char *owner, int limit, long lease_ms,
-                                 long timeout_ms, outbox_event **out, size_t *n, nb_error *err)
+static inline nb_err api_store_claim(store *s, const char *owner, int limit, long lease_ms,
+                                     long timeout_ms, outbox_event **out, size_t *n, nb_error *err)
 {
     return s->ops->claim(s, owner, limit, lease_ms, timeout_ms, out, n, err);
 }
-static inline nb_err store_ack(store *s, const char *const *ids, size_t n, long timeout_ms,
-                               long *count, nb_error *err)
+static inline nb_err api_store_ack(store *s, const char *const *ids, size_t n, long timeout_ms,
+                                   long *count, nb_error *err)
 {
     return s->ops->ack(s, ids, n, timeout_ms, count, err);
 }
-static inline nb_err store_release(store *s, const char *owner, const char *const *ids, size_t n,
-                                   long timeout_ms, long *count, nb_error *err)
+static inline nb_err api_store_release(store *s, const char *owner, const char *const *ids,
+                                       size_t n, long timeout_ms, long *count, nb_error *err)
 {
     return s->ops->release(s, owner, ids, n, timeout_ms, count, err);
 }
-static inline nb_err store_stats(store *s, outbox_stats *out, nb_error *err)
+static inline nb_err api_store_stats(store *s, outbox_stats *out, nb_error *err)
 {
     return s->ops->stats(s, out, err);
 }
-static inline nb_err store_lease_acquire(store *s, store_lease_kind kind, const char *key,
-                                         int64_t seen_ms, long ttl_ms, store_lease *out,
-                                         nb_error *err)
+static inline nb_err api_store_lease_acquire(store *s, store_lease_kind kind, const char *key,
+                                             int64_t seen_ms, long ttl_ms, store_lease *out,
+                                             nb_error *err)
 {
     return s->ops->lease_acquire(s, kind, key, seen_ms, ttl_ms, out, err);
 }
-static inline nb_err store_lease_release(store *s, store_lease_kind kind, const char *key,
-                                         const char *token, long hold_ms, int retry_after_s,
-                                         const char *reason, nb_error *err)
+static inline nb_err api_store_lease_release(store *s, store_lease_kind kind, const char *key,
+                                             const char *token, long hold_ms, int retry_after_s,
+                                             const char *reason, nb_error *err)
 {
     return s->ops->lease_release(s, kind, key, token, hold_ms, retry_after_s, reason, err);
 }
-static inline nb_err store_wait_record(store *s, const char *key, int64_t newer_than_ms,
-                                       long wait_ms, nb_record *out, char source[16], nb_error *err)
+static inline nb_err api_store_wait_record(store *s, const char *key, int64_t newer_than_ms,
+                                           long wait_ms, nb_record *out, char source[16],
+                                           nb_error *err)
 {
     return s->ops->wait_record(s, key, newer_than_ms, wait_ms, out, source, err);
 }
-static inline nb_err store_wait_geo(store *s, const char *query, int64_t newer_than_ms,
-                                    long wait_ms, nb_geo_entry *out, nb_error *err)
+static inline nb_err api_store_wait_geo(store *s, const char *query, int64_t newer_than_ms,
+                                        long wait_ms, nb_geo_entry *out, nb_error *err)
 {
     return s->ops->wait_geo(s, query, newer_than_ms, wait_ms, out, err);
 }
-static inline nb_err store_budget_take(store *s, double cost, const nb_window *w, size_t nw,
-                                       store_budget *out, nb_error *err)
+static inline nb_err api_store_budget_take(store *s, double cost, const nb_window *w, size_t nw,
+                                           store_budget *out, nb_error *err)
 {
     return s->ops->budget_take(s, cost, w, nw, out, err);
 }
-static inline nb_err store_subscriptions(store *s, const char *path, const char *body, size_t len,
-                                         store_reply *out, nb_error *err)
+static inline nb_err api_store_subscriptions(store *s, const char *path, const char *body,
+                                             size_t len, store_reply *out, nb_error *err)
 {
     return s->ops->subscriptions(s, path, body, len, out, err);
 }
-static inline bool store_ping(store *s)
+static inline bool api_store_ping(store *s)
 {
     return s->ops->ping(s);
 }
-static inline void store_free(store *s)
+static inline void api_store_free(store *s)
 {
     if (s) s->ops->free(s);
 }
 
 /* False for a refusal (4xx: retrying cannot help), true for a failure. */
-bool store_err_transient(nb_err e);
-/* The nb_err for a status persistence answered (not 200/304). */
-nb_err store_status_err(long status);
+bool api_store_err_transient(nb_err e);
 
 /* Persistence's resources. Caller frees; NULL on no memory.
  * name (may be NULL): the place name for the event (?name=). */
-char *store_record_path(const char *key, const char *name);
-char *store_geo_path(const char *query);
+char *api_store_record_path(const char *key, const char *name);
+char *api_store_geo_path(const char *query);
 /* path (taken over; may be NULL) with ?lease=token (or &lease=): a PUT that
  * releases the writer's renewal lease once stored. token NULL or "": path as
  * it is. NULL on no memory (path freed). */
-char *store_with_lease(char *path, const char *token);
+char *api_store_with_lease(char *path, const char *token);
 /* Frees what a reply holds (NULL and a zeroed reply are fine). */
-void store_reply_release(store_reply *r);
+void api_store_reply_release(store_reply *r);
 /* Frees an array from claim. */
-void outbox_events_free(outbox_event *evs, size_t n);
+void api_outbox_events_free(outbox_event *evs, size_t n);
 
 #endif

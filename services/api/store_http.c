@@ -101,10 +101,11 @@ static nb_err do_call(store_http *s, int op, const char *method, const char *pat
 static nb_err answer_err(store_http *s, const char *method, const char *path,
                          const nb_httpc_resp *resp, nb_error *err)
 {
-    nb_err e = store_status_err(resp->status);
+    char who[160];
+    snprintf(who, sizeof(who), "persistence %s %.120s", method, path);
+    nb_err e = nb_error_from_answer(err, resp->status, nb_buf_str(&resp->body), resp->body.len,
+                                    nb_httpc_header(resp, "Retry-After"), who);
     if (e != NB_ERR_NOT_FOUND || strcmp(method, "GET") != 0) nb_counter_inc(s->errors);
-    nb_error_set(err, e, 0, "persistence %s %s answered %ld: %.200s", method, path, resp->status,
-                 nb_buf_str(&resp->body));
     return e;
 }
 
@@ -128,7 +129,7 @@ static nb_err http_get_record(store *st, const char *key, const char *if_none_ma
                               store_meta *meta, nb_error *err)
 {
     store_http *s = (store_http *)st;
-    char *path = store_record_path(key, NULL);
+    char *path = api_store_record_path(key, NULL);
     if (!path) return nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
     char inm[STORE_ETAG_MAX + 16];
     if (if_none_match) snprintf(inm, sizeof(inm), "If-None-Match: %s", if_none_match);
@@ -155,7 +156,7 @@ static nb_err http_get_geo(store *st, const char *query, nb_geo_entry *out, stor
                            nb_error *err)
 {
     store_http *s = (store_http *)st;
-    char *path = store_geo_path(query);
+    char *path = api_store_geo_path(query);
     if (!path) return nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
     nb_httpc_resp resp;
     nb_err e = do_call(s, OP_GET_GEO, "GET", path, NULL, NULL, 0, 0, &resp, err);
@@ -253,7 +254,7 @@ static nb_err http_claim(store *st, const char *owner, int limit, long lease_ms,
     json_decref(answer);
     if (e) {
         if (e == NB_ERR_UPSTREAM) nb_counter_inc(s->errors);
-        outbox_events_free(evs, count);
+        api_outbox_events_free(evs, count);
         return e;
     }
     *out = evs;
@@ -408,7 +409,7 @@ static nb_err http_wait_record(store *st, const char *key, int64_t newer_than_ms
                                nb_record *out, char source[16], nb_error *err)
 {
     store_http *s = (store_http *)st;
-    char *path = store_record_path(key, NULL);
+    char *path = api_store_record_path(key, NULL);
     if (!path) return nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
     nb_httpc_resp resp;
     nb_err e = long_poll(s, path, newer_than_ms, wait_ms, &resp, err);
@@ -430,7 +431,7 @@ static nb_err http_wait_geo(store *st, const char *query, int64_t newer_than_ms,
                             nb_geo_entry *out, nb_error *err)
 {
     store_http *s = (store_http *)st;
-    char *path = store_geo_path(query);
+    char *path = api_store_geo_path(query);
     if (!path) return nb_error_set(err, NB_ERR_NOMEM, 0, "out of memory");
     nb_httpc_resp resp;
     nb_err e = long_poll(s, path, newer_than_ms, wait_ms, &resp, err);
@@ -527,7 +528,7 @@ static const store_ops http_ops = {
     .free = http_free,
 };
 
-store *store_http_new(const api_config *cfg)
+store *api_store_http_new(const api_config *cfg)
 {
     store_http *s = calloc(1, sizeof(*s));
     if (!s) return NULL;

@@ -8,6 +8,6 @@
 #include "store.h"
 
 /* cfg is borrowed and must outlive the store. NULL on no memory. */
-store *store_http_new(const api_config *cfg);
+store *api_store_http_new(const api_config *cfg);
 
 #endif

@@ -55,7 +55,8 @@ static nb_err read_place(const json_t *b, sub_request *out, char *why, size_t wh
     return NB_OK;
 }
 
-nb_err sub_request_parse(const char *body, size_t len, sub_request *out, char *why, size_t whylen)
+nb_err api_sub_request_parse(const char *body, size_t len, sub_request *out, char *why,
+                             size_t whylen)
 {
     static const char *const known[] = {"email", "city", "lat", "lon", "rules", "quiet_hours"};
     memset(out, 0, sizeof(*out));
@@ -97,7 +98,8 @@ out:
     return e;
 }
 
-bool sub_token_read(const char *query, const char *body, size_t len, char out[SUB_TOKEN_MAX + 1])
+bool api_sub_token_read(const char *query, const char *body, size_t len,
+                        char out[SUB_TOKEN_MAX + 1])
 {
     json_t *doc = NULL;
     const char *t = query;
@@ -115,7 +117,7 @@ bool sub_token_read(const char *query, const char *body, size_t len, char out[SU
     return ok;
 }
 
-void sub_place_name(const nb_place *p, char out[SUB_NAME_MAX + 1])
+void api_sub_place_name(const nb_place *p, char out[SUB_NAME_MAX + 1])
 {
     int name = (int)nb_utf8_prefix(p->name, 100), country = (int)nb_utf8_prefix(p->country, 45);
     if (country)

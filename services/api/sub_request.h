@@ -35,15 +35,17 @@ typedef struct sub_request {
  * "lon", "rules"?, "quiet_hours"?}; no other field) into out. NB_OK, or
  * NB_ERR_INVALID with the reason in why (e.g. "email: no @",
  * "lat must be a number from -90 to 90"). */
-nb_err sub_request_parse(const char *body, size_t len, sub_request *out, char *why, size_t whylen);
+nb_err api_sub_request_parse(const char *body, size_t len, sub_request *out, char *why,
+                             size_t whylen);
 
 /* The token a token route was given: ?token= (query, may be NULL) or else
  * the JSON body's "token" (body may be NULL). True with it copied into out
  * when it is 16 to 128 characters of base64url; false otherwise. */
-bool sub_token_read(const char *query, const char *body, size_t len, char out[SUB_TOKEN_MAX + 1]);
+bool api_sub_token_read(const char *query, const char *body, size_t len,
+                        char out[SUB_TOKEN_MAX + 1]);
 
 /* The name stored with a subscription to place p: "<name>, <country>" (or
  * the name alone), cut to fit SUB_NAME_MAX bytes between characters. */
-void sub_place_name(const nb_place *p, char out[SUB_NAME_MAX + 1]);
+void api_sub_place_name(const nb_place *p, char out[SUB_NAME_MAX + 1]);
 
 #endif

@@ -96,8 +96,8 @@ static bool untrusted_entry(const char *list, char *bad, size_t badlen)
     return false;
 }
 
-void sub_client_address(const char *peer, const char *xff, const char *trusted_list, char *out,
-                        size_t outlen)
+void api_sub_client_address(const char *peer, const char *xff, const char *trusted_list, char *out,
+                            size_t outlen)
 {
     snprintf(out, outlen, "%s", peer ? peer : "");
     if (!peer || !xff || !trusted(peer, trusted_list)) return;
@@ -136,7 +136,7 @@ static long call(subscriptions *s, nb_req *r, const char *path, json_t *body, in
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     store_reply rep = {0};
     nb_error err = {0};
-    nb_err e = text ? store_subscriptions(s->d.st, path, text, strlen(text), &rep, &err)
+    nb_err e = text ? api_store_subscriptions(s->d.st, path, text, strlen(text), &rep, &err)
                     : nb_error_set(&err, NB_ERR_NOMEM, 0, "out of memory");
     free(text);
     if (e) nb_warn("persistence POST %s failed: %s", path, err.msg);
@@ -145,20 +145,18 @@ static long call(subscriptions *s, nb_req *r, const char *path, json_t *body, in
     long status = e ? 0 : rep.status;
     if (status >= 200 && status < 300 && json_is_object(sub)) {
         nb_respond_json(r, ok, json_incref(sub));
-    } else if (status >= 400 && status < 500) {
-        const char *reason = json_string_value(json_object_get(doc, "reason"));
-        const char *code = json_string_value(json_object_get(doc, "error"));
-        if (rep.retry_after[0]) nb_req_add_header(r, "Retry-After", rep.retry_after);
-        nb_respond_error_status(r, (int)status, nb_err_from_code(code), "%s",
-                                reason ? reason : "refused");
+    } else if (status >= 400 && status < 500) { /* persistence's refusal is the client's */
+        nb_error why;
+        nb_error_from_answer(&why, status, rep.body, rep.len, rep.retry_after, NULL);
+        nb_respond_err(r, &why);
     } else {
-        nb_req_add_header(r, "Retry-After", "5");
-        nb_respond_error_status(r, 503, NB_ERR_UNAVAILABLE,
-                                "subscriptions are unavailable right now (storage): try again in "
-                                "a minute");
+        nb_error why;
+        nb_error_set(&why, NB_ERR_UNAVAILABLE, 5,
+                     "subscriptions are unavailable right now (storage): try again in a minute");
+        nb_respond_err(r, &why);
     }
     json_decref(doc);
-    store_reply_release(&rep);
+    api_store_reply_release(&rep);
     return status;
 }
 
@@ -189,7 +187,7 @@ static void on_place(nb_req *r, void *arg, const nb_place *p, const nb_error *er
     create *c = arg;
     char key[NB_KEY_MAX], name[SUB_NAME_MAX + 1];
     if (p && nb_location_key(p->latitude, p->longitude, key) == NB_OK) {
-        sub_place_name(p, name);
+        api_sub_place_name(p, name);
         store_create(c, r, key, name, p->timezone);
         return;
     }
@@ -197,14 +195,14 @@ static void on_place(nb_req *r, void *arg, const nb_place *p, const nb_error *er
     if (!p && err->code == NB_ERR_NOT_FOUND) {
         nb_respond_error(r, NB_ERR_NOT_FOUND, "unknown place '%s'", c->in.city_given);
     } else if (!p && err->code != NB_ERR_UPSTREAM) { /* what may pass: busy, slow, paced */
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", err->retry_after_s > 0 ? err->retry_after_s : 5);
-        nb_req_add_header(r, "Retry-After", ra);
-        nb_respond_error_status(r, 503, err->code == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : err->code,
-                                "%s", err->msg);
+        nb_error why = *err;
+        if (why.retry_after_s <= 0) why.retry_after_s = 5;
+        nb_respond_err(r, &why);
     } else {
-        nb_respond_error_status(r, 502, NB_ERR_UPSTREAM, "%s",
-                                p ? "the geocoder gave bad coordinates" : err->msg);
+        nb_error why;
+        nb_error_set(&why, NB_ERR_UPSTREAM, 0, "%s",
+                     p ? "the geocoder gave bad coordinates" : err->msg);
+        nb_respond_err(r, &why);
     }
     free(c);
 }
@@ -227,14 +225,14 @@ static void on_create(nb_req *r, void *ctx)
     size_t len;
     const char *body = nb_req_body(r, &len);
     char why[256];
-    if (sub_request_parse(body, len, &c->in, why, sizeof(why)) != NB_OK) {
+    if (api_sub_request_parse(body, len, &c->in, why, sizeof(why)) != NB_OK) {
         nb_counter_inc(s->refused);
         nb_respond_error(r, NB_ERR_INVALID, "%s", why);
         free(c);
         return;
     }
-    sub_client_address(nb_req_peer(r), nb_req_header(r, "X-Forwarded-For"),
-                       s->d.cfg->trusted_proxies, c->client, sizeof(c->client));
+    api_sub_client_address(nb_req_peer(r), nb_req_header(r, "X-Forwarded-For"),
+                           s->d.cfg->trusted_proxies, c->client, sizeof(c->client));
     if (c->in.by_name) /* continues in on_place, on a worker, maybe after a wait */
         s->d.resolve(s->d.resolve_ctx, r, c->in.city, on_place, c);
     else
@@ -248,7 +246,7 @@ static void token_call(nb_req *r, subscriptions *s, const char *path, nb_counter
     size_t len;
     const char *body = nb_req_body(r, &len);
     char token[SUB_TOKEN_MAX + 1];
-    if (!sub_token_read(nb_req_query(r, "token"), body, len, token)) {
+    if (!api_sub_token_read(nb_req_query(r, "token"), body, len, token)) {
         nb_respond_error(r, NB_ERR_INVALID,
                          "token: give the token from the link in our mail (?token=...)");
         return;
@@ -277,7 +275,7 @@ static void on_confirm(nb_req *r, void *ctx)
 
 /* --- service --------------------------------------------------------------- */
 
-subscriptions *subscriptions_new(const sub_deps *deps)
+subscriptions *api_subscriptions_new(const sub_deps *deps)
 {
     char bad[72];
     if (untrusted_entry(deps->cfg->trusted_proxies, bad, sizeof(bad))) {
@@ -299,12 +297,12 @@ subscriptions *subscriptions_new(const sub_deps *deps)
     return s;
 }
 
-void subscriptions_free(subscriptions *s)
+void api_subscriptions_free(subscriptions *s)
 {
     free(s);
 }
 
-nb_err subscriptions_register(subscriptions *s, nb_server *srv)
+nb_err api_subscriptions_register(subscriptions *s, nb_server *srv)
 {
     nb_err e;
     if ((e = nb_server_route(srv, "POST", "/v1/subscriptions", "subscriptions", NB_ROUTE_WORKER,

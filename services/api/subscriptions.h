@@ -9,7 +9,7 @@
  *
  * Bodies are read by sub_request.c. A place given by name is resolved
  * through a resolver function — the only thing this module needs of the
- * weather flows (app.c hands it weather_resolve: the step GET /v1/weather
+ * weather flows (app.c hands it api_weather_resolve: the step GET /v1/weather
  * takes, coalesced, remembered, bounded) — which never blocks a worker: the
  * request continues on a worker once the place is known. The subscription
  * itself lives in persistence (store.h, its HTTP interface as ever), whose
@@ -53,15 +53,15 @@ typedef struct sub_deps {
 typedef struct subscriptions subscriptions;
 
 /* NULL on no memory or an unreadable --trusted-proxies (logged). */
-subscriptions *subscriptions_new(const sub_deps *deps);
-void subscriptions_free(subscriptions *s);
+subscriptions *api_subscriptions_new(const sub_deps *deps);
+void api_subscriptions_free(subscriptions *s);
 /* Registers the four routes (ctx = s). */
-nb_err subscriptions_register(subscriptions *s, nb_server *srv);
+nb_err api_subscriptions_register(subscriptions *s, nb_server *srv);
 
 /* The client a request speaks for: peer, or — when peer is inside one of
  * the trusted networks — the rightmost address of xff (may be NULL) that is
  * not, walking leftwards. out >= 64 bytes. Exposed for tests. */
-void sub_client_address(const char *peer, const char *xff, const char *trusted, char *out,
-                        size_t outlen);
+void api_sub_client_address(const char *peer, const char *xff, const char *trusted, char *out,
+                            size_t outlen);
 
 #endif

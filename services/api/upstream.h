@@ -35,20 +35,21 @@ struct upstream {
     const upstream_ops *ops;
 };
 
-static inline nb_err upstream_forecast(upstream *u, const char *key, nb_record *out, nb_error *err)
+static inline nb_err api_upstream_forecast(upstream *u, const char *key, nb_record *out,
+                                           nb_error *err)
 {
     return u->ops->forecast(u, key, out, err);
 }
-static inline nb_err upstream_geocode(upstream *u, const char *query, nb_place *out, bool *found,
-                                      nb_error *err)
+static inline nb_err api_upstream_geocode(upstream *u, const char *query, nb_place *out,
+                                          bool *found, nb_error *err)
 {
     return u->ops->geocode(u, query, out, found, err);
 }
-static inline void upstream_cancel(upstream *u)
+static inline void api_upstream_cancel(upstream *u)
 {
     u->ops->cancel(u);
 }
-static inline void upstream_free(upstream *u)
+static inline void api_upstream_free(upstream *u)
 {
     if (u) u->ops->free(u);
 }

@@ -33,7 +33,7 @@ typedef struct upstream_http {
 
 static const upstream_ops http_ops;
 
-upstream *upstream_http_new(const api_config *cfg, budget *b)
+upstream *api_upstream_http_new(const api_config *cfg, budget *b)
 {
     upstream_http *u = calloc(1, sizeof(*u));
     if (!u) return NULL;
@@ -105,7 +105,8 @@ static nb_err call(upstream_http *u, int ep, const char *url, parse_fn parse, vo
             return nb_error_set(err, NB_ERR_UNAVAILABLE, 5,
                                 "shutting down: upstream call cancelled");
         char spent[200];
-        if (!budget_take(u->budget, om_url_cost(url), &err->retry_after_s, spent, sizeof(spent))) {
+        if (!api_budget_take(u->budget, api_om_url_cost(url), &err->retry_after_s, spent,
+                             sizeof(spent))) {
             nb_counter_inc(u->pace_rejections);
             return nb_error_set(err, NB_ERR_RATE_LIMITED, err->retry_after_s, "%s", spent);
         }
@@ -129,8 +130,8 @@ static nb_err call(upstream_http *u, int ep, const char *url, parse_fn parse, vo
                          ep_names[ep], why ? why : "?");
         } else if (e == NB_OK) {
             char reason[200];
-            om_error_reason(resp.body.data ? resp.body.data : "", resp.body.len, reason,
-                            sizeof(reason));
+            api_om_error_reason(resp.body.data ? resp.body.data : "", resp.body.len, reason,
+                                sizeof(reason));
             if (resp.status == 400 && tz_fallback && strstr(reason, "Invalid timezone")) {
                 *tz_fallback = true;
                 nb_httpc_resp_release(&resp);
@@ -176,8 +177,8 @@ typedef struct forecast_arg {
 static nb_err parse_forecast(const nb_httpc_resp *resp, void *arg, const char **why)
 {
     forecast_arg *a = arg;
-    return om_parse_forecast(nb_buf_str(&resp->body), resp->body.len, a->key, nb_now_ms(), a->out,
-                             why) == NB_OK
+    return api_om_parse_forecast(nb_buf_str(&resp->body), resp->body.len, a->key, nb_now_ms(),
+                                 a->out, why) == NB_OK
                ? NB_OK
                : NB_ERR_UPSTREAM;
 }
@@ -192,12 +193,13 @@ static nb_err http_forecast(upstream *base, const char *key, nb_record *out, nb_
     nb_buf url;
     nb_buf_init(&url, 4096);
     bool fallback = false;
-    om_forecast_url(&url, u->cfg->forecast_url, lat, lon, (int)u->cfg->forecast_days, "auto");
+    api_om_forecast_url(&url, u->cfg->forecast_url, lat, lon, (int)u->cfg->forecast_days, "auto");
     nb_err e = call(u, EP_FORECAST, nb_buf_str(&url), parse_forecast, &a, err, &fallback);
     if (e == NB_ERR_CONFLICT && fallback) {
         nb_info("upstream has no time zone for %s: asking again with GMT", key);
         nb_buf_reset(&url);
-        om_forecast_url(&url, u->cfg->forecast_url, lat, lon, (int)u->cfg->forecast_days, "GMT");
+        api_om_forecast_url(&url, u->cfg->forecast_url, lat, lon, (int)u->cfg->forecast_days,
+                            "GMT");
         e = call(u, EP_FORECAST, nb_buf_str(&url), parse_forecast, &a, err, NULL);
     }
     nb_buf_release(&url);
@@ -212,7 +214,7 @@ typedef struct geo_arg {
 static nb_err parse_geo(const nb_httpc_resp *resp, void *arg, const char **why)
 {
     geo_arg *a = arg;
-    return om_parse_geocoding(nb_buf_str(&resp->body), resp->body.len, a->out, a->found, why) ==
+    return api_om_parse_geocoding(nb_buf_str(&resp->body), resp->body.len, a->out, a->found, why) ==
                    NB_OK
                ? NB_OK
                : NB_ERR_UPSTREAM;
@@ -225,7 +227,7 @@ static nb_err http_geocode(upstream *base, const char *query, nb_place *out, boo
     geo_arg a = {out, found};
     nb_buf url;
     nb_buf_init(&url, 4096);
-    nb_err e = om_geocoding_url(&url, u->cfg->geocoding_url, query);
+    nb_err e = api_om_geocoding_url(&url, u->cfg->geocoding_url, query);
     if (!e) e = call(u, EP_GEOCODING, nb_buf_str(&url), parse_geo, &a, err, NULL);
     nb_buf_release(&url);
     return e;

@@ -11,6 +11,6 @@
 #include "upstream.h"
 
 /* cfg and b are borrowed and must outlive the client. NULL on no memory. */
-upstream *upstream_http_new(const api_config *cfg, budget *b);
+upstream *api_upstream_http_new(const api_config *cfg, budget *b);
 
 #endif

@@ -58,7 +58,7 @@ typedef struct wx {
     char key[NB_KEY_MAX];
     fl_result *place; /* FL_PLACE: the place asked for by name (a reference) */
     fl_result *stale; /* FL_RECORD: stale data while a revalidation waits (a reference) */
-    /* Set: only the place step runs, for another route (weather_resolve). */
+    /* Set: only the place step runs, for another route (api_weather_resolve). */
     weather_place_fn then;
     void *then_arg;
 } wx;
@@ -101,8 +101,8 @@ static void closing(wx *x)
 
 static void finish(wx *x)
 {
-    fl_result_unref(x->place);
-    fl_result_unref(x->stale);
+    api_fl_result_unref(x->place);
+    api_fl_result_unref(x->stale);
     free(x);
 }
 
@@ -124,20 +124,20 @@ static void answer_record(wx *x, const fl_result *res, answer_kind kind)
                 .kind = kind};
     /* The document's head depends on the record and the variant only. */
     char variant[DOC_VARIANT_MAX];
-    doc_variant(&a, variant);
-    nc_doc *head = nc_get_doc(s->d.nc, rec->key, rec->fetched_at_ms, variant);
+    api_doc_variant(&a, variant);
+    nc_doc *head = api_nc_get_doc(s->d.nc, rec->key, rec->fetched_at_ms, variant);
     if (!head) {
         size_t len;
-        char *text = doc_render_head(s->cfg, &a, &len);
-        head = text ? nc_doc_new(text, len) : NULL;
+        char *text = api_doc_render_head(s->cfg, &a, &len);
+        head = text ? api_nc_doc_new(text, len) : NULL;
         free(text);
-        if (head) nc_put_doc(s->d.nc, rec->key, rec->fetched_at_ms, variant, head);
+        if (head) api_nc_put_doc(s->d.nc, rec->key, rec->fetched_at_ms, variant, head);
     }
     if (head)
-        doc_respond(x->req, s->cfg, &a, head->data, head->len);
+        api_doc_respond(x->req, s->cfg, &a, head->data, head->len);
     else
         nb_respond_error(x->req, NB_ERR_NOMEM, "could not render the weather document");
-    nc_doc_unref(head);
+    api_nc_doc_unref(head);
     finish(x);
 }
 
@@ -173,25 +173,18 @@ static void why_failed(const fl_result *res, nb_error *e)
     nb_error_set(e, res->err, res->retry_after_s, "%s", res->reason);
 }
 
-/* 503 for what may pass (busy, a timeout, a pace limit, no memory), 502 for
- * an upstream that answered wrong; always with Retry-After. */
+/* A request without data to answer with: what may pass (busy, a timeout,
+ * the budget spent, no memory) keeps its code (503); anything else the fetch
+ * met is the upstream's failure (502). Always with Retry-After. */
 static void answer_error(wx *x, const nb_error *e)
 {
     closing(x);
-    char ra[16];
-    snprintf(ra, sizeof(ra), "%d", e->retry_after_s > 0 ? e->retry_after_s : 5);
-    nb_req_add_header(x->req, "Retry-After", ra);
-    switch (e->code) {
-    case NB_ERR_RATE_LIMITED:
-    case NB_ERR_TIMEOUT:
-    case NB_ERR_UNAVAILABLE:
-    case NB_ERR_NOMEM:
-        nb_respond_error_status(x->req, 503, e->code == NB_ERR_NOMEM ? NB_ERR_UNAVAILABLE : e->code,
-                                "%s", e->msg);
-        break;
-    default:
-        nb_respond_error_status(x->req, 502, NB_ERR_UPSTREAM, "%s", e->msg);
-    }
+    nb_error out = *e;
+    if (e->code != NB_ERR_RATE_LIMITED && e->code != NB_ERR_TIMEOUT &&
+        e->code != NB_ERR_UNAVAILABLE && e->code != NB_ERR_NOMEM)
+        out.code = NB_ERR_UPSTREAM;
+    if (out.retry_after_s <= 0) out.retry_after_s = 5;
+    nb_respond_err(x->req, &out);
     finish(x);
 }
 
@@ -248,7 +241,7 @@ static bool parse_input(wx *x)
                      .if_none_match = nb_req_header(r, "If-None-Match")};
     query q;
     char why[256];
-    if (query_parse(&in, &q, why, sizeof(why)) != NB_OK) {
+    if (api_query_parse(&in, &q, why, sizeof(why)) != NB_OK) {
         nb_respond_error(r, NB_ERR_INVALID, "%s", why);
         return false;
     }
@@ -277,13 +270,13 @@ static void on_written(void *arg, writer_outcome outcome, const store_put_result
     const char *key = w->id + 2;
     if (outcome == WR_STORED) {
         if (res->applied && res->etag[0])
-            nc_put_written(s->d.nc, key, w->rec, res->cache_written ? "cache" : "database",
-                           res->etag, nb_mono_ms());
+            api_nc_put_written(s->d.nc, key, w->rec, res->cache_written ? "cache" : "database",
+                               res->etag, nb_mono_ms());
         else
-            nc_drop(s->d.nc, key);
-        flights_forget(s->d.fl, w->id, w->rec->rec->rec.fetched_at_ms);
+            api_nc_drop(s->d.nc, key);
+        api_fl_forget(s->d.fl, w->id, w->rec->rec->rec.fetched_at_ms);
     }
-    fl_result_unref(w->rec);
+    api_fl_result_unref(w->rec);
     free(w);
 }
 
@@ -293,7 +286,7 @@ static void fetch_ended(weather *s, const char *id)
 {
     char rid[ID_MAX];
     flight_id(rid, id[0] == 'w' ? 'r' : 'q', id + 2);
-    flights_drop(s->d.fl, rid);
+    api_fl_drop(s->d.fl, rid);
 }
 
 /* Publishes a failed fetch: kept briefly so that a burst does not hammer a
@@ -301,9 +294,9 @@ static void fetch_ended(weather *s, const char *id)
 static void complete_failed(weather *s, const char *id, nb_err e, int retry_after_s,
                             const char *reason)
 {
-    fl_result *res = fl_result_error(e, retry_after_s > 0 ? retry_after_s : 5, reason);
-    flights_complete(s->d.fl, id, res, ERROR_HOLD_MS);
-    fl_result_unref(res);
+    fl_result *res = api_fl_result_error(e, retry_after_s > 0 ? retry_after_s : 5, reason);
+    api_fl_complete(s->d.fl, id, res, ERROR_HOLD_MS);
+    api_fl_result_unref(res);
     fetch_ended(s, id);
 }
 
@@ -318,8 +311,8 @@ static int64_t job_deadline(const weather *s)
  * reads what persistence now holds. */
 static void complete_with_theirs(weather *s, const char *id, fl_result *res)
 {
-    if (id[0] == 'w') nc_drop(s->d.nc, id + 2);
-    flights_complete(s->d.fl, id, res, 0);
+    if (id[0] == 'w') api_nc_drop(s->d.nc, id + 2);
+    api_fl_complete(s->d.fl, id, res, 0);
     fetch_ended(s, id);
 }
 
@@ -331,30 +324,30 @@ static void run_weather_fetch(void *arg)
     fetch_job *j = arg;
     weather *s = j->svc;
     nb_log_set_request_id(j->rid);
-    fl_result *res = fl_result_new(FL_RECORD);
+    fl_result *res = api_fl_result_new(FL_RECORD);
     nb_error err = {0};
     char token[40] = "";
     if (!res) {
         complete_failed(s, j->id, NB_ERR_NOMEM, 5, "out of memory");
         goto out;
     }
-    switch (lease_record(s->ls, j->key, j->seen_ms, job_deadline(s), token, &res->rec->rec,
-                         res->rec->source, &err)) {
+    switch (api_lease_record(s->ls, j->key, j->seen_ms, job_deadline(s), token, &res->rec->rec,
+                             res->rec->source, &err)) {
     case LEASE_GOT:
         complete_with_theirs(s, j->id, res);
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         goto out;
     case LEASE_FAILED:
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         complete_failed(s, j->id, err.code, err.retry_after_s, err.msg);
         goto out;
     case LEASE_FETCH:
         break;
     }
-    nb_err e = upstream_forecast(s->d.up, j->key, &res->rec->rec, &err);
+    nb_err e = api_upstream_forecast(s->d.up, j->key, &res->rec->rec, &err);
     if (e) {
-        fl_result_unref(res);
-        lease_fail(s->ls, STORE_LEASE_RECORD, j->key, token, ERROR_HOLD_MS, &err);
+        api_fl_result_unref(res);
+        api_lease_fail(s->ls, STORE_LEASE_RECORD, j->key, token, ERROR_HOLD_MS, &err);
         complete_failed(s, j->id, e, err.retry_after_s, err.msg);
         goto out;
     }
@@ -362,21 +355,22 @@ static void run_weather_fetch(void *arg)
     const nb_record *rec = &res->rec->rec;
     /* Answer the waiters first; keep the record in memory until persistence
      * has it (or it is no longer fresh). */
-    flights_complete(s->d.fl, j->id, res, s->cfg->fresh_ttl_s * 1000);
+    api_fl_complete(s->d.fl, j->id, res, s->cfg->fresh_ttl_s * 1000);
     fetch_ended(s, j->id);
     size_t len;
     char *body = nb_record_dump(rec, &len);
     written *w = malloc(sizeof(*w));
     if (w) {
-        *w = (written){.svc = s, .rec = fl_result_ref(res)};
+        *w = (written){.svc = s, .rec = api_fl_result_ref(res)};
         snprintf(w->id, sizeof(w->id), "%s", j->id);
     }
     /* persistence decides whether this is a new observation and, if so,
      * stores its event with the record (the outbox); the name goes with it,
      * and the lease is released once the record is stored. */
-    writer_put(s->d.wr, j->key, store_with_lease(store_record_path(j->key, j->name), token), body,
-               len, w ? on_written : NULL, w);
-    fl_result_unref(res);
+    api_writer_put(s->d.wr, j->key,
+                   api_store_with_lease(api_store_record_path(j->key, j->name), token), body, len,
+                   w ? on_written : NULL, w);
+    api_fl_result_unref(res);
 out:
     free(j);
     nb_log_set_request_id(NULL);
@@ -387,7 +381,7 @@ out:
 static void complete_place(weather *s, const char *id, fl_result *res)
 {
     int64_t left = res->geo->expires_at_ms ? res->geo->expires_at_ms - nb_now_ms() : GEO_MEMO_MS;
-    flights_complete(s->d.fl, id, res, left < GEO_MEMO_MS ? left : GEO_MEMO_MS);
+    api_fl_complete(s->d.fl, id, res, left < GEO_MEMO_MS ? left : GEO_MEMO_MS);
     fetch_ended(s, id);
 }
 
@@ -397,34 +391,34 @@ static void run_place_fetch(void *arg)
     weather *s = j->svc;
     const api_config *c = s->cfg;
     nb_log_set_request_id(j->rid);
-    fl_result *res = fl_result_new(FL_PLACE);
+    fl_result *res = api_fl_result_new(FL_PLACE);
     nb_geo_entry *g = malloc(sizeof(*g));
     nb_error err = {0};
     char token[40] = "";
     if (!res || !g) {
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         complete_failed(s, j->id, NB_ERR_NOMEM, 5, "out of memory");
         goto out;
     }
-    switch (lease_geo(s->ls, j->query, job_deadline(s), token, g, &err)) {
+    switch (api_lease_geo(s->ls, j->query, job_deadline(s), token, g, &err)) {
     case LEASE_GOT:
         res->geo->found = g->found;
         res->geo->place = g->place;
         res->geo->expires_at_ms = g->expires_at_ms;
         complete_place(s, j->id, res);
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         goto out;
     case LEASE_FAILED:
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         complete_failed(s, j->id, err.code, err.retry_after_s, err.msg);
         goto out;
     case LEASE_FETCH:
         break;
     }
-    nb_err e = upstream_geocode(s->d.up, j->query, &res->geo->place, &res->geo->found, &err);
+    nb_err e = api_upstream_geocode(s->d.up, j->query, &res->geo->place, &res->geo->found, &err);
     if (e) {
-        fl_result_unref(res);
-        lease_fail(s->ls, STORE_LEASE_GEOCODE, j->query, token, ERROR_HOLD_MS, &err);
+        api_fl_result_unref(res);
+        api_lease_fail(s->ls, STORE_LEASE_GEOCODE, j->query, token, ERROR_HOLD_MS, &err);
         complete_failed(s, j->id, e, err.retry_after_s, err.msg);
         goto out;
     }
@@ -439,9 +433,9 @@ static void run_place_fetch(void *arg)
     char *body = nb_geo_dump(g, &len);
     char wid[ID_MAX];
     flight_id(wid, 'g', j->query);
-    writer_put(s->d.wr, wid, store_with_lease(store_geo_path(j->query), token), body, len, NULL,
-               NULL);
-    fl_result_unref(res);
+    api_writer_put(s->d.wr, wid, api_store_with_lease(api_store_geo_path(j->query), token), body,
+                   len, NULL, NULL);
+    api_fl_result_unref(res);
 out:
     free(g);
     free(j);
@@ -470,7 +464,7 @@ static fetch_job *job_new(weather *s, const char *id, const char *rid)
  * cannot be queued the entry fails at once. false then. */
 static bool submit(weather *s, const char *id, fetch_job *j, pool_fn run)
 {
-    if (j && pool_submit(s->d.fetchers, run, drop_fetch, j) == NB_OK) return true;
+    if (j && api_pool_submit(s->d.fetchers, run, drop_fetch, j) == NB_OK) return true;
     free(j);
     bool closing = stopping(s);
     if (!closing) nb_warn("fetch queue full: %s not fetched", id);
@@ -498,7 +492,7 @@ static void start_renewal(weather *s, const char *key, const char *name, int64_t
     if (stopping(s)) return;
     char id[ID_MAX];
     flight_id(id, 'w', key);
-    fl_state st = flights_join(s->d.fl, id, NULL, true, NULL);
+    fl_state st = api_fl_join(s->d.fl, id, NULL, true, NULL);
     if (st == FL_STARTED)
         submit_weather(s, id, key, name, seen_ms, true);
     else if (st == FL_FULL)
@@ -526,7 +520,7 @@ static fl_state join(wx *x, const char *id, wait_step step, int64_t deadline_ms,
     x->waiting = step;
     x->w.deadline_ms = deadline_ms;
     x->w.resume = resume_on_worker;
-    return flights_join(x->svc->d.fl, id, &x->w, start, res);
+    return api_fl_join(x->svc->d.fl, id, &x->w, start, res);
 }
 
 /* ---- the flows: each step answers x, or hands it to a flight ---------- */
@@ -562,7 +556,7 @@ static void place_unknown(wx *x)
 
 static void place_found(wx *x, fl_result *res)
 {
-    x->place = fl_result_ref(res);
+    x->place = api_fl_result_ref(res);
     if (!x->then) {
         serve_key(x);
         return;
@@ -622,13 +616,13 @@ static fl_result *read_place_from_store(weather *s, const char *name)
     nb_geo_entry *g = malloc(sizeof(*g));
     nb_error err = {0};
     store_meta meta;
-    nb_err e = g ? store_get_geo(s->d.st, name, g, &meta, &err)
+    nb_err e = g ? api_store_get_geo(s->d.st, name, g, &meta, &err)
                  : nb_error_set(&err, NB_ERR_NOMEM, 0, "out of memory");
-    fl_result *res = e ? NULL : fl_result_new(FL_PLACE);
+    fl_result *res = e ? NULL : api_fl_result_new(FL_PLACE);
     if (!res) {
         free(g);
         if (!e) nb_error_set(&err, NB_ERR_NOMEM, 0, "out of memory");
-        return fl_result_error(err.code, 0, err.msg);
+        return api_fl_result_error(err.code, 0, err.msg);
     }
     res->geo->found = g->found;
     res->geo->place = g->place;
@@ -639,7 +633,7 @@ static fl_result *read_place_from_store(weather *s, const char *name)
         keep = res->geo->expires_at_ms - nb_now_ms();
     char id[ID_MAX];
     flight_id(id, 'g', name);
-    flights_put(s->d.fl, id, res, keep);
+    api_fl_put(s->d.fl, id, res, keep);
     return res;
 }
 
@@ -689,13 +683,13 @@ static void read_place(wx *x)
             return;
         }
         res = read_place_from_store(x->svc, x->query);
-        flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
+        api_fl_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
         break;
     default: /* FL_DONE */
         break;
     }
     on_place_read(x, res);
-    fl_result_unref(res);
+    api_fl_result_unref(res);
 }
 
 /* A worker makes the read the polling thread started (the "q:" entry is
@@ -706,9 +700,9 @@ static void place_read_on_worker(nb_req *r, void *ctx)
     char id[ID_MAX];
     flight_id(id, 'q', x->query);
     fl_result *res = read_place_from_store(x->svc, x->query);
-    flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
+    api_fl_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
     on_place_read(x, res);
-    fl_result_unref(res);
+    api_fl_result_unref(res);
 }
 
 /* Asks the geocoder for x's name (one fetch for every request waiting). */
@@ -722,7 +716,7 @@ static void fetch_place(wx *x)
     char id[ID_MAX];
     flight_id(id, 'g', x->query);
     fl_result *res = NULL;
-    fl_state st = flights_join(s->d.fl, id, NULL, true, &res);
+    fl_state st = api_fl_join(s->d.fl, id, NULL, true, &res);
     if (st == FL_STARTED) {
         fetch_job *j = job_new(s, id, nb_req_id(x->req));
         if (j) snprintf(j->query, sizeof(j->query), "%s", x->query);
@@ -737,7 +731,7 @@ static void fetch_place(wx *x)
         return;
     case FL_DONE:
         on_place(x, res);
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         return;
     case FL_FULL:
         place_busy(x);
@@ -762,7 +756,7 @@ static void resolve_name(wx *x)
         return;
     case FL_DONE:
         on_place(x, res);
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         return;
     case FL_FULL:
         place_busy(x);
@@ -780,35 +774,36 @@ static void resolve_name(wx *x)
 static fl_result *read_record_from_store(weather *s, const char *key)
 {
     nc_copy cp;
-    bool have = nc_get(s->d.nc, key, nb_mono_ms(), &cp) && cp.etag[0];
-    fl_result *res = fl_result_new(FL_RECORD);
+    bool have = api_nc_get(s->d.nc, key, nb_mono_ms(), &cp) && cp.etag[0];
+    fl_result *res = api_fl_result_new(FL_RECORD);
     if (!res) {
-        nc_copy_release(&cp);
-        return fl_result_error(NB_ERR_NOMEM, 5, "out of memory");
+        api_nc_copy_release(&cp);
+        return api_fl_result_error(NB_ERR_NOMEM, 5, "out of memory");
     }
     store_meta meta;
     nb_error err = {0};
-    nb_err e = store_get_record(s->d.st, key, have ? cp.etag : NULL, &res->rec->rec, &meta, &err);
+    nb_err e =
+        api_store_get_record(s->d.st, key, have ? cp.etag : NULL, &res->rec->rec, &meta, &err);
     int64_t now = nb_mono_ms(), max_age_ms = meta.max_age_s >= 0 ? meta.max_age_s * 1000 : 0;
     if (!e && meta.unchanged) { /* the copy is persistence's version still: its age restarts */
-        fl_result *kept = nc_confirm(s->d.nc, key, cp.etag, meta.source, max_age_ms, now);
+        fl_result *kept = api_nc_confirm(s->d.nc, key, cp.etag, meta.source, max_age_ms, now);
         if (!kept) { /* dropped meanwhile: the copy in hand is the version */
-            nc_put(s->d.nc, key, cp.rec, cp.etag, max_age_ms, now);
-            kept = fl_result_ref(cp.rec);
+            api_nc_put(s->d.nc, key, cp.rec, cp.etag, max_age_ms, now);
+            kept = api_fl_result_ref(cp.rec);
         }
         nb_counter_inc(s->copy_confirmed);
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         res = kept;
     } else if (!e) {
         snprintf(res->rec->source, sizeof(res->rec->source), "%s", meta.source);
-        if (meta.etag[0]) nc_put(s->d.nc, key, res, meta.etag, max_age_ms, now);
+        if (meta.etag[0]) api_nc_put(s->d.nc, key, res, meta.etag, max_age_ms, now);
         nb_counter_inc(cp.rec ? s->copy_replaced : s->copy_new);
     } else {
-        if (e == NB_ERR_NOT_FOUND) nc_drop(s->d.nc, key);
-        fl_result_unref(res);
-        res = fl_result_error(e, 0, err.msg);
+        if (e == NB_ERR_NOT_FOUND) api_nc_drop(s->d.nc, key);
+        api_fl_result_unref(res);
+        res = api_fl_result_error(e, 0, err.msg);
     }
-    nc_copy_release(&cp);
+    api_nc_copy_release(&cp);
     return res;
 }
 
@@ -818,8 +813,8 @@ static bool renewing(weather *s, const char *key)
     char id[ID_MAX];
     flight_id(id, 'w', key);
     fl_result *res = NULL;
-    fl_state st = flights_join(s->d.fl, id, NULL, false, &res);
-    fl_result_unref(res);
+    fl_state st = api_fl_join(s->d.fl, id, NULL, false, &res);
+    api_fl_result_unref(res);
     return st == FL_RUNNING;
 }
 
@@ -835,7 +830,7 @@ static bool serve_copy(wx *x)
     weather *s = x->svc;
     if (x->no_cache) return false;
     nc_copy cp;
-    if (!nc_get(s->d.nc, x->key, nb_mono_ms(), &cp)) return false;
+    if (!api_nc_get(s->d.nc, x->key, nb_mono_ms(), &cp)) return false;
     bool use =
         cp.fresh && (nb_now_ms() - cp.rec->rec->rec.fetched_at_ms < s->cfg->fresh_ttl_s * 1000 ||
                      renewing(s, x->key));
@@ -843,7 +838,7 @@ static bool serve_copy(wx *x)
         nb_counter_inc(s->copy_used);
         on_read(x, cp.rec);
     }
-    nc_copy_release(&cp);
+    api_nc_copy_release(&cp);
     return use;
 }
 
@@ -870,7 +865,7 @@ static void fetch_weather(wx *x)
     char id[ID_MAX];
     flight_id(id, 'w', x->key);
     fl_result *res = NULL;
-    fl_state st = flights_join(s->d.fl, id, NULL, true, &res);
+    fl_state st = api_fl_join(s->d.fl, id, NULL, true, &res);
     if (st == FL_STARTED)
         submit_weather(s, id, x->key, x->place ? x->place->geo->place.name : NULL,
                        x->stale ? x->stale->rec->rec.fetched_at_ms : 0, x->stale != NULL);
@@ -887,7 +882,7 @@ static void fetch_weather(wx *x)
         return;
     case FL_DONE:
         on_fetched(x, res);
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         return;
     case FL_FULL:
         if (x->stale)
@@ -921,7 +916,7 @@ static void on_read(wx *x, fl_result *res)
     if (age_ms < s->cfg->fresh_ttl_s * 1000) { /* flows 1 and 3 */
         answer_record(x, res, ANS_HIT);
     } else if (x->revalidate) { /* wait for the renewal instead of the same stale copy */
-        x->stale = fl_result_ref(res);
+        x->stale = api_fl_result_ref(res);
         fetch_weather(x);
     } else { /* flows 2 and 4 */
         char key[NB_KEY_MAX], name[128] = "";
@@ -963,13 +958,13 @@ static void read_record(wx *x)
             return;
         }
         res = read_record_from_store(x->svc, x->key);
-        flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
+        api_fl_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
         break;
     default: /* FL_DONE */
         break;
     }
     on_read(x, res);
-    fl_result_unref(res);
+    api_fl_result_unref(res);
 }
 
 /* A worker makes the read the polling thread started (the "r:" entry is
@@ -980,9 +975,9 @@ static void record_read_on_worker(nb_req *r, void *ctx)
     char id[ID_MAX];
     flight_id(id, 'r', x->key);
     fl_result *res = read_record_from_store(x->svc, x->key);
-    flights_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
+    api_fl_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
     on_read(x, res);
-    fl_result_unref(res);
+    api_fl_result_unref(res);
 }
 
 /* Answers x for its location key. */
@@ -993,14 +988,14 @@ static void serve_key(wx *x)
     flight_id(id, 'w', x->key);
     fl_result *res = NULL;
     /* Just fetched here, and not yet in persistence: answer from memory. */
-    if (flights_join(s->d.fl, id, NULL, false, &res) == FL_DONE && res->err == NB_OK &&
+    if (api_fl_join(s->d.fl, id, NULL, false, &res) == FL_DONE && res->err == NB_OK &&
         res->kind == FL_RECORD &&
         nb_now_ms() - res->rec->rec.fetched_at_ms < s->cfg->fresh_ttl_s * 1000) {
         answer_record(x, res, ANS_HIT);
-        fl_result_unref(res);
+        api_fl_result_unref(res);
         return;
     }
-    fl_result_unref(res);
+    api_fl_result_unref(res);
     read_record(x);
 }
 
@@ -1025,10 +1020,10 @@ static void on_resumed(nb_req *r, void *ctx)
         on_fetched(x, res);
         break;
     }
-    fl_result_unref(res);
+    api_fl_result_unref(res);
 }
 
-void weather_handle(nb_req *r, void *ctx)
+void api_weather_handle(nb_req *r, void *ctx)
 {
     wx *x = calloc(1, sizeof(*x));
     if (!x) {
@@ -1053,7 +1048,7 @@ void weather_handle(nb_req *r, void *ctx)
         serve_key(x);
 }
 
-void weather_resolve(weather *s, nb_req *r, const char *name, weather_place_fn then, void *arg)
+void api_weather_resolve(weather *s, nb_req *r, const char *name, weather_place_fn then, void *arg)
 {
     wx *x = calloc(1, sizeof(*x));
     if (!x) {
@@ -1079,10 +1074,10 @@ void weather_resolve(weather *s, nb_req *r, const char *name, weather_place_fn t
 
 static int64_t fetch_depth_metric(void *arg)
 {
-    return pool_depth(arg);
+    return api_pool_depth(arg);
 }
 
-weather *weather_new(const weather_deps *deps)
+weather *api_weather_new(const weather_deps *deps)
 {
     weather *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
@@ -1092,7 +1087,7 @@ weather *weather_new(const weather_deps *deps)
                      .ttl_ms = deps->cfg->lease_ms,
                      .poll_ms = 2000,
                      .stop = &s->stopping};
-    s->ls = leases_new(deps->st, &lo);
+    s->ls = api_leases_new(deps->st, &lo);
     if (!s->ls) {
         free(s);
         return NULL;
@@ -1119,21 +1114,21 @@ weather *weather_new(const weather_deps *deps)
     return s;
 }
 
-void weather_stop(weather *w)
+void api_weather_stop(weather *w)
 {
     atomic_store(&w->stopping, true);
-    pool_close(w->d.fetchers);
+    api_pool_close(w->d.fetchers);
 }
 
-void weather_free(weather *w)
+void api_weather_free(weather *w)
 {
     if (!w) return;
-    leases_free(w->ls);
+    api_leases_free(w->ls);
     free(w);
 }
 
-void weather_status(weather *s, nb_buf *out)
+void api_weather_status(weather *s, nb_buf *out)
 {
-    nb_buf_addf(out, "\"fetch_queue\":%ld,\"waiting\":%ld", pool_depth(s->d.fetchers),
-                flights_waiters(s->d.fl));
+    nb_buf_addf(out, "\"fetch_queue\":%ld,\"waiting\":%ld", api_pool_depth(s->d.fetchers),
+                api_fl_waiters(s->d.fl));
 }

@@ -25,7 +25,7 @@
  * call, no other request's work runs on them. Reads of one key by many
  * requests at once are one read ("r:<key>", "q:<query>" flights).
  *
- * The place step also serves other routes (weather_resolve).
+ * The place step also serves other routes (api_weather_resolve).
  *
  * Two steps are single functions so that later work can replace them: the
  * record read (read_record_from_store, with serve_copy in front of it) and
@@ -35,8 +35,8 @@
  * lease first; the holder fetches (spending the shared upstream budget,
  * budget.h) and its PUT releases the lease, every other replica waits for
  * that record (or the holder's failure) instead of fetching.
- * Threads: weather_handle runs on the server's polling threads (never
- * blocks); weather_stop from the owner. */
+ * Threads: api_weather_handle runs on the server's polling threads (never
+ * blocks); api_weather_stop from the owner. */
 #ifndef API_WEATHER_H
 #define API_WEATHER_H
 
@@ -65,15 +65,15 @@ typedef struct weather_deps {
 
 typedef struct weather weather;
 
-weather *weather_new(const weather_deps *deps);
+weather *api_weather_new(const weather_deps *deps);
 /* Shutdown, first step: fetches that have not started are dropped (their
  * waiters get 503) and no new step starts; requests still waiting are
  * answered as their flights complete. */
-void weather_stop(weather *w);
-void weather_free(weather *w);
+void api_weather_stop(weather *w);
+void api_weather_free(weather *w);
 
 /* Route handler for GET /v1/weather (ctx = weather *); a NB_ROUTE_INLINE route. */
-void weather_handle(nb_req *r, void *ctx);
+void api_weather_handle(nb_req *r, void *ctx);
 /* The place step of a request by name, for another route's request r
  * (POST /v1/subscriptions): the same step GET /v1/weather?city= takes, with
  * its coalescing, its memory of recent answers (not found too, for
@@ -85,16 +85,16 @@ void weather_handle(nb_req *r, void *ctx);
  * completion or the deadline hands it back to a worker.
  *
  * then(r, arg, place, err) runs exactly once, on a server worker (maybe
- * before weather_resolve returns), with r not answered: place (borrowed for
+ * before api_weather_resolve returns), with r not answered: place (borrowed for
  * the call) when found; otherwise NULL and err says why — NB_ERR_NOT_FOUND
  * (the geocoder knows no such place), NB_ERR_UPSTREAM (it answered wrong),
  * or what may pass (NB_ERR_TIMEOUT, NB_ERR_UNAVAILABLE: busy or shutting
  * down, NB_ERR_RATE_LIMITED, NB_ERR_NOMEM), with a Retry-After.
  * name: normalised (nb_geo_normalise). Threads: a server worker. */
 typedef void (*weather_place_fn)(nb_req *r, void *arg, const nb_place *place, const nb_error *err);
-void weather_resolve(weather *w, nb_req *r, const char *name, weather_place_fn then, void *arg);
+void api_weather_resolve(weather *w, nb_req *r, const char *name, weather_place_fn then, void *arg);
 
 /* JSON fields (no braces) for /readyz: "fetch_queue", "waiting". */
-void weather_status(weather *w, nb_buf *out);
+void api_weather_status(weather *w, nb_buf *out);
 
 #endif

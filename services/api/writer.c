@@ -112,7 +112,7 @@ static void send_one(writer *w, wjob *j)
 
     store_put_result res;
     nb_error err = {0};
-    nb_err e = store_put(w->st, p.path, p.body, p.len, timeout, &res, &err);
+    nb_err e = api_store_put(w->st, p.path, p.body, p.len, timeout, &res, &err);
 
     pthread_mutex_lock(&w->lock);
     j->busy = false;
@@ -121,7 +121,7 @@ static void send_one(writer *w, wjob *j)
     if (e == NB_OK) {
         done.outcome = WR_STORED;
         nb_counter_inc(w->stored);
-    } else if (!store_err_transient(e)) {
+    } else if (!api_store_err_transient(e)) {
         done.outcome = WR_REFUSED;
         nb_counter_inc(w->refused);
         nb_error("persistence refused the write of %s (dropped): %s", j->id, err.msg);
@@ -206,10 +206,10 @@ static void *writer_main(void *arg)
 
 static int64_t depth_metric(void *arg)
 {
-    return writer_depth(arg);
+    return api_writer_depth(arg);
 }
 
-writer *writer_new(store *st, const writer_opts *o)
+writer *api_writer_new(store *st, const writer_opts *o)
 {
     writer *w = calloc(1, sizeof(*w));
     if (!w) return NULL;
@@ -233,15 +233,15 @@ writer *writer_new(store *st, const writer_opts *o)
     nb_gauge_fn_new("nimbus_store_write_queue_depth", NULL,
                     "Keys with a write to persistence waiting or in progress", depth_metric, w);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        writer_free(w);
+        api_writer_free(w);
         return NULL;
     }
     w->thread_started = true;
     return w;
 }
 
-nb_err writer_put(writer *w, const char *id, char *path, char *body, size_t len,
-                  writer_done_fn done, void *arg)
+nb_err api_writer_put(writer *w, const char *id, char *path, char *body, size_t len,
+                      writer_done_fn done, void *arg)
 {
     report lost = {.p = {.path = path, .body = body, .len = len, .done = done, .arg = arg},
                    .outcome = WR_LOST};
@@ -294,7 +294,7 @@ nb_err writer_put(writer *w, const char *id, char *path, char *body, size_t len,
     return NB_ERR_UNAVAILABLE;
 }
 
-long writer_depth(writer *w)
+long api_writer_depth(writer *w)
 {
     pthread_mutex_lock(&w->lock);
     long d = w->pending;
@@ -302,7 +302,7 @@ long writer_depth(writer *w)
     return d;
 }
 
-void writer_stop(writer *w, int64_t deadline_ms)
+void api_writer_stop(writer *w, int64_t deadline_ms)
 {
     pthread_mutex_lock(&w->lock);
     bool join = w->thread_started && !w->joined;
@@ -328,10 +328,10 @@ static void free_job(void *v)
     free(j);
 }
 
-void writer_free(writer *w)
+void api_writer_free(writer *w)
 {
     if (!w) return;
-    writer_stop(w, nb_mono_ms());
+    api_writer_stop(w, nb_mono_ms());
     nb_heap_release(&w->due);
     nb_map_release(&w->jobs, free_job);
     pthread_cond_destroy(&w->wake);

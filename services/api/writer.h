@@ -6,12 +6,12 @@
  * timeout, 429) is retried with jittered backoff per id (nb_backoff_ms), so a
  * key that keeps failing never holds up the others; a refusal (4xx) is logged,
  * counted and dropped. Pending ids are bounded (max_pending): past it a write
- * is lost, loudly. writer_stop flushes what it can before a deadline and
+ * is lost, loudly. api_writer_stop flushes what it can before a deadline and
  * reports the rest as lost.
  *
  * Every accepted or refused write gets its done callback exactly once, on the
  * writer thread (or the caller's, when refused at once); it must not block.
- * Threads: writer_put and writer_depth from any thread. */
+ * Threads: api_writer_put and api_writer_depth from any thread. */
 #ifndef API_WRITER_H
 #define API_WRITER_H
 
@@ -42,17 +42,17 @@ typedef struct writer_opts {
 } writer_opts;
 
 /* NULL on no memory. */
-writer *writer_new(store *st, const writer_opts *o);
+writer *api_writer_new(store *st, const writer_opts *o);
 /* Queues a PUT of body to path (both malloc'd, taken over) for id. Returns
  * NB_ERR_UNAVAILABLE when it was lost at once (done called with WR_LOST). */
-nb_err writer_put(writer *w, const char *id, char *path, char *body, size_t len,
-                  writer_done_fn done, void *arg);
+nb_err api_writer_put(writer *w, const char *id, char *path, char *body, size_t len,
+                      writer_done_fn done, void *arg);
 /* Ids with a write pending. */
-long writer_depth(writer *w);
+long api_writer_depth(writer *w);
 /* Writes what it can until deadline_ms (monotonic), then reports the rest
  * lost and stops the thread. Idempotent. */
-void writer_stop(writer *w, int64_t deadline_ms);
+void api_writer_stop(writer *w, int64_t deadline_ms);
 /* Stops (at once) if needed and frees. */
-void writer_free(writer *w);
+void api_writer_free(writer *w);
 
 #endif

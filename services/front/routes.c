@@ -161,13 +161,16 @@ void fr_respond_html(nb_req *r, int status, char *body, size_t len, const char *
 }
 
 /* An error for a human (HTML or text) or a script (JSON error body). */
-static void respond_problem(nb_req *r, fr_format fmt, const fr_page *pg, int status, nb_err code,
+/* An error page, JSON body or text for a failure: its status is err.h's one
+ * mapping of code (nb_err_http_status). */
+static void respond_problem(nb_req *r, fr_format fmt, const fr_page *pg, nb_err code,
                             const char *title, const char *detail)
 {
     size_t len = 0;
+    int status = nb_err_http_status(code);
     if (fmt == FR_FMT_JSON) {
         nb_req_add_header(r, "Vary", "Accept, User-Agent");
-        nb_respond_error_status(r, status, code, "%s", detail);
+        nb_respond_error(r, code, "%s", detail);
         return;
     }
     char *body = fmt == FR_FMT_HTML ? fr_html_error(pg, status, title, detail, &len)
@@ -278,7 +281,7 @@ static bool read_place(nb_req *r, place_req *p)
                    nb_req_query(r, "lon"), &p->where);
     if (p->where.kind == FR_PLACE_IGNORED) {
         nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
-        nb_respond(r, 404, TEXT_TYPE, "not found\n", 10);
+        nb_respond(r, nb_err_http_status(NB_ERR_NOT_FOUND), TEXT_TYPE, "not found\n", 10);
         return false;
     }
     fr_view_init(&p->view);
@@ -304,12 +307,12 @@ static bool read_place(nb_req *r, place_req *p)
     }
     if (p->view.format && strchr(p->view.format, '%') &&
         strlen(p->view.format) > FR_LINE_FORMAT_MAX) {
-        respond_problem(r, FR_FMT_TEXT, &p->pg, 400, NB_ERR_INVALID, "Format too long",
+        respond_problem(r, FR_FMT_TEXT, &p->pg, NB_ERR_INVALID, "Format too long",
                         "A format is at most 1024 bytes long.");
         return false;
     }
     if (p->where.kind == FR_PLACE_BAD) {
-        respond_problem(r, p->fmt, &p->pg, 400, NB_ERR_INVALID, "That doesn't look like a place",
+        respond_problem(r, p->fmt, &p->pg, NB_ERR_INVALID, "That doesn't look like a place",
                         p->where.reason);
         return false;
     }
@@ -402,11 +405,11 @@ static void answer_problem(fr_routes *rt, nb_req *r, place_req *p, nb_err err, f
         nb_warn("api request failed: %s (%s)", nb_err_code(err), ar->errmsg);
         if (err == NB_ERR_TIMEOUT) {
             nb_req_add_header(r, "Retry-After", "10");
-            respond_problem(r, p->fmt, &p->pg, 503, NB_ERR_UNAVAILABLE, "Weather service is slow",
+            respond_problem(r, p->fmt, &p->pg, NB_ERR_UNAVAILABLE, "Weather service is slow",
                             "The weather service did not answer in time. Please try again in a "
                             "moment.");
         } else {
-            respond_problem(r, p->fmt, &p->pg, 502, NB_ERR_UPSTREAM, "Weather service unreachable",
+            respond_problem(r, p->fmt, &p->pg, NB_ERR_UPSTREAM, "Weather service unreachable",
                             "We can't reach the weather service right now. Please try again in a "
                             "minute.");
         }
@@ -422,23 +425,22 @@ static void answer_problem(fr_routes *rt, nb_req *r, place_req *p, nb_err err, f
                       ? json_loadb(ar->body.data, ar->body.len, 0, &jerr)
                       : NULL;
     if (ar->status == 404) {
-        respond_problem(r, p->fmt, &p->pg, 404, NB_ERR_NOT_FOUND, "Place not found",
+        respond_problem(r, p->fmt, &p->pg, NB_ERR_NOT_FOUND, "Place not found",
                         "We couldn't find a place with that name. Check the spelling, or try "
                         "a nearby town or coordinates like 52.52,13.41.");
     } else if (ar->status == 400) {
-        respond_problem(r, p->fmt, &p->pg, 400, NB_ERR_INVALID, "That doesn't look like a place",
+        respond_problem(r, p->fmt, &p->pg, NB_ERR_INVALID, "That doesn't look like a place",
                         api_reason(doc, "The request was not understood."));
     } else if (ar->status == 502 || ar->status == 503 || ar->status == 504) {
         nb_counter_inc(rt->api_failures);
         if (ar->retry_after[0]) nb_req_add_header(r, "Retry-After", ar->retry_after);
-        respond_problem(r, p->fmt, &p->pg, 503, NB_ERR_UNAVAILABLE,
-                        "Weather temporarily unavailable",
+        respond_problem(r, p->fmt, &p->pg, NB_ERR_UNAVAILABLE, "Weather temporarily unavailable",
                         "Our weather source is not answering right now and we have no stored data "
                         "for this place yet. Please try again in a minute.");
     } else {
         nb_counter_inc(rt->api_failures);
         nb_warn("api answered %ld with an unusable body", ar->status);
-        respond_problem(r, p->fmt, &p->pg, 502, NB_ERR_UPSTREAM, "Weather service error",
+        respond_problem(r, p->fmt, &p->pg, NB_ERR_UPSTREAM, "Weather service error",
                         "The weather service gave an answer we couldn't use. Please try again "
                         "in a minute.");
     }
@@ -530,7 +532,7 @@ static void on_static(nb_req *r, void *ctx)
     const fr_asset *a = fr_asset_find(nb_req_tail(r));
     if (!a) {
         nb_req_add_header(r, "X-Content-Type-Options", "nosniff");
-        nb_respond(r, 404, TEXT_TYPE, "not found\n", 10);
+        nb_respond(r, nb_err_http_status(NB_ERR_NOT_FOUND), TEXT_TYPE, "not found\n", 10);
         return;
     }
     char etag[32];

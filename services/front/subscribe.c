@@ -77,6 +77,13 @@ static fr_page page_facts(void)
         .asset_version = fr_assets_version(), .now_ms = nb_now_ms(), .max_age_s = -1, .swr_s = -1};
 }
 
+/* A notice page for a failure: its status is err.h's one mapping of code. */
+static void notice(nb_req *r, int status, const fr_notice *n);
+static void notice_error(nb_req *r, nb_err code, const fr_notice *n)
+{
+    notice(r, nb_err_http_status(code), n);
+}
+
 static void notice(nb_req *r, int status, const fr_notice *n)
 {
     fr_page pg = page_facts();
@@ -93,7 +100,7 @@ static void unavailable(nb_req *r, const answer *a)
     fr_notice n = {.title = "Alerts are unavailable right now",
                    .lead = "We could not reach the part of the service that keeps alerts. "
                            "Nothing was changed; please try again in a minute."};
-    notice(r, 503, &n);
+    notice_error(r, NB_ERR_UNAVAILABLE, &n);
 }
 
 /* A refusal from the api (4xx) as a page with the api's reason. */
@@ -210,7 +217,7 @@ static void on_subscribe(nb_req *r, void *ctx)
     if (origin && strcasecmp(origin, ours) != 0) {
         fr_notice n = {.title = "Not sent from this site",
                        .lead = "The alert form must be sent from this site's own pages."};
-        notice(r, 403, &n);
+        notice_error(r, NB_ERR_FORBIDDEN, &n);
         return;
     }
     size_t len;
@@ -227,7 +234,7 @@ static void on_subscribe(nb_req *r, void *ctx)
     }
     if (why) {
         fr_notice n = {.title = "That did not work", .lead = why};
-        notice(r, 400, &n);
+        notice_error(r, NB_ERR_INVALID, &n);
         return;
     }
     req = json_pack("{s:s, s:O, s:O}", "email", email, "rules", rules, "quiet_hours", quiet);
@@ -280,7 +287,7 @@ static const char *page_token(nb_req *r, char buf[TOKEN_MAX + 1])
     fr_notice bad = {.title = "This link is incomplete",
                      .lead = "Open the link from the mail as it is; if your mail program split "
                              "it over two lines, join them."};
-    notice(r, 400, &bad);
+    notice_error(r, NB_ERR_INVALID, &bad);
     return NULL;
 }
 
@@ -289,7 +296,7 @@ static void expired(nb_req *r)
     fr_notice n = {.title = "This link has expired",
                    .lead = "Links in our mails work for a limited time. Subscribe again from the "
                            "place's page to get a fresh one."};
-    notice(r, 404, &n);
+    notice_error(r, NB_ERR_NOT_FOUND, &n);
 }
 
 /* GET /v1/subscriptions?token=: the subscription, or an answered page. */

@@ -41,26 +41,6 @@ void nt_store_free(nt_store *s)
     free(s);
 }
 
-static nb_err status_error(long status)
-{
-    switch (status) {
-    case 400:
-        return NB_ERR_INVALID;
-    case 404:
-        return NB_ERR_NOT_FOUND;
-    case 409:
-        return NB_ERR_CONFLICT;
-    case 413:
-        return NB_ERR_TOO_LARGE;
-    case 503:
-        return NB_ERR_UNAVAILABLE;
-    case 504:
-        return NB_ERR_TIMEOUT;
-    default:
-        return NB_ERR_UPSTREAM;
-    }
-}
-
 /* One call; NB_OK only for a 2xx answer (its body in resp). */
 static nb_err call(nt_store *s, const char *method, const char *path, const json_t *body,
                    nb_httpc_resp *resp)
@@ -84,10 +64,12 @@ static nb_err call(nt_store *s, const char *method, const char *path, const json
     nb_err e = nb_httpc_do(&req, resp);
     free(text);
     if (e == NB_OK && (resp->status < 200 || resp->status > 299)) {
-        e = status_error(resp->status);
-        if (e != NB_ERR_NOT_FOUND)
-            nb_warn("persistence %s %s answered %ld: %.200s", method, path, resp->status,
-                    nb_buf_str(&resp->body));
+        char who[160];
+        nb_error why;
+        snprintf(who, sizeof(who), "persistence %s %.120s", method, path);
+        e = nb_error_from_answer(&why, resp->status, nb_buf_str(&resp->body), resp->body.len, NULL,
+                                 who);
+        if (e != NB_ERR_NOT_FOUND) nb_warn("%s", why.msg);
     } else if (e != NB_OK) {
         nb_warn("persistence %s %s failed: %s", method, path, resp->errmsg);
     }

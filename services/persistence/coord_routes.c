@@ -57,7 +57,7 @@ static bool kind_and_key(nb_req *r, json_t *doc, kv_ns *ns, char key[NB_QUERY_MA
         nb_respond_error(r, NB_ERR_INVALID, "key must be a string");
         return false;
     }
-    if (rq_key(*ns, raw, key, why, sizeof(why)) != NB_OK) {
+    if (ps_rq_key(*ns, raw, key, why, sizeof(why)) != NB_OK) {
         nb_respond_error(r, NB_ERR_INVALID, "%s", why);
         return false;
     }
@@ -84,7 +84,7 @@ static bool int_field(nb_req *r, json_t *doc, const char *name, json_int_t min, 
 
 static bool token_ok(const char *token)
 {
-    return token && event_uuid_valid(token);
+    return token && ps_event_uuid_valid(token);
 }
 
 /* --- leases ---------------------------------------------------------------- */
@@ -97,7 +97,7 @@ static void post_acquire(nb_req *r, void *ctx)
     json_int_t ttl_ms, seen_ms;
     kv_lease l;
 
-    json_t *doc = routes_json_object(r, fields);
+    json_t *doc = ps_routes_json_object(r, fields);
     if (!doc) return;
     if (!kind_and_key(r, doc, &ns, key)) goto out;
     if (!json_object_get(doc, "ttl_ms")) {
@@ -107,11 +107,11 @@ static void post_acquire(nb_req *r, void *ctx)
     if (!int_field(r, doc, "ttl_ms", LEASE_TTL_MIN_MS, LEASE_TTL_MAX_MS, 0, &ttl_ms) ||
         !int_field(r, doc, "seen_ms", 0, NB_TIME_MAX_MS, 0, &seen_ms))
         goto out;
-    if (event_uuid_v4(token) != NB_OK) {
+    if (ps_event_uuid_v4(token) != NB_OK) {
         nb_respond_error(r, NB_ERR_INTERNAL, "no random source for the lease token");
         goto out;
     }
-    nb_err rc = store_lease_acquire(ctx, ns, key, token, ttl_ms, seen_ms, &l);
+    nb_err rc = ps_store_lease_acquire(ctx, ns, key, token, ttl_ms, seen_ms, &l);
     if (rc != NB_OK) {
         respond_unavailable(r, rc);
         goto out;
@@ -148,7 +148,7 @@ static void post_release(nb_req *r, void *ctx)
     json_int_t hold_ms;
     bool released;
 
-    json_t *doc = routes_json_object(r, fields);
+    json_t *doc = ps_routes_json_object(r, fields);
     if (!doc) return;
     const char *token = json_string_value(json_object_get(doc, "token"));
     if (!kind_and_key(r, doc, &ns, key)) goto out;
@@ -172,7 +172,7 @@ static void post_release(nb_req *r, void *ctx)
         }
         snprintf(failure, sizeof(failure), "%lld %s", (long long)json_integer_value(ra), reason);
     }
-    nb_err rc = store_lease_release(ctx, ns, key, token, hold_ms, failure, &released);
+    nb_err rc = ps_store_lease_release(ctx, ns, key, token, hold_ms, failure, &released);
     if (rc != NB_OK) {
         respond_unavailable(r, rc);
         goto out;
@@ -183,19 +183,19 @@ out:
     json_decref(doc);
 }
 
-bool coord_lease_param_ok(nb_req *r, const char *token)
+bool ps_coord_lease_param_ok(nb_req *r, const char *token)
 {
     if (!token || token_ok(token)) return true;
     nb_respond_error(r, NB_ERR_INVALID, "lease must be the lease token acquire gave (a UUID)");
     return false;
 }
 
-const char *coord_release_after_put(store *st, kv_ns ns, const char *key, const char *token,
-                                    nb_err rc)
+const char *ps_coord_release_after_put(store *st, kv_ns ns, const char *key, const char *token,
+                                       nb_err rc)
 {
     if (!token || rc != NB_OK) return NULL;
     bool released = false;
-    if (store_lease_release(st, ns, key, token, 0, NULL, &released) != NB_OK)
+    if (ps_store_lease_release(st, ns, key, token, 0, NULL, &released) != NB_OK)
         return "unavailable"; /* it ends with its TTL */
     nb_counter_inc(metrics.releases[released ? 0 : 1]);
     return released ? "released" : "not_held";
@@ -209,7 +209,7 @@ static void post_budget(nb_req *r, void *ctx)
     kv_window w[KV_BUDGET_WINDOWS_MAX];
     kv_budget b;
 
-    json_t *doc = routes_json_object(r, fields);
+    json_t *doc = ps_routes_json_object(r, fields);
     if (!doc) return;
     json_t *jname = json_object_get(doc, "name");
     const char *name = jname ? json_string_value(jname) : "upstream";
@@ -253,7 +253,7 @@ static void post_budget(nb_req *r, void *ctx)
             }
         }
     }
-    nb_err rc = store_budget_take(ctx, name, cost, w, nw, &b);
+    nb_err rc = ps_store_budget_take(ctx, name, cost, w, nw, &b);
     if (rc != NB_OK) {
         respond_unavailable(r, rc);
         goto out;
@@ -274,7 +274,7 @@ out:
 
 /* --- wiring ------------------------------------------------------------------ */
 
-nb_err coord_routes_register(nb_server *s, store *st)
+nb_err ps_coord_routes_register(nb_server *s, store *st)
 {
     for (int i = 0; i < 4; i++) {
         char labels[32];

@@ -30,15 +30,15 @@
 #include "nimbus/http_server.h"
 #include "store.h"
 
-nb_err coord_routes_register(nb_server *s, store *st);
+nb_err ps_coord_routes_register(nb_server *s, store *st);
 
 /* A ?lease= query value: absent, or a lease token (a UUID). Answers 400 and
  * returns false otherwise. */
-bool coord_lease_param_ok(nb_req *r, const char *token);
+bool ps_coord_lease_param_ok(nb_req *r, const char *token);
 /* After a PUT that stored (rc NB_OK) with ?lease=token: releases the lease.
  * Returns what the put result says of it ("released", "not_held",
  * "unavailable"), or NULL when no lease was named or nothing was stored. */
-const char *coord_release_after_put(store *st, kv_ns ns, const char *key, const char *token,
-                                    nb_err rc);
+const char *ps_coord_release_after_put(store *st, kv_ns ns, const char *key, const char *token,
+                                       nb_err rc);
 
 #endif

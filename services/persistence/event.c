@@ -13,7 +13,7 @@
 #include "nimbus/json.h"
 #include "nimbus/wmo.h"
 
-nb_err event_uuid_v4(char out[KV_UUID_LEN + 1])
+nb_err ps_event_uuid_v4(char out[KV_UUID_LEN + 1])
 {
     unsigned char b[16];
     size_t got = 0;
@@ -33,7 +33,7 @@ nb_err event_uuid_v4(char out[KV_UUID_LEN + 1])
     return NB_OK;
 }
 
-bool event_uuid_valid(const char *s)
+bool ps_event_uuid_valid(const char *s)
 {
     for (int i = 0; i < KV_UUID_LEN; i++) {
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
@@ -42,7 +42,8 @@ bool event_uuid_valid(const char *s)
     return s[KV_UUID_LEN] == '\0';
 }
 
-char *event_build(const nb_record *r, const char *name, const char *id, int64_t now_ms, size_t *len)
+char *ps_event_build(const nb_record *r, const char *name, const char *id, int64_t now_ms,
+                     size_t *len)
 {
     char now[40], fetched[40];
     const nb_current *c = &r->current;

@@ -17,14 +17,14 @@
 
 /* A fresh random (version 4) UUID, lowercase text; NB_ERR_INTERNAL when the
  * kernel's random source fails. */
-nb_err event_uuid_v4(char out[KV_UUID_LEN + 1]);
+nb_err ps_event_uuid_v4(char out[KV_UUID_LEN + 1]);
 /* True when s is a UUID in text form (8-4-4-4-12 hex digits, any case). */
-bool event_uuid_valid(const char *s);
+bool ps_event_uuid_valid(const char *s);
 
 /* The event JSON for record r (compact; caller frees), or NULL on no memory.
  * name (may be NULL or "") becomes location.name; id is the event id and
  * now_ms its time. */
-char *event_build(const nb_record *r, const char *name, const char *id, int64_t now_ms,
-                  size_t *len);
+char *ps_event_build(const nb_record *r, const char *name, const char *id, int64_t now_ms,
+                     size_t *len);
 
 #endif

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-void kv_value_release(kv_value *v)
+void ps_kv_value_release(kv_value *v)
 {
     free(v->data);
     v->data = NULL;
@@ -12,7 +12,7 @@ void kv_value_release(kv_value *v)
     v->expires_at_ms = 0;
 }
 
-const char *kv_ns_name(kv_ns ns)
+const char *ps_kv_ns_name(kv_ns ns)
 {
     switch (ns) {
     case KV_NS_RECORD:
@@ -24,7 +24,7 @@ const char *kv_ns_name(kv_ns ns)
     }
 }
 
-void kv_outbox_events_free(kv_outbox_event *evs, size_t n)
+void ps_kv_outbox_events_free(kv_outbox_event *evs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(evs[i].data);

@@ -11,11 +11,11 @@
  * version is >= the new one, even with concurrent writers.
  *
  * A cache backend that runs atomic scripts (Redis) also offers what replicas
- * coordinate with (kv_coord_ops, reached through kv_coord()): renewal leases
+ * coordinate with (kv_coord_ops, reached through ps_kv_coord()): renewal leases
  * per key, the shared upstream budget, and the state a long poll watches.
  *
  * A database backend also offers the transactional outbox (kv_outbox_ops,
- * reached through kv_outbox()): a record write that stores, in the same
+ * reached through ps_kv_outbox()): a record write that stores, in the same
  * transaction, the event of a new observation, and the claim/ack/release
  * operations of the relay that publishes those events. Caches have none.
  *
@@ -26,7 +26,7 @@
  *
  * Threads: every operation may be called from any thread at the same time.
  * Backends that hold connections keep one per calling thread (never shared),
- * created lazily; kv_free() must only be called once no thread uses it. */
+ * created lazily; ps_kv_free() must only be called once no thread uses it. */
 #ifndef NIMBUS_PERSISTENCE_KV_H
 #define NIMBUS_PERSISTENCE_KV_H
 
@@ -40,7 +40,7 @@
 typedef enum kv_ns { KV_NS_RECORD = 0, KV_NS_GEOCODE = 1, KV_NS_COUNT } kv_ns;
 
 /* A value read from a store. data is malloc'd and owned by the value:
- * kv_value_release() frees it; NUL-terminated for convenience. */
+ * ps_kv_value_release() frees it; NUL-terminated for convenience. */
 typedef struct kv_value {
     char *data;
     size_t len;
@@ -190,17 +190,17 @@ struct kv {
     const char *name; /* label in logs and metrics: "redis", "postgres", ... */
 };
 
-static inline const char *kv_name(const kv *k)
+static inline const char *ps_kv_name(const kv *k)
 {
     return k->name;
 }
-static inline nb_err kv_get(kv *k, kv_ns ns, const char *key, kv_value *out)
+static inline nb_err ps_kv_get(kv *k, kv_ns ns, const char *key, kv_value *out)
 {
     return k->ops->get(k, ns, key, out);
 }
 /* n gets; one round trip where the backend can pipeline, else one by one. */
-static inline nb_err kv_get_many(kv *k, size_t n, const kv_ns *ns, const char *const *keys,
-                                 kv_value *out, nb_err *rcs)
+static inline nb_err ps_kv_get_many(kv *k, size_t n, const kv_ns *ns, const char *const *keys,
+                                    kv_value *out, nb_err *rcs)
 {
     if (k->ops->get_many) return k->ops->get_many(k, n, ns, keys, out, rcs);
     for (size_t i = 0; i < n; i++) {
@@ -210,49 +210,49 @@ static inline nb_err kv_get_many(kv *k, size_t n, const kv_ns *ns, const char *c
     return NB_OK;
 }
 
-static inline nb_err kv_put_if_newer(kv *k, kv_ns ns, const char *key, int64_t version_ms,
-                                     int64_t expires_at_ms, const char *data, size_t len,
-                                     kv_put_result *res)
+static inline nb_err ps_kv_put_if_newer(kv *k, kv_ns ns, const char *key, int64_t version_ms,
+                                        int64_t expires_at_ms, const char *data, size_t len,
+                                        kv_put_result *res)
 {
     return k->ops->put_if_newer(k, ns, key, version_ms, expires_at_ms, data, len, res);
 }
-static inline nb_err kv_del(kv *k, kv_ns ns, const char *key)
+static inline nb_err ps_kv_del(kv *k, kv_ns ns, const char *key)
 {
     return k->ops->del(k, ns, key);
 }
-static inline nb_err kv_ping(kv *k)
+static inline nb_err ps_kv_ping(kv *k)
 {
     return k->ops->ping(k);
 }
-static inline void kv_reset(kv *k)
+static inline void ps_kv_reset(kv *k)
 {
     k->ops->reset(k);
 }
-static inline void kv_free(kv *k)
+static inline void ps_kv_free(kv *k)
 {
     if (k) k->ops->free(k);
 }
 
 /* The backend's outbox operations, or NULL when it has none. */
-static inline const kv_outbox_ops *kv_outbox(const kv *k)
+static inline const kv_outbox_ops *ps_kv_outbox(const kv *k)
 {
     return k->ops->outbox;
 }
 
 /* The backend's coordination operations, or NULL when it has none. */
-static inline const kv_coord_ops *kv_coord(const kv *k)
+static inline const kv_coord_ops *ps_kv_coord(const kv *k)
 {
     return k->ops->coord;
 }
 
-static inline bool kv_err_is_down(nb_err e)
+static inline bool ps_kv_err_is_down(nb_err e)
 {
     return e == NB_ERR_UNAVAILABLE || e == NB_ERR_TIMEOUT;
 }
 
-void kv_value_release(kv_value *v);
-void kv_outbox_events_free(kv_outbox_event *evs, size_t n);
+void ps_kv_value_release(kv_value *v);
+void ps_kv_outbox_events_free(kv_outbox_event *evs, size_t n);
 /* Short prefix of a namespace, e.g. "rec" / "geo". */
-const char *kv_ns_name(kv_ns ns);
+const char *ps_kv_ns_name(kv_ns ns);
 
 #endif

@@ -363,7 +363,7 @@ static nb_err mem_claim(kv *k, const char *owner, int limit, int lease_ms, kv_ou
         kv_outbox_event *o = &evs[got];
         o->data = strdup(e->data);
         if (!o->data) {
-            kv_outbox_events_free(evs, got);
+            ps_kv_outbox_events_free(evs, got);
             rc = NB_ERR_NOMEM;
             goto out_unlock;
         }
@@ -670,7 +670,7 @@ static const kv_ops mem_ops = {
     .coord = &mem_coord_ops,
 };
 
-kv *kv_mem_new(const char *name, int64_t ttl_ms)
+kv *ps_kv_mem_new(const char *name, int64_t ttl_ms)
 {
     kv_mem *m = calloc(1, sizeof(*m));
     if (!m) return NULL;
@@ -683,7 +683,7 @@ kv *kv_mem_new(const char *name, int64_t ttl_ms)
     return &m->base;
 }
 
-void kv_mem_set_down(kv *k, bool down)
+void ps_kv_mem_set_down(kv *k, bool down)
 {
     kv_mem *m = as_mem(k);
     pthread_mutex_lock(&m->mu);
@@ -691,7 +691,7 @@ void kv_mem_set_down(kv *k, bool down)
     pthread_mutex_unlock(&m->mu);
 }
 
-void kv_mem_set_delay_ms(kv *k, int ms)
+void ps_kv_mem_set_delay_ms(kv *k, int ms)
 {
     kv_mem *m = as_mem(k);
     pthread_mutex_lock(&m->mu);
@@ -700,7 +700,7 @@ void kv_mem_set_delay_ms(kv *k, int ms)
 }
 
 #define MEM_COUNTER(field)                                                                         \
-    unsigned kv_mem_##field(kv *k)                                                                 \
+    unsigned ps_kv_mem_##field(kv *k)                                                              \
     {                                                                                              \
         kv_mem *m = as_mem(k);                                                                     \
         pthread_mutex_lock(&m->mu);                                                                \
@@ -712,7 +712,7 @@ MEM_COUNTER(gets)
 MEM_COUNTER(puts)
 MEM_COUNTER(resets)
 
-nb_err kv_mem_peek(kv *k, kv_ns ns, const char *key, int64_t *version_ms)
+nb_err ps_kv_mem_peek(kv *k, kv_ns ns, const char *key, int64_t *version_ms)
 {
     kv_mem *m = as_mem(k);
     nb_err rc = NB_ERR_NOT_FOUND;
@@ -726,7 +726,7 @@ nb_err kv_mem_peek(kv *k, kv_ns ns, const char *key, int64_t *version_ms)
     return rc;
 }
 
-void kv_mem_on_call(kv *k, void (*fn)(void *arg, const char *op), void *arg)
+void ps_kv_mem_on_call(kv *k, void (*fn)(void *arg, const char *op), void *arg)
 {
     kv_mem *m = as_mem(k);
     pthread_mutex_lock(&m->mu);
@@ -735,7 +735,7 @@ void kv_mem_on_call(kv *k, void (*fn)(void *arg, const char *op), void *arg)
     pthread_mutex_unlock(&m->mu);
 }
 
-size_t kv_mem_outbox_len(kv *k)
+size_t ps_kv_mem_outbox_len(kv *k)
 {
     kv_mem *m = as_mem(k);
     size_t n = 0;

@@ -16,21 +16,21 @@
 #include "kv.h"
 
 /* ttl_ms: cap on every value's life (0 = none). Returns NULL on no memory. */
-kv *kv_mem_new(const char *name, int64_t ttl_ms);
-void kv_mem_set_down(kv *k, bool down);
+kv *ps_kv_mem_new(const char *name, int64_t ttl_ms);
+void ps_kv_mem_set_down(kv *k, bool down);
 /* Every put first sleeps this long (simulates a slow write path). */
-void kv_mem_set_delay_ms(kv *k, int ms);
+void ps_kv_mem_set_delay_ms(kv *k, int ms);
 /* Number of get/put calls made (including failed ones). */
-unsigned kv_mem_gets(kv *k);
-unsigned kv_mem_puts(kv *k);
-unsigned kv_mem_resets(kv *k);
+unsigned ps_kv_mem_gets(kv *k);
+unsigned ps_kv_mem_puts(kv *k);
+unsigned ps_kv_mem_resets(kv *k);
 /* fn(arg, op) is called on the calling thread at the start of every
  * operation ("get", "put", "del", "ping", "put_record", "claim", ...);
  * NULL removes it. */
-void kv_mem_on_call(kv *k, void (*fn)(void *arg, const char *op), void *arg);
+void ps_kv_mem_on_call(kv *k, void (*fn)(void *arg, const char *op), void *arg);
 /* Outbox rows kept (sent or not). */
-size_t kv_mem_outbox_len(kv *k);
+size_t ps_kv_mem_outbox_len(kv *k);
 /* Peek without counting: NB_OK and the version, or NB_ERR_NOT_FOUND. */
-nb_err kv_mem_peek(kv *k, kv_ns ns, const char *key, int64_t *version_ms);
+nb_err ps_kv_mem_peek(kv *k, kv_ns ns, const char *key, int64_t *version_ms);
 
 #endif

@@ -1,7 +1,7 @@
 /* kv_pg.c — kv on PostgreSQL (see kv_pg.h), with the transactional outbox.
  *
  * Connections: one pg_conn per (instance, thread) in a pthread key, linked
- * into the instance for kv_free(); kv_reset() bumps a generation so every
+ * into the instance for ps_kv_free(); ps_kv_reset() bumps a generation so every
  * thread drops its connection before the next use (same scheme as
  * kv_redis.c).
  *
@@ -147,7 +147,7 @@ static PGconn *conn_get(kv_pg *p, int64_t deadline, nb_err *err, bool *fresh)
     uint64_t gen = atomic_load(&p->gen);
     if (pc->c && (pc->gen != gen || PQstatus(pc->c) != CONNECTION_OK)) conn_close(pc);
     if (pc->c) return pc->c;
-    *err = pgc_connect(p->dsn, p->timeout_ms, deadline, &pc->c);
+    *err = ps_pgc_connect(p->dsn, p->timeout_ms, deadline, &pc->c);
     if (*err != NB_OK) return NULL;
     pc->gen = gen;
     if (fresh) *fresh = true;
@@ -171,7 +171,7 @@ static nb_err exec_until(kv_pg *p, const char *stmt, int n, const char *const *p
         bool fresh;
         PGconn *c = conn_get(p, deadline, &rc, &fresh);
         if (!c) return rc;
-        rc = pgc_exec(c, stmt, n, params, deadline, res);
+        rc = ps_pgc_exec(c, stmt, n, params, deadline, res);
         if (rc != NB_ERR_TIMEOUT && rc != NB_ERR_UNAVAILABLE) return rc;
         conn_close(pthread_getspecific(p->tls));
         if (fresh || rc == NB_ERR_TIMEOUT) return rc;
@@ -277,7 +277,7 @@ static nb_err pg_ping(kv *k)
         PGconn *c = conn_get(p, nb_mono_ms() + p->timeout_ms, &rc, NULL);
         if (!c) return rc;
         int version = 0;
-        rc = schema_migrate(c, deadline, &version);
+        rc = ps_schema_migrate(c, deadline, &version);
         if (rc != NB_OK) {
             conn_close(pthread_getspecific(p->tls));
             return rc == NB_ERR_INTERNAL ? NB_ERR_UNAVAILABLE : rc;
@@ -372,7 +372,7 @@ static void tx_fail(kv_pg *p)
 static nb_err tx_exec(kv_pg *p, PGconn *c, const char *stmt, int n, const char *const *params,
                       int64_t deadline, PGresult **res)
 {
-    nb_err rc = pgc_exec(c, stmt, n, params, deadline, res);
+    nb_err rc = ps_pgc_exec(c, stmt, n, params, deadline, res);
     if (rc != NB_OK) tx_fail(p);
     return rc;
 }
@@ -500,7 +500,7 @@ static nb_err pg_claim(kv *k, const char *owner, int limit, int lease_ms, kv_out
         e->len = (size_t)PQgetlength(r, (int)i, 2);
         e->data = dup_text(PQgetvalue(r, (int)i, 2), e->len);
         if (!e->data) {
-            kv_outbox_events_free(evs, i);
+            ps_kv_outbox_events_free(evs, i);
             rc = NB_ERR_NOMEM;
             goto out_clear;
         }
@@ -584,7 +584,7 @@ static const kv_ops pg_ops = {
     .outbox = &pg_outbox_ops,
 };
 
-kv *kv_pg_new(const char *dsn, int timeout_ms)
+kv *ps_kv_pg_new(const char *dsn, int timeout_ms)
 {
     kv_pg *p = calloc(1, sizeof(*p));
     if (!p) return NULL;
@@ -603,7 +603,7 @@ kv *kv_pg_new(const char *dsn, int timeout_ms)
     return &p->base;
 }
 
-PGconn *kv_pg_conn(kv *k, int64_t deadline_ms, nb_err *err)
+PGconn *ps_kv_pg_conn(kv *k, int64_t deadline_ms, nb_err *err)
 {
     kv_pg *p = as_pg(k);
     if (atomic_load(&p->schema_version) == 0) {
@@ -613,7 +613,7 @@ PGconn *kv_pg_conn(kv *k, int64_t deadline_ms, nb_err *err)
     return conn_get(p, deadline_ms, err, NULL);
 }
 
-void kv_pg_conn_drop(kv *k)
+void ps_kv_pg_conn_drop(kv *k)
 {
     pg_conn *pc = pthread_getspecific(as_pg(k)->tls);
     if (pc) conn_close(pc);

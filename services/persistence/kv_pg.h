@@ -28,16 +28,16 @@
 #include "kv.h"
 
 /* dsn is copied. NULL on no memory; does not connect. */
-kv *kv_pg_new(const char *dsn, int timeout_ms);
+kv *ps_kv_pg_new(const char *dsn, int timeout_ms);
 
 /* The calling thread's connection, for other stores on the same database
  * (subs.c): connected before deadline_ms (nb_mono_ms clock). NULL with *err
  * set: NB_ERR_UNAVAILABLE until the schema is migrated or when the database
  * cannot be reached, NB_ERR_TIMEOUT, NB_ERR_NOMEM. Borrowed: valid on this
- * thread until kv_pg_conn_drop() or kv_free(). */
-PGconn *kv_pg_conn(kv *k, int64_t deadline_ms, nb_err *err);
+ * thread until ps_kv_pg_conn_drop() or ps_kv_free(). */
+PGconn *ps_kv_pg_conn(kv *k, int64_t deadline_ms, nb_err *err);
 /* Drops the calling thread's connection (after a timeout or a broken
- * connection); the next kv_pg_conn() connects again. */
-void kv_pg_conn_drop(kv *k);
+ * connection); the next ps_kv_pg_conn() connects again. */
+void ps_kv_pg_conn_drop(kv *k);
 
 #endif

@@ -1,9 +1,9 @@
 /* kv_redis.c — kv on Redis (see kv_redis.h).
  *
  * Connections: one redis_conn per (instance, thread) in a pthread key; all of
- * them are also linked into the instance so kv_free() can release those of
+ * them are also linked into the instance so ps_kv_free() can release those of
  * threads that are still alive. A connection remembers the instance's
- * generation it was made in; kv_reset() bumps the generation so every thread
+ * generation it was made in; ps_kv_reset() bumps the generation so every thread
  * drops its (probably dead) connection before the next use.
  *
  * The master's address is fixed (--redis-url) or, with sentinels, found
@@ -449,7 +449,7 @@ static redisReply *run_argv(kv_redis *r, nb_err *err, int argc, const char **arg
 
 static int make_key(char *out, size_t outlen, kv_ns ns, const char *key)
 {
-    int n = snprintf(out, outlen, "nimbus:%s:%s", kv_ns_name(ns), key);
+    int n = snprintf(out, outlen, "nimbus:%s:%s", ps_kv_ns_name(ns), key);
     return (n < 0 || (size_t)n >= outlen) ? -1 : n;
 }
 
@@ -514,7 +514,7 @@ static nb_err redis_get_many(kv *k, size_t n, const kv_ns *ns, const char *const
         }
         if (i == n) return NB_OK;
         for (size_t j = 0; j < i; j++)
-            kv_value_release(&out[j]);
+            ps_kv_value_release(&out[j]);
         err = conn_failed(r);
         if (fresh || err == NB_ERR_TIMEOUT) return err;
     }
@@ -601,7 +601,7 @@ static void redis_free(kv *k)
 
 static int make_lease_key(char *out, size_t outlen, kv_ns ns, const char *key)
 {
-    int n = snprintf(out, outlen, "nimbus:lease:%s:%s", kv_ns_name(ns), key);
+    int n = snprintf(out, outlen, "nimbus:lease:%s:%s", ps_kv_ns_name(ns), key);
     return (n < 0 || (size_t)n >= outlen) ? -1 : n;
 }
 
@@ -895,7 +895,7 @@ static bool parse_sentinels(kv_redis *r, const char *list, const char **why)
     return true;
 }
 
-kv *kv_redis_new(const kv_redis_opts *o, const char **why)
+kv *ps_kv_redis_new(const kv_redis_opts *o, const char **why)
 {
     kv_redis *r = calloc(1, sizeof(*r));
     if (!r) {

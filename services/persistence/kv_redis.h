@@ -40,6 +40,6 @@ typedef struct kv_redis_opts {
 
 /* NULL (reason in *why) on a bad URL or sentinel list, or no memory; does
  * not connect. */
-kv *kv_redis_new(const kv_redis_opts *o, const char **why);
+kv *ps_kv_redis_new(const kv_redis_opts *o, const char **why);
 
 #endif

@@ -112,32 +112,32 @@ int main(int argc, char **argv)
                         .master_name = cfg.redis_master_name,
                         .timeout_ms = (int)cfg.backend_timeout_ms,
                         .ttl_ms = cfg.cache_ttl_s * 1000};
-    cache = kv_redis_new(&ro, &why);
+    cache = ps_kv_redis_new(&ro, &why);
     if (!cache) {
         nb_error("bad --redis-url or --redis-sentinels: %s", why);
         goto out;
     }
-    db = kv_pg_new(cfg.postgres_dsn, (int)cfg.backend_timeout_ms);
+    db = ps_kv_pg_new(cfg.postgres_dsn, (int)cfg.backend_timeout_ms);
     if (!db) {
         nb_error("out of memory");
         goto out;
     }
     /* migrate now if the database is there; otherwise the store's probe will */
-    if (kv_ping(db) != NB_OK)
+    if (ps_kv_ping(db) != NB_OK)
         nb_warn("database not reachable at start-up; will keep trying (not ready until then)");
     store_opts so = {.cache = cache,
                      .db = db,
                      .max_skew_ms = cfg.max_clock_skew_ms,
                      .outbox_retention_ms = cfg.outbox_retention_s * 1000};
-    st = store_new(&so);
-    if (!st || store_start(st) != NB_OK) {
+    st = ps_store_new(&so);
+    if (!st || ps_store_start(st) != NB_OK) {
         nb_error("could not start the store");
         goto out;
     }
     watch_opts wo = {
         .st = st, .interval_ms = (int)cfg.watch_interval_ms, .max_waiters = cfg.max_waiters};
-    w = watch_new(&wo);
-    if (!w || watch_start(w) != NB_OK) {
+    w = ps_watch_new(&wo);
+    if (!w || ps_watch_start(w) != NB_OK) {
         nb_error("could not start the long-poll watch");
         goto out;
     }
@@ -146,7 +146,7 @@ int main(int argc, char **argv)
                      .confirm_ttl_s = cfg.confirm_ttl_s,
                      .manage_ttl_s = cfg.manage_ttl_s,
                      .retention_s = cfg.subscription_retention_s};
-    sb = subs_new(&sbo);
+    sb = ps_subs_new(&sbo);
     if (!sb) {
         nb_error("out of memory");
         goto out;
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
         .conn_timeout_s = (int)cfg.conn_timeout_s,
         .grace_ms = (int)cfg.grace_ms,
         .access_log = cfg.access_log,
-        .ready = routes_ready,
+        .ready = ps_routes_ready,
         .ready_ctx = st,
     };
     routes_deps rdeps = {.st = st,
@@ -168,25 +168,25 @@ int main(int argc, char **argv)
                          .record_max_age_s = cfg.record_max_age_s,
                          .geocode_max_age_s = cfg.geocode_max_age_s};
     srv = nb_server_new(&opts);
-    if (!srv || routes_register(srv, &rdeps) != NB_OK || subs_routes_register(srv, sb) != NB_OK ||
-        nb_server_start(srv) != NB_OK) {
+    if (!srv || ps_routes_register(srv, &rdeps) != NB_OK ||
+        ps_subs_routes_register(srv, sb) != NB_OK || nb_server_start(srv) != NB_OK) {
         nb_error("could not start the HTTP server on %s:%ld", cfg.bind, cfg.port);
         goto out;
     }
     nb_server_wait_for_signal(srv);
     nb_info("stopping");
-    watch_stop(w); /* held long polls are answered with what is stored now */
+    ps_watch_stop(w); /* held long polls are answered with what is stored now */
     nb_server_stop(srv);
     status = 0;
 out:
-    watch_stop(w);
-    store_stop_reads(st); /* its callbacks touch the server: stop them first */
+    ps_watch_stop(w);
+    ps_store_stop_reads(st); /* its callbacks touch the server: stop them first */
     nb_server_free(srv);
-    watch_free(w);
-    subs_free(sb);
-    store_free(st);
-    kv_free(db);
-    kv_free(cache);
+    ps_watch_free(w);
+    ps_subs_free(sb);
+    ps_store_free(st);
+    ps_kv_free(db);
+    ps_kv_free(cache);
     if (status == 0) nb_info("stopped");
     return status;
 }

@@ -39,7 +39,7 @@ static void log_notice(void *arg, const char *message)
     nb_debug("postgres notice: %.*s", (int)n, message);
 }
 
-nb_err pgc_connect(const char *dsn, int statement_timeout_ms, int64_t deadline_ms, PGconn **out)
+nb_err ps_pgc_connect(const char *dsn, int statement_timeout_ms, int64_t deadline_ms, PGconn **out)
 {
     char options[96];
     const char *keys[4] = {"dbname", "application_name", NULL, NULL};
@@ -113,8 +113,8 @@ out_skip:
     atomic_fetch_sub(&cancels_in_flight, 1);
 }
 
-nb_err pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
-                int64_t deadline_ms, PGresult **res)
+nb_err ps_pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
+                   int64_t deadline_ms, PGresult **res)
 {
     PGresult *last = NULL;
     nb_err rc = NB_OK;

@@ -21,14 +21,14 @@
  * statement_timeout_ms > 0 sets the session's statement_timeout. On success
  * *out is a nonblocking connection owned by the caller (PQfinish). Errors:
  * NB_ERR_TIMEOUT, NB_ERR_UNAVAILABLE, NB_ERR_NOMEM. */
-nb_err pgc_connect(const char *dsn, int statement_timeout_ms, int64_t deadline_ms, PGconn **out);
+nb_err ps_pgc_connect(const char *dsn, int statement_timeout_ms, int64_t deadline_ms, PGconn **out);
 
 /* Runs sql with text parameters; *res gets the last result (caller PQclears)
  * when it is PGRES_TUPLES_OK or PGRES_COMMAND_OK. Errors: NB_ERR_TIMEOUT (the
  * statement was cancelled; drop the connection), NB_ERR_UNAVAILABLE (the
  * connection is broken; drop it), NB_ERR_INTERNAL (the server answered with
  * an error; the connection is still usable). */
-nb_err pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
-                int64_t deadline_ms, PGresult **res);
+nb_err ps_pgc_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
+                   int64_t deadline_ms, PGresult **res);
 
 #endif

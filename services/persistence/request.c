@@ -10,7 +10,7 @@
 #include "nimbus/clock.h"
 #include "nimbus/text.h"
 
-nb_err rq_key(kv_ns ns, const char *tail, char key[NB_QUERY_MAX + 1], char *why, size_t whylen)
+nb_err ps_rq_key(kv_ns ns, const char *tail, char key[NB_QUERY_MAX + 1], char *why, size_t whylen)
 {
     if (ns == KV_NS_RECORD) {
         if (nb_location_key_valid(tail, NULL, NULL)) {
@@ -27,7 +27,7 @@ nb_err rq_key(kv_ns ns, const char *tail, char key[NB_QUERY_MAX + 1], char *why,
     return NB_ERR_INVALID;
 }
 
-bool rq_is_json(const char *ct)
+bool ps_rq_is_json(const char *ct)
 {
     static const char json[] = "application/json";
     const size_t n = sizeof(json) - 1;
@@ -46,8 +46,8 @@ static bool whole(const char *s, int64_t min, int64_t max, int64_t *out)
     return true;
 }
 
-nb_err rq_wait(const char *newer_than, const char *wait_ms, int64_t *newer_than_ms,
-               int64_t *wait_ms_out, char *why, size_t whylen)
+nb_err ps_rq_wait(const char *newer_than, const char *wait_ms, int64_t *newer_than_ms,
+                  int64_t *wait_ms_out, char *why, size_t whylen)
 {
     *newer_than_ms = 0;
     *wait_ms_out = 0;
@@ -63,8 +63,8 @@ nb_err rq_wait(const char *newer_than, const char *wait_ms, int64_t *newer_than_
     return NB_OK;
 }
 
-json_t *rq_json_object(const char *body, size_t len, const char *const *fields, char *why,
-                       size_t whylen)
+json_t *ps_rq_json_object(const char *body, size_t len, const char *const *fields, char *why,
+                          size_t whylen)
 {
     if (!body || len == 0) {
         snprintf(why, whylen, "empty body");
@@ -108,8 +108,8 @@ static bool has_body(const char *body, size_t len, rq_put *out, char *why, size_
     return false;
 }
 
-nb_err rq_record_put(const char *key, const char *body, size_t len, nb_record *rec, rq_put *out,
-                     char *why, size_t whylen)
+nb_err ps_rq_record_put(const char *key, const char *body, size_t len, nb_record *rec, rq_put *out,
+                        char *why, size_t whylen)
 {
     const char *reason = NULL;
     if (!has_body(body, len, out, why, whylen)) return NB_ERR_INVALID;
@@ -131,8 +131,8 @@ nb_err rq_record_put(const char *key, const char *body, size_t len, nb_record *r
     return NB_OK;
 }
 
-nb_err rq_geo_put(const char *query, const char *body, size_t len, rq_put *out, char *why,
-                  size_t whylen)
+nb_err ps_rq_geo_put(const char *query, const char *body, size_t len, rq_put *out, char *why,
+                     size_t whylen)
 {
     const char *reason = NULL;
     if (!has_body(body, len, out, why, whylen)) return NB_ERR_INVALID;
@@ -164,7 +164,7 @@ out_free:
     return rc;
 }
 
-void rq_put_release(rq_put *p)
+void ps_rq_put_release(rq_put *p)
 {
     free(p->canon);
     p->canon = NULL;

@@ -60,7 +60,7 @@ static void version_etag(int64_t version_ms, char out[32])
  * client reports as the answer's store (X-Store) is never a stale detail. */
 static long max_age_s(const routes_deps *c, kv_ns ns, const kv_value *v, store_backend from)
 {
-    if (from == STORE_DB && store_backend_up(c->st, STORE_CACHE)) return 0;
+    if (from == STORE_DB && ps_store_backend_up(c->st, STORE_CACHE)) return 0;
     if (ns == KV_NS_RECORD) return c->record_max_age_s;
     long s = c->geocode_max_age_s;
     if (v->expires_at_ms > 0) {
@@ -130,17 +130,17 @@ static void read_done(pending_get *p, nb_err rc, kv_value *v, store_backend from
     if (p->deadline_ms) {
         const char *why;
         if (rc == NB_OK && v->version_ms > p->newer_than_ms)
-            why = watch_outcome_name(WATCH_NEWER);
+            why = ps_watch_outcome_name(WATCH_NEWER);
         else if (rc != NB_OK && rc != NB_ERR_NOT_FOUND) /* the failure is answered now */
-            why = watch_outcome_name(WATCH_UNAVAILABLE);
+            why = ps_watch_outcome_name(WATCH_UNAVAILABLE);
         else if (nb_mono_ms() >= p->deadline_ms)
-            why = watch_outcome_name(WATCH_TIMEOUT);
-        else if (watch_add(p->c->w, p->r, p->ns, p->key, p->newer_than_ms, p->deadline_ms,
-                           on_watched, p)) {
-            if (rc == NB_OK) kv_value_release(v);
+            why = ps_watch_outcome_name(WATCH_TIMEOUT);
+        else if (ps_watch_add(p->c->w, p->r, p->ns, p->key, p->newer_than_ms, p->deadline_ms,
+                              on_watched, p)) {
+            if (rc == NB_OK) ps_kv_value_release(v);
             return; /* p is the watch's now */
         } else
-            why = watch_outcome_name(WATCH_FULL);
+            why = ps_watch_outcome_name(WATCH_FULL);
         nb_req_add_header(p->r, "X-Wait", why);
     }
     respond_read(p->r, p->c, rc, p->ns, v, from);
@@ -153,7 +153,7 @@ static void get_anywhere(nb_req *r, void *ctx)
     pending_get *p = ctx;
     kv_value v;
     store_backend from;
-    nb_err rc = store_get(p->c->st, p->ns, p->key, &v, &from);
+    nb_err rc = ps_store_get(p->c->st, p->ns, p->key, &v, &from);
     read_done(p, rc, &v, from);
 }
 
@@ -162,7 +162,7 @@ static void get_from_db(nb_req *r, void *ctx)
 {
     pending_get *p = ctx;
     kv_value v;
-    nb_err rc = store_get_db(p->c->st, p->ns, p->key, &v);
+    nb_err rc = ps_store_get_db(p->c->st, p->ns, p->key, &v);
     read_done(p, rc, &v, STORE_DB);
 }
 
@@ -172,8 +172,8 @@ static void on_watched(nb_req *r, void *arg, watch_outcome why)
     pending_get *p = arg;
     kv_value v;
     store_backend from;
-    nb_err rc = store_get(p->c->st, p->ns, p->key, &v, &from);
-    nb_req_add_header(r, "X-Wait", watch_outcome_name(why));
+    nb_err rc = ps_store_get(p->c->st, p->ns, p->key, &v, &from);
+    nb_req_add_header(r, "X-Wait", ps_watch_outcome_name(why));
     respond_read(r, p->c, rc, p->ns, &v, from);
     free(p);
 }
@@ -191,14 +191,14 @@ static void on_cached(void *arg, nb_err rc, kv_value *v)
 
 /* Polling thread: queue the read for the store's batched cache reader, so
  * cache hits never wait for a worker; the rest runs on workers. A long poll
- * (?wait_ms=, request.h rq_wait) whose read finds nothing newer than
+ * (?wait_ms=, request.h ps_rq_wait) whose read finds nothing newer than
  * ?newer_than= is then held by the watch. */
 static void get_stored(nb_req *r, const routes_deps *c, kv_ns ns, const char *key)
 {
     int64_t newer_than, wait_ms;
     char why[160];
-    if (rq_wait(nb_req_query(r, "newer_than"), nb_req_query(r, "wait_ms"), &newer_than, &wait_ms,
-                why, sizeof(why)) != NB_OK) {
+    if (ps_rq_wait(nb_req_query(r, "newer_than"), nb_req_query(r, "wait_ms"), &newer_than, &wait_ms,
+                   why, sizeof(why)) != NB_OK) {
         nb_respond_error(r, NB_ERR_INVALID, "%s", why);
         return;
     }
@@ -213,14 +213,15 @@ static void get_stored(nb_req *r, const routes_deps *c, kv_ns ns, const char *ke
                        .newer_than_ms = newer_than,
                        .deadline_ms = wait_ms > 0 ? nb_mono_ms() + wait_ms : 0};
     snprintf(p->key, sizeof(p->key), "%s", key);
-    if (!store_get_cached_async(c->st, ns, key, on_cached, p)) nb_req_to_worker(r, get_anywhere, p);
+    if (!ps_store_get_cached_async(c->st, ns, key, on_cached, p))
+        nb_req_to_worker(r, get_anywhere, p);
 }
 
 /* Checks the PUT's media type; answers 415 and returns false otherwise. */
 static bool body_is_json(nb_req *r)
 {
     const char *ct = nb_req_header(r, "Content-Type");
-    if (rq_is_json(ct)) return true;
+    if (ps_rq_is_json(ct)) return true;
     nb_respond_error(r, NB_ERR_MEDIA_TYPE, "body must be application/json, got %s",
                      ct ? "another type" : "no Content-Type");
     return false;
@@ -240,7 +241,8 @@ static void answer_put(nb_req *r, store *st, kv_ns ns, const char *key, int64_t 
                          "%s %s is %lld ms in the future, more than the allowed clock skew of "
                          "%lld ms (--max-clock-skew-ms); nothing was stored",
                          ns == KV_NS_RECORD ? "fetched_at" : "resolved_at", when,
-                         (long long)(version_ms - nb_now_ms()), (long long)store_max_skew_ms(st));
+                         (long long)(version_ms - nb_now_ms()),
+                         (long long)ps_store_max_skew_ms(st));
         return;
     }
     if (rc == NB_ERR_UNAVAILABLE) {
@@ -290,7 +292,7 @@ static bool text_ok(const char *s, size_t max_chars, size_t max_bytes)
 static bool path_key(nb_req *r, kv_ns ns, char key[NB_QUERY_MAX + 1])
 {
     char why[300];
-    if (rq_key(ns, nb_req_tail(r), key, why, sizeof(why)) == NB_OK) return true;
+    if (ps_rq_key(ns, nb_req_tail(r), key, why, sizeof(why)) == NB_OK) return true;
     nb_respond_error(r, NB_ERR_INVALID, "%s", why);
     return false;
 }
@@ -312,7 +314,7 @@ static void put_record(nb_req *r, void *ctx)
 
     if (!path_key(r, KV_NS_RECORD, key)) return;
     const char *token = nb_req_query(r, "lease");
-    if (!coord_lease_param_ok(r, token)) return;
+    if (!ps_coord_lease_param_ok(r, token)) return;
     const char *name = nb_req_query(r, "name");
     if (name && *name && !text_ok(name, NAME_MAX_LEN, NAME_MAX_LEN)) {
         nb_respond_error(r, NB_ERR_INVALID,
@@ -322,29 +324,29 @@ static void put_record(nb_req *r, void *ctx)
     }
     if (!body_is_json(r)) return;
     const char *body = nb_req_body(r, &len);
-    nb_err rc = rq_record_put(key, body, len, &rec, &put, why, sizeof(why));
+    nb_err rc = ps_rq_record_put(key, body, len, &rec, &put, why, sizeof(why));
     if (rc != NB_OK) {
         nb_respond_error(r, rc, "%s", why);
         return;
     }
     char id[KV_UUID_LEN + 1];
-    if (event_uuid_v4(id) != NB_OK) {
+    if (ps_event_uuid_v4(id) != NB_OK) {
         nb_respond_error(r, NB_ERR_INTERNAL, "no random source for the event id");
         goto out_free;
     }
     size_t elen;
-    event = event_build(&rec, name, id, nb_now_ms(), &elen);
+    event = ps_event_build(&rec, name, id, nb_now_ms(), &elen);
     if (!event) {
         nb_respond_error(r, NB_ERR_NOMEM, "could not encode the record");
         goto out_free;
     }
     kv_event ev = {.id = id, .observed = rec.current.time, .data = event, .len = elen};
     store_put_result res;
-    rc = store_put_record(st, key, put.version_ms, put.canon, put.len, &ev, &res);
-    const char *lease = coord_release_after_put(st, KV_NS_RECORD, key, token, rc);
+    rc = ps_store_put_record(st, key, put.version_ms, put.canon, put.len, &ev, &res);
+    const char *lease = ps_coord_release_after_put(st, KV_NS_RECORD, key, token, rc);
     answer_put(r, st, KV_NS_RECORD, key, put.version_ms, rc, &res, id, lease);
 out_free:
-    rq_put_release(&put);
+    ps_rq_put_release(&put);
     free(event);
 }
 
@@ -362,35 +364,35 @@ static void put_geocode(nb_req *r, void *ctx)
 
     if (!path_key(r, KV_NS_GEOCODE, q) || !body_is_json(r)) return;
     const char *token = nb_req_query(r, "lease");
-    if (!coord_lease_param_ok(r, token)) return;
+    if (!ps_coord_lease_param_ok(r, token)) return;
     const char *body = nb_req_body(r, &len);
-    nb_err rc = rq_geo_put(q, body, len, &put, why, sizeof(why));
+    nb_err rc = ps_rq_geo_put(q, body, len, &put, why, sizeof(why));
     if (rc != NB_OK) {
         nb_respond_error(r, rc, "%s", why);
         return;
     }
     store_put_result res;
-    rc = store_put(ctx, KV_NS_GEOCODE, q, put.version_ms, put.expires_at_ms, put.canon, put.len,
-                   &res);
-    const char *lease = coord_release_after_put(ctx, KV_NS_GEOCODE, q, token, rc);
+    rc = ps_store_put(ctx, KV_NS_GEOCODE, q, put.version_ms, put.expires_at_ms, put.canon, put.len,
+                      &res);
+    const char *lease = ps_coord_release_after_put(ctx, KV_NS_GEOCODE, q, token, rc);
     answer_put(r, ctx, KV_NS_GEOCODE, q, put.version_ms, rc, &res, NULL, lease);
-    rq_put_release(&put);
+    ps_rq_put_release(&put);
 }
 
 /* --- /v1/outbox ------------------------------------------------------------ */
 
-const char *routes_json_body(nb_req *r, size_t *len)
+const char *ps_routes_json_body(nb_req *r, size_t *len)
 {
     return body_is_json(r) ? nb_req_body(r, len) : NULL;
 }
 
-json_t *routes_json_object(nb_req *r, const char *const *fields)
+json_t *ps_routes_json_object(nb_req *r, const char *const *fields)
 {
     size_t len;
-    const char *body = routes_json_body(r, &len);
+    const char *body = ps_routes_json_body(r, &len);
     if (!body) return NULL;
     char why[300];
-    json_t *doc = rq_json_object(body, len, fields, why, sizeof(why));
+    json_t *doc = ps_rq_json_object(body, len, fields, why, sizeof(why));
     if (!doc) nb_respond_error(r, NB_ERR_INVALID, "%s", why);
     return doc;
 }
@@ -434,7 +436,7 @@ static char (*ids_field(nb_req *r, json_t *doc, size_t *n))[KV_UUID_LEN + 1]
     }
     for (size_t i = 0; i < count; i++) {
         const char *id = json_string_value(json_array_get(arr, i));
-        if (!id || !event_uuid_valid(id)) {
+        if (!id || !ps_event_uuid_valid(id)) {
             nb_respond_error(r, NB_ERR_INVALID, "ids[%zu] is not an event id (a UUID)", i);
             free(ids);
             return NULL;
@@ -472,13 +474,13 @@ static void post_claim(nb_req *r, void *ctx)
     size_t n = 0;
     nb_buf b;
 
-    json_t *doc = routes_json_object(r, fields);
+    json_t *doc = ps_routes_json_object(r, fields);
     if (!doc) return;
     const char *owner = owner_field(r, doc);
     if (!owner || !int_field(r, doc, "limit", 1, BATCH_MAX, &limit) ||
         !int_field(r, doc, "lease_ms", 1000, 600000, &lease_ms))
         goto out_decref;
-    nb_err rc = store_outbox_claim(ctx, owner, (int)limit, (int)lease_ms, &evs, &n);
+    nb_err rc = ps_store_outbox_claim(ctx, owner, (int)limit, (int)lease_ms, &evs, &n);
     if (rc != NB_OK) {
         respond_outbox_failure(r, rc);
         goto out_decref;
@@ -503,7 +505,7 @@ static void post_claim(nb_req *r, void *ctx)
     nb_respond_take(r, 200, "application/json", out, len);
     if (n) nb_debug("outbox: %zu events claimed by %s for %ld ms", n, owner, lease_ms);
 out_free:
-    kv_outbox_events_free(evs, n);
+    ps_kv_outbox_events_free(evs, n);
 out_decref:
     json_decref(doc);
 }
@@ -518,7 +520,7 @@ static void ids_route(nb_req *r, store *st, bool release)
     const char **ptrs = NULL;
     size_t n = 0, done = 0;
 
-    json_t *doc = routes_json_object(r, release ? release_fields : ack_fields);
+    json_t *doc = ps_routes_json_object(r, release ? release_fields : ack_fields);
     if (!doc) return;
     if (release && !(owner = owner_field(r, doc))) goto out_free;
     if (!(ids = ids_field(r, doc, &n))) goto out_free;
@@ -526,8 +528,8 @@ static void ids_route(nb_req *r, store *st, bool release)
         nb_respond_error(r, NB_ERR_NOMEM, "out of memory");
         goto out_free;
     }
-    nb_err rc = release ? store_outbox_release(st, owner, n, ptrs, &done)
-                        : store_outbox_ack(st, n, ptrs, &done);
+    nb_err rc = release ? ps_store_outbox_release(st, owner, n, ptrs, &done)
+                        : ps_store_outbox_ack(st, n, ptrs, &done);
     if (rc != NB_OK) {
         respond_outbox_failure(r, rc);
         goto out_free;
@@ -552,7 +554,7 @@ static void post_release(nb_req *r, void *ctx)
 static void get_outbox_stats(nb_req *r, void *ctx)
 {
     kv_outbox_stats st;
-    nb_err rc = store_outbox_stats(ctx, &st);
+    nb_err rc = ps_store_outbox_stats(ctx, &st);
     if (rc != NB_OK) {
         respond_outbox_failure(r, rc);
         return;
@@ -564,7 +566,7 @@ static void get_outbox_stats(nb_req *r, void *ctx)
 
 /* --- wiring ---------------------------------------------------------------- */
 
-nb_err routes_register(nb_server *s, const routes_deps *c)
+nb_err ps_routes_register(nb_server *s, const routes_deps *c)
 {
     nb_err rc;
     if ((rc = nb_server_route(s, "GET", "/v1/records/*", "records", NB_ROUTE_INLINE, get_record,
@@ -584,14 +586,14 @@ nb_err routes_register(nb_server *s, const routes_deps *c)
         (rc = nb_server_route(s, "GET", "/v1/outbox/stats", "outbox", NB_ROUTE_WORKER,
                               get_outbox_stats, c->st)))
         return rc;
-    return coord_routes_register(s, c->st);
+    return ps_coord_routes_register(s, c->st);
 }
 
-bool routes_ready(void *ctx, nb_buf *out)
+bool ps_routes_ready(void *ctx, nb_buf *out)
 {
     store *st = ctx;
-    bool redis = store_backend_up(st, STORE_CACHE);
-    bool pg = store_backend_up(st, STORE_DB);
+    bool redis = ps_store_backend_up(st, STORE_CACHE);
+    bool pg = ps_store_backend_up(st, STORE_DB);
     const char *status = !pg ? "unavailable" : (redis ? "ok" : "degraded");
     nb_buf_addf(out, "{\"status\":\"%s\",\"redis\":\"%s\",\"postgres\":\"%s\"}", status,
                 redis ? "up" : "down", pg ? "up" : "down");

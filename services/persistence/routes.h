@@ -18,7 +18,7 @@
  * (the cache read is queued for the store's reader, the rest goes to a
  * worker); every other route runs on the server's worker threads.
  * Ownership: routes borrow the store; it must outlive the server.
- * Threads: routes_register and routes_ready before/while serving as the
+ * Threads: ps_routes_register and ps_routes_ready before/while serving as the
  * server calls them. */
 #ifndef NIMBUS_PERSISTENCE_ROUTES_H
 #define NIMBUS_PERSISTENCE_ROUTES_H
@@ -44,16 +44,16 @@ typedef struct routes_deps {
 
 /* Registers every route on s (before nb_server_start), the coordination
  * routes (coord_routes.h) too. d is borrowed and must outlive the server. */
-nb_err routes_register(nb_server *s, const routes_deps *d);
+nb_err ps_routes_register(nb_server *s, const routes_deps *d);
 /* The request body when it is application/json (maybe empty: ""); NULL
  * after answering 415 otherwise. Borrowed from r. */
-const char *routes_json_body(nb_req *r, size_t *len);
+const char *ps_routes_json_body(nb_req *r, size_t *len);
 /* The request body as a JSON object with no fields beyond `fields`
  * (NULL-terminated); answers 415 or 400 (with the reason) and returns NULL
  * otherwise. New reference. For every route with a JSON body. */
 struct json_t;
-struct json_t *routes_json_object(nb_req *r, const char *const *fields);
+struct json_t *ps_routes_json_object(nb_req *r, const char *const *fields);
 /* The /readyz callback (ctx = the store): ready while the database answers. */
-bool routes_ready(void *ctx, nb_buf *out);
+bool ps_routes_ready(void *ctx, nb_buf *out);
 
 #endif

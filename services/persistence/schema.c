@@ -100,12 +100,12 @@ static const char *const migrations[SCHEMA_VERSION][16] = {
 static nb_err run(PGconn *c, const char *sql, int n, const char *const *params, int64_t deadline)
 {
     PGresult *r;
-    nb_err rc = pgc_exec(c, sql, n, params, deadline, &r);
+    nb_err rc = ps_pgc_exec(c, sql, n, params, deadline, &r);
     PQclear(r);
     return rc;
 }
 
-nb_err schema_migrate(PGconn *c, int64_t deadline_ms, int *version)
+nb_err ps_schema_migrate(PGconn *c, int64_t deadline_ms, int *version)
 {
     PGresult *r = NULL;
     int current = 0;
@@ -124,8 +124,8 @@ nb_err schema_migrate(PGconn *c, int64_t deadline_ms, int *version)
                   " applied_at timestamptz NOT NULL DEFAULT now())",
                   0, NULL, deadline_ms)) != NB_OK)
         goto out_rollback;
-    rc = pgc_exec(c, "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL, deadline_ms,
-                  &r);
+    rc = ps_pgc_exec(c, "SELECT coalesce(max(version), 0) FROM schema_version", 0, NULL,
+                     deadline_ms, &r);
     if (rc != NB_OK) goto out_rollback;
     current = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);

@@ -1,6 +1,6 @@
 /* schema.h — PostgreSQL schema creation and migration.
  *
- * schema_migrate() brings the database to the newest schema version in one
+ * ps_schema_migrate() brings the database to the newest schema version in one
  * transaction under a transaction-level advisory lock, so daemons starting
  * together migrate once and the others wait and find nothing to do. It is
  * idempotent; the table schema_version records each applied version.
@@ -19,6 +19,6 @@
 /* Migrates on connection c before deadline_ms (nb_mono_ms clock). On success
  * *version (if not NULL) is the database's version afterwards. On error the
  * transaction is rolled back; on NB_ERR_TIMEOUT/UNAVAILABLE drop c. */
-nb_err schema_migrate(PGconn *c, int64_t deadline_ms, int *version);
+nb_err ps_schema_migrate(PGconn *c, int64_t deadline_ms, int *version);
 
 #endif

@@ -43,7 +43,7 @@ struct subs {
     _Atomic int64_t next_purge_ms;
 };
 
-subs *subs_new(const subs_opts *o)
+subs *ps_subs_new(const subs_opts *o)
 {
     subs *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
@@ -52,7 +52,7 @@ subs *subs_new(const subs_opts *o)
     return s;
 }
 
-void subs_free(subs *s)
+void ps_subs_free(subs *s)
 {
     free(s);
 }
@@ -87,10 +87,10 @@ typedef struct tx {
 static nb_err q(tx *t, const char *sql, int n, const char *const *params, PGresult **r)
 {
     PGresult *tmp = NULL;
-    nb_err rc = pgc_exec(t->c, sql, n, params, t->deadline, r ? r : &tmp);
+    nb_err rc = ps_pgc_exec(t->c, sql, n, params, t->deadline, r ? r : &tmp);
     PQclear(tmp);
     if (rc == NB_ERR_TIMEOUT || rc == NB_ERR_UNAVAILABLE) {
-        kv_pg_conn_drop(t->s->o.db);
+        ps_kv_pg_conn_drop(t->s->o.db);
         t->c = NULL;
     }
     return rc;
@@ -103,7 +103,7 @@ static nb_err begin(subs *s, tx *t)
     nb_err rc = NB_ERR_UNAVAILABLE;
     *t = (tx){.s = s, .deadline = nb_mono_ms() + s->o.timeout_ms};
     for (int attempt = 0; attempt < 2; attempt++) {
-        t->c = kv_pg_conn(s->o.db, t->deadline, &rc);
+        t->c = ps_kv_pg_conn(s->o.db, t->deadline, &rc);
         if (!t->c) return rc;
         rc = q(t, "BEGIN", 0, NULL, NULL);
         if (rc != NB_ERR_UNAVAILABLE) return rc;
@@ -157,7 +157,7 @@ static nb_err lock(tx *t, const char *what, const char *value)
     return q(t, "SELECT pg_advisory_xact_lock(hashtext($1))", 1, p, NULL);
 }
 
-nb_err subs_create(subs *s, const subs_request *req, json_t **view, nb_error *err)
+nb_err ps_subs_create(subs *s, const subs_request *req, json_t **view, nb_error *err)
 {
     tx t;
     PGresult *r = NULL;
@@ -172,7 +172,7 @@ nb_err subs_create(subs *s, const subs_request *req, json_t **view, nb_error *er
     if (req->cap_address > 0) {
         if ((rc = recent(&t, "email_canonical", req->email_canonical, &n, &retry))) goto out;
         if (n >= req->cap_address) {
-            rc = nb_error_set(err, NB_ERR_RATE_LIMITED, (int)retry,
+            rc = nb_error_set(err, NB_ERR_TOO_MANY, (int)retry,
                               "%ld confirmation mails were sent to this address in the last "
                               "hour; try again in %ld minutes",
                               n, (retry + 59) / 60);
@@ -182,7 +182,7 @@ nb_err subs_create(subs *s, const subs_request *req, json_t **view, nb_error *er
     if (req->cap_client > 0 && req->client[0]) {
         if ((rc = recent(&t, "client", req->client, &n, &retry))) goto out;
         if (n >= req->cap_client) {
-            rc = nb_error_set(err, NB_ERR_RATE_LIMITED, (int)retry,
+            rc = nb_error_set(err, NB_ERR_TOO_MANY, (int)retry,
                               "%ld subscription requests came from your address in the last "
                               "hour; try again in %ld minutes",
                               n, (retry + 59) / 60);
@@ -212,7 +212,7 @@ out:
     return rc;
 }
 
-nb_err subs_lookup(subs *s, const char *token, json_t **view, char purpose[16])
+nb_err ps_subs_lookup(subs *s, const char *token, json_t **view, char purpose[16])
 {
     tx t;
     PGresult *r = NULL;
@@ -265,7 +265,7 @@ static nb_err view_of(tx *t, const char *id, json_t **view)
     return *view ? NB_OK : NB_ERR_NOT_FOUND;
 }
 
-nb_err subs_confirm(subs *s, const char *token, json_t **view, nb_error *err)
+nb_err ps_subs_confirm(subs *s, const char *token, json_t **view, nb_error *err)
 {
     tx t;
     char id[40], status[16], address[300], key[32];
@@ -312,7 +312,7 @@ out:
     return rc;
 }
 
-nb_err subs_unsubscribe(subs *s, const char *token, json_t **view)
+nb_err ps_subs_unsubscribe(subs *s, const char *token, json_t **view)
 {
     tx t;
     char id[40], status[16], address[300], key[32];
@@ -343,7 +343,7 @@ out:
 
 /* --- the notifier's side ------------------------------------------------- */
 
-nb_err subs_of_place(subs *s, const char *key, const char *after, int limit, json_t **page)
+nb_err ps_subs_of_place(subs *s, const char *key, const char *after, int limit, json_t **page)
 {
     tx t;
     PGresult *r = NULL;
@@ -376,8 +376,8 @@ nb_err subs_of_place(subs *s, const char *key, const char *after, int limit, jso
     return end(&t, rc);
 }
 
-nb_err subs_evaluations(subs *s, const char *event_id, const char *results, int *applied,
-                        int *mails)
+nb_err ps_subs_evaluations(subs *s, const char *event_id, const char *results, int *applied,
+                           int *mails)
 {
     tx t;
     PGresult *r = NULL;
@@ -435,7 +435,7 @@ static void purge(subs *s)
     if (end(&t, rc) != NB_OK) nb_warn("purging old subscriptions and mails failed");
 }
 
-nb_err subs_claim(subs *s, const char *owner, int limit, long lease_ms, json_t **mails)
+nb_err ps_subs_claim(subs *s, const char *owner, int limit, long lease_ms, json_t **mails)
 {
     tx t;
     PGresult *r = NULL;
@@ -512,7 +512,7 @@ static char *uuid_array(const char *const *ids, int n)
     return a;
 }
 
-nb_err subs_sent(subs *s, const char *const *ids, int nids, int *n)
+nb_err ps_subs_sent(subs *s, const char *const *ids, int nids, int *n)
 {
     tx t;
     PGresult *r = NULL;
@@ -535,8 +535,8 @@ nb_err subs_sent(subs *s, const char *const *ids, int nids, int *n)
     return end(&t, rc);
 }
 
-nb_err subs_failed(subs *s, const char *owner, const char *id, bool permanent, long retry_in_ms,
-                   const char *error)
+nb_err ps_subs_failed(subs *s, const char *owner, const char *id, bool permanent, long retry_in_ms,
+                      const char *error)
 {
     tx t;
     PGresult *r = NULL;
@@ -556,7 +556,7 @@ nb_err subs_failed(subs *s, const char *owner, const char *id, bool permanent, l
     return end(&t, rc);
 }
 
-nb_err subs_mail_stats(subs *s, long *pending, double *oldest_age_s)
+nb_err ps_subs_mail_stats(subs *s, long *pending, double *oldest_age_s)
 {
     tx t;
     PGresult *r = NULL;

@@ -37,8 +37,8 @@ typedef struct subs_opts {
 
 typedef struct subs subs;
 
-subs *subs_new(const subs_opts *o);
-void subs_free(subs *s);
+subs *ps_subs_new(const subs_opts *o);
+void ps_subs_free(subs *s);
 
 /* A subscription request; strings borrowed, rules/quiet canonical JSON text. */
 typedef struct subs_request {
@@ -52,39 +52,39 @@ typedef struct subs_request {
 /* Creates a pending subscription and queues its confirmation mail, in one
  * transaction, unless a cap is reached (NB_ERR_RATE_LIMITED, err says which
  * and when to retry). *view: the subscription (new reference). */
-nb_err subs_create(subs *s, const subs_request *r, json_t **view, nb_error *err);
+nb_err ps_subs_create(subs *s, const subs_request *r, json_t **view, nb_error *err);
 
 /* The subscription a token opens; purpose receives "confirm" or "manage". */
-nb_err subs_lookup(subs *s, const char *token, json_t **view, char purpose[16]);
+nb_err ps_subs_lookup(subs *s, const char *token, json_t **view, char purpose[16]);
 /* Confirms with a confirm token: pending → active (an active subscription
  * of the same address and place is replaced); active stays active;
  * NB_ERR_CONFLICT for an unsubscribed one. */
-nb_err subs_confirm(subs *s, const char *token, json_t **view, nb_error *err);
+nb_err ps_subs_confirm(subs *s, const char *token, json_t **view, nb_error *err);
 /* Unsubscribes with any token (idempotent); queued mails are cancelled. */
-nb_err subs_unsubscribe(subs *s, const char *token, json_t **view);
+nb_err ps_subs_unsubscribe(subs *s, const char *token, json_t **view);
 
 /* One page of the active subscriptions of key ordered by id, after `after`
  * (NULL: from the start): *page = {"subscriptions":[...],"next":id|null}. */
-nb_err subs_of_place(subs *s, const char *key, const char *after, int limit, json_t **page);
+nb_err ps_subs_of_place(subs *s, const char *key, const char *after, int limit, json_t **page);
 
 /* Applies the notifier's results for an event (results: the JSON array
  * text of {"subscription","state_version","state","alert"?}): each state
  * is written if its version still matches, and each alert is queued once
  * per (subscription, event). */
-nb_err subs_evaluations(subs *s, const char *event_id, const char *results, int *applied,
-                        int *mails);
+nb_err ps_subs_evaluations(subs *s, const char *event_id, const char *results, int *applied,
+                           int *mails);
 
 /* Claims up to limit due mails for owner for lease_ms, minting a token for
  * each: *mails = [{"id","kind","attempts","email","subscription":{...},
  * "payload","token","token_expires_at"}]. Purges old rows now and then. */
-nb_err subs_claim(subs *s, const char *owner, int limit, long lease_ms, json_t **mails);
+nb_err ps_subs_claim(subs *s, const char *owner, int limit, long lease_ms, json_t **mails);
 /* Marks mails sent (ids: UUID strings); *n counts those not sent before. */
-nb_err subs_sent(subs *s, const char *const *ids, int nids, int *n);
+nb_err ps_subs_sent(subs *s, const char *const *ids, int nids, int *n);
 /* Hands back a claimed mail: retried after retry_in_ms, or failed for good.
  * NB_ERR_NOT_FOUND when owner does not hold it. */
-nb_err subs_failed(subs *s, const char *owner, const char *id, bool permanent, long retry_in_ms,
-                   const char *error);
+nb_err ps_subs_failed(subs *s, const char *owner, const char *id, bool permanent, long retry_in_ms,
+                      const char *error);
 /* Mails not sent yet and the age of the oldest. */
-nb_err subs_mail_stats(subs *s, long *pending, double *oldest_age_s);
+nb_err ps_subs_mail_stats(subs *s, long *pending, double *oldest_age_s);
 
 #endif

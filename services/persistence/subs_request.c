@@ -43,7 +43,7 @@ static bool int_in(const json_t *o, const char *key, json_int_t lo, json_int_t h
 
 static bool uuid_ok(const char *s)
 {
-    return s && event_uuid_valid(s);
+    return s && ps_event_uuid_valid(s);
 }
 
 static bool owner_ok(const char *o)
@@ -53,7 +53,7 @@ static bool owner_ok(const char *o)
 
 /* --- POST /v1/subscriptions ------------------------------------------------ */
 
-void sr_create_release(sr_create *c)
+void ps_sr_create_release(sr_create *c)
 {
     json_decref(c->doc);
     free(c->rules);
@@ -94,13 +94,13 @@ static nb_err read_caps(const json_t *caps, subs_request *r, char *why, size_t w
     return NB_OK;
 }
 
-nb_err sr_create_read(const char *body, size_t len, sr_create *out, char *why, size_t whylen)
+nb_err ps_sr_create_read(const char *body, size_t len, sr_create *out, char *why, size_t whylen)
 {
     static const char *const fields[] = {"email",  "place", "rules", "quiet_hours",
                                          "client", "caps",  NULL};
     static const char *const place_fields[] = {"key", "name", "timezone", NULL};
     memset(out, 0, sizeof(*out));
-    json_t *b = out->doc = rq_json_object(body, len, fields, why, whylen);
+    json_t *b = out->doc = ps_rq_json_object(body, len, fields, why, whylen);
     if (!b) return NB_ERR_INVALID;
     subs_request *r = &out->req;
     const json_t *place = json_object_get(b, "place");
@@ -143,17 +143,17 @@ nb_err sr_create_read(const char *body, size_t len, sr_create *out, char *why, s
         e = out->rules && out->quiet ? NB_OK : NB_ERR_NOMEM;
         if (e) snprintf(why, whylen, "out of memory");
     }
-    if (e) sr_create_release(out);
+    if (e) ps_sr_create_release(out);
     return e;
 }
 
 /* --- the token routes -------------------------------------------------------- */
 
-nb_err sr_token_read(const char *body, size_t len, char out[SR_TOKEN_MAX + 1], char *why,
-                     size_t whylen)
+nb_err ps_sr_token_read(const char *body, size_t len, char out[SR_TOKEN_MAX + 1], char *why,
+                        size_t whylen)
 {
     static const char *const fields[] = {"token", NULL};
-    json_t *b = rq_json_object(body, len, fields, why, whylen);
+    json_t *b = ps_rq_json_object(body, len, fields, why, whylen);
     if (!b) return NB_ERR_INVALID;
     const char *t = str_field(b, "token");
     size_t n = t ? strlen(t) : 0;
@@ -168,8 +168,8 @@ nb_err sr_token_read(const char *body, size_t len, char out[SR_TOKEN_MAX + 1], c
 
 /* --- the notifier's routes ------------------------------------------------- */
 
-nb_err sr_page_read(const char *tail, const char *after, const char *limit, sr_page *out, char *why,
-                    size_t whylen)
+nb_err ps_sr_page_read(const char *tail, const char *after, const char *limit, sr_page *out,
+                       char *why, size_t whylen)
 {
     memset(out, 0, sizeof(*out));
     const char *slash = strchr(tail, '/');
@@ -219,18 +219,18 @@ static const char *results_invalid(const json_t *results)
     return NULL;
 }
 
-void sr_evaluations_release(sr_evaluations *e)
+void ps_sr_evaluations_release(sr_evaluations *e)
 {
     free(e->results);
     memset(e, 0, sizeof(*e));
 }
 
-nb_err sr_evaluations_read(const char *body, size_t len, sr_evaluations *out, char *why,
-                           size_t whylen)
+nb_err ps_sr_evaluations_read(const char *body, size_t len, sr_evaluations *out, char *why,
+                              size_t whylen)
 {
     static const char *const fields[] = {"event", "key", "results", NULL};
     memset(out, 0, sizeof(*out));
-    json_t *b = rq_json_object(body, len, fields, why, whylen);
+    json_t *b = ps_rq_json_object(body, len, fields, why, whylen);
     if (!b) return NB_ERR_INVALID;
     const char *event = str_field(b, "event"), *key, *bad;
     json_t *results = json_object_get(b, "results");
@@ -252,11 +252,11 @@ nb_err sr_evaluations_read(const char *body, size_t len, sr_evaluations *out, ch
     return e;
 }
 
-nb_err sr_claim_read(const char *body, size_t len, sr_claim *out, char *why, size_t whylen)
+nb_err ps_sr_claim_read(const char *body, size_t len, sr_claim *out, char *why, size_t whylen)
 {
     static const char *const fields[] = {"owner", "limit", "lease_ms", NULL};
     memset(out, 0, sizeof(*out));
-    json_t *b = rq_json_object(body, len, fields, why, whylen);
+    json_t *b = ps_rq_json_object(body, len, fields, why, whylen);
     if (!b) return NB_ERR_INVALID;
     const char *owner = str_field(b, "owner");
     json_int_t limit, lease;
@@ -277,18 +277,18 @@ nb_err sr_claim_read(const char *body, size_t len, sr_claim *out, char *why, siz
     return e;
 }
 
-void sr_sent_release(sr_sent *s)
+void ps_sr_sent_release(sr_sent *s)
 {
     free(s->ids);
     free(s->id);
     memset(s, 0, sizeof(*s));
 }
 
-nb_err sr_sent_read(const char *body, size_t len, sr_sent *out, char *why, size_t whylen)
+nb_err ps_sr_sent_read(const char *body, size_t len, sr_sent *out, char *why, size_t whylen)
 {
     static const char *const fields[] = {"owner", "ids", NULL};
     memset(out, 0, sizeof(*out));
-    json_t *b = rq_json_object(body, len, fields, why, whylen);
+    json_t *b = ps_rq_json_object(body, len, fields, why, whylen);
     if (!b) return NB_ERR_INVALID;
     json_t *ids = json_object_get(b, "ids");
     const char *owner;
@@ -304,7 +304,7 @@ nb_err sr_sent_read(const char *body, size_t len, sr_sent *out, char *why, size_
                !(out->id = calloc(n, sizeof(*out->id)))) {
         e = NB_ERR_NOMEM;
         snprintf(why, whylen, "out of memory");
-        sr_sent_release(out);
+        ps_sr_sent_release(out);
     } else {
         for (size_t i = 0; i < n; i++) {
             memcpy(out->id[i], json_string_value(json_array_get(ids, i)), KV_UUID_LEN + 1);
@@ -317,11 +317,11 @@ nb_err sr_sent_read(const char *body, size_t len, sr_sent *out, char *why, size_
     return e;
 }
 
-nb_err sr_failed_read(const char *body, size_t len, sr_failed *out, char *why, size_t whylen)
+nb_err ps_sr_failed_read(const char *body, size_t len, sr_failed *out, char *why, size_t whylen)
 {
     static const char *const fields[] = {"owner", "id", "permanent", "retry_in_ms", "error", NULL};
     memset(out, 0, sizeof(*out));
-    json_t *b = rq_json_object(body, len, fields, why, whylen);
+    json_t *b = ps_rq_json_object(body, len, fields, why, whylen);
     if (!b) return NB_ERR_INVALID;
     const char *owner = str_field(b, "owner"), *id = str_field(b, "id"), *error;
     json_t *permanent = json_object_get(b, "permanent");

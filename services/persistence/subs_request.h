@@ -28,8 +28,8 @@
 #define SR_CAP_MAX 1000000  /* confirmation mails per hour */
 #define SR_ERROR_MAX 1000   /* bytes of a failed send's error kept */
 
-/* POST /v1/subscriptions. req is what subs_create takes; its strings point
- * into this struct (valid until sr_create_release). */
+/* POST /v1/subscriptions. req is what ps_subs_create takes; its strings point
+ * into this struct (valid until ps_sr_create_release). */
 typedef struct sr_create {
     subs_request req;
     json_t *doc; /* the body */
@@ -37,12 +37,12 @@ typedef struct sr_create {
     char *rules, *quiet; /* canonical JSON text */
 } sr_create;
 
-nb_err sr_create_read(const char *body, size_t len, sr_create *out, char *why, size_t whylen);
-void sr_create_release(sr_create *c);
+nb_err ps_sr_create_read(const char *body, size_t len, sr_create *out, char *why, size_t whylen);
+void ps_sr_create_release(sr_create *c);
 
 /* {"token"} of POST /v1/subscriptions/lookup, /confirm, /unsubscribe. */
-nb_err sr_token_read(const char *body, size_t len, char out[SR_TOKEN_MAX + 1], char *why,
-                     size_t whylen);
+nb_err ps_sr_token_read(const char *body, size_t len, char out[SR_TOKEN_MAX + 1], char *why,
+                        size_t whylen);
 
 /* GET /v1/places/{key}/subscriptions?after=&limit= from the path's tail
  * ("<key>/subscriptions") and the query arguments (NULL when absent; limit
@@ -53,8 +53,8 @@ typedef struct sr_page {
     int limit;
 } sr_page;
 
-nb_err sr_page_read(const char *tail, const char *after, const char *limit, sr_page *out, char *why,
-                    size_t whylen);
+nb_err ps_sr_page_read(const char *tail, const char *after, const char *limit, sr_page *out,
+                       char *why, size_t whylen);
 
 /* POST /v1/evaluations: {"event", "key", "results": [{"subscription",
  * "state_version", "state", "alert"?}]}. results: the array as compact JSON
@@ -65,9 +65,9 @@ typedef struct sr_evaluations {
     int n;
 } sr_evaluations;
 
-nb_err sr_evaluations_read(const char *body, size_t len, sr_evaluations *out, char *why,
-                           size_t whylen);
-void sr_evaluations_release(sr_evaluations *e);
+nb_err ps_sr_evaluations_read(const char *body, size_t len, sr_evaluations *out, char *why,
+                              size_t whylen);
+void ps_sr_evaluations_release(sr_evaluations *e);
 
 /* POST /v1/mails/claim: {"owner", "limit", "lease_ms"}. */
 typedef struct sr_claim {
@@ -76,7 +76,7 @@ typedef struct sr_claim {
     long lease_ms;
 } sr_claim;
 
-nb_err sr_claim_read(const char *body, size_t len, sr_claim *out, char *why, size_t whylen);
+nb_err ps_sr_claim_read(const char *body, size_t len, sr_claim *out, char *why, size_t whylen);
 
 /* POST /v1/mails/sent: {"owner"?, "ids": [uuid, ...]}. ids[i] point into
  * storage owned by the struct. */
@@ -86,8 +86,8 @@ typedef struct sr_sent {
     char (*id)[KV_UUID_LEN + 1];
 } sr_sent;
 
-nb_err sr_sent_read(const char *body, size_t len, sr_sent *out, char *why, size_t whylen);
-void sr_sent_release(sr_sent *s);
+nb_err ps_sr_sent_read(const char *body, size_t len, sr_sent *out, char *why, size_t whylen);
+void ps_sr_sent_release(sr_sent *s);
 
 /* POST /v1/mails/failed: {"owner", "id", "permanent", "retry_in_ms",
  * "error"?}. error: at most SR_ERROR_MAX bytes of it, cut between
@@ -100,6 +100,6 @@ typedef struct sr_failed {
     char error[SR_ERROR_MAX + 1];
 } sr_failed;
 
-nb_err sr_failed_read(const char *body, size_t len, sr_failed *out, char *why, size_t whylen);
+nb_err ps_sr_failed_read(const char *body, size_t len, sr_failed *out, char *why, size_t whylen);
 
 #endif

@@ -16,28 +16,26 @@
 
 static void respond_failure(nb_req *r, nb_err e, const nb_error *err, const char *what)
 {
+    nb_error out;
     switch (e) {
-    case NB_ERR_RATE_LIMITED: {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", err && err->retry_after_s > 0 ? err->retry_after_s : 60);
-        nb_req_add_header(r, "Retry-After", ra);
-        nb_respond_error_status(r, 429, e, "%s", err && err->msg[0] ? err->msg : "too many");
-        return;
-    }
+    case NB_ERR_TOO_MANY: /* a cap: the store says when a place frees up */
+        nb_error_set(&out, e, err && err->retry_after_s > 0 ? err->retry_after_s : 60, "%s",
+                     err && err->msg[0] ? err->msg : "too many requests");
+        break;
     case NB_ERR_NOT_FOUND:
-        nb_respond_error(r, e, "%s", what);
-        return;
+        nb_error_set(&out, e, 0, "%s", what);
+        break;
     case NB_ERR_CONFLICT:
-        nb_respond_error(r, e, "%s", err && err->msg[0] ? err->msg : "conflict");
-        return;
+        nb_error_set(&out, e, 0, "%s", err && err->msg[0] ? err->msg : "conflict");
+        break;
     case NB_ERR_UNAVAILABLE:
     case NB_ERR_TIMEOUT:
-        nb_req_add_header(r, "Retry-After", "1");
-        nb_respond_error_status(r, 503, e, "database unavailable");
-        return;
+        nb_error_set(&out, e, 1, "database unavailable");
+        break;
     default:
-        nb_respond_error(r, e, "could not use the database");
+        nb_error_set(&out, e, 0, "could not use the database");
     }
+    nb_respond_err(r, &out);
 }
 
 /* Answers 400 (404 for NB_ERR_NOT_FOUND) with why unless e is NB_OK. */
@@ -60,13 +58,13 @@ static void respond_view(nb_req *r, int status, json_t *view, const char *purpos
 static void on_create(nb_req *r, void *ctx)
 {
     size_t len;
-    const char *body = routes_json_body(r, &len);
+    const char *body = ps_routes_json_body(r, &len);
     char why[300];
     sr_create c;
-    if (!body || !read_ok(r, sr_create_read(body, len, &c, why, sizeof(why)), why)) return;
+    if (!body || !read_ok(r, ps_sr_create_read(body, len, &c, why, sizeof(why)), why)) return;
     nb_error err = {0};
     json_t *view = NULL;
-    nb_err e = subs_create(ctx, &c.req, &view, &err);
+    nb_err e = ps_subs_create(ctx, &c.req, &view, &err);
     if (e == NB_OK) {
         nb_info("subscription %s created for %s (pending confirmation)",
                 json_string_value(json_object_get(view, "id")), c.req.place_key);
@@ -74,16 +72,16 @@ static void on_create(nb_req *r, void *ctx)
     } else {
         respond_failure(r, e, &err, "");
     }
-    sr_create_release(&c);
+    ps_sr_create_release(&c);
 }
 
 /* The token of a token route, or false after answering. */
 static bool token_of(nb_req *r, char token[SR_TOKEN_MAX + 1])
 {
     size_t len;
-    const char *body = routes_json_body(r, &len);
+    const char *body = ps_routes_json_body(r, &len);
     char why[300];
-    return body && read_ok(r, sr_token_read(body, len, token, why, sizeof(why)), why);
+    return body && read_ok(r, ps_sr_token_read(body, len, token, why, sizeof(why)), why);
 }
 
 static void on_lookup(nb_req *r, void *ctx)
@@ -92,7 +90,7 @@ static void on_lookup(nb_req *r, void *ctx)
     if (!token_of(r, token)) return;
     json_t *view;
     char purpose[16];
-    nb_err e = subs_lookup(ctx, token, &view, purpose);
+    nb_err e = ps_subs_lookup(ctx, token, &view, purpose);
     if (e == NB_OK)
         respond_view(r, 200, view, purpose);
     else
@@ -105,7 +103,7 @@ static void on_confirm(nb_req *r, void *ctx)
     if (!token_of(r, token)) return;
     json_t *view;
     nb_error err = {0};
-    nb_err e = subs_confirm(ctx, token, &view, &err);
+    nb_err e = ps_subs_confirm(ctx, token, &view, &err);
     if (e == NB_OK) {
         nb_info("subscription %s confirmed", json_string_value(json_object_get(view, "id")));
         respond_view(r, 200, view, NULL);
@@ -119,7 +117,7 @@ static void on_unsubscribe(nb_req *r, void *ctx)
     char token[SR_TOKEN_MAX + 1];
     if (!token_of(r, token)) return;
     json_t *view;
-    nb_err e = subs_unsubscribe(ctx, token, &view);
+    nb_err e = ps_subs_unsubscribe(ctx, token, &view);
     if (e == NB_OK) {
         nb_info("subscription %s unsubscribed", json_string_value(json_object_get(view, "id")));
         respond_view(r, 200, view, NULL);
@@ -135,12 +133,12 @@ static void on_place_subscriptions(nb_req *r, void *ctx)
     sr_page p;
     char why[300];
     if (!read_ok(r,
-                 sr_page_read(nb_req_tail(r), nb_req_query(r, "after"), nb_req_query(r, "limit"),
-                              &p, why, sizeof(why)),
+                 ps_sr_page_read(nb_req_tail(r), nb_req_query(r, "after"), nb_req_query(r, "limit"),
+                                 &p, why, sizeof(why)),
                  why))
         return;
     json_t *page;
-    nb_err e = subs_of_place(ctx, p.key, p.after[0] ? p.after : NULL, p.limit, &page);
+    nb_err e = ps_subs_of_place(ctx, p.key, p.after[0] ? p.after : NULL, p.limit, &page);
     if (e == NB_OK)
         nb_respond_json(r, 200, page);
     else
@@ -150,30 +148,30 @@ static void on_place_subscriptions(nb_req *r, void *ctx)
 static void on_evaluations(nb_req *r, void *ctx)
 {
     size_t len;
-    const char *body = routes_json_body(r, &len);
+    const char *body = ps_routes_json_body(r, &len);
     char why[300];
     sr_evaluations ev;
-    if (!body || !read_ok(r, sr_evaluations_read(body, len, &ev, why, sizeof(why)), why)) return;
+    if (!body || !read_ok(r, ps_sr_evaluations_read(body, len, &ev, why, sizeof(why)), why)) return;
     int applied = 0, mails = 0;
-    nb_err e = subs_evaluations(ctx, ev.event, ev.results, &applied, &mails);
+    nb_err e = ps_subs_evaluations(ctx, ev.event, ev.results, &applied, &mails);
     if (e == NB_OK)
         nb_respond_json(r, 200,
                         json_pack("{s:i, s:i, s:i}", "applied", applied, "stale", ev.n - applied,
                                   "mails", mails));
     else
         respond_failure(r, e, NULL, "");
-    sr_evaluations_release(&ev);
+    ps_sr_evaluations_release(&ev);
 }
 
 static void on_claim(nb_req *r, void *ctx)
 {
     size_t len;
-    const char *body = routes_json_body(r, &len);
+    const char *body = ps_routes_json_body(r, &len);
     char why[300];
     sr_claim c;
-    if (!body || !read_ok(r, sr_claim_read(body, len, &c, why, sizeof(why)), why)) return;
+    if (!body || !read_ok(r, ps_sr_claim_read(body, len, &c, why, sizeof(why)), why)) return;
     json_t *mails;
-    nb_err e = subs_claim(ctx, c.owner, c.limit, c.lease_ms, &mails);
+    nb_err e = ps_subs_claim(ctx, c.owner, c.limit, c.lease_ms, &mails);
     if (e == NB_OK)
         nb_respond_json(r, 200, json_pack("{s:o}", "mails", mails));
     else
@@ -183,27 +181,27 @@ static void on_claim(nb_req *r, void *ctx)
 static void on_sent(nb_req *r, void *ctx)
 {
     size_t len;
-    const char *body = routes_json_body(r, &len);
+    const char *body = ps_routes_json_body(r, &len);
     char why[300];
     sr_sent sent;
-    if (!body || !read_ok(r, sr_sent_read(body, len, &sent, why, sizeof(why)), why)) return;
+    if (!body || !read_ok(r, ps_sr_sent_read(body, len, &sent, why, sizeof(why)), why)) return;
     int done = 0;
-    nb_err e = subs_sent(ctx, sent.ids, sent.n, &done);
+    nb_err e = ps_subs_sent(ctx, sent.ids, sent.n, &done);
     if (e == NB_OK)
         nb_respond_json(r, 200, json_pack("{s:i}", "sent", done));
     else
         respond_failure(r, e, NULL, "");
-    sr_sent_release(&sent);
+    ps_sr_sent_release(&sent);
 }
 
 static void on_failed(nb_req *r, void *ctx)
 {
     size_t len;
-    const char *body = routes_json_body(r, &len);
+    const char *body = ps_routes_json_body(r, &len);
     char why[300];
     sr_failed f;
-    if (!body || !read_ok(r, sr_failed_read(body, len, &f, why, sizeof(why)), why)) return;
-    nb_err e = subs_failed(ctx, f.owner, f.id, f.permanent, f.retry_in_ms, f.error);
+    if (!body || !read_ok(r, ps_sr_failed_read(body, len, &f, why, sizeof(why)), why)) return;
+    nb_err e = ps_subs_failed(ctx, f.owner, f.id, f.permanent, f.retry_in_ms, f.error);
     if (e == NB_OK)
         nb_respond_json(r, 200, json_pack("{s:b}", "released", 1));
     else
@@ -214,7 +212,7 @@ static void on_stats(nb_req *r, void *ctx)
 {
     long pending;
     double oldest;
-    nb_err e = subs_mail_stats(ctx, &pending, &oldest);
+    nb_err e = ps_subs_mail_stats(ctx, &pending, &oldest);
     if (e == NB_OK)
         nb_respond_json(
             r, 200,
@@ -223,7 +221,7 @@ static void on_stats(nb_req *r, void *ctx)
         respond_failure(r, e, NULL, "");
 }
 
-nb_err subs_routes_register(nb_server *srv, subs *s)
+nb_err ps_subs_routes_register(nb_server *srv, subs *s)
 {
     static const struct {
         const char *method, *path, *name;

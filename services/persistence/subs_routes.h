@@ -21,6 +21,6 @@
 #include "nimbus/http_server.h"
 #include "subs.h"
 
-nb_err subs_routes_register(nb_server *srv, subs *s);
+nb_err ps_subs_routes_register(nb_server *srv, subs *s);
 
 #endif

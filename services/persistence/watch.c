@@ -46,7 +46,7 @@ struct watch {
 static const char *const outcome_names[] = {"newer",       "no-renewal", "timeout",
                                             "unavailable", "stopping",   "full"};
 
-const char *watch_outcome_name(watch_outcome o)
+const char *ps_watch_outcome_name(watch_outcome o)
 {
     return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0]) ? outcome_names[o]
                                                                           : "unknown";
@@ -61,7 +61,7 @@ static int64_t waiters_metric(void *arg)
     return n;
 }
 
-watch *watch_new(const watch_opts *o)
+watch *ps_watch_new(const watch_opts *o)
 {
     watch *w = calloc(1, sizeof(*w));
     if (!w) return NULL;
@@ -91,7 +91,7 @@ watch *watch_new(const watch_opts *o)
     return w;
 }
 
-store *watch_store(watch *w)
+store *ps_watch_store(watch *w)
 {
     return w->o.st;
 }
@@ -113,8 +113,8 @@ static void let_go(watch *w, waiter **out, size_t n)
     }
 }
 
-bool watch_add(watch *w, nb_req *r, kv_ns ns, const char *key, int64_t newer_than_ms,
-               int64_t deadline_ms, watch_done_fn done, void *arg)
+bool ps_watch_add(watch *w, nb_req *r, kv_ns ns, const char *key, int64_t newer_than_ms,
+                  int64_t deadline_ms, watch_done_fn done, void *arg)
 {
     waiter *x = malloc(sizeof(*x));
     if (!x) return false;
@@ -188,7 +188,7 @@ static void tick(watch *w)
     for (size_t i = 0; i < nk; i++)
         kp[i] = keys[i];
     pthread_mutex_unlock(&w->mu);
-    nb_err rc = nk ? store_watch(w->o.st, nk, ns, kp, st) : NB_OK;
+    nb_err rc = nk ? ps_store_watch(w->o.st, nk, ns, kp, st) : NB_OK;
     pthread_mutex_lock(&w->mu);
     int64_t now = nb_mono_ms();
     size_t nout = 0;
@@ -236,7 +236,7 @@ static void *watch_thread(void *arg)
     return NULL;
 }
 
-nb_err watch_start(watch *w)
+nb_err ps_watch_start(watch *w)
 {
     pthread_mutex_lock(&w->mu);
     w->running = true;
@@ -249,7 +249,7 @@ nb_err watch_start(watch *w)
     return NB_OK;
 }
 
-void watch_stop(watch *w)
+void ps_watch_stop(watch *w)
 {
     if (!w) return;
     pthread_mutex_lock(&w->mu);
@@ -282,10 +282,10 @@ void watch_stop(watch *w)
     free(out);
 }
 
-void watch_free(watch *w)
+void ps_watch_free(watch *w)
 {
     if (!w) return;
-    watch_stop(w);
+    ps_watch_stop(w);
     free(w->held);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->mu);

@@ -18,7 +18,7 @@
  * every replica, within one interval. Reading state, not events, nothing is
  * missed between a caller's first read and its registration.
  *
- * Threads: watch_add from any thread (it never blocks: the polling thread and
+ * Threads: ps_watch_add from any thread (it never blocks: the polling thread and
  * the store's reader call it); one watch thread; start/stop/free by the owner. */
 #ifndef NIMBUS_PERSISTENCE_WATCH_H
 #define NIMBUS_PERSISTENCE_WATCH_H
@@ -37,12 +37,12 @@ typedef enum watch_outcome {
     WATCH_TIMEOUT,
     WATCH_UNAVAILABLE,
     WATCH_STOPPING,
-    WATCH_FULL, /* watch_add refused: too many waiting (not passed to done) */
+    WATCH_FULL, /* ps_watch_add refused: too many waiting (not passed to done) */
 } watch_outcome;
 
 /* "newer", "no-renewal", "timeout", "unavailable", "stopping", "full": the
  * X-Wait header of the answer. */
-const char *watch_outcome_name(watch_outcome o);
+const char *ps_watch_outcome_name(watch_outcome o);
 
 typedef struct watch_opts {
     store *st;        /* borrowed; outlives the watch */
@@ -53,10 +53,10 @@ typedef struct watch_opts {
 typedef struct watch watch;
 
 /* Registers nimbus_watch_waiters and nimbus_watch_total{outcome}. NULL on no memory. */
-watch *watch_new(const watch_opts *o);
-nb_err watch_start(watch *w);
+watch *ps_watch_new(const watch_opts *o);
+nb_err ps_watch_start(watch *w);
 /* The store the watch reads through. */
-store *watch_store(watch *w);
+store *ps_watch_store(watch *w);
 
 /* Called once per held request, on a server worker (nb_req_to_worker), with
  * why it is let go; it answers r and frees arg. */
@@ -65,11 +65,11 @@ typedef void (*watch_done_fn)(nb_req *r, void *arg, watch_outcome why);
 /* Holds r until the key (ns, key) has a version > newer_than_ms, its lease is
  * not held, or deadline_ms (monotonic) passes. false (WATCH_FULL, or the watch
  * is stopping): not held, the caller answers r at once. Never blocks. */
-bool watch_add(watch *w, nb_req *r, kv_ns ns, const char *key, int64_t newer_than_ms,
-               int64_t deadline_ms, watch_done_fn done, void *arg);
+bool ps_watch_add(watch *w, nb_req *r, kv_ns ns, const char *key, int64_t newer_than_ms,
+                  int64_t deadline_ms, watch_done_fn done, void *arg);
 /* Lets every held request go (WATCH_STOPPING), refuses new ones and joins the
  * thread. Idempotent. Call while the server still runs. */
-void watch_stop(watch *w);
-void watch_free(watch *w);
+void ps_watch_stop(watch *w);
+void ps_watch_free(watch *w);
 
 #endif

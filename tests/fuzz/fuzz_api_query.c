@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      .units = f[8]};
     query q;
     char why[256] = "";
-    if (query_parse(&in, &q, why, sizeof(why)) == NB_OK) {
+    if (api_query_parse(&in, &q, why, sizeof(why)) == NB_OK) {
         FZ_CHECK(q.days >= 1 && q.days <= NB_MAX_DAYS);
         FZ_CHECK(q.hours >= 1 && q.hours <= NB_MAX_HOURS);
         FZ_CHECK(q.units == NB_UNITS_METRIC || q.units == NB_UNITS_IMPERIAL);

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     sub_request q;
     char why[256] = "";
-    if (sub_request_parse(body, blen, &q, why, sizeof(why)) == NB_OK) {
+    if (api_sub_request_parse(body, blen, &q, why, sizeof(why)) == NB_OK) {
         FZ_CHECK(nb_email_valid(q.email, NULL));
         FZ_CHECK(q.rules.n >= 1 && q.rules.n <= NB_RULES_MAX);
         if (q.by_name) {
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     char token[SUB_TOKEN_MAX + 1];
-    if (sub_token_read(f[0], body, blen, token)) {
+    if (api_sub_token_read(f[0], body, blen, token)) {
         size_t n = strlen(token);
         FZ_CHECK(n >= 16 && n <= SUB_TOKEN_MAX);
         FZ_CHECK(
@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     char client[64];
-    sub_client_address(f[1], f[2], "127.0.0.0/8,::1", client, sizeof(client));
+    api_sub_client_address(f[1], f[2], "127.0.0.0/8,::1", client, sizeof(client));
     /* The peer (as much as fits: real ones are at most 45 characters), or an
      * address from X-Forwarded-For. */
     if (f[1] && strncmp(client, f[1], sizeof(client) - 1) != 0)

@@ -9,8 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nb_record r, stored;
     const char *why = NULL;
     char reason[256];
-    om_error_reason((const char *)data, size, reason, sizeof(reason));
-    if (om_parse_forecast((const char *)data, size, "52.52,13.41", 1795478749123LL, &r, &why) !=
+    api_om_error_reason((const char *)data, size, reason, sizeof(reason));
+    if (api_om_parse_forecast((const char *)data, size, "52.52,13.41", 1795478749123LL, &r, &why) !=
         NB_OK) {
         FZ_CHECK(why && *why);
         return 0;

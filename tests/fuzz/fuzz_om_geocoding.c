@@ -10,8 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why = NULL;
     bool found;
     char reason[256];
-    om_error_reason((const char *)data, size, reason, sizeof(reason));
-    if (om_parse_geocoding((const char *)data, size, &g.place, &found, &why) != NB_OK) {
+    api_om_error_reason((const char *)data, size, reason, sizeof(reason));
+    if (api_om_parse_geocoding((const char *)data, size, &g.place, &found, &why) != NB_OK) {
         FZ_CHECK(why && *why);
         return 0;
     }

@@ -46,7 +46,7 @@ static void create(const char *body, size_t len)
 {
     sr_create c;
     char why[300] = "";
-    nb_err e = sr_create_read(body, len, &c, why, sizeof(why));
+    nb_err e = ps_sr_create_read(body, len, &c, why, sizeof(why));
     if (e) {
         check_refusal(e, why);
         return;
@@ -62,7 +62,7 @@ static void create(const char *body, size_t len)
     FZ_CHECK(r->cap_address >= 0 && r->cap_address <= SR_CAP_MAX);
     FZ_CHECK(r->cap_client >= 0 && r->cap_client <= SR_CAP_MAX);
     check_canonical(r->rules, r->quiet);
-    sr_create_release(&c);
+    ps_sr_create_release(&c);
 }
 
 static void body_route(int route, const char *body, size_t len)
@@ -75,42 +75,42 @@ static void body_route(int route, const char *body, size_t len)
         return;
     case 1: {
         char t[SR_TOKEN_MAX + 1];
-        if ((e = sr_token_read(body, len, t, why, sizeof(why))) == NB_OK)
+        if ((e = ps_sr_token_read(body, len, t, why, sizeof(why))) == NB_OK)
             FZ_CHECK(strlen(t) >= 16 && strlen(t) <= SR_TOKEN_MAX);
         break;
     }
     case 2: {
         sr_evaluations ev;
-        if ((e = sr_evaluations_read(body, len, &ev, why, sizeof(why))) == NB_OK) {
+        if ((e = ps_sr_evaluations_read(body, len, &ev, why, sizeof(why))) == NB_OK) {
             json_t *a = json_loads(ev.results, 0, NULL);
-            FZ_CHECK(event_uuid_valid(ev.event) && json_is_array(a));
+            FZ_CHECK(ps_event_uuid_valid(ev.event) && json_is_array(a));
             FZ_CHECK(ev.n >= 1 && ev.n <= SR_RESULTS_MAX && (size_t)ev.n == json_array_size(a));
             json_decref(a);
-            sr_evaluations_release(&ev);
+            ps_sr_evaluations_release(&ev);
         }
         break;
     }
     case 3: {
         sr_claim c;
-        if ((e = sr_claim_read(body, len, &c, why, sizeof(why))) == NB_OK)
+        if ((e = ps_sr_claim_read(body, len, &c, why, sizeof(why))) == NB_OK)
             FZ_CHECK(c.owner[0] && c.limit >= 1 && c.limit <= SR_BATCH_MAX && c.lease_ms >= 1000 &&
                      c.lease_ms <= 3600000);
         break;
     }
     case 4: {
         sr_sent s;
-        if ((e = sr_sent_read(body, len, &s, why, sizeof(why))) == NB_OK) {
+        if ((e = ps_sr_sent_read(body, len, &s, why, sizeof(why))) == NB_OK) {
             FZ_CHECK(s.n >= 1 && s.n <= SR_BATCH_MAX);
             for (int i = 0; i < s.n; i++)
-                FZ_CHECK(event_uuid_valid(s.ids[i]));
-            sr_sent_release(&s);
+                FZ_CHECK(ps_event_uuid_valid(s.ids[i]));
+            ps_sr_sent_release(&s);
         }
         break;
     }
     default: {
         sr_failed f;
-        if ((e = sr_failed_read(body, len, &f, why, sizeof(why))) == NB_OK) {
-            FZ_CHECK(f.owner[0] && event_uuid_valid(f.id));
+        if ((e = ps_sr_failed_read(body, len, &f, why, sizeof(why))) == NB_OK) {
+            FZ_CHECK(f.owner[0] && ps_event_uuid_valid(f.id));
             FZ_CHECK(f.retry_in_ms >= 0 && f.retry_in_ms <= 7L * 86400 * 1000);
             FZ_CHECK(strlen(f.error) <= SR_ERROR_MAX && nb_utf8_valid(f.error, strlen(f.error)));
         }
@@ -134,10 +134,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *store = fz_fields(data + 1, size - 1, f, 3);
     sr_page p;
     char why[300] = "";
-    nb_err e = sr_page_read(f[0] ? f[0] : "", f[1], f[2], &p, why, sizeof(why));
+    nb_err e = ps_sr_page_read(f[0] ? f[0] : "", f[1], f[2], &p, why, sizeof(why));
     if (e == NB_OK) {
         FZ_CHECK(nb_location_key_valid(p.key, NULL, NULL));
-        FZ_CHECK(!p.after[0] || event_uuid_valid(p.after));
+        FZ_CHECK(!p.after[0] || ps_event_uuid_valid(p.after));
         FZ_CHECK(p.limit >= 1 && p.limit <= SR_PAGE_MAX);
     } else {
         check_refusal(e, why);

@@ -71,7 +71,7 @@ class NearCache(ApiTestCase):
 
     # --- the api's side -----------------------------------------------------
     def test_a_copy_is_reused_within_the_max_age(self):
-        s, key = self.stack, "48.21,16.37"
+        s, key = self.stack, "48.31,16.27"
         s.put_record(record(key, now_ms() - 60_000))
         first = self.weather_at(s.url, key)
         self.assertWeather(first, "HIT", "cache")
@@ -114,7 +114,7 @@ class NearCache(ApiTestCase):
         self.assertEqual(self.persistence_gets(), gets)
 
     def test_renewed_through_one_replica_served_fresh_by_another_within_the_max_age(self):
-        s, key = self.stack, "50.94,6.96"
+        s, key = self.stack, "49.45,11.08"
         old = now_ms() - 120_000  # fresh for the stack's api (600 s), stale for a 60 s one
         s.put_record(record(key, old))
         b_url = s.url

@@ -30,8 +30,8 @@ class Recovery(testing.TestCase):
         return [m for m in self.stack.mail.messages(to=who) if m["X-Nimbus-Kind"] == "alert"]
 
     def test_sigkill_after_sending_resends_nothing(self):
-        s, key, who = self.stack, "59.33,18.07", "killed@example.org"
-        s.active(who, ALWAYS, lat=59.33, lon=18.07)
+        s, key, who = self.stack, "59.38,18.02", "killed@example.org"
+        s.active(who, ALWAYS, lat=59.38, lon=18.02)
         e1 = s.observe(key, now_ms(), 3.5)
         self.assertEqual(s.wait_handled(e1), (1, 1, 1))
         s.mail.wait_messages(1, to=who, kind="alert")

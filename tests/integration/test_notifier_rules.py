@@ -134,9 +134,9 @@ class Rules(testing.TestCase):
         self.assertNotIn("temperature", text_part(alerts[0]).split("Now:")[0].lower())
 
     def test_cooldown_holds_then_ends(self):
-        s, key, who = self.stack, "41.90,12.50", "cooldown@example.org"
+        s, key, who = self.stack, "41.93,12.53", "cooldown@example.org"
         # Confirmed three hours ago, so observations from two hours ago are news.
-        s.active(who, lat=41.90, lon=12.50, confirmed_hours_ago=3,
+        s.active(who, lat=41.93, lon=12.53, confirmed_hours_ago=3,
                  rules=[{"kind": "temperature_above", "value": 20, "cooldown_hours": 1}])
         t = now_ms()
         e1 = s.observe(key, t - 120 * MIN, 25)

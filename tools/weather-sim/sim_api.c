@@ -244,7 +244,7 @@ static int bad_request(nb_buf *out, const char *fmt, ...)
     va_end(ap);
     nb_buf_reset(out);
     nb_buf_adds(out, "{\"reason\":");
-    ws_fmt_str(out, reason);
+    nb_buf_add_json_str(out, reason);
     nb_buf_adds(out, ",\"error\":true}");
     return 400;
 }
@@ -253,7 +253,7 @@ void ws_api_error_body(nb_buf *out, const char *reason)
 {
     nb_buf_reset(out);
     nb_buf_adds(out, "{\"error\":true,\"reason\":");
-    ws_fmt_str(out, reason);
+    nb_buf_add_json_str(out, reason);
     nb_buf_adds(out, "}");
 }
 
@@ -639,9 +639,9 @@ static void render_location(const request *r, int i, const location *l, int64_t 
         ws_fmt_f32(b, l->cell.longitude);
         nb_buf_addf(b, ",\"generationtime_ms\":%s,\"utc_offset_seconds\":%d,\"timezone\":", gt,
                     l->offset);
-        ws_fmt_str(b, l->tz);
+        nb_buf_add_json_str(b, l->tz);
         nb_buf_adds(b, ",\"timezone_abbreviation\":");
-        ws_fmt_str(b, l->abbr);
+        nb_buf_add_json_str(b, l->abbr);
         nb_buf_adds(b, ",\"elevation\":");
         ws_fmt_num(b, l->elevation, 1);
         nb_buf_add(b, tail.data ? tail.data : "", tail.len);
@@ -698,7 +698,7 @@ static void add_place(nb_buf *b, const ws_place *p)
     long country_id = ws_gaz_country_id(p->country_code);
 
     nb_buf_addf(b, "{\"id\":%ld,\"name\":", p->id);
-    ws_fmt_str(b, p->name);
+    nb_buf_add_json_str(b, p->name);
     nb_buf_adds(b, ",\"latitude\":");
     ws_fmt_num(b, p->latitude, 5);
     nb_buf_adds(b, ",\"longitude\":");
@@ -711,7 +711,7 @@ static void add_place(nb_buf *b, const ws_place *p)
                 p->country_code);
     if (p->admin1_id) nb_buf_addf(b, ",\"admin1_id\":%ld", p->admin1_id);
     nb_buf_adds(b, ",\"timezone\":");
-    ws_fmt_str(b, p->timezone);
+    nb_buf_add_json_str(b, p->timezone);
     if (p->population) nb_buf_addf(b, ",\"population\":%ld", p->population);
     if (p->postcodes) {
         const char *a = p->postcodes;
@@ -729,11 +729,11 @@ static void add_place(nb_buf *b, const ws_place *p)
     if (country_id) nb_buf_addf(b, ",\"country_id\":%ld", country_id);
     if (country) {
         nb_buf_adds(b, ",\"country\":");
-        ws_fmt_str(b, country);
+        nb_buf_add_json_str(b, country);
     }
     if (p->admin1) {
         nb_buf_adds(b, ",\"admin1\":");
-        ws_fmt_str(b, p->admin1);
+        nb_buf_add_json_str(b, p->admin1);
     }
     nb_buf_adds(b, "}");
 }

@@ -63,33 +63,3 @@ nb_err ws_fmt_num(nb_buf *b, double v, int decimals)
     ensure_decimal(tmp, sizeof(tmp));
     return nb_buf_adds(b, tmp);
 }
-
-nb_err ws_fmt_str(nb_buf *b, const char *s)
-{
-    nb_err e = nb_buf_add(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); e == NB_OK && *p; p++) {
-        switch (*p) {
-        case '"':
-            e = nb_buf_add(b, "\\\"", 2);
-            break;
-        case '\\':
-            e = nb_buf_add(b, "\\\\", 2);
-            break;
-        case '\n':
-            e = nb_buf_add(b, "\\n", 2);
-            break;
-        case '\r':
-            e = nb_buf_add(b, "\\r", 2);
-            break;
-        case '\t':
-            e = nb_buf_add(b, "\\t", 2);
-            break;
-        default:
-            if (*p < 0x20)
-                e = nb_buf_addf(b, "\\u%04x", *p);
-            else
-                e = nb_buf_add(b, p, 1);
-        }
-    }
-    return e == NB_OK ? nb_buf_add(b, "\"", 1) : e;
-}

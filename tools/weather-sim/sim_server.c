@@ -359,7 +359,7 @@ static enum MHD_Result control_error(struct MHD_Connection *c, req *r, const cha
     enum MHD_Result ret;
     nb_buf_init(&b, 4096);
     nb_buf_adds(&b, "{\"error\":");
-    ws_fmt_str(&b, msg);
+    nb_buf_add_json_str(&b, msg);
     nb_buf_adds(&b, "}");
     ret = answer_buf(c, r, 400, &b);
     nb_buf_release(&b);
@@ -528,9 +528,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r) return;
     nb_buf_init(&f, 4096);
     nb_buf_adds(&f, "\"method\":");
-    ws_fmt_str(&f, r->method);
+    nb_buf_add_json_str(&f, r->method);
     nb_buf_adds(&f, ",\"path\":");
-    ws_fmt_str(&f, r->path);
+    nb_buf_add_json_str(&f, r->path);
     nb_buf_addf(&f, ",\"status\":%d,\"ms\":%.1f,\"action\":\"%s\",\"completed\":%s", r->status,
                 (nb_mono_s() - r->t0) * 1000.0, ws_ctl_kind_name(r->action),
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "true" : "false");

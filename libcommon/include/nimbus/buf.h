@@ -36,6 +36,10 @@ nb_err nb_buf_vaddf(nb_buf *b, const char *fmt, va_list ap) __attribute__((forma
 nb_err nb_buf_add_safe(nb_buf *b, const char *s);
 /* nb_buf_add_safe() with HTML special characters escaped (& < > " '). */
 nb_err nb_buf_add_html(nb_buf *b, const char *s);
+/* s (NULL = "") as a JSON string literal, quotes included, escaped by
+ * text.h's nb_json_escape_char (UTF-8 kept as it is; bytes that are not
+ * UTF-8 become U+FFFD). All or nothing, like every add. */
+nb_err nb_buf_add_json_str(nb_buf *b, const char *s);
 /* Returns the data (NUL-terminated, never NULL; caller frees) and empties b. */
 char *nb_buf_detach(nb_buf *b, size_t *len);
 /* A NUL-terminated view of the contents, "" when empty. Borrowed. */

@@ -31,7 +31,8 @@ typedef struct nb_setting {
 } nb_setting;
 
 /* Returns NB_OK, or NB_ERR_INVALID after printing the reason to stderr.
- * Sets *exit_now (with NB_OK) when --help or --version was printed. */
+ * Sets *exit_now (with NB_OK) when --help was printed (there is no
+ * --version). Programs call it through service.h's nb_service_run(). */
 nb_err nb_config_load(const nb_setting *table, int n, int argc, char **argv, const char *prog,
                       const char *summary, bool *exit_now);
 

@@ -94,7 +94,8 @@ nb_err nb_server_route(nb_server *s, const char *method, const char *path, const
                        nb_route_mode mode, nb_handler_fn fn, void *ctx);
 nb_err nb_server_start(nb_server *s);
 int nb_server_port(const nb_server *s);
-/* Blocks the calling thread until SIGTERM or SIGINT (installs the handlers). */
+/* Blocks the calling thread until SIGTERM or SIGINT: service.h's
+ * nb_service_wait_for_signal(), for mains not on nb_service_run() yet. */
 void nb_server_wait_for_signal(nb_server *s);
 void nb_server_stop(nb_server *s);
 void nb_server_free(nb_server *s);
@@ -139,8 +140,5 @@ void nb_respond_error(nb_req *r, nb_err e, const char *reason_fmt, ...)
 /* The error body for e, with the status nb_err_http_status(e->code) and a
  * Retry-After header when e->retry_after_s > 0. */
 void nb_respond_err(nb_req *r, const nb_error *e);
-/* Same, with an explicit status (e.g. 502 vs 503 choices made by the caller). */
-void nb_respond_error_status(nb_req *r, int status, nb_err e, const char *reason_fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -1,9 +1,11 @@
 /* metrics.h — Prometheus text-format metrics.
  *
- * Counters, gauges and histograms are registered at start-up (before the
- * server starts) and updated lock-free with atomics from any thread.
- * nb_metrics_render() writes the exposition format. Registration is not
- * thread-safe; updates and rendering are. Metric objects live until exit. */
+ * Counters, gauges and histograms are registered (usually at start-up,
+ * before the server starts) and updated lock-free with atomics from any
+ * thread. nb_metrics_render() writes the exposition format. Registration and
+ * rendering take the registry's lock, so both are thread-safe; registering a
+ * name and labels that exist returns the same metric. Metric objects live
+ * until exit. */
 #ifndef NIMBUS_METRICS_H
 #define NIMBUS_METRICS_H
 

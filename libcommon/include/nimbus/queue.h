@@ -8,6 +8,8 @@
  *
  * Ownership: the queue holds borrowed pointers; items still queued at
  * nb_queue_release() are the caller's (drain with nb_queue_try_pop first).
+ * A consumer that also has other work (timers, state changed elsewhere) can
+ * be woken without an item: nb_queue_wake().
  * Threads: every function but init/release may be called from any thread. */
 #ifndef NIMBUS_QUEUE_H
 #define NIMBUS_QUEUE_H
@@ -25,6 +27,7 @@ typedef struct nb_queue {
     void **ring;
     size_t cap, head, len;
     bool closed;
+    bool woken; /* nb_queue_wake() not yet seen by a pop */
 } nb_queue;
 
 /* NB_ERR_NOMEM, or NB_ERR_INVALID for cap 0. */
@@ -41,6 +44,10 @@ void *nb_queue_pop(nb_queue *q, int64_t timeout_ms);
 size_t nb_queue_pop_many(nb_queue *q, void **out, size_t max, int64_t timeout_ms);
 /* The oldest item or NULL, without waiting. */
 void *nb_queue_try_pop(nb_queue *q);
+/* The next pop that finds the queue empty (one waiting now, or the next one
+ * to come) returns NULL at once, as on a timeout: "look at your other work".
+ * Wakes of the same empty spell count once. */
+void nb_queue_wake(nb_queue *q);
 /* Pushes fail from now on; every waiting pop wakes. Idempotent. */
 void nb_queue_close(nb_queue *q);
 size_t nb_queue_len(nb_queue *q);

@@ -31,4 +31,14 @@ size_t nb_utf8_prefix(const char *s, size_t max);
 /* True for a code point that must not reach a reader (see above). */
 bool nb_text_unsafe(uint32_t cp);
 
+/* The one JSON string escaper of nimbus (log lines, buf.h's
+ * nb_buf_add_json_str). Writes the character at s (n > 0 bytes) as it goes
+ * inside a JSON string into out (room for NB_JSON_ESC_MAX bytes), sets *used
+ * to the bytes of s it took, and returns the length written: quotes and
+ * backslashes are escaped, \n \r \t as such, other controls and DEL as
+ * \u00XX, a byte that is not UTF-8 as \ufffd; other characters stay UTF-8,
+ * or become \uXXXX (surrogate pairs above U+FFFF) when ascii_only. */
+#define NB_JSON_ESC_MAX 12
+size_t nb_json_escape_char(const char *s, size_t n, bool ascii_only, char *out, size_t *used);
+
 #endif

@@ -260,8 +260,7 @@ static nb_err mem_put(store *st, const char *path, const char *body, size_t len,
     nb_err e = NB_OK;
     const char *why;
     if (m->fail_prefix[0] && strncmp(path, m->fail_prefix, strlen(m->fail_prefix)) == 0) {
-        e = nb_error_set(err, store_status_err(m->fail_status), 0, "persistence answered %ld",
-                         m->fail_status);
+        e = nb_error_from_answer(err, m->fail_status, NULL, 0, NULL, "persistence");
     } else if (strncmp(path, "/v1/records/", 12) == 0) {
         nb_record rec;
         if (nb_record_parse(body, len, &rec, &why) != NB_OK)
@@ -557,8 +556,9 @@ static nb_err mem_subscriptions(store *st, const char *path, const char *body, s
     } else if (m->subs_status) {
         out->status = m->subs_status;
         snprintf(out->retry_after, sizeof(out->retry_after), "%s", m->subs_retry_after);
-        doc = json_pack("{s:s, s:s}", "error", out->status == 429 ? "rate_limited" : "unavailable",
-                        "reason", "refused by the test");
+        doc = json_pack("{s:s, s:s}", "error",
+                        out->status == 429 ? "too_many_requests" : "unavailable", "reason",
+                        "refused by the test");
     } else {
         m->subs_created++;
         free(m->subs_last);

@@ -16,7 +16,7 @@
 static const char *client(const char *peer, const char *xff)
 {
     static char out[64];
-    sub_client_address(peer, xff, TRUSTED, out, sizeof(out));
+    api_sub_client_address(peer, xff, TRUSTED, out, sizeof(out));
     return out;
 }
 
@@ -51,11 +51,11 @@ static void garbage_in_the_header_is_not_believed(void **state)
 static void networks_are_matched_by_prefix(void **state)
 {
     char out[64];
-    sub_client_address("172.20.0.5", "198.51.100.1", "172.16.0.0/12", out, sizeof(out));
+    api_sub_client_address("172.20.0.5", "198.51.100.1", "172.16.0.0/12", out, sizeof(out));
     assert_string_equal(out, "198.51.100.1");
-    sub_client_address("172.32.0.5", "198.51.100.1", "172.16.0.0/12", out, sizeof(out));
+    api_sub_client_address("172.32.0.5", "198.51.100.1", "172.16.0.0/12", out, sizeof(out));
     assert_string_equal(out, "172.32.0.5");
-    sub_client_address("192.0.2.1", "198.51.100.1", "", out, sizeof(out));
+    api_sub_client_address("192.0.2.1", "198.51.100.1", "", out, sizeof(out));
     assert_string_equal(out, "192.0.2.1");
 }
 
@@ -74,11 +74,11 @@ static void a_long_header_does_not_hide_the_last_hop(void **state)
 static void ipv6_entries_match_exactly(void **state)
 {
     char out[64];
-    sub_client_address("::1", "2001:db8::7", "127.0.0.0/8,::1", out, sizeof(out));
+    api_sub_client_address("::1", "2001:db8::7", "127.0.0.0/8,::1", out, sizeof(out));
     assert_string_equal(out, "2001:db8::7");
-    sub_client_address("0:0::1", "2001:db8::7", "127.0.0.0/8,::1", out, sizeof(out));
+    api_sub_client_address("0:0::1", "2001:db8::7", "127.0.0.0/8,::1", out, sizeof(out));
     assert_string_equal(out, "2001:db8::7"); /* the same address, written otherwise */
-    sub_client_address("::2", "2001:db8::7", "127.0.0.0/8,::1", out, sizeof(out));
+    api_sub_client_address("::2", "2001:db8::7", "127.0.0.0/8,::1", out, sizeof(out));
     assert_string_equal(out, "::2");
 }
 

@@ -64,7 +64,7 @@ static void renders_what_was_asked(void **state)
                 .source = "cache",
                 .kind = ANS_HIT};
     size_t len;
-    char *s = doc_render(&cfg, &a, &len);
+    char *s = api_doc_render(&cfg, &a, &len);
     json_t *d = json_loads(s, 0, NULL);
     assert_non_null(d);
     assert_string_equal(json_string_value(json_object_get(json_object_get(d, "location"), "name")),
@@ -96,7 +96,7 @@ static void stale_after_the_ttl(void **state)
                 .now_ms = 601000,
                 .source = "database",
                 .kind = ANS_STALE};
-    char *s = doc_render(&cfg, &a, NULL);
+    char *s = api_doc_render(&cfg, &a, NULL);
     json_t *d = json_loads(s, 0, NULL);
     json_t *fr = json_object_get(d, "freshness");
     assert_string_equal(json_string_value(json_object_get(fr, "state")), "stale");
@@ -133,7 +133,7 @@ static nb_record with_hours(const char *tz, int utc_offset_s, int64_t start_ms, 
 static json_t *render(const answer *a)
 {
     api_config cfg = {.fresh_ttl_s = 600};
-    char *s = doc_render(&cfg, a, NULL);
+    char *s = api_doc_render(&cfg, a, NULL);
     assert_non_null(s);
     json_t *d = json_loads(s, 0, NULL);
     free(s);
@@ -278,15 +278,15 @@ static void the_variant_moves_with_the_hour(void **state)
     nb_record r = with_hours("UTC", 0, T_2026_11_25, 48);
     answer a = {.rec = &r, .days = 7, .hours = 48, .now_ms = T_2026_11_25 + 5 * 60000};
     char v1[DOC_VARIANT_MAX], v2[DOC_VARIANT_MAX], v3[DOC_VARIANT_MAX];
-    doc_variant(&a, v1);
+    api_doc_variant(&a, v1);
     a.now_ms += 50 * 60000; /* same hour */
-    doc_variant(&a, v2);
+    api_doc_variant(&a, v2);
     assert_string_equal(v1, v2);
     a.now_ms += 10 * 60000; /* the next hour */
-    doc_variant(&a, v3);
+    api_doc_variant(&a, v3);
     assert_string_not_equal(v2, v3);
     a.units = NB_UNITS_IMPERIAL;
-    doc_variant(&a, v2);
+    api_doc_variant(&a, v2);
     assert_string_not_equal(v2, v3);
 }
 

@@ -43,7 +43,7 @@ static void probe_init(probe *p, int64_t wait_ms)
 
 static fl_result *record(double t, int64_t fetched)
 {
-    fl_result *r = fl_result_new(FL_RECORD);
+    fl_result *r = api_fl_result_new(FL_RECORD);
     r->rec->rec.current.temperature = t;
     r->rec->rec.fetched_at_ms = fetched;
     return r;
@@ -60,168 +60,168 @@ static void wait_for(atomic_int *v, int want)
 
 static void one_fetch_many_waiters_one_result(void **state)
 {
-    flights *f = flights_new(100, 100);
+    flights *f = api_fl_new(100, 100);
     probe a, b;
     probe_init(&a, 10000);
     probe_init(&b, 10000);
-    assert_int_equal(flights_join(f, "w:1", &a.w, true, NULL), FL_STARTED); /* a does the work */
-    assert_int_equal(flights_join(f, "w:1", &b.w, true, NULL), FL_RUNNING); /* b waits */
-    assert_int_equal(flights_running(f), 1);
-    assert_int_equal(flights_waiters(f), 1);
+    assert_int_equal(api_fl_join(f, "w:1", &a.w, true, NULL), FL_STARTED); /* a does the work */
+    assert_int_equal(api_fl_join(f, "w:1", &b.w, true, NULL), FL_RUNNING); /* b waits */
+    assert_int_equal(api_fl_running(f), 1);
+    assert_int_equal(api_fl_waiters(f), 1);
     fl_result *r = record(7.5, 100);
-    flights_complete(f, "w:1", r, 60000);
+    api_fl_complete(f, "w:1", r, 60000);
     assert_int_equal(a.calls, 0);
     assert_int_equal(b.calls, 1);
     assert_ptr_equal(atomic_load(&b.got), r); /* the same result, not a copy */
-    assert_int_equal(flights_running(f), 0);
-    assert_int_equal(flights_done(f), 1);
-    assert_int_equal(flights_waiters(f), 0);
+    assert_int_equal(api_fl_running(f), 0);
+    assert_int_equal(api_fl_done(f), 1);
+    assert_int_equal(api_fl_waiters(f), 0);
     /* Kept: a later join gets the same result without starting a fetch. */
     fl_result *out = NULL;
-    assert_int_equal(flights_join(f, "w:1", NULL, true, &out), FL_DONE);
+    assert_int_equal(api_fl_join(f, "w:1", NULL, true, &out), FL_DONE);
     assert_ptr_equal(out, r);
-    fl_result_unref(out);
-    fl_result_unref(b.w.res);
-    fl_result_unref(r);
+    api_fl_result_unref(out);
+    api_fl_result_unref(b.w.res);
+    api_fl_result_unref(r);
     /* Forgotten once persistence has it. */
-    flights_forget(f, "w:1", 99); /* another record: kept */
-    assert_int_equal(flights_join(f, "w:1", NULL, false, NULL), FL_DONE);
-    flights_forget(f, "w:1", 100);
-    assert_int_equal(flights_join(f, "w:1", NULL, false, NULL), FL_NONE);
-    assert_int_equal(flights_done(f), 0);
-    flights_free(f);
+    api_fl_forget(f, "w:1", 99); /* another record: kept */
+    assert_int_equal(api_fl_join(f, "w:1", NULL, false, NULL), FL_DONE);
+    api_fl_forget(f, "w:1", 100);
+    assert_int_equal(api_fl_join(f, "w:1", NULL, false, NULL), FL_NONE);
+    assert_int_equal(api_fl_done(f), 0);
+    api_fl_free(f);
 }
 
 static void deadline_resumes_the_waiter_alone(void **state)
 {
-    flights *f = flights_new(100, 100);
+    flights *f = api_fl_new(100, 100);
     probe late, patient;
     probe_init(&late, 50);
     probe_init(&patient, 10000);
-    assert_int_equal(flights_join(f, "w:2", NULL, true, NULL), FL_STARTED);
-    assert_int_equal(flights_join(f, "w:2", &late.w, false, NULL), FL_RUNNING);
-    assert_int_equal(flights_join(f, "w:2", &patient.w, false, NULL), FL_RUNNING);
+    assert_int_equal(api_fl_join(f, "w:2", NULL, true, NULL), FL_STARTED);
+    assert_int_equal(api_fl_join(f, "w:2", &late.w, false, NULL), FL_RUNNING);
+    assert_int_equal(api_fl_join(f, "w:2", &patient.w, false, NULL), FL_RUNNING);
     wait_for(&late.calls, 1);
     assert_int_equal(late.calls, 1);
     assert_true(late.timed_out);
     assert_int_equal(patient.calls, 0);
     fl_result *r = record(1.0, 5);
-    flights_complete(f, "w:2", r, 0); /* not kept */
-    fl_result_unref(r);
+    api_fl_complete(f, "w:2", r, 0); /* not kept */
+    api_fl_result_unref(r);
     assert_int_equal(late.calls, 1); /* never twice */
     assert_int_equal(patient.calls, 1);
     assert_false(patient.timed_out);
-    fl_result_unref(patient.w.res);
-    assert_int_equal(flights_join(f, "w:2", NULL, false, NULL), FL_NONE);
-    flights_free(f);
+    api_fl_result_unref(patient.w.res);
+    assert_int_equal(api_fl_join(f, "w:2", NULL, false, NULL), FL_NONE);
+    api_fl_free(f);
 }
 
 /* Completion and deadlines racing: every waiter is resumed exactly once. */
 static void completion_and_deadline_race_exactly_once(void **state)
 {
     enum { N = 400 };
-    flights *f = flights_new(100, N);
+    flights *f = api_fl_new(100, N);
     for (int round = 0; round < 5; round++) {
         probe *p = calloc(N, sizeof(*p));
-        assert_int_equal(flights_join(f, "w:race", NULL, true, NULL), FL_STARTED);
+        assert_int_equal(api_fl_join(f, "w:race", NULL, true, NULL), FL_STARTED);
         for (int i = 0; i < N; i++) {
             probe_init(&p[i], i % 3); /* 0, 1 and 2 ms: due while we complete */
-            assert_int_equal(flights_join(f, "w:race", &p[i].w, false, NULL), FL_RUNNING);
+            assert_int_equal(api_fl_join(f, "w:race", &p[i].w, false, NULL), FL_RUNNING);
         }
         struct timespec ts = {0, 1000000L};
         nanosleep(&ts, NULL);
         fl_result *r = record(2.0, 1);
-        flights_complete(f, "w:race", r, 0);
-        fl_result_unref(r);
+        api_fl_complete(f, "w:race", r, 0);
+        api_fl_result_unref(r);
         for (int i = 0; i < N; i++) {
             wait_for(&p[i].calls, 1);
             assert_int_equal(atomic_load(&p[i].calls), 1);
             assert_true(atomic_load(&p[i].timed_out) != (atomic_load(&p[i].got) != NULL));
-            fl_result_unref(p[i].w.res);
+            api_fl_result_unref(p[i].w.res);
         }
-        assert_int_equal(flights_waiters(f), 0);
+        assert_int_equal(api_fl_waiters(f), 0);
         free(p);
     }
-    flights_free(f);
+    api_fl_free(f);
 }
 
 static void kept_results_leave_at_their_keep_time(void **state)
 {
-    flights *f = flights_new(100, 100);
-    assert_int_equal(flights_join(f, "w:bad", NULL, true, NULL), FL_STARTED);
-    fl_result *err = fl_result_error(NB_ERR_UPSTREAM, 5, "upstream answered 500");
-    flights_complete(f, "w:bad", err, 50); /* a failure: held briefly */
-    fl_result_unref(err);
-    assert_int_equal(flights_done(f), 1);
+    flights *f = api_fl_new(100, 100);
+    assert_int_equal(api_fl_join(f, "w:bad", NULL, true, NULL), FL_STARTED);
+    fl_result *err = api_fl_result_error(NB_ERR_UPSTREAM, 5, "upstream answered 500");
+    api_fl_complete(f, "w:bad", err, 50); /* a failure: held briefly */
+    api_fl_result_unref(err);
+    assert_int_equal(api_fl_done(f), 1);
     int64_t until = nb_mono_ms() + 2000;
-    while (flights_done(f) > 0 && nb_mono_ms() < until) {
+    while (api_fl_done(f) > 0 && nb_mono_ms() < until) {
         struct timespec ts = {0, 5 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    assert_int_equal(flights_done(f), 0); /* gone by the timer, not by a later join */
-    flights_free(f);
+    assert_int_equal(api_fl_done(f), 0); /* gone by the timer, not by a later join */
+    api_fl_free(f);
 }
 
 static void bounds_refuse_joins(void **state)
 {
-    flights *f = flights_new(2, 1);
-    assert_int_equal(flights_join(f, "a", NULL, true, NULL), FL_STARTED);
-    assert_int_equal(flights_join(f, "b", NULL, true, NULL), FL_STARTED);
-    assert_int_equal(flights_join(f, "c", NULL, true, NULL), FL_FULL); /* all running */
+    flights *f = api_fl_new(2, 1);
+    assert_int_equal(api_fl_join(f, "a", NULL, true, NULL), FL_STARTED);
+    assert_int_equal(api_fl_join(f, "b", NULL, true, NULL), FL_STARTED);
+    assert_int_equal(api_fl_join(f, "c", NULL, true, NULL), FL_FULL); /* all running */
     probe p, q;
     probe_init(&p, 10000);
     probe_init(&q, 10000);
-    assert_int_equal(flights_join(f, "a", &p.w, false, NULL), FL_RUNNING);
-    assert_int_equal(flights_join(f, "a", &q.w, false, NULL), FL_FULL); /* waiters */
+    assert_int_equal(api_fl_join(f, "a", &p.w, false, NULL), FL_RUNNING);
+    assert_int_equal(api_fl_join(f, "a", &q.w, false, NULL), FL_FULL); /* waiters */
     fl_result *r = record(1, 1);
-    flights_put(f, "c", r, 60000); /* full of running entries: not kept */
-    assert_int_equal(flights_join(f, "c", NULL, false, NULL), FL_NONE);
-    flights_complete(f, "a", r, 60000);
-    flights_complete(f, "b", r, 30000);
+    api_fl_put(f, "c", r, 60000); /* full of running entries: not kept */
+    assert_int_equal(api_fl_join(f, "c", NULL, false, NULL), FL_NONE);
+    api_fl_complete(f, "a", r, 60000);
+    api_fl_complete(f, "b", r, 30000);
     /* Full of kept results: a new entry takes the place of the one due first. */
-    assert_int_equal(flights_join(f, "c", NULL, true, NULL), FL_STARTED);
-    assert_int_equal(flights_join(f, "b", NULL, false, NULL), FL_NONE);
-    assert_int_equal(flights_join(f, "a", NULL, false, NULL), FL_DONE);
-    flights_complete(f, "c", r, 0);
-    fl_result_unref(p.w.res);
-    fl_result_unref(r);
+    assert_int_equal(api_fl_join(f, "c", NULL, true, NULL), FL_STARTED);
+    assert_int_equal(api_fl_join(f, "b", NULL, false, NULL), FL_NONE);
+    assert_int_equal(api_fl_join(f, "a", NULL, false, NULL), FL_DONE);
+    api_fl_complete(f, "c", r, 0);
+    api_fl_result_unref(p.w.res);
+    api_fl_result_unref(r);
     assert_int_equal(q.calls, 0);
-    flights_free(f);
+    api_fl_free(f);
 }
 
 static void stop_resumes_the_still_waiting(void **state)
 {
-    flights *f = flights_new(100, 100);
+    flights *f = api_fl_new(100, 100);
     probe p, q;
     probe_init(&p, 60000);
     probe_init(&q, 60000);
-    assert_int_equal(flights_join(f, "g:x", NULL, true, NULL), FL_STARTED);
-    assert_int_equal(flights_join(f, "g:x", &p.w, false, NULL), FL_RUNNING);
-    flights_stop(f);
+    assert_int_equal(api_fl_join(f, "g:x", NULL, true, NULL), FL_STARTED);
+    assert_int_equal(api_fl_join(f, "g:x", &p.w, false, NULL), FL_RUNNING);
+    api_fl_stop(f);
     assert_int_equal(p.calls, 1);
     assert_true(p.timed_out);
-    assert_int_equal(flights_join(f, "g:x", &q.w, false, NULL), FL_FULL); /* stopped */
+    assert_int_equal(api_fl_join(f, "g:x", &q.w, false, NULL), FL_FULL); /* stopped */
     fl_result *r = record(1, 1);
-    flights_complete(f, "g:x", r, 1000); /* completing after stop is harmless */
-    fl_result_unref(r);
+    api_fl_complete(f, "g:x", r, 1000); /* completing after stop is harmless */
+    api_fl_result_unref(r);
     assert_int_equal(q.calls, 0);
-    flights_free(f);
+    api_fl_free(f);
 }
 
 static void put_stores_a_result_without_a_fetch(void **state)
 {
-    flights *f = flights_new(100, 100);
-    fl_result *r = fl_result_new(FL_PLACE);
+    flights *f = api_fl_new(100, 100);
+    fl_result *r = api_fl_result_new(FL_PLACE);
     r->geo->found = true;
-    flights_put(f, "g:berlin", r, 60000);
+    api_fl_put(f, "g:berlin", r, 60000);
     fl_result *out = NULL;
-    assert_int_equal(flights_join(f, "g:berlin", NULL, true, &out), FL_DONE);
+    assert_int_equal(api_fl_join(f, "g:berlin", NULL, true, &out), FL_DONE);
     assert_true(out->geo->found);
-    fl_result_unref(out);
-    flights_put(f, "g:old", r, 0); /* nothing to keep */
-    assert_int_equal(flights_join(f, "g:old", NULL, false, NULL), FL_NONE);
-    fl_result_unref(r);
-    flights_free(f);
+    api_fl_result_unref(out);
+    api_fl_put(f, "g:old", r, 0); /* nothing to keep */
+    assert_int_equal(api_fl_join(f, "g:old", NULL, false, NULL), FL_NONE);
+    api_fl_result_unref(r);
+    api_fl_free(f);
 }
 
 int main(void)

@@ -28,8 +28,8 @@ static void forecast_becomes_a_record(void **state)
 {
     nb_record r;
     const char *why = NULL;
-    assert_int_equal(om_parse_forecast(forecast, strlen(forecast), "52.52,13.41", 1000, &r, &why),
-                     NB_OK);
+    assert_int_equal(
+        api_om_parse_forecast(forecast, strlen(forecast), "52.52,13.41", 1000, &r, &why), NB_OK);
     assert_string_equal(r.key, "52.52,13.41");
     assert_true(fabs(r.longitude - 13.41) < 1e-9); /* the key's grid point, not 13.419998 */
     assert_string_equal(r.timezone, "Europe/Berlin");
@@ -67,7 +67,7 @@ static void hourly_series_becomes_arrays(void **state)
 {
     nb_record r;
     const char *why = NULL;
-    if (om_parse_forecast(hourly, strlen(hourly), "52.52,13.41", 1000, &r, &why) != NB_OK)
+    if (api_om_parse_forecast(hourly, strlen(hourly), "52.52,13.41", 1000, &r, &why) != NB_OK)
         fail_msg("%s", why);
     assert_int_equal(r.hourly.n, 4);
     /* 2026-10-24T00:00 at UTC+2 */
@@ -98,15 +98,15 @@ static void hourly_quirks(void **state)
     const char *why = NULL;
     /* a label out of step ends the series there */
     const char *gap = hourly_with("\"2026-10-24T02:00\"", "\"2026-10-24T05:00\"");
-    assert_int_equal(om_parse_forecast(gap, strlen(gap), "52.52,13.41", 1, &r, &why), NB_OK);
+    assert_int_equal(api_om_parse_forecast(gap, strlen(gap), "52.52,13.41", 1, &r, &why), NB_OK);
     assert_int_equal(r.hourly.n, 2);
     /* a variable the answer lacks is all missing */
     const char *no_gusts = hourly_with("\"wind_gusts_10m\"", "\"wind_gusts_100m\"");
-    assert_int_equal(om_parse_forecast(no_gusts, strlen(no_gusts), "52.52,13.41", 1, &r, &why),
+    assert_int_equal(api_om_parse_forecast(no_gusts, strlen(no_gusts), "52.52,13.41", 1, &r, &why),
                      NB_OK);
     assert_true(isnan(r.hourly.wind_gusts[0]) && isnan(r.hourly.wind_gusts[3]));
     /* no hourly section: a record without hourly data */
-    assert_int_equal(om_parse_forecast(forecast, strlen(forecast), "52.52,13.41", 1, &r, &why),
+    assert_int_equal(api_om_parse_forecast(forecast, strlen(forecast), "52.52,13.41", 1, &r, &why),
                      NB_OK);
     assert_int_equal(r.hourly.n, 0);
     static const char *const bad[][2] = {
@@ -119,7 +119,7 @@ static void hourly_quirks(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *body = hourly_with(bad[i][0], bad[i][1]);
         why = NULL;
-        assert_int_not_equal(om_parse_forecast(body, strlen(body), "52.52,13.41", 1, &r, &why),
+        assert_int_not_equal(api_om_parse_forecast(body, strlen(body), "52.52,13.41", 1, &r, &why),
                              NB_OK);
         assert_non_null(why);
     }
@@ -129,7 +129,8 @@ static void the_url_asks_for_the_hourly_series(void **state)
 {
     nb_buf b;
     nb_buf_init(&b, 4096);
-    assert_int_equal(om_forecast_url(&b, "http://x/v1/forecast", 52.52, 13.41, 16, "auto"), NB_OK);
+    assert_int_equal(api_om_forecast_url(&b, "http://x/v1/forecast", 52.52, 13.41, 16, "auto"),
+                     NB_OK);
     assert_non_null(strstr(nb_buf_str(&b),
                            "&hourly=temperature_2m,apparent_temperature,precipitation_probability,"
                            "precipitation,weather_code,wind_speed_10m,wind_gusts_10m,is_day&"));
@@ -160,8 +161,8 @@ static void broken_forecasts_are_refused(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         nb_record r;
         const char *why = NULL;
-        assert_int_not_equal(om_parse_forecast(bad[i], strlen(bad[i]), "52.52,13.41", 1, &r, &why),
-                             NB_OK);
+        assert_int_not_equal(
+            api_om_parse_forecast(bad[i], strlen(bad[i]), "52.52,13.41", 1, &r, &why), NB_OK);
         assert_non_null(why);
     }
 }
@@ -176,16 +177,16 @@ static void geocoding_results_and_none(void **state)
     nb_place p;
     bool ok;
     const char *why = NULL;
-    assert_int_equal(om_parse_geocoding(found, strlen(found), &p, &ok, &why), NB_OK);
+    assert_int_equal(api_om_parse_geocoding(found, strlen(found), &p, &ok, &why), NB_OK);
     assert_true(ok);
     assert_string_equal(p.name, "Berlin");
     assert_int_equal(p.id, 2950159);
     assert_true(isnan(p.elevation)); /* omitted by the geocoder */
     assert_int_equal(p.population, 0);
     static const char none[] = "{\"generationtime_ms\":0.1}";
-    assert_int_equal(om_parse_geocoding(none, strlen(none), &p, &ok, &why), NB_OK);
+    assert_int_equal(api_om_parse_geocoding(none, strlen(none), &p, &ok, &why), NB_OK);
     assert_false(ok);
-    assert_int_not_equal(om_parse_geocoding("{\"results\":5}", 13, &p, &ok, &why), NB_OK);
+    assert_int_not_equal(api_om_parse_geocoding("{\"results\":5}", 13, &p, &ok, &why), NB_OK);
 }
 
 /* Found by fuzz_om_geocoding: a place with an absurd elevation made a
@@ -199,7 +200,7 @@ static void absurd_elevation_is_dropped_not_stored(void **state)
     nb_geo_entry g = {.query = "london", .found = true, .resolved_at_ms = 1795478749000LL}, back;
     bool found;
     const char *why = NULL;
-    assert_int_equal(om_parse_geocoding(body, strlen(body), &g.place, &found, &why), NB_OK);
+    assert_int_equal(api_om_parse_geocoding(body, strlen(body), &g.place, &found, &why), NB_OK);
     assert_true(found);
     assert_true(isnan(g.place.elevation));
     size_t len;
@@ -212,19 +213,19 @@ static void urls_and_reasons(void **state)
 {
     nb_buf b;
     nb_buf_init(&b, 4096);
-    assert_int_equal(om_forecast_url(&b, "http://h/v1/forecast", -33.87, 151.21, 16, "auto"),
+    assert_int_equal(api_om_forecast_url(&b, "http://h/v1/forecast", -33.87, 151.21, 16, "auto"),
                      NB_OK);
     assert_non_null(strstr(nb_buf_str(&b), "latitude=-33.87&longitude=151.21"));
     assert_non_null(strstr(nb_buf_str(&b), "timezone=auto&forecast_days=16"));
     nb_buf_reset(&b);
-    assert_int_equal(om_geocoding_url(&b, "http://h/v1/search", "são paulo"), NB_OK);
+    assert_int_equal(api_om_geocoding_url(&b, "http://h/v1/search", "são paulo"), NB_OK);
     assert_non_null(strstr(nb_buf_str(&b), "name=s%C3%A3o%20paulo&count=1"));
     nb_buf_release(&b);
     char reason[64];
     const char *body = "{\"reason\":\"Minutely API request limit exceeded.\",\"error\":true}";
-    om_error_reason(body, strlen(body), reason, sizeof(reason));
+    api_om_error_reason(body, strlen(body), reason, sizeof(reason));
     assert_string_equal(reason, "Minutely API request limit exceeded.");
-    om_error_reason("<html>", 6, reason, sizeof(reason));
+    api_om_error_reason("<html>", 6, reason, sizeof(reason));
     assert_string_equal(reason, "");
 }
 
@@ -234,21 +235,23 @@ static void what_a_call_costs(void **state)
     const char *base = "https://api.open-meteo.com/v1/forecast?latitude=1&longitude=2";
     char url[1024];
     snprintf(url, sizeof(url), "%s&current=temperature_2m,weather_code&forecast_days=7", base);
-    assert_true(fabs(om_url_cost(url) - 1.0) < 1e-9);
+    assert_true(fabs(api_om_url_cost(url) - 1.0) < 1e-9);
     snprintf(url, sizeof(url), "%s&current=a,b,c,d,e&daily=f,g,h,i,j,k,l,m,n,o&forecast_days=7",
              base);
-    assert_true(fabs(om_url_cost(url) - 1.5) < 1e-9); /* 15 variables */
+    assert_true(fabs(api_om_url_cost(url) - 1.5) < 1e-9); /* 15 variables */
     snprintf(url, sizeof(url), "%s&daily=a&forecast_days=14&past_days=14", base);
-    assert_true(fabs(om_url_cost(url) - 2.0) < 1e-9); /* 4 weeks */
+    assert_true(fabs(api_om_url_cost(url) - 2.0) < 1e-9); /* 4 weeks */
     snprintf(url, sizeof(url), "%s&hourly=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t&forecast_days=16",
              base);
-    assert_true(fabs(om_url_cost(url) - 2.0 * 16.0 / 14.0) < 1e-9);
-    assert_true(om_url_cost("https://geocoding-api.open-meteo.com/v1/search?name=Berlin") == 1.0);
+    assert_true(fabs(api_om_url_cost(url) - 2.0 * 16.0 / 14.0) < 1e-9);
+    assert_true(api_om_url_cost("https://geocoding-api.open-meteo.com/v1/search?name=Berlin") ==
+                1.0);
     /* What the api asks today: its own URL builder's variables and days. */
     nb_buf u;
     nb_buf_init(&u, 4096);
-    assert_int_equal(om_forecast_url(&u, "http://x/v1/forecast", 52.52, 13.41, 16, "auto"), NB_OK);
-    double c = om_url_cost(nb_buf_str(&u));
+    assert_int_equal(api_om_forecast_url(&u, "http://x/v1/forecast", 52.52, 13.41, 16, "auto"),
+                     NB_OK);
+    double c = api_om_url_cost(nb_buf_str(&u));
     assert_true(c > 1.0 && c < 10.0);
     nb_buf_release(&u);
 }

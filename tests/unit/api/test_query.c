@@ -15,7 +15,7 @@ static void refused(const query_args *in, const char *why)
 {
     query q;
     char reason[256];
-    assert_int_equal(query_parse(in, &q, reason, sizeof(reason)), NB_ERR_INVALID);
+    assert_int_equal(api_query_parse(in, &q, reason, sizeof(reason)), NB_ERR_INVALID);
     assert_string_equal(reason, why);
 }
 
@@ -23,7 +23,7 @@ static query parsed(const query_args *in)
 {
     query q;
     char reason[256] = "";
-    nb_err e = query_parse(in, &q, reason, sizeof(reason));
+    nb_err e = api_query_parse(in, &q, reason, sizeof(reason));
     if (e != NB_OK) fail_msg("refused: %s", reason);
     return q;
 }
@@ -134,7 +134,7 @@ static void a_short_reason_buffer_is_not_overrun(void **state)
 {
     query q;
     char why[8];
-    assert_int_equal(query_parse(&(query_args){0}, &q, why, sizeof(why)), NB_ERR_INVALID);
+    assert_int_equal(api_query_parse(&(query_args){0}, &q, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why, "missing");
 }
 

@@ -36,7 +36,7 @@ static void sleep_ms(long ms)
 static relay *start(store_mem *m, broker_mem *b, const char *owner, long lease_ms, long poll_ms)
 {
     relay_opts o = {.owner = owner, .batch = 50, .lease_ms = lease_ms, .poll_ms = poll_ms};
-    relay *r = relay_new(store_mem_base(m), broker_mem_base(b), &o);
+    relay *r = api_relay_new(store_mem_base(m), broker_mem_base(b), &o);
     assert_non_null(r);
     return r;
 }
@@ -61,9 +61,9 @@ static void events_are_acked_once_delivered(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(broker_mem_count_id(b, ids[i]), 1);
     assert_int_equal(store_mem_unsent(m), 0);
-    relay_free(r);
-    broker_free(broker_mem_base(b));
-    store_free(store_mem_base(m));
+    api_relay_free(r);
+    api_broker_free(broker_mem_base(b));
+    api_store_free(store_mem_base(m));
 }
 
 static void a_broker_outage_keeps_events_until_it_is_back(void **state)
@@ -83,9 +83,9 @@ static void a_broker_outage_keeps_events_until_it_is_back(void **state)
     WAIT_FOR(store_mem_acked(m) == 3, 10000);
     for (int i = 0; i < 3; i++)
         assert_true(broker_mem_count_id(b, ids[i]) >= 1);
-    relay_free(r);
-    broker_free(broker_mem_base(b));
-    store_free(store_mem_base(m));
+    api_relay_free(r);
+    api_broker_free(broker_mem_base(b));
+    api_store_free(store_mem_base(m));
 }
 
 static void stop_releases_claims_for_the_next_relay(void **state)
@@ -98,20 +98,20 @@ static void stop_releases_claims_for_the_next_relay(void **state)
     relay *r = start(m, down, "first", 60000, 50);
     WAIT_FOR(store_mem_claimed_by(m, "first") == 3, 5000);
     int64_t t0 = nb_mono_ms();
-    relay_stop(r, nb_mono_ms() + 200, 500);
-    relay_join(r);
+    api_relay_stop(r, nb_mono_ms() + 200, 500);
+    api_relay_join(r);
     assert_true(nb_mono_ms() - t0 < 2000); /* bounded, not the 30 s message timeout */
     assert_int_equal(store_mem_claimed_by(m, "first"), 0);
     assert_int_equal(store_mem_unsent(m), 3);
-    relay_free(r);
-    broker_free(broker_mem_base(down));
+    api_relay_free(r);
+    api_broker_free(broker_mem_base(down));
     /* The next relay takes them at once: no lease to wait for. */
     broker_mem *up = broker_mem_new(30000);
     relay *next = start(m, up, "second", 60000, 50);
     WAIT_FOR(store_mem_acked(m) == 3, 3000);
-    relay_free(next);
-    broker_free(broker_mem_base(up));
-    store_free(store_mem_base(m));
+    api_relay_free(next);
+    api_broker_free(broker_mem_base(up));
+    api_store_free(store_mem_base(m));
 }
 
 static void a_dead_relays_claims_end_with_their_lease(void **state)
@@ -122,9 +122,10 @@ static void a_dead_relays_claims_end_with_their_lease(void **state)
     /* A relay that claimed and died (SIGKILL): nobody releases. */
     outbox_event *evs;
     size_t n;
-    assert_int_equal(store_claim(store_mem_base(m), "dead", 10, 1000, 0, &evs, &n, NULL), NB_OK);
+    assert_int_equal(api_store_claim(store_mem_base(m), "dead", 10, 1000, 0, &evs, &n, NULL),
+                     NB_OK);
     assert_int_equal(n, 4);
-    outbox_events_free(evs, n);
+    api_outbox_events_free(evs, n);
     broker_mem *b = broker_mem_new(1000);
     int64_t t0 = nb_mono_ms();
     relay *r = start(m, b, "alive", 2000, 50);
@@ -132,9 +133,9 @@ static void a_dead_relays_claims_end_with_their_lease(void **state)
     assert_true(nb_mono_ms() - t0 >= 900); /* not before the lease ended */
     for (int i = 0; i < 4; i++)
         assert_int_equal(broker_mem_count_id(b, ids[i]), 1);
-    relay_free(r);
-    broker_free(broker_mem_base(b));
-    store_free(store_mem_base(m));
+    api_relay_free(r);
+    api_broker_free(broker_mem_base(b));
+    api_store_free(store_mem_base(m));
 }
 
 static void two_relays_deliver_every_event(void **state)
@@ -147,8 +148,8 @@ static void two_relays_deliver_every_event(void **state)
     static char ids[N][40];
     for (int i = 0; i < N; i += 10) { /* arriving over time */
         add_events(m, 10, ids + i);
-        relay_wake(r1);
-        relay_wake(r2);
+        api_relay_wake(r1);
+        api_relay_wake(r2);
         sleep_ms(2);
     }
     WAIT_FOR(store_mem_acked(m) == N, 10000);
@@ -159,11 +160,11 @@ static void two_relays_deliver_every_event(void **state)
         dup += c - 1;
     }
     assert_int_equal(dup, 0); /* claims are exclusive while they hold */
-    relay_free(r1);
-    relay_free(r2);
-    broker_free(broker_mem_base(b2));
-    broker_free(broker_mem_base(b));
-    store_free(store_mem_base(m));
+    api_relay_free(r1);
+    api_relay_free(r2);
+    api_broker_free(broker_mem_base(b2));
+    api_broker_free(broker_mem_base(b));
+    api_store_free(store_mem_base(m));
 }
 
 static void persistence_down_delays_nothing_is_lost(void **state)
@@ -178,9 +179,9 @@ static void persistence_down_delays_nothing_is_lost(void **state)
     assert_int_equal(broker_mem_delivered(b), 0);
     store_mem_outbox_down(m, false);
     WAIT_FOR(store_mem_acked(m) == 2, 10000); /* backoff is capped at 5 s */
-    relay_free(r);
-    broker_free(broker_mem_base(b));
-    store_free(store_mem_base(m));
+    api_relay_free(r);
+    api_broker_free(broker_mem_base(b));
+    api_store_free(store_mem_base(m));
 }
 
 int main(void)

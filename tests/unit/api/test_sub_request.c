@@ -15,7 +15,7 @@
 
 static nb_err parse(const char *body, sub_request *out, char *why)
 {
-    return sub_request_parse(body, strlen(body), out, why, 256);
+    return api_sub_request_parse(body, strlen(body), out, why, 256);
 }
 
 static void a_place_by_name_is_normalised_and_kept_as_given(void **state)
@@ -85,7 +85,8 @@ static void a_bad_body_is_refused_with_a_utf8_reason(void **state)
     char why[256];
     const char bad[] = "{\"email\\u2\xc3\xbc"
                        "02\":1}"; /* an escape cut by ü */
-    assert_int_equal(sub_request_parse(bad, sizeof(bad) - 1, &q, why, sizeof(why)), NB_ERR_INVALID);
+    assert_int_equal(api_sub_request_parse(bad, sizeof(bad) - 1, &q, why, sizeof(why)),
+                     NB_ERR_INVALID);
     assert_true(strncmp(why, "the body must be a JSON object (", 32) == 0);
     assert_true(nb_utf8_valid(why, strlen(why)));
 }
@@ -93,19 +94,19 @@ static void a_bad_body_is_refused_with_a_utf8_reason(void **state)
 static void tokens_come_from_the_query_or_the_body(void **state)
 {
     char t[SUB_TOKEN_MAX + 1];
-    assert_true(sub_token_read("abcdefghijklmnop_-09", NULL, 0, t));
+    assert_true(api_sub_token_read("abcdefghijklmnop_-09", NULL, 0, t));
     assert_string_equal(t, "abcdefghijklmnop_-09");
     const char *body = "{\"token\":\"ABCDEFGHIJKLMNOPQRST\"}";
-    assert_true(sub_token_read(NULL, body, strlen(body), t));
+    assert_true(api_sub_token_read(NULL, body, strlen(body), t));
     assert_string_equal(t, "ABCDEFGHIJKLMNOPQRST");
-    assert_false(sub_token_read("short", body, strlen(body), t)); /* the query wins */
-    assert_false(sub_token_read("abcdefghijklmnop=", NULL, 0, t));
-    assert_false(sub_token_read(NULL, "{\"token\":1}", 11, t));
-    assert_false(sub_token_read(NULL, NULL, 0, t));
+    assert_false(api_sub_token_read("short", body, strlen(body), t)); /* the query wins */
+    assert_false(api_sub_token_read("abcdefghijklmnop=", NULL, 0, t));
+    assert_false(api_sub_token_read(NULL, "{\"token\":1}", 11, t));
+    assert_false(api_sub_token_read(NULL, NULL, 0, t));
     char longer[SUB_TOKEN_MAX + 2];
     memset(longer, 'a', sizeof(longer) - 1);
     longer[sizeof(longer) - 1] = '\0';
-    assert_false(sub_token_read(longer, NULL, 0, t));
+    assert_false(api_sub_token_read(longer, NULL, 0, t));
 }
 
 static void place_names_are_cut_between_characters(void **state)
@@ -114,17 +115,17 @@ static void place_names_are_cut_between_characters(void **state)
     snprintf(p.name, sizeof(p.name), "Berlin");
     snprintf(p.country, sizeof(p.country), "Germany");
     char out[SUB_NAME_MAX + 1];
-    sub_place_name(&p, out);
+    api_sub_place_name(&p, out);
     assert_string_equal(out, "Berlin, Germany");
     p.country[0] = '\0';
-    sub_place_name(&p, out);
+    api_sub_place_name(&p, out);
     assert_string_equal(out, "Berlin");
     /* 63 two-byte characters: 126 bytes, cut to at most 100 — never inside one. */
     p.name[0] = '\0';
     for (int i = 0; i < 63; i++)
         strcat(p.name, "ü");
     snprintf(p.country, sizeof(p.country), "Österreich");
-    sub_place_name(&p, out);
+    api_sub_place_name(&p, out);
     assert_true(nb_utf8_valid(out, strlen(out)));
     assert_true(strlen(out) <= SUB_NAME_MAX);
     assert_non_null(strstr(out, ", Österreich"));

@@ -48,17 +48,17 @@ static void start(const char *const *extra)
     um = upstream_mem_new();
     upstream_mem_place(um, "berlin", "Berlin", 52.5244, 13.4105);
     app_clients c = {.st = store_mem_base(sm), .up = upstream_mem_base(um), .br = NULL};
-    svc = app_new(&cfg, &c);
+    svc = api_app_new(&cfg, &c);
     assert_non_null(svc);
-    assert_int_equal(app_start(svc), NB_OK);
-    snprintf(base, sizeof(base), "http://127.0.0.1:%d", app_port(svc));
+    assert_int_equal(api_app_start(svc), NB_OK);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", api_app_port(svc));
 }
 
 static void stop(void)
 {
-    app_free(svc);
-    upstream_free(upstream_mem_base(um));
-    store_free(store_mem_base(sm));
+    api_app_free(svc);
+    api_upstream_free(upstream_mem_base(um));
+    api_store_free(store_mem_base(sm));
 }
 
 static long request(const char *method, const char *path, const char *body,
@@ -298,7 +298,7 @@ static void persistence_refusals_are_passed_on(void **state)
     store_mem_subscriptions_answer(sm, 429, "1800");
     assert_int_equal(subscribe("{\"email\":\"jo@example.org\",\"lat\":1,\"lon\":2}", &r), 429);
     assert_string_equal(hdr(&r, "Retry-After"), "1800");
-    assert_true(has(&r, "\"error\":\"rate_limited\""));
+    assert_true(has(&r, "\"error\":\"too_many_requests\""));
     assert_true(has(&r, "refused by the test"));
     nb_httpc_resp_release(&r);
     store_mem_subscriptions_answer(sm, 500, NULL);
@@ -357,7 +357,7 @@ static void shutdown_answers_subscriptions_waiting_for_their_place(void **state)
     WAIT_FOR(upstream_mem_running(um) == 1);
     sleep_ms(100);
     double t0 = nb_mono_s();
-    app_stop(svc);
+    api_app_stop(svc);
     double took = nb_mono_s() - t0;
     join_all(N, t);
     assert_true(took < 4.0);
@@ -375,9 +375,9 @@ static void an_unreadable_trusted_proxies_list_stops_the_start(void **state)
     sm = store_mem_new();
     um = upstream_mem_new();
     app_clients c = {.st = store_mem_base(sm), .up = upstream_mem_base(um)};
-    assert_null(app_new(&cfg, &c));
-    upstream_free(upstream_mem_base(um));
-    store_free(store_mem_base(sm));
+    assert_null(api_app_new(&cfg, &c));
+    api_upstream_free(upstream_mem_base(um));
+    api_store_free(store_mem_base(sm));
 }
 
 int main(void)

@@ -50,18 +50,18 @@ static void start(const char *const *extra)
     bm = broker_mem_new(cfg.relay_lease_ms / 2);
     app_clients c = {
         .st = store_mem_base(sm), .up = upstream_mem_base(um), .br = broker_mem_base(bm)};
-    svc = app_new(&cfg, &c);
+    svc = api_app_new(&cfg, &c);
     assert_non_null(svc);
-    assert_int_equal(app_start(svc), NB_OK);
-    snprintf(base, sizeof(base), "http://127.0.0.1:%d", app_port(svc));
+    assert_int_equal(api_app_start(svc), NB_OK);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", api_app_port(svc));
 }
 
 static void stop(void)
 {
-    app_free(svc);
-    broker_free(broker_mem_base(bm));
-    upstream_free(upstream_mem_base(um));
-    store_free(store_mem_base(sm));
+    api_app_free(svc);
+    api_broker_free(broker_mem_base(bm));
+    api_upstream_free(upstream_mem_base(um));
+    api_store_free(store_mem_base(sm));
 }
 
 /* A second api replica on the same doubles (persistence, upstream, and its
@@ -75,16 +75,16 @@ static void start_replica(void)
     replica_bm = broker_mem_new_on(bm, cfg.relay_lease_ms / 2);
     app_clients c = {
         .st = store_mem_base(sm), .up = upstream_mem_base(um), .br = broker_mem_base(replica_bm)};
-    replica = app_new(&cfg, &c);
+    replica = api_app_new(&cfg, &c);
     assert_non_null(replica);
-    assert_int_equal(app_start(replica), NB_OK);
-    snprintf(replica_base, sizeof(replica_base), "http://127.0.0.1:%d", app_port(replica));
+    assert_int_equal(api_app_start(replica), NB_OK);
+    snprintf(replica_base, sizeof(replica_base), "http://127.0.0.1:%d", api_app_port(replica));
 }
 
 static void stop_replica(void)
 {
-    app_free(replica);
-    broker_free(broker_mem_base(replica_bm));
+    api_app_free(replica);
+    api_broker_free(broker_mem_base(replica_bm));
     replica = NULL;
     replica_bm = NULL;
 }
@@ -728,7 +728,7 @@ static void shutdown_drops_queued_fetches_and_is_bounded(void **state)
     WAIT_FOR(upstream_mem_running(um) == 1);           /* one running... */
     WAIT_FOR(metric("nimbus_fetch_queue_depth") == N); /* ...the rest queued */
     double t0 = nb_mono_s();
-    app_stop(svc);
+    api_app_stop(svc);
     double took = nb_mono_s() - t0;
     for (int i = 0; i < N; i++)
         pthread_join(t[i], NULL);

@@ -60,8 +60,8 @@ static void put_record(writer *w, const char *key, int64_t fetched_at, const cha
     test_record(&r, key, fetched_at, 5, obs);
     size_t len;
     char *body = nb_record_dump(&r, &len);
-    assert_int_equal(writer_put(w, key, store_record_path(key, NULL), body, len, on_done, NULL),
-                     NB_OK);
+    assert_int_equal(
+        api_writer_put(w, key, api_store_record_path(key, NULL), body, len, on_done, NULL), NB_OK);
 }
 
 static writer *make(store_mem *m, long max_pending)
@@ -70,7 +70,7 @@ static writer *make(store_mem *m, long max_pending)
                      .base_backoff_ms = 100,
                      .max_backoff_ms = 400,
                      .on_event = on_event};
-    return writer_new(store_mem_base(m), &o);
+    return api_writer_new(store_mem_base(m), &o);
 }
 
 static void a_refused_write_is_dropped_and_blocks_nobody(void **state)
@@ -89,9 +89,9 @@ static void a_refused_write_is_dropped_and_blocks_nobody(void **state)
     assert_int_equal(atomic_load(&outcomes[WR_REFUSED]), 1);
     assert_int_equal(store_mem_puts(m, "/v1/records/1.00,1.00"), 1); /* never retried */
     assert_int_equal(atomic_load(&events), 5); /* each stored write made an outbox event */
-    assert_int_equal(writer_depth(w), 0);
-    writer_free(w);
-    store_free(store_mem_base(m));
+    assert_int_equal(api_writer_depth(w), 0);
+    api_writer_free(w);
+    api_store_free(store_mem_base(m));
 }
 
 static void a_failing_key_retries_alone(void **state)
@@ -109,9 +109,9 @@ static void a_failing_key_retries_alone(void **state)
     WAIT_FOR(store_mem_puts(m, "/v1/records/3.00,3.00") >= 4); /* still retrying */
     store_mem_fail_puts(m, NULL, 0);
     WAIT_FOR(atomic_load(&outcomes[WR_STORED]) == 2); /* lands once persistence takes it */
-    assert_int_equal(writer_depth(w), 0);
-    writer_free(w);
-    store_free(store_mem_base(m));
+    assert_int_equal(api_writer_depth(w), 0);
+    api_writer_free(w);
+    api_store_free(store_mem_base(m));
 }
 
 static void the_newest_write_for_a_key_supersedes(void **state)
@@ -124,15 +124,15 @@ static void the_newest_write_for_a_key_supersedes(void **state)
     WAIT_FOR(store_mem_puts(m, "/v1/records/5.00,5.00") >= 1);
     put_record(w, "5.00,5.00", 2000, "2026-11-24T02:00");
     put_record(w, "5.00,5.00", 3000, "2026-11-24T03:00");
-    assert_int_equal(writer_depth(w), 1); /* one key, one pending write */
+    assert_int_equal(api_writer_depth(w), 1); /* one key, one pending write */
     store_mem_fail_puts(m, NULL, 0);
     WAIT_FOR(atomic_load(&outcomes[WR_STORED]) == 1);
     assert_int_equal(atomic_load(&outcomes[WR_SUPERSEDED]), 2);
     nb_record got;
     assert_true(store_mem_get(m, "5.00,5.00", &got));
     assert_int_equal(got.fetched_at_ms, 3000);
-    writer_free(w);
-    store_free(store_mem_base(m));
+    api_writer_free(w);
+    api_store_free(store_mem_base(m));
 }
 
 static void pending_writes_are_bounded(void **state)
@@ -150,18 +150,18 @@ static void pending_writes_are_bounded(void **state)
     test_record(&r, "7.00,7.00", 1000, 5, "x");
     size_t len;
     char *body = nb_record_dump(&r, &len);
-    assert_int_equal(
-        writer_put(w, "7.00,7.00", store_record_path("7.00,7.00", NULL), body, len, on_done, NULL),
-        NB_ERR_UNAVAILABLE);
+    assert_int_equal(api_writer_put(w, "7.00,7.00", api_store_record_path("7.00,7.00", NULL), body,
+                                    len, on_done, NULL),
+                     NB_ERR_UNAVAILABLE);
     assert_int_equal(atomic_load(&outcomes[WR_LOST]), 1);
-    assert_int_equal(writer_depth(w), 3);
+    assert_int_equal(api_writer_depth(w), 3);
     /* Shutdown: one last attempt each within the deadline, then lost. */
     int64_t t0 = nb_mono_ms();
-    writer_stop(w, nb_mono_ms() + 300);
+    api_writer_stop(w, nb_mono_ms() + 300);
     assert_true(nb_mono_ms() - t0 < 1000);
     assert_int_equal(atomic_load(&outcomes[WR_LOST]), 4);
-    writer_free(w);
-    store_free(store_mem_base(m));
+    api_writer_free(w);
+    api_store_free(store_mem_base(m));
 }
 
 static void stop_flushes_what_it_can(void **state)
@@ -174,11 +174,11 @@ static void stop_flushes_what_it_can(void **state)
         snprintf(key, sizeof(key), "8.%02d,8.00", i);
         put_record(w, key, 1000, "2026-11-24T01:00");
     }
-    writer_stop(w, nb_mono_ms() + 2000);
+    api_writer_stop(w, nb_mono_ms() + 2000);
     assert_int_equal(atomic_load(&outcomes[WR_STORED]), 20);
     assert_int_equal(atomic_load(&outcomes[WR_LOST]), 0);
-    writer_free(w);
-    store_free(store_mem_base(m));
+    api_writer_free(w);
+    api_store_free(store_mem_base(m));
 }
 
 int main(void)

@@ -113,6 +113,42 @@ static void errors_carry_code_status_and_reason(void **state)
         assert_int_equal(nb_err_from_code(nb_err_code(c)), c);
     assert_int_equal(nb_err_from_code("no_such_code"), NB_ERR_INTERNAL);
     assert_int_equal(nb_err_from_code(NULL), NB_ERR_INTERNAL);
+    /* a client's own cap is 429; no memory may pass: 503 */
+    assert_int_equal(nb_err_http_status(NB_ERR_TOO_MANY), 429);
+    assert_int_equal(nb_err_http_status(NB_ERR_NOMEM), 503);
+}
+
+/* Another daemon's error answer keeps its code (and so its status) when read
+ * back; without a readable body the status's class decides. */
+static void error_answers_read_back(void **state)
+{
+    nb_error e;
+    const char *b = "{\"error\":\"too_many_requests\",\"reason\":\"3 mails this hour\","
+                    "\"request_id\":\"x\"}";
+    assert_int_equal(nb_error_from_answer(&e, 429, b, strlen(b), "120", NULL), NB_ERR_TOO_MANY);
+    assert_int_equal(e.retry_after_s, 120);
+    assert_string_equal(e.msg, "3 mails this hour");
+    assert_int_equal(nb_err_http_status(e.code), 429);
+    b = "{\"error\":\"not_found\",\"reason\":\"nothing stored\"}";
+    assert_int_equal(nb_error_from_answer(&e, 404, b, strlen(b), NULL, "persistence GET /k"),
+                     NB_ERR_NOT_FOUND);
+    assert_string_equal(e.msg, "persistence GET /k answered 404: nothing stored");
+    assert_int_equal(e.retry_after_s, 0);
+    /* haproxy's HTML 503, an unknown code, no body, a bad Retry-After */
+    b = "<html>503 Service Unavailable</html>";
+    assert_int_equal(nb_error_from_answer(&e, 503, b, strlen(b), "soon", NULL), NB_ERR_UNAVAILABLE);
+    assert_int_equal(e.retry_after_s, 0);
+    assert_string_equal(e.msg, "no reason given");
+    b = "{\"error\":\"teapot\",\"reason\":\"short and stout\"}";
+    assert_int_equal(nb_error_from_answer(&e, 418, b, strlen(b), NULL, NULL), NB_ERR_INVALID);
+    assert_int_equal(nb_error_from_answer(&e, 500, NULL, 0, "-3", NULL), NB_ERR_UNAVAILABLE);
+    assert_int_equal(e.retry_after_s, 0);
+    /* a code that does not go with the status (a proxy's answer): the status wins */
+    b = "{\"error\":\"bad_request\",\"reason\":\"injected\"}";
+    assert_int_equal(nb_error_from_answer(&e, 503, b, strlen(b), NULL, NULL), NB_ERR_UNAVAILABLE);
+    assert_int_equal(nb_error_from_answer(&e, 429, NULL, 0, NULL, NULL), NB_ERR_TOO_MANY);
+    assert_int_equal(nb_error_from_answer(&e, 502, NULL, 0, NULL, NULL), NB_ERR_UPSTREAM);
+    assert_int_equal(nb_error_from_answer(&e, 409, NULL, 0, NULL, NULL), NB_ERR_CONFLICT);
 }
 
 static void cache_control_directives(void **state)
@@ -154,6 +190,7 @@ int main(void)
         cmocka_unit_test(cache_control_directives),
         cmocka_unit_test(json_nulls_for_missing),
         cmocka_unit_test(errors_carry_code_status_and_reason),
+        cmocka_unit_test(error_answers_read_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,25 @@ static void detach_takes_ownership(void **state)
     free(p);
 }
 
+static void json_strings_keep_utf8_and_escape_the_rest(void **state)
+{
+    nb_buf b;
+    (void)state;
+    nb_buf_init(&b, 1024);
+    assert_int_equal(nb_buf_add_json_str(&b, "a\"b\\c\nZürich\x01\x7f\xff°"), NB_OK);
+    assert_string_equal(nb_buf_str(&b), "\"a\\\"b\\\\c\\nZürich\\u0001\\u007f\\ufffd°\"");
+    nb_buf_reset(&b);
+    assert_int_equal(nb_buf_add_json_str(&b, NULL), NB_OK);
+    assert_string_equal(nb_buf_str(&b), "\"\"");
+    nb_buf_release(&b);
+
+    nb_buf_init(&b, 8); /* all or nothing past the cap */
+    assert_int_equal(nb_buf_adds(&b, "x"), NB_OK);
+    assert_int_equal(nb_buf_add_json_str(&b, "abcdef\n"), NB_ERR_TOO_LARGE);
+    assert_string_equal(nb_buf_str(&b), "x");
+    nb_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +188,7 @@ int main(void)
         cmocka_unit_test(safe_text_past_the_cap_leaves_the_buffer_unchanged),
         cmocka_unit_test(utf8_decoding),
         cmocka_unit_test(utf8_prefix_cuts_between_characters),
+        cmocka_unit_test(json_strings_keep_utf8_and_escape_the_rest),
         cmocka_unit_test(detach_takes_ownership),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* Bounded blocking queue: order, the bound, timeouts, close, many threads. */
+/* Bounded blocking queue: order, the bound, timeouts, wakes, close, many threads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,10 +46,24 @@ static void pop_times_out(void **state)
     nb_queue_release(&q);
 }
 
-static void *closer(void *arg)
+/* Runs one queue operation on another thread (while the test's pop waits). */
+typedef struct queue_op {
+    nb_queue *q;
+    void (*fn)(nb_queue *q);
+    pthread_t t;
+} queue_op;
+
+static void *run_op(void *arg)
 {
-    nb_queue_close(arg);
+    queue_op *op = arg;
+    op->fn(op->q);
     return NULL;
+}
+
+static void start_op(queue_op *op, nb_queue *q, void (*fn)(nb_queue *q))
+{
+    *op = (queue_op){.q = q, .fn = fn};
+    assert_int_equal(pthread_create(&op->t, NULL, run_op, op), 0);
 }
 
 static void close_wakes_waiters_and_drains(void **state)
@@ -64,11 +78,35 @@ static void close_wakes_waiters_and_drains(void **state)
     nb_queue_release(&q);
 
     assert_int_equal(nb_queue_init(&q, 4), NB_OK);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, closer, &q), 0);
+    queue_op op;
+    start_op(&op, &q, nb_queue_close);
     assert_null(nb_queue_pop(&q, -1)); /* a blocked pop wakes on close */
-    pthread_join(t, NULL);
+    pthread_join(op.t, NULL);
     assert_true(nb_queue_closed(&q));
+    nb_queue_release(&q);
+}
+
+static void wake_returns_null_once(void **state)
+{
+    nb_queue q;
+    assert_int_equal(nb_queue_init(&q, 4), NB_OK);
+    queue_op op;
+    int64_t t0 = nb_mono_ms();
+    start_op(&op, &q, nb_queue_wake);
+    assert_null(nb_queue_pop(&q, 60000)); /* a blocked pop wakes without an item */
+    pthread_join(op.t, NULL);
+    assert_true(nb_mono_ms() - t0 < 30000);
+
+    nb_queue_wake(&q); /* nobody waits: the next pop that finds it empty sees it */
+    nb_queue_wake(&q); /* counts once */
+    assert_true(nb_queue_push(&q, &items[0]));
+    assert_ptr_equal(nb_queue_pop(&q, -1), &items[0]); /* items come first */
+    t0 = nb_mono_ms();
+    assert_null(nb_queue_pop(&q, 60000)); /* then the wake, at once */
+    assert_true(nb_mono_ms() - t0 < 30000);
+    t0 = nb_mono_ms();
+    assert_null(nb_queue_pop(&q, 50)); /* seen: the next pop waits again */
+    assert_true(nb_mono_ms() - t0 >= 45);
     nb_queue_release(&q);
 }
 
@@ -107,6 +145,7 @@ int main(void)
         cmocka_unit_test(fifo_and_bound),
         cmocka_unit_test(pop_times_out),
         cmocka_unit_test(close_wakes_waiters_and_drains),
+        cmocka_unit_test(wake_returns_null_once),
         cmocka_unit_test(many_producers_one_consumer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

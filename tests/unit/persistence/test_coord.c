@@ -30,15 +30,15 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->cache = kv_mem_new("cache", 0);
-    f->db = kv_mem_new("db", 0);
+    f->cache = ps_kv_mem_new("cache", 0);
+    f->db = ps_kv_mem_new("db", 0);
     store_opts o = {.cache = f->cache,
                     .db = f->db,
                     .probe_min_ms = 10,
                     .probe_max_ms = 40,
                     .health_interval_ms = 50};
-    f->st = store_new(&o);
-    assert_int_equal(store_start(f->st), NB_OK);
+    f->st = ps_store_new(&o);
+    assert_int_equal(ps_store_start(f->st), NB_OK);
     *state = f;
     return 0;
 }
@@ -46,9 +46,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    store_free(f->st);
-    kv_free(f->cache);
-    kv_free(f->db);
+    ps_store_free(f->st);
+    ps_kv_free(f->cache);
+    ps_kv_free(f->db);
     free(f);
     return 0;
 }
@@ -62,7 +62,7 @@ static void sleep_ms(long ms)
 static kv_lease acquire(fixture *f, const char *token, int64_t ttl_ms, int64_t seen_ms)
 {
     kv_lease l;
-    assert_int_equal(store_lease_acquire(f->st, KV_NS_RECORD, KEY, token, ttl_ms, seen_ms, &l),
+    assert_int_equal(ps_store_lease_acquire(f->st, KV_NS_RECORD, KEY, token, ttl_ms, seen_ms, &l),
                      NB_OK);
     return l;
 }
@@ -75,17 +75,18 @@ static void a_lease_is_held_by_one_and_released_by_its_holder_only(void **state)
     assert_int_equal(l.state, KV_LEASE_HELD);
     assert_in_range(l.ttl_left_ms, 1, 5000);
     bool released = true;
-    assert_int_equal(store_lease_release(f->st, KV_NS_RECORD, KEY, TOKEN_B, 0, NULL, &released),
+    assert_int_equal(ps_store_lease_release(f->st, KV_NS_RECORD, KEY, TOKEN_B, 0, NULL, &released),
                      NB_OK);
     assert_false(released); /* not B's to release */
     assert_int_equal(acquire(f, TOKEN_B, 5000, 0).state, KV_LEASE_HELD);
-    assert_int_equal(store_lease_release(f->st, KV_NS_RECORD, KEY, TOKEN_A, 0, NULL, &released),
+    assert_int_equal(ps_store_lease_release(f->st, KV_NS_RECORD, KEY, TOKEN_A, 0, NULL, &released),
                      NB_OK);
     assert_true(released);
     assert_int_equal(acquire(f, TOKEN_B, 5000, 0).state, KV_LEASE_GRANTED);
     /* Another namespace is another lease. */
     kv_lease g;
-    assert_int_equal(store_lease_acquire(f->st, KV_NS_GEOCODE, KEY, TOKEN_A, 5000, 0, &g), NB_OK);
+    assert_int_equal(ps_store_lease_acquire(f->st, KV_NS_GEOCODE, KEY, TOKEN_A, 5000, 0, &g),
+                     NB_OK);
     assert_int_equal(g.state, KV_LEASE_GRANTED);
 }
 
@@ -103,7 +104,7 @@ static void no_lease_when_a_newer_version_is_stored(void **state)
     fixture *f = *state;
     store_put_result res;
     int64_t v = nb_now_ms();
-    assert_int_equal(store_put(f->st, KV_NS_RECORD, KEY, v, 0, "{}", 2, &res), NB_OK);
+    assert_int_equal(ps_store_put(f->st, KV_NS_RECORD, KEY, v, 0, "{}", 2, &res), NB_OK);
     kv_lease l = acquire(f, TOKEN_A, 5000, v - 600000); /* saw a stale one */
     assert_int_equal(l.state, KV_LEASE_NEWER);
     assert_true(l.version_ms == v);
@@ -115,8 +116,8 @@ static void a_failure_is_kept_for_its_hold(void **state)
     fixture *f = *state;
     bool released;
     assert_int_equal(acquire(f, TOKEN_A, 5000, 0).state, KV_LEASE_GRANTED);
-    assert_int_equal(store_lease_release(f->st, KV_NS_RECORD, KEY, TOKEN_A, 150,
-                                         "30 upstream forecast answered 500", &released),
+    assert_int_equal(ps_store_lease_release(f->st, KV_NS_RECORD, KEY, TOKEN_A, 150,
+                                            "30 upstream forecast answered 500", &released),
                      NB_OK);
     assert_true(released);
     kv_lease l = acquire(f, TOKEN_B, 5000, 0);
@@ -126,7 +127,7 @@ static void a_failure_is_kept_for_its_hold(void **state)
     kv_watch w;
     const char *keys[] = {KEY};
     kv_ns ns[] = {KV_NS_RECORD};
-    assert_int_equal(store_watch(f->st, 1, ns, keys, &w), NB_OK);
+    assert_int_equal(ps_store_watch(f->st, 1, ns, keys, &w), NB_OK);
     assert_false(w.lease_held); /* nobody is renewing: waiters stop waiting */
     sleep_ms(200);
     assert_int_equal(acquire(f, TOKEN_B, 5000, 0).state, KV_LEASE_GRANTED);
@@ -139,14 +140,14 @@ static void the_budget_is_one_for_every_caller(void **state)
     int granted = 0;
     kv_budget b;
     for (int i = 0; i < 20; i++) { /* two "replicas" asking in turn: one bucket */
-        assert_int_equal(store_budget_take(f->st, "upstream", 1.0, w, 3, &b), NB_OK);
+        assert_int_equal(ps_store_budget_take(f->st, "upstream", 1.0, w, 3, &b), NB_OK);
         granted += b.granted;
     }
     assert_int_equal(granted, 6); /* a tenth of 60 */
     assert_false(b.granted);
     assert_int_equal(b.window_s, 60);
     assert_in_range(b.retry_after_ms, 1, 1200);
-    assert_int_equal(store_budget_take(f->st, "other", 1.0, w, 3, &b), NB_OK);
+    assert_int_equal(ps_store_budget_take(f->st, "other", 1.0, w, 3, &b), NB_OK);
     assert_true(b.granted); /* another name, another budget */
 }
 
@@ -157,9 +158,9 @@ static void watch_reads_versions_and_leases(void **state)
     kv_ns ns[] = {KV_NS_RECORD, KV_NS_RECORD};
     kv_watch w[2];
     store_put_result res;
-    assert_int_equal(store_put(f->st, KV_NS_RECORD, KEY, 1234, 0, "{}", 2, &res), NB_OK);
+    assert_int_equal(ps_store_put(f->st, KV_NS_RECORD, KEY, 1234, 0, "{}", 2, &res), NB_OK);
     assert_int_equal(acquire(f, TOKEN_A, 5000, 9999).state, KV_LEASE_GRANTED);
-    assert_int_equal(store_watch(f->st, 2, ns, keys, w), NB_OK);
+    assert_int_equal(ps_store_watch(f->st, 2, ns, keys, w), NB_OK);
     assert_true(w[0].version_ms == 1234 && w[0].lease_held);
     assert_true(w[1].version_ms == 0 && !w[1].lease_held);
 }
@@ -176,20 +177,20 @@ static void coordination_goes_through_the_caches_breaker(void **state)
     kv_lease l;
     kv_window w[] = {{60, 600}};
     kv_budget b;
-    kv_mem_set_down(f->cache, true);
-    assert_int_equal(store_lease_acquire(f->st, KV_NS_RECORD, KEY, TOKEN_A, 5000, 0, &l),
+    ps_kv_mem_set_down(f->cache, true);
+    assert_int_equal(ps_store_lease_acquire(f->st, KV_NS_RECORD, KEY, TOKEN_A, 5000, 0, &l),
                      NB_ERR_UNAVAILABLE);
-    assert_false(store_backend_up(f->st, STORE_CACHE)); /* marked down... */
+    assert_false(ps_store_backend_up(f->st, STORE_CACHE)); /* marked down... */
     int calls = 0;
-    kv_mem_on_call(f->cache, count_call, &calls);
-    assert_int_equal(store_budget_take(f->st, "upstream", 1, w, 1, &b), NB_ERR_UNAVAILABLE);
-    kv_mem_on_call(f->cache, NULL, NULL);
+    ps_kv_mem_on_call(f->cache, count_call, &calls);
+    assert_int_equal(ps_store_budget_take(f->st, "upstream", 1, w, 1, &b), NB_ERR_UNAVAILABLE);
+    ps_kv_mem_on_call(f->cache, NULL, NULL);
     assert_int_equal(calls, 0); /* ...and not called while down */
-    kv_mem_set_down(f->cache, false);
+    ps_kv_mem_set_down(f->cache, false);
     int64_t until = nb_mono_ms() + 5000;
-    while (!store_backend_up(f->st, STORE_CACHE) && nb_mono_ms() < until)
+    while (!ps_store_backend_up(f->st, STORE_CACHE) && nb_mono_ms() < until)
         sleep_ms(5);
-    assert_int_equal(store_lease_acquire(f->st, KV_NS_RECORD, KEY, TOKEN_A, 5000, 0, &l), NB_OK);
+    assert_int_equal(ps_store_lease_acquire(f->st, KV_NS_RECORD, KEY, TOKEN_A, 5000, 0, &l), NB_OK);
     assert_int_equal(l.state, KV_LEASE_GRANTED);
 }
 

@@ -32,17 +32,17 @@ typedef struct fixture {
 static int setup_with(void **state, int64_t retention_ms)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->cache = kv_mem_new("cache", 0);
-    f->db = kv_mem_new("db", 0);
+    f->cache = ps_kv_mem_new("cache", 0);
+    f->db = ps_kv_mem_new("db", 0);
     store_opts o = {.cache = f->cache,
                     .db = f->db,
                     .probe_min_ms = 10,
                     .probe_max_ms = 40,
                     .health_interval_ms = 20,
                     .outbox_retention_ms = retention_ms};
-    f->st = store_new(&o);
+    f->st = ps_store_new(&o);
     assert_non_null(f->st);
-    assert_int_equal(store_start(f->st), NB_OK);
+    assert_int_equal(ps_store_start(f->st), NB_OK);
     *state = f;
     return 0;
 }
@@ -60,9 +60,9 @@ static int setup_short_retention(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    store_free(f->st);
-    kv_free(f->cache);
-    kv_free(f->db);
+    ps_store_free(f->st);
+    ps_kv_free(f->cache);
+    ps_kv_free(f->db);
     free(f);
     return 0;
 }
@@ -87,11 +87,11 @@ static nb_err put_obs(fixture *f, const char *key, int64_t version, const char *
                       put_out *out)
 {
     char body[96], event[160];
-    assert_int_equal(event_uuid_v4(out->id), NB_OK);
+    assert_int_equal(ps_event_uuid_v4(out->id), NB_OK);
     snprintf(body, sizeof(body), "{\"v\":%lld,\"obs\":\"%s\"}", (long long)version, observed);
     snprintf(event, sizeof(event), "{\"id\":\"%s\",\"obs\":\"%s\"}", out->id, observed);
     kv_event ev = {.id = out->id, .observed = observed, .data = event, .len = strlen(event)};
-    return store_put_record(f->st, key, version, body, strlen(body), &ev, &out->res);
+    return ps_store_put_record(f->st, key, version, body, strlen(body), &ev, &out->res);
 }
 
 /* Renders /metrics and returns the value of an unlabelled metric (-1: absent). */
@@ -120,7 +120,7 @@ static void a_new_observation_makes_one_event_and_a_repeat_none(void **state)
     assert_true(p.res.applied);
     assert_true(p.res.event_created);
     assert_true(p.res.cache_written);
-    assert_int_equal(kv_mem_outbox_len(f->db), 1);
+    assert_int_equal(ps_kv_mem_outbox_len(f->db), 1);
     /* the same observation fetched again, newer: stored, no event */
     assert_int_equal(put_obs(f, "1.00,1.00", 2000, "2026-11-24T01:00", &p), NB_OK);
     assert_true(p.res.applied);
@@ -141,7 +141,7 @@ static void a_new_observation_makes_one_event_and_a_repeat_none(void **state)
     /* another key is its own story */
     assert_int_equal(put_obs(f, "2.00,2.00", 1000, "2026-11-24T01:15", &p), NB_OK);
     assert_true(p.res.event_created);
-    assert_int_equal(kv_mem_outbox_len(f->db), 3);
+    assert_int_equal(ps_kv_mem_outbox_len(f->db), 3);
     assert_true(
         nb_counter_get(nb_counter_new("nimbus_outbox_events_created_total", NULL, "test")) >= 3);
 }
@@ -150,12 +150,12 @@ static void an_event_is_kept_even_when_the_cache_write_fails(void **state)
 {
     fixture *f = *state;
     put_out p;
-    kv_mem_set_down(f->cache, true);
+    ps_kv_mem_set_down(f->cache, true);
     assert_int_equal(put_obs(f, "3.00,3.00", 1000, "2026-11-24T02:00", &p), NB_OK);
     assert_true(p.res.applied);
     assert_false(p.res.cache_written);
     assert_true(p.res.event_created);
-    assert_int_equal(kv_mem_outbox_len(f->db), 1);
+    assert_int_equal(ps_kv_mem_outbox_len(f->db), 1);
 }
 
 static void database_down_stores_neither_record_nor_event(void **state)
@@ -167,29 +167,29 @@ static void database_down_stores_neither_record_nor_event(void **state)
     kv_outbox_stats st;
     const char *ids[1] = {"00000000-0000-4000-8000-000000000000"};
 
-    kv_mem_set_down(f->db, true);
+    ps_kv_mem_set_down(f->db, true);
     assert_int_equal(put_obs(f, "4.00,4.00", 1000, "2026-11-24T02:00", &p), NB_ERR_UNAVAILABLE);
     assert_false(p.res.event_created);
-    assert_int_equal(store_outbox_claim(f->st, "a", 10, 1000, &evs, &n), NB_ERR_UNAVAILABLE);
+    assert_int_equal(ps_store_outbox_claim(f->st, "a", 10, 1000, &evs, &n), NB_ERR_UNAVAILABLE);
     assert_int_equal(n, 0);
-    assert_int_equal(store_outbox_ack(f->st, 1, ids, &done), NB_ERR_UNAVAILABLE);
-    assert_int_equal(store_outbox_release(f->st, "a", 1, ids, &done), NB_ERR_UNAVAILABLE);
-    assert_int_equal(store_outbox_stats(f->st, &st), NB_ERR_UNAVAILABLE);
-    kv_mem_set_down(f->db, false);
-    assert_int_equal(kv_mem_outbox_len(f->db), 0);
+    assert_int_equal(ps_store_outbox_ack(f->st, 1, ids, &done), NB_ERR_UNAVAILABLE);
+    assert_int_equal(ps_store_outbox_release(f->st, "a", 1, ids, &done), NB_ERR_UNAVAILABLE);
+    assert_int_equal(ps_store_outbox_stats(f->st, &st), NB_ERR_UNAVAILABLE);
+    ps_kv_mem_set_down(f->db, false);
+    assert_int_equal(ps_kv_mem_outbox_len(f->db), 0);
     int64_t v;
-    assert_int_equal(kv_mem_peek(f->db, KV_NS_RECORD, "4.00,4.00", &v), NB_ERR_NOT_FOUND);
+    assert_int_equal(ps_kv_mem_peek(f->db, KV_NS_RECORD, "4.00,4.00", &v), NB_ERR_NOT_FOUND);
 }
 
 static void future_records_are_refused_with_no_event(void **state)
 {
     fixture *f = *state;
     put_out p;
-    int64_t skew = store_max_skew_ms(f->st);
+    int64_t skew = ps_store_max_skew_ms(f->st);
     assert_int_equal(skew, 60000); /* the default */
     assert_int_equal(put_obs(f, "5.00,5.00", nb_now_ms() + skew + 5000, "2026-11-24T02:00", &p),
                      NB_ERR_INVALID);
-    assert_int_equal(kv_mem_outbox_len(f->db), 0);
+    assert_int_equal(ps_kv_mem_outbox_len(f->db), 0);
     assert_int_equal(put_obs(f, "5.00,5.00", nb_now_ms() + skew / 2, "2026-11-24T02:00", &p),
                      NB_OK);
     assert_true(p.res.event_created);
@@ -218,22 +218,22 @@ static void claims_are_oldest_first_and_disjoint(void **state)
     size_t na, nb, nc;
 
     make_events(f, 10, 5, ids);
-    assert_int_equal(store_outbox_claim(f->st, "relay-a", 3, 60000, &a, &na), NB_OK);
+    assert_int_equal(ps_store_outbox_claim(f->st, "relay-a", 3, 60000, &a, &na), NB_OK);
     assert_int_equal(na, 3);
     for (size_t i = 0; i < na; i++) {
         assert_string_equal(a[i].id, ids[i]);
         assert_non_null(strstr(a[i].data, ids[i])); /* the event body as stored */
     }
     assert_string_equal(a[0].key, "10.00,7.00");
-    assert_int_equal(store_outbox_claim(f->st, "relay-b", 10, 60000, &b, &nb), NB_OK);
+    assert_int_equal(ps_store_outbox_claim(f->st, "relay-b", 10, 60000, &b, &nb), NB_OK);
     assert_int_equal(nb, 2);
     assert_string_equal(b[0].id, ids[3]);
     assert_string_equal(b[1].id, ids[4]);
-    assert_int_equal(store_outbox_claim(f->st, "relay-c", 10, 60000, &c, &nc), NB_OK);
+    assert_int_equal(ps_store_outbox_claim(f->st, "relay-c", 10, 60000, &c, &nc), NB_OK);
     assert_int_equal(nc, 0); /* everything is leased */
     assert_null(c);
-    kv_outbox_events_free(a, na);
-    kv_outbox_events_free(b, nb);
+    ps_kv_outbox_events_free(a, na);
+    ps_kv_outbox_events_free(b, nb);
 }
 
 static void acked_events_never_come_back(void **state)
@@ -244,29 +244,29 @@ static void acked_events_never_come_back(void **state)
     size_t n, done;
 
     make_events(f, 10, 3, ids);
-    assert_int_equal(store_outbox_claim(f->st, "a", 10, 1000, &evs, &n), NB_OK);
+    assert_int_equal(ps_store_outbox_claim(f->st, "a", 10, 1000, &evs, &n), NB_OK);
     assert_int_equal(n, 3);
-    kv_outbox_events_free(evs, n);
+    ps_kv_outbox_events_free(evs, n);
     const char *acks[2] = {ids[0], ids[2]};
-    assert_int_equal(store_outbox_ack(f->st, 2, acks, &done), NB_OK);
+    assert_int_equal(ps_store_outbox_ack(f->st, 2, acks, &done), NB_OK);
     assert_int_equal(done, 2);
-    assert_int_equal(store_outbox_ack(f->st, 2, acks, &done), NB_OK);
+    assert_int_equal(ps_store_outbox_ack(f->st, 2, acks, &done), NB_OK);
     assert_int_equal(done, 0); /* idempotent */
     kv_outbox_stats st;
-    assert_int_equal(store_outbox_stats(f->st, &st), NB_OK);
+    assert_int_equal(ps_store_outbox_stats(f->st, &st), NB_OK);
     assert_int_equal(st.pending, 1);
     /* released by its owner, the unacked one is claimable at once; acked never */
     const char *rest[1] = {ids[1]};
-    assert_int_equal(store_outbox_release(f->st, "someone-else", 1, rest, &done), NB_OK);
+    assert_int_equal(ps_store_outbox_release(f->st, "someone-else", 1, rest, &done), NB_OK);
     assert_int_equal(done, 0);
     assert_int_equal(
-        store_outbox_release(f->st, "a", 3, (const char *[]){ids[0], ids[1], ids[2]}, &done),
+        ps_store_outbox_release(f->st, "a", 3, (const char *[]){ids[0], ids[1], ids[2]}, &done),
         NB_OK);
     assert_int_equal(done, 1);
-    assert_int_equal(store_outbox_claim(f->st, "b", 10, 1000, &evs, &n), NB_OK);
+    assert_int_equal(ps_store_outbox_claim(f->st, "b", 10, 1000, &evs, &n), NB_OK);
     assert_int_equal(n, 1);
     assert_string_equal(evs[0].id, ids[1]);
-    kv_outbox_events_free(evs, n);
+    ps_kv_outbox_events_free(evs, n);
 }
 
 typedef struct claim_arg {
@@ -279,8 +279,8 @@ static bool claimable(void *p)
 {
     claim_arg *a = p;
     kv_outbox_event *evs;
-    assert_int_equal(store_outbox_claim(a->f->st, a->owner, 10, 60000, &evs, &a->n), NB_OK);
-    kv_outbox_events_free(evs, a->n);
+    assert_int_equal(ps_store_outbox_claim(a->f->st, a->owner, 10, 60000, &evs, &a->n), NB_OK);
+    ps_kv_outbox_events_free(evs, a->n);
     return a->n > 0;
 }
 
@@ -291,9 +291,9 @@ static void an_expired_lease_is_claimable_again(void **state)
     size_t n;
     make_events(f, 10, 2, NULL);
     int64_t t0 = nb_mono_ms();
-    assert_int_equal(store_outbox_claim(f->st, "crashed", 10, 150, &evs, &n), NB_OK);
+    assert_int_equal(ps_store_outbox_claim(f->st, "crashed", 10, 150, &evs, &n), NB_OK);
     assert_int_equal(n, 2);
-    kv_outbox_events_free(evs, n);
+    ps_kv_outbox_events_free(evs, n);
     claim_arg a = {f, "survivor", 0};
     assert_false(claimable(&a)); /* leased */
     assert_true(wait_for(claimable, &a, 3000));
@@ -320,7 +320,7 @@ static bool gauges_show_none_pending(void *p)
 
 static bool outbox_empty(void *p)
 {
-    return kv_mem_outbox_len(p) == 0;
+    return ps_kv_mem_outbox_len(p) == 0;
 }
 
 static void gauges_follow_the_outbox_and_sent_events_are_purged(void **state)
@@ -330,7 +330,7 @@ static void gauges_follow_the_outbox_and_sent_events_are_purged(void **state)
     size_t done;
     make_events(f, 10, 2, ids);
     assert_true(wait_for(gauges_show_two_pending, NULL, 3000));
-    assert_int_equal(store_outbox_ack(f->st, 2, (const char *[]){ids[0], ids[1]}, &done), NB_OK);
+    assert_int_equal(ps_store_outbox_ack(f->st, 2, (const char *[]){ids[0], ids[1]}, &done), NB_OK);
     assert_int_equal(done, 2);
     assert_true(wait_for(gauges_show_none_pending, NULL, 3000));
     /* retention 50 ms: the fill thread deletes them */
@@ -340,7 +340,7 @@ static void gauges_follow_the_outbox_and_sent_events_are_purged(void **state)
 static bool oldest_is_50ms_old(void *p)
 {
     kv_outbox_stats st;
-    assert_int_equal(store_outbox_stats(p, &st), NB_OK);
+    assert_int_equal(ps_store_outbox_stats(p, &st), NB_OK);
     return st.oldest_age_s >= 0.05;
 }
 
@@ -348,13 +348,13 @@ static void stats_report_the_oldest_pending_age(void **state)
 {
     fixture *f = *state;
     kv_outbox_stats st;
-    assert_int_equal(store_outbox_stats(f->st, &st), NB_OK);
+    assert_int_equal(ps_store_outbox_stats(f->st, &st), NB_OK);
     assert_int_equal(st.pending, 0);
     assert_true(st.oldest_age_s == 0);
     make_events(f, 10, 1, NULL);
     assert_true(wait_for(oldest_is_50ms_old, f->st, 3000));
     make_events(f, 11, 1, NULL); /* the age is the oldest one's */
-    assert_int_equal(store_outbox_stats(f->st, &st), NB_OK);
+    assert_int_equal(ps_store_outbox_stats(f->st, &st), NB_OK);
     assert_int_equal(st.pending, 2);
     assert_true(st.oldest_age_s >= 0.05 && st.oldest_age_s < 10);
 }
@@ -402,7 +402,7 @@ static void concurrent_writers_make_at_most_one_event_per_observation(void **sta
     /* every event is in the outbox, none twice for an observation */
     kv_outbox_event *evs;
     size_t n;
-    assert_int_equal(store_outbox_claim(f->st, "check", 1000, 60000, &evs, &n), NB_OK);
+    assert_int_equal(ps_store_outbox_claim(f->st, "check", 1000, 60000, &evs, &n), NB_OK);
     assert_int_equal((int)n, events);
     assert_true(n >= 1 && n <= 40);
     for (size_t i = 0; i < n; i++)
@@ -415,7 +415,7 @@ static void concurrent_writers_make_at_most_one_event_per_observation(void **sta
     for (size_t i = 0; i < n; i++)
         last |= strstr(evs[i].data, "2026-11-24T00:39") != NULL;
     assert_true(last);
-    kv_outbox_events_free(evs, n);
+    ps_kv_outbox_events_free(evs, n);
 }
 
 /* --- the event document ---------------------------------------------------------- */
@@ -424,18 +424,18 @@ static void uuids_are_version_4(void **state)
 {
     (void)state;
     char a[KV_UUID_LEN + 1], b[KV_UUID_LEN + 1];
-    assert_int_equal(event_uuid_v4(a), NB_OK);
-    assert_int_equal(event_uuid_v4(b), NB_OK);
-    assert_true(event_uuid_valid(a));
+    assert_int_equal(ps_event_uuid_v4(a), NB_OK);
+    assert_int_equal(ps_event_uuid_v4(b), NB_OK);
+    assert_true(ps_event_uuid_valid(a));
     assert_string_not_equal(a, b);
     assert_int_equal(a[14], '4');
     assert_non_null(strchr("89ab", a[19]));
-    assert_true(event_uuid_valid("0F8FAD5B-D9CB-469F-A165-70867728950E"));
-    assert_false(event_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950"));
-    assert_false(event_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950e0"));
-    assert_false(event_uuid_valid("0f8fad5bd-9cb-469f-a165-70867728950e"));
-    assert_false(event_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950g"));
-    assert_false(event_uuid_valid(""));
+    assert_true(ps_event_uuid_valid("0F8FAD5B-D9CB-469F-A165-70867728950E"));
+    assert_false(ps_event_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950"));
+    assert_false(ps_event_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950e0"));
+    assert_false(ps_event_uuid_valid("0f8fad5bd-9cb-469f-a165-70867728950e"));
+    assert_false(ps_event_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950g"));
+    assert_false(ps_event_uuid_valid(""));
 }
 
 static void the_event_carries_the_observation(void **state)
@@ -454,7 +454,7 @@ static void the_event_carries_the_observation(void **state)
                                .weather_code = 3}};
     size_t len;
     char *text =
-        event_build(&r, "Berlin", "3ac073fe-f32e-4dbc-8fb6-d850933b3b41", 1795480287568, &len);
+        ps_event_build(&r, "Berlin", "3ac073fe-f32e-4dbc-8fb6-d850933b3b41", 1795480287568, &len);
     assert_non_null(text);
     assert_int_equal(len, strlen(text));
     json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
@@ -480,7 +480,7 @@ static void the_event_carries_the_observation(void **state)
 
     /* no name, no weather code */
     r.current.weather_code = NAN;
-    text = event_build(&r, NULL, "3ac073fe-f32e-4dbc-8fb6-d850933b3b41", 0, &len);
+    text = ps_event_build(&r, NULL, "3ac073fe-f32e-4dbc-8fb6-d850933b3b41", 0, &len);
     doc = json_loads(text, 0, NULL);
     assert_null(json_object_get(json_object_get(doc, "location"), "name"));
     obs = json_object_get(doc, "observation");

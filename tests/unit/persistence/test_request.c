@@ -26,29 +26,30 @@ static const char entry[] =
 static void keys_from_the_path(void **state)
 {
     char key[NB_QUERY_MAX + 1], why[300];
-    assert_int_equal(rq_key(KV_NS_RECORD, "52.52,13.41", key, why, sizeof(why)), NB_OK);
+    assert_int_equal(ps_rq_key(KV_NS_RECORD, "52.52,13.41", key, why, sizeof(why)), NB_OK);
     assert_string_equal(key, "52.52,13.41");
-    assert_int_equal(rq_key(KV_NS_RECORD, "52.5,13.41", key, why, sizeof(why)), NB_ERR_INVALID);
+    assert_int_equal(ps_rq_key(KV_NS_RECORD, "52.5,13.41", key, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why,
                         "location key must be canonical lat,lon with 2 decimals, e.g. 52.52,13.41");
-    assert_int_equal(rq_key(KV_NS_GEOCODE, "  S\xc3\xa3o  PAULO ", key, why, sizeof(why)), NB_OK);
+    assert_int_equal(ps_rq_key(KV_NS_GEOCODE, "  S\xc3\xa3o  PAULO ", key, why, sizeof(why)),
+                     NB_OK);
     assert_string_equal(key, "s\xc3\xa3o paulo");
-    assert_int_equal(rq_key(KV_NS_GEOCODE, "   ", key, why, sizeof(why)), NB_ERR_INVALID);
+    assert_int_equal(ps_rq_key(KV_NS_GEOCODE, "   ", key, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why, "invalid geocoding query: place name is empty");
-    assert_int_equal(rq_key(KV_NS_GEOCODE, "a\x01", key, why, sizeof(why)), NB_ERR_INVALID);
+    assert_int_equal(ps_rq_key(KV_NS_GEOCODE, "a\x01", key, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why, "invalid geocoding query: place name contains control characters");
 }
 
 static void media_types(void **state)
 {
-    assert_true(rq_is_json("application/json"));
-    assert_true(rq_is_json("Application/JSON; charset=utf-8"));
-    assert_true(rq_is_json("application/json ;charset=utf-8"));
-    assert_false(rq_is_json("application/jsonx"));
-    assert_false(rq_is_json("text/plain"));
-    assert_false(rq_is_json("application/js"));
-    assert_false(rq_is_json(""));
-    assert_false(rq_is_json(NULL));
+    assert_true(ps_rq_is_json("application/json"));
+    assert_true(ps_rq_is_json("Application/JSON; charset=utf-8"));
+    assert_true(ps_rq_is_json("application/json ;charset=utf-8"));
+    assert_false(ps_rq_is_json("application/jsonx"));
+    assert_false(ps_rq_is_json("text/plain"));
+    assert_false(ps_rq_is_json("application/js"));
+    assert_false(ps_rq_is_json(""));
+    assert_false(ps_rq_is_json(NULL));
 }
 
 static void a_record_is_stored_canonically(void **state)
@@ -57,7 +58,8 @@ static void a_record_is_stored_canonically(void **state)
     char why[600];
     nb_record rec;
     assert_int_equal(
-        rq_record_put("52.52,13.41", record, strlen(record), &rec, &put, why, sizeof(why)), NB_OK);
+        ps_rq_record_put("52.52,13.41", record, strlen(record), &rec, &put, why, sizeof(why)),
+        NB_OK);
     assert_string_equal(rec.current.time, "2026-11-24T01:00");
     assert_int_equal(put.version_ms, 1795478749123LL);
     assert_int_equal(put.expires_at_ms, 0);
@@ -65,7 +67,7 @@ static void a_record_is_stored_canonically(void **state)
     assert_null(strstr(put.canon, "extra"));
     assert_null(strchr(put.canon, ' '));
     assert_non_null(strstr(put.canon, "\"fetched_at\":\"2026-11-24T00:05:49.123Z\""));
-    rq_put_release(&put);
+    ps_rq_put_release(&put);
     assert_null(put.canon);
 }
 
@@ -73,11 +75,12 @@ static void an_entry_is_stored_canonically(void **state)
 {
     rq_put put;
     char why[600];
-    assert_int_equal(rq_geo_put("sao paulo", entry, strlen(entry), &put, why, sizeof(why)), NB_OK);
+    assert_int_equal(ps_rq_geo_put("sao paulo", entry, strlen(entry), &put, why, sizeof(why)),
+                     NB_OK);
     assert_int_equal(put.version_ms, 1795478400000LL);
     assert_int_equal(put.expires_at_ms, 1795478400000LL + 30LL * 86400 * 1000);
     assert_non_null(strstr(put.canon, "\"name\":\"S\xc3\xa3o Paulo\""));
-    rq_put_release(&put);
+    ps_rq_put_release(&put);
 }
 
 static void every_refused_body_says_why(void **state)
@@ -85,21 +88,21 @@ static void every_refused_body_says_why(void **state)
     rq_put put;
     nb_record rec;
     char why[600];
-    assert_int_equal(rq_record_put("52.52,13.41", "", 0, &rec, &put, why, sizeof(why)),
+    assert_int_equal(ps_rq_record_put("52.52,13.41", "", 0, &rec, &put, why, sizeof(why)),
                      NB_ERR_INVALID);
     assert_string_equal(why, "empty body");
-    assert_int_equal(rq_geo_put("x", NULL, 0, &put, why, sizeof(why)), NB_ERR_INVALID);
+    assert_int_equal(ps_rq_geo_put("x", NULL, 0, &put, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why, "empty body");
-    assert_int_equal(rq_record_put("52.52,13.41", "{", 1, &rec, &put, why, sizeof(why)),
+    assert_int_equal(ps_rq_record_put("52.52,13.41", "{", 1, &rec, &put, why, sizeof(why)),
                      NB_ERR_INVALID);
     assert_string_equal(why, "invalid record: body is not valid JSON");
     assert_int_equal(
-        rq_record_put("1.00,2.00", record, strlen(record), &rec, &put, why, sizeof(why)),
+        ps_rq_record_put("1.00,2.00", record, strlen(record), &rec, &put, why, sizeof(why)),
         NB_ERR_INVALID);
     assert_string_equal(why, "record key 52.52,13.41 does not match the path key 1.00,2.00");
-    assert_int_equal(rq_geo_put("x", "[]", 2, &put, why, sizeof(why)), NB_ERR_INVALID);
+    assert_int_equal(ps_rq_geo_put("x", "[]", 2, &put, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why, "invalid geocoding entry: entry must be a JSON object");
-    assert_int_equal(rq_geo_put("rio", entry, strlen(entry), &put, why, sizeof(why)),
+    assert_int_equal(ps_rq_geo_put("rio", entry, strlen(entry), &put, why, sizeof(why)),
                      NB_ERR_INVALID);
     assert_string_equal(why, "entry query does not match the path query");
     assert_null(put.canon);
@@ -109,18 +112,18 @@ static void long_poll_queries(void **state)
 {
     int64_t newer, wait;
     char why[200];
-    assert_int_equal(rq_wait(NULL, NULL, &newer, &wait, why, sizeof(why)), NB_OK);
+    assert_int_equal(ps_rq_wait(NULL, NULL, &newer, &wait, why, sizeof(why)), NB_OK);
     assert_true(newer == 0 && wait == 0);
-    assert_int_equal(rq_wait("1795635665234", "2500", &newer, &wait, why, sizeof(why)), NB_OK);
+    assert_int_equal(ps_rq_wait("1795635665234", "2500", &newer, &wait, why, sizeof(why)), NB_OK);
     assert_true(newer == 1795635665234LL && wait == 2500);
-    assert_int_equal(rq_wait(NULL, "60000", &newer, &wait, why, sizeof(why)), NB_OK);
-    assert_int_equal(rq_wait(NULL, "60001", &newer, &wait, why, sizeof(why)), NB_ERR_INVALID);
+    assert_int_equal(ps_rq_wait(NULL, "60000", &newer, &wait, why, sizeof(why)), NB_OK);
+    assert_int_equal(ps_rq_wait(NULL, "60001", &newer, &wait, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why, "wait_ms must be a whole number of milliseconds from 0 to 60000");
     const char *bad_waits[] = {"", "-1", "+5", " 5", "5ms", "1e3", "99999999999999999999"};
     for (size_t i = 0; i < sizeof(bad_waits) / sizeof(bad_waits[0]); i++)
-        assert_int_equal(rq_wait(NULL, bad_waits[i], &newer, &wait, why, sizeof(why)),
+        assert_int_equal(ps_rq_wait(NULL, bad_waits[i], &newer, &wait, why, sizeof(why)),
                          NB_ERR_INVALID);
-    assert_int_equal(rq_wait("x", "5", &newer, &wait, why, sizeof(why)), NB_ERR_INVALID);
+    assert_int_equal(ps_rq_wait("x", "5", &newer, &wait, why, sizeof(why)), NB_ERR_INVALID);
     assert_string_equal(why, "newer_than must be a version in milliseconds (an ETag's number)");
 }
 
@@ -132,14 +135,14 @@ static void json_bodies_are_refused_with_a_utf8_reason(void **state)
     char why[300];
     const char bad[] = "{\"t\\u2\xc3\xbc"
                        "02\":1}"; /* an escape cut by ü */
-    assert_null(rq_json_object(bad, sizeof(bad) - 1, fields, why, sizeof(why)));
+    assert_null(ps_rq_json_object(bad, sizeof(bad) - 1, fields, why, sizeof(why)));
     assert_true(strncmp(why, "invalid JSON: ", 14) == 0);
     assert_true(nb_utf8_valid(why, strlen(why)));
-    assert_null(rq_json_object("{\"x\":1}", 7, fields, why, sizeof(why)));
+    assert_null(ps_rq_json_object("{\"x\":1}", 7, fields, why, sizeof(why)));
     assert_string_equal(why, "unknown field \"x\"");
-    assert_null(rq_json_object("", 0, fields, why, sizeof(why)));
+    assert_null(ps_rq_json_object("", 0, fields, why, sizeof(why)));
     assert_string_equal(why, "empty body");
-    json_t *ok = rq_json_object("{\"token\":\"t\"}", 13, fields, why, sizeof(why));
+    json_t *ok = ps_rq_json_object("{\"token\":\"t\"}", 13, fields, why, sizeof(why));
     assert_non_null(ok);
     json_decref(ok);
 }

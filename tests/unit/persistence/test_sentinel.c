@@ -199,7 +199,7 @@ static kv *sentinel_kv(const char *sentinels)
                        .master_name = "mymaster",
                        .timeout_ms = 500,
                        .ttl_ms = 60000};
-    kv *k = kv_redis_new(&o, &why);
+    kv *k = ps_kv_redis_new(&o, &why);
     assert_non_null(k);
     return k;
 }
@@ -207,7 +207,7 @@ static kv *sentinel_kv(const char *sentinels)
 static nb_err put(kv *k)
 {
     kv_put_result r;
-    return kv_put_if_newer(k, KV_NS_RECORD, "52.52,13.41", 1234, 0, "{}", 2, &r);
+    return ps_kv_put_if_newer(k, KV_NS_RECORD, "52.52,13.41", 1234, 0, "{}", 2, &r);
 }
 
 static void the_first_sentinel_that_answers_names_the_master(void **state)
@@ -217,10 +217,10 @@ static void the_first_sentinel_that_answers_names_the_master(void **state)
     char list[64];
     snprintf(list, sizeof(list), "127.0.0.1:%d,127.0.0.1:%d", dead_port(), s->port);
     kv *k = sentinel_kv(list);
-    assert_int_equal(kv_ping(k), NB_OK);
+    assert_int_equal(ps_kv_ping(k), NB_OK);
     assert_int_equal(put(k), NB_OK);
     assert_int_equal(atomic_load(&a->writes), 1);
-    kv_free(k);
+    ps_kv_free(k);
     fake_free(s);
     fake_free(a);
 }
@@ -242,7 +242,7 @@ static void a_readonly_answer_is_followed_to_the_new_master(void **state)
     assert_int_equal(atomic_load(&b->writes), 1);
     assert_int_equal(put(k), NB_OK);
     assert_int_equal(atomic_load(&b->writes), 2);
-    kv_free(k);
+    ps_kv_free(k);
     fake_free(s);
     fake_free(a);
     fake_free(b);
@@ -255,14 +255,14 @@ static void a_dead_master_is_replaced_by_the_one_the_sentinels_name(void **state
     char list[32];
     snprintf(list, sizeof(list), "127.0.0.1:%d", s->port);
     kv *k = sentinel_kv(list);
-    assert_int_equal(kv_ping(k), NB_OK);
+    assert_int_equal(ps_kv_ping(k), NB_OK);
     fake_stop(a); /* the master dies; the sentinels have not decided yet */
-    assert_int_not_equal(kv_ping(k), NB_OK);
+    assert_int_not_equal(ps_kv_ping(k), NB_OK);
     atomic_store(&s->master_port, b->port); /* now they have */
-    assert_int_equal(kv_ping(k), NB_OK);
+    assert_int_equal(ps_kv_ping(k), NB_OK);
     assert_int_equal(put(k), NB_OK);
     assert_int_equal(atomic_load(&b->writes), 1);
-    kv_free(k);
+    ps_kv_free(k);
     fake_free(s);
     fake_free(a);
     fake_free(b);
@@ -276,13 +276,13 @@ static void a_server_that_is_not_the_master_is_not_used(void **state)
     char list[32];
     snprintf(list, sizeof(list), "127.0.0.1:%d", s->port);
     kv *k = sentinel_kv(list);
-    assert_int_equal(kv_ping(k), NB_ERR_UNAVAILABLE);
+    assert_int_equal(ps_kv_ping(k), NB_ERR_UNAVAILABLE);
     assert_int_equal(put(k), NB_ERR_UNAVAILABLE);
     assert_int_equal(atomic_load(&r->writes), 0);
     atomic_store(&s->master_port, m->port);
     assert_int_equal(put(k), NB_OK);
     assert_int_equal(atomic_load(&m->writes), 1);
-    kv_free(k);
+    ps_kv_free(k);
     fake_free(s);
     fake_free(r);
     fake_free(m);
@@ -294,8 +294,8 @@ static void without_a_sentinel_that_answers_redis_is_down(void **state)
     char list[64];
     snprintf(list, sizeof(list), "127.0.0.1:%d,127.0.0.1:%d", dead_port(), s->port);
     kv *k = sentinel_kv(list); /* s knows no master of that name */
-    assert_int_equal(kv_ping(k), NB_ERR_UNAVAILABLE);
-    kv_free(k);
+    assert_int_equal(ps_kv_ping(k), NB_ERR_UNAVAILABLE);
+    ps_kv_free(k);
     fake_free(s);
 }
 
@@ -306,16 +306,16 @@ static void bad_sentinel_lists_are_refused_with_a_reason(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         kv_redis_opts o = {.url = "redis://x:1/0", .sentinels = bad[i], .master_name = "m"};
         why = NULL;
-        assert_null(kv_redis_new(&o, &why));
+        assert_null(ps_kv_redis_new(&o, &why));
         assert_non_null(why);
     }
     kv_redis_opts no_name = {.url = "redis://x:1/0", .sentinels = "a:1", .master_name = ""};
-    assert_null(kv_redis_new(&no_name, &why));
+    assert_null(ps_kv_redis_new(&no_name, &why));
     assert_string_equal(why, "sentinels need a master name (1 to 127 bytes)");
     kv_redis_opts ok = {.url = "redis://x:1/0", .sentinels = "a,b:26380", .master_name = "m"};
-    kv *k = kv_redis_new(&ok, &why);
+    kv *k = ps_kv_redis_new(&ok, &why);
     assert_non_null(k);
-    kv_free(k);
+    ps_kv_free(k);
 }
 
 int main(void)

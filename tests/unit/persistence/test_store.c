@@ -27,17 +27,17 @@ typedef struct fixture {
 static int setup_with(void **state, size_t queue_cap)
 {
     fixture *f = calloc(1, sizeof(*f));
-    f->cache = kv_mem_new("cache", 0);
-    f->db = kv_mem_new("db", 0);
+    f->cache = ps_kv_mem_new("cache", 0);
+    f->db = ps_kv_mem_new("db", 0);
     store_opts o = {.cache = f->cache,
                     .db = f->db,
                     .fill_queue_cap = queue_cap,
                     .probe_min_ms = 10,
                     .probe_max_ms = 40,
                     .health_interval_ms = 50};
-    f->st = store_new(&o);
+    f->st = ps_store_new(&o);
     assert_non_null(f->st);
-    assert_int_equal(store_start(f->st), NB_OK);
+    assert_int_equal(ps_store_start(f->st), NB_OK);
     *state = f;
     return 0;
 }
@@ -50,9 +50,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    store_free(f->st);
-    kv_free(f->cache);
-    kv_free(f->db);
+    ps_store_free(f->st);
+    ps_kv_free(f->cache);
+    ps_kv_free(f->db);
     free(f);
     return 0;
 }
@@ -77,7 +77,7 @@ static uint64_t counter(const char *name, const char *labels)
 static void put_ok(fixture *f, kv_ns ns, const char *key, int64_t v, int64_t exp, const char *data,
                    store_put_result *res)
 {
-    assert_int_equal(store_put(f->st, ns, key, v, exp, data, strlen(data), res), NB_OK);
+    assert_int_equal(ps_store_put(f->st, ns, key, v, exp, data, strlen(data), res), NB_OK);
 }
 
 typedef struct peek_arg {
@@ -91,19 +91,19 @@ static bool holds_version(void *p)
 {
     peek_arg *a = p;
     int64_t v;
-    return kv_mem_peek(a->k, a->ns, a->key, &v) == NB_OK && v == a->want;
+    return ps_kv_mem_peek(a->k, a->ns, a->key, &v) == NB_OK && v == a->want;
 }
 
 static bool holds_nothing(void *p)
 {
     peek_arg *a = p;
     int64_t v;
-    return kv_mem_peek(a->k, a->ns, a->key, &v) == NB_ERR_NOT_FOUND;
+    return ps_kv_mem_peek(a->k, a->ns, a->key, &v) == NB_ERR_NOT_FOUND;
 }
 
 static bool dirty_empty(void *p)
 {
-    return store_dirty_count(p) == 0;
+    return ps_store_dirty_count(p) == 0;
 }
 
 /* --- tests ---------------------------------------------------------------- */
@@ -118,15 +118,15 @@ static void cache_hit_is_answered_without_the_database(void **state)
     put_ok(f, KV_NS_RECORD, "1.00,2.00", 1000, 0, "{\"a\":1}", &res);
     assert_true(res.applied);
     assert_true(res.cache_written);
-    unsigned db_gets = kv_mem_gets(f->db);
+    unsigned db_gets = ps_kv_mem_gets(f->db);
     uint64_t hits = counter("nimbus_store_hits_total", "store=\"cache\"");
 
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "1.00,2.00", &v, &from), NB_OK);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "1.00,2.00", &v, &from), NB_OK);
     assert_int_equal(from, STORE_CACHE);
     assert_string_equal(v.data, "{\"a\":1}");
     assert_int_equal(v.version_ms, 1000);
-    kv_value_release(&v);
-    assert_int_equal(kv_mem_gets(f->db), db_gets);
+    ps_kv_value_release(&v);
+    assert_int_equal(ps_kv_mem_gets(f->db), db_gets);
     assert_int_equal(counter("nimbus_store_hits_total", "store=\"cache\""), hits + 1);
 }
 
@@ -139,20 +139,20 @@ static void cache_miss_database_hit_fills_the_cache(void **state)
     uint64_t fills = counter("nimbus_store_cache_fills_total", NULL);
 
     /* only the database has it */
-    assert_int_equal(kv_put_if_newer(f->db, KV_NS_RECORD, "3.00,4.00", 2000, 0, "{\"b\":2}", 7, &r),
-                     NB_OK);
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "3.00,4.00", &v, &from), NB_OK);
+    assert_int_equal(
+        ps_kv_put_if_newer(f->db, KV_NS_RECORD, "3.00,4.00", 2000, 0, "{\"b\":2}", 7, &r), NB_OK);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "3.00,4.00", &v, &from), NB_OK);
     assert_int_equal(from, STORE_DB);
     assert_string_equal(v.data, "{\"b\":2}");
-    kv_value_release(&v);
+    ps_kv_value_release(&v);
 
     peek_arg a = {f->cache, KV_NS_RECORD, "3.00,4.00", 2000};
     assert_true(wait_for(holds_version, &a, 2000));
     assert_int_equal(counter("nimbus_store_cache_fills_total", NULL), fills + 1);
 
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "3.00,4.00", &v, &from), NB_OK);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "3.00,4.00", &v, &from), NB_OK);
     assert_int_equal(from, STORE_CACHE);
-    kv_value_release(&v);
+    ps_kv_value_release(&v);
 }
 
 static void full_miss_is_not_found(void **state)
@@ -160,7 +160,7 @@ static void full_miss_is_not_found(void **state)
     fixture *f = *state;
     kv_value v;
     store_backend from;
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "5.00,6.00", &v, &from), NB_ERR_NOT_FOUND);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "5.00,6.00", &v, &from), NB_ERR_NOT_FOUND);
     assert_null(v.data);
 }
 
@@ -172,31 +172,31 @@ static void database_down_reads_from_cache_and_refuses_writes(void **state)
     store_backend from;
 
     put_ok(f, KV_NS_RECORD, "7.00,8.00", 1000, 0, "{\"c\":3}", &res);
-    kv_mem_set_down(f->db, true);
+    ps_kv_mem_set_down(f->db, true);
 
     /* cache hit: served */
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "7.00,8.00", &v, &from), NB_OK);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "7.00,8.00", &v, &from), NB_OK);
     assert_int_equal(from, STORE_CACHE);
-    kv_value_release(&v);
+    ps_kv_value_release(&v);
     /* cache miss: the database cannot be asked */
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "9.00,9.00", &v, &from), NB_ERR_UNAVAILABLE);
-    assert_false(store_backend_up(f->st, STORE_DB));
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "9.00,9.00", &v, &from), NB_ERR_UNAVAILABLE);
+    assert_false(ps_store_backend_up(f->st, STORE_DB));
     /* writes: nothing acknowledged, the cache untouched */
-    unsigned cache_puts = kv_mem_puts(f->cache);
-    assert_int_equal(store_put(f->st, KV_NS_RECORD, "7.00,8.00", 5000, 0, "{}", 2, &res),
+    unsigned cache_puts = ps_kv_mem_puts(f->cache);
+    assert_int_equal(ps_store_put(f->st, KV_NS_RECORD, "7.00,8.00", 5000, 0, "{}", 2, &res),
                      NB_ERR_UNAVAILABLE);
-    assert_int_equal(kv_mem_puts(f->cache), cache_puts);
+    assert_int_equal(ps_kv_mem_puts(f->cache), cache_puts);
     int64_t ver;
-    assert_int_equal(kv_mem_peek(f->cache, KV_NS_RECORD, "7.00,8.00", &ver), NB_OK);
+    assert_int_equal(ps_kv_mem_peek(f->cache, KV_NS_RECORD, "7.00,8.00", &ver), NB_OK);
     assert_int_equal(ver, 1000);
 
     /* back: the probe notices without any request */
     uint64_t reconnects = counter("nimbus_backend_reconnects_total", "backend=\"db\"");
-    kv_mem_set_down(f->db, false);
+    ps_kv_mem_set_down(f->db, false);
     int64_t deadline = nb_mono_ms() + 2000;
-    while (!store_backend_up(f->st, STORE_DB) && nb_mono_ms() < deadline)
+    while (!ps_store_backend_up(f->st, STORE_DB) && nb_mono_ms() < deadline)
         nanosleep(&(struct timespec){0, 2000000L}, NULL);
-    assert_true(store_backend_up(f->st, STORE_DB));
+    assert_true(ps_store_backend_up(f->st, STORE_DB));
     assert_int_equal(counter("nimbus_backend_reconnects_total", "backend=\"db\""), reconnects + 1);
     put_ok(f, KV_NS_RECORD, "7.00,8.00", 5000, 0, "{}", &res);
     assert_true(res.applied);
@@ -210,30 +210,30 @@ static void breaker_skips_a_down_cache_then_uses_it_again(void **state)
     store_backend from;
 
     put_ok(f, KV_NS_RECORD, "10.00,10.00", 1000, 0, "{}", &res);
-    kv_mem_set_down(f->cache, true);
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "10.00,10.00", &v, &from), NB_OK);
+    ps_kv_mem_set_down(f->cache, true);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "10.00,10.00", &v, &from), NB_OK);
     assert_int_equal(from, STORE_DB);
-    kv_value_release(&v);
-    assert_false(store_backend_up(f->st, STORE_CACHE));
-    assert_true(kv_mem_resets(f->cache) >= 1); /* connections dropped */
+    ps_kv_value_release(&v);
+    assert_false(ps_store_backend_up(f->st, STORE_CACHE));
+    assert_true(ps_kv_mem_resets(f->cache) >= 1); /* connections dropped */
 
     /* while open, requests don't touch the cache */
-    unsigned gets = kv_mem_gets(f->cache);
+    unsigned gets = ps_kv_mem_gets(f->cache);
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(store_get(f->st, KV_NS_RECORD, "10.00,10.00", &v, &from), NB_OK);
+        assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "10.00,10.00", &v, &from), NB_OK);
         assert_int_equal(from, STORE_DB);
-        kv_value_release(&v);
+        ps_kv_value_release(&v);
     }
-    assert_int_equal(kv_mem_gets(f->cache), gets);
+    assert_int_equal(ps_kv_mem_gets(f->cache), gets);
 
-    kv_mem_set_down(f->cache, false);
+    ps_kv_mem_set_down(f->cache, false);
     int64_t deadline = nb_mono_ms() + 2000;
-    while (!store_backend_up(f->st, STORE_CACHE) && nb_mono_ms() < deadline)
+    while (!ps_store_backend_up(f->st, STORE_CACHE) && nb_mono_ms() < deadline)
         nanosleep(&(struct timespec){0, 2000000L}, NULL);
-    assert_true(store_backend_up(f->st, STORE_CACHE));
+    assert_true(ps_store_backend_up(f->st, STORE_CACHE));
     /* the read fills it again */
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "10.00,10.00", &v, &from), NB_OK);
-    kv_value_release(&v);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "10.00,10.00", &v, &from), NB_OK);
+    ps_kv_value_release(&v);
     peek_arg a = {f->cache, KV_NS_RECORD, "10.00,10.00", 1000};
     assert_true(wait_for(holds_version, &a, 2000));
 }
@@ -252,9 +252,9 @@ static void monotonic_writes_keep_the_newest(void **state)
     assert_int_equal(res.stored_ms, 2000);
     put_ok(f, KV_NS_RECORD, "11.00,11.00", 2000, 0, "{\"v\":2b}", &res);
     assert_false(res.applied); /* equal is not newer */
-    assert_int_equal(kv_mem_peek(f->db, KV_NS_RECORD, "11.00,11.00", &v), NB_OK);
+    assert_int_equal(ps_kv_mem_peek(f->db, KV_NS_RECORD, "11.00,11.00", &v), NB_OK);
     assert_int_equal(v, 2000);
-    assert_int_equal(kv_mem_peek(f->cache, KV_NS_RECORD, "11.00,11.00", &v), NB_OK);
+    assert_int_equal(ps_kv_mem_peek(f->cache, KV_NS_RECORD, "11.00,11.00", &v), NB_OK);
     assert_int_equal(v, 2000);
 }
 
@@ -271,7 +271,7 @@ static void *writer(void *p)
         int64_t ver = 10000 + (int64_t)((i * 7 + a->id * 13) % 200);
         char body[32];
         snprintf(body, sizeof(body), "{\"v\":%lld}", (long long)ver);
-        store_put(a->f->st, KV_NS_RECORD, "12.00,12.00", ver, 0, body, strlen(body), &res);
+        ps_store_put(a->f->st, KV_NS_RECORD, "12.00,12.00", ver, 0, body, strlen(body), &res);
     }
     return NULL;
 }
@@ -288,9 +288,9 @@ static void concurrent_writers_leave_the_newest_in_both_stores(void **state)
     for (int i = 0; i < 8; i++)
         pthread_join(t[i], NULL);
     int64_t v;
-    assert_int_equal(kv_mem_peek(f->db, KV_NS_RECORD, "12.00,12.00", &v), NB_OK);
+    assert_int_equal(ps_kv_mem_peek(f->db, KV_NS_RECORD, "12.00,12.00", &v), NB_OK);
     assert_int_equal(v, 10199);
-    assert_int_equal(kv_mem_peek(f->cache, KV_NS_RECORD, "12.00,12.00", &v), NB_OK);
+    assert_int_equal(ps_kv_mem_peek(f->cache, KV_NS_RECORD, "12.00,12.00", &v), NB_OK);
     assert_int_equal(v, 10199);
 }
 
@@ -304,22 +304,22 @@ static void negative_geocode_entries_expire(void **state)
 
     put_ok(f, KV_NS_GEOCODE, "atlantis", now, now + 150, "{\"found\":false}", &res);
     assert_true(res.applied);
-    assert_int_equal(store_get(f->st, KV_NS_GEOCODE, "atlantis", &v, &from), NB_OK);
-    kv_value_release(&v);
+    assert_int_equal(ps_store_get(f->st, KV_NS_GEOCODE, "atlantis", &v, &from), NB_OK);
+    ps_kv_value_release(&v);
     peek_arg a = {f->db, KV_NS_GEOCODE, "atlantis", 0};
     assert_true(wait_for(holds_nothing, &a, 2000)); /* expired in the database */
-    assert_int_equal(store_get(f->st, KV_NS_GEOCODE, "atlantis", &v, &from), NB_ERR_NOT_FOUND);
+    assert_int_equal(ps_store_get(f->st, KV_NS_GEOCODE, "atlantis", &v, &from), NB_ERR_NOT_FOUND);
 
     /* an entry that has already expired is never served */
     put_ok(f, KV_NS_GEOCODE, "lemuria", now - 10000, now - 5000, "{\"found\":false}", &res);
-    assert_int_equal(store_get(f->st, KV_NS_GEOCODE, "lemuria", &v, &from), NB_ERR_NOT_FOUND);
+    assert_int_equal(ps_store_get(f->st, KV_NS_GEOCODE, "lemuria", &v, &from), NB_ERR_NOT_FOUND);
 
     /* a newer entry replaces an expired one */
     put_ok(f, KV_NS_GEOCODE, "atlantis", now + 1, 0, "{\"found\":true}", &res);
     assert_true(res.applied);
-    assert_int_equal(store_get(f->st, KV_NS_GEOCODE, "atlantis", &v, &from), NB_OK);
+    assert_int_equal(ps_store_get(f->st, KV_NS_GEOCODE, "atlantis", &v, &from), NB_OK);
     assert_string_equal(v.data, "{\"found\":true}");
-    kv_value_release(&v);
+    ps_kv_value_release(&v);
 }
 
 static void failed_cache_write_is_never_served_stale(void **state)
@@ -331,23 +331,23 @@ static void failed_cache_write_is_never_served_stale(void **state)
 
     put_ok(f, KV_NS_RECORD, "13.00,13.00", 1000, 0, "{\"v\":1}", &res);
     assert_true(res.cache_written);
-    kv_mem_set_down(f->cache, true);
+    ps_kv_mem_set_down(f->cache, true);
     put_ok(f, KV_NS_RECORD, "13.00,13.00", 2000, 0, "{\"v\":2}", &res);
     assert_true(res.applied);
     assert_false(res.cache_written);
-    assert_int_equal(store_dirty_count(f->st), 1);
+    assert_int_equal(ps_store_dirty_count(f->st), 1);
 
     /* the cache comes back still holding v1: it must not be served */
-    kv_mem_set_down(f->cache, false);
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "13.00,13.00", &v, &from), NB_OK);
+    ps_kv_mem_set_down(f->cache, false);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "13.00,13.00", &v, &from), NB_OK);
     assert_string_equal(v.data, "{\"v\":2}");
-    kv_value_release(&v);
+    ps_kv_value_release(&v);
     /* once the cache is back the stale key is deleted there, and the next
      * read fills it with v2 */
     assert_true(wait_for(dirty_empty, f->st, 3000));
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "13.00,13.00", &v, &from), NB_OK);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "13.00,13.00", &v, &from), NB_OK);
     assert_string_equal(v.data, "{\"v\":2}");
-    kv_value_release(&v);
+    ps_kv_value_release(&v);
     peek_arg a = {f->cache, KV_NS_RECORD, "13.00,13.00", 2000};
     assert_true(wait_for(holds_version, &a, 3000));
 }
@@ -359,10 +359,10 @@ static void dirty_keys_are_invalidated_when_the_cache_returns(void **state)
     uint64_t inval = counter("nimbus_store_cache_invalidations_total", NULL);
 
     put_ok(f, KV_NS_RECORD, "14.00,14.00", 1000, 0, "{\"v\":1}", &res);
-    kv_mem_set_down(f->cache, true);
+    ps_kv_mem_set_down(f->cache, true);
     put_ok(f, KV_NS_RECORD, "14.00,14.00", 2000, 0, "{\"v\":2}", &res);
     assert_false(res.cache_written);
-    kv_mem_set_down(f->cache, false);
+    ps_kv_mem_set_down(f->cache, false);
     /* no request needed: the fill thread deletes the key once the cache answers */
     assert_true(wait_for(dirty_empty, f->st, 3000));
     peek_arg a = {f->cache, KV_NS_RECORD, "14.00,14.00", 0};
@@ -384,7 +384,7 @@ static void on_read(void *arg, nb_err rc, kv_value *v)
     p->rc = rc;
     if (rc == NB_OK) {
         p->version = v->version_ms;
-        kv_value_release(v);
+        ps_kv_value_release(v);
     }
     atomic_fetch_add(&p->calls, 1);
 }
@@ -401,8 +401,8 @@ static void batched_reads_answer_hits_and_hand_back_misses(void **state)
     put_ok(f, KV_NS_RECORD, "20.00,20.00", 4242, 0, "{}", &res);
 
     read_probe hit = {0}, miss = {0};
-    assert_true(store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &hit));
-    assert_true(store_get_cached_async(f->st, KV_NS_RECORD, "21.00,21.00", on_read, &miss));
+    assert_true(ps_store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &hit));
+    assert_true(ps_store_get_cached_async(f->st, KV_NS_RECORD, "21.00,21.00", on_read, &miss));
     assert_true(wait_for(answered, &hit, 2000));
     assert_true(wait_for(answered, &miss, 2000));
     assert_int_equal(hit.rc, NB_OK);
@@ -410,23 +410,23 @@ static void batched_reads_answer_hits_and_hand_back_misses(void **state)
     assert_int_equal(miss.rc, NB_ERR_NOT_FOUND); /* the caller asks the database next */
     assert_int_equal(atomic_load(&hit.calls), 1);
 
-    /* A down cache takes no batched reads: the caller uses store_get(). */
-    kv_mem_set_down(f->cache, true);
+    /* A down cache takes no batched reads: the caller uses ps_store_get(). */
+    ps_kv_mem_set_down(f->cache, true);
     kv_value v;
     store_backend from;
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "20.00,20.00", &v, &from), NB_OK);
-    kv_value_release(&v);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "20.00,20.00", &v, &from), NB_OK);
+    ps_kv_value_release(&v);
     read_probe refused = {0};
-    assert_false(store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &refused));
+    assert_false(ps_store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &refused));
     assert_int_equal(atomic_load(&refused.calls), 0);
 }
 
 static void stopping_reads_hands_back_what_is_queued(void **state)
 {
     fixture *f = *state;
-    store_stop_reads(f->st);
+    ps_store_stop_reads(f->st);
     read_probe p = {0};
-    assert_false(store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &p));
+    assert_false(ps_store_get_cached_async(f->st, KV_NS_RECORD, "20.00,20.00", on_read, &p));
 }
 
 /* --- dirty keys and the skew ------------------------------------------------ */
@@ -466,31 +466,31 @@ static void dirty_keys_are_read_from_the_database_without_calling_the_cache(void
     del_gate g = {.test_thread = pthread_self()};
 
     put_ok(f, KV_NS_RECORD, "15.00,15.00", 1000, 0, "{\"v\":1}", &res);
-    kv_mem_set_down(f->cache, true);
+    ps_kv_mem_set_down(f->cache, true);
     put_ok(f, KV_NS_RECORD, "15.00,15.00", 2000, 0, "{\"v\":2}", &res);
     assert_false(res.cache_written);
-    kv_mem_on_call(f->cache, gate_hook, &g);
-    kv_mem_set_down(f->cache, false);
+    ps_kv_mem_on_call(f->cache, gate_hook, &g);
+    ps_kv_mem_set_down(f->cache, false);
     assert_true(wait_for(fill_thread_in_del, &g, 3000)); /* the cache is up, the key dirty */
-    assert_true(store_backend_up(f->st, STORE_CACHE));
-    assert_int_equal(store_dirty_count(f->st), 1);
+    assert_true(ps_store_backend_up(f->st, STORE_CACHE));
+    assert_int_equal(ps_store_dirty_count(f->st), 1);
 
     /* the polling thread's path: no batched cache read for it, no cache call */
     read_probe p = {0};
-    assert_false(store_get_cached_async(f->st, KV_NS_RECORD, "15.00,15.00", on_read, &p));
+    assert_false(ps_store_get_cached_async(f->st, KV_NS_RECORD, "15.00,15.00", on_read, &p));
     /* the worker's path: the database answers, the cache is not called either */
-    assert_int_equal(store_get(f->st, KV_NS_RECORD, "15.00,15.00", &v, &from), NB_OK);
+    assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, "15.00,15.00", &v, &from), NB_OK);
     assert_int_equal(from, STORE_DB);
     assert_string_equal(v.data, "{\"v\":2}");
-    kv_value_release(&v);
+    ps_kv_value_release(&v);
     assert_int_equal(atomic_load(&g.own_calls), 0);
 
     atomic_store(&g.open, true);
     assert_true(wait_for(dirty_empty, f->st, 3000));
-    kv_mem_on_call(f->cache, NULL, NULL);
+    ps_kv_mem_on_call(f->cache, NULL, NULL);
     /* the older copy is gone (the database read may have been written back) */
     int64_t ver = 0;
-    assert_true(kv_mem_peek(f->cache, KV_NS_RECORD, "15.00,15.00", &ver) == NB_ERR_NOT_FOUND ||
+    assert_true(ps_kv_mem_peek(f->cache, KV_NS_RECORD, "15.00,15.00", &ver) == NB_ERR_NOT_FOUND ||
                 ver == 2000);
 }
 
@@ -500,14 +500,15 @@ static void versions_from_the_future_are_refused(void **state)
     store_put_result res;
     int64_t v, now = nb_now_ms();
 
-    assert_int_equal(store_max_skew_ms(f->st), 60000);
-    assert_int_equal(store_put(f->st, KV_NS_RECORD, "16.00,16.00", now + 3600000, 0, "{}", 2, &res),
-                     NB_ERR_INVALID);
-    assert_false(res.applied);
-    assert_int_equal(kv_mem_peek(f->db, KV_NS_RECORD, "16.00,16.00", &v), NB_ERR_NOT_FOUND);
-    assert_int_equal(kv_mem_peek(f->cache, KV_NS_RECORD, "16.00,16.00", &v), NB_ERR_NOT_FOUND);
+    assert_int_equal(ps_store_max_skew_ms(f->st), 60000);
     assert_int_equal(
-        store_put(f->st, KV_NS_GEOCODE, "utopia", now + 120000, now + 240000, "{}", 2, &res),
+        ps_store_put(f->st, KV_NS_RECORD, "16.00,16.00", now + 3600000, 0, "{}", 2, &res),
+        NB_ERR_INVALID);
+    assert_false(res.applied);
+    assert_int_equal(ps_kv_mem_peek(f->db, KV_NS_RECORD, "16.00,16.00", &v), NB_ERR_NOT_FOUND);
+    assert_int_equal(ps_kv_mem_peek(f->cache, KV_NS_RECORD, "16.00,16.00", &v), NB_ERR_NOT_FOUND);
+    assert_int_equal(
+        ps_store_put(f->st, KV_NS_GEOCODE, "utopia", now + 120000, now + 240000, "{}", 2, &res),
         NB_ERR_INVALID);
     /* within the skew: stored */
     put_ok(f, KV_NS_RECORD, "16.00,16.00", now + 30000, 0, "{}", &res);
@@ -521,19 +522,19 @@ static int setup_small_skew(void **state)
 {
     setup(state);
     fixture *f = *state;
-    store_free(f->st);
+    ps_store_free(f->st);
     store_opts o = {.cache = f->cache, .db = f->db, .max_skew_ms = 1000};
-    f->st = store_new(&o);
-    return store_start(f->st) == NB_OK ? 0 : -1;
+    f->st = ps_store_new(&o);
+    return ps_store_start(f->st) == NB_OK ? 0 : -1;
 }
 
 static void the_skew_is_a_setting(void **state)
 {
     fixture *f = *state;
     store_put_result res;
-    assert_int_equal(store_max_skew_ms(f->st), 1000);
+    assert_int_equal(ps_store_max_skew_ms(f->st), 1000);
     assert_int_equal(
-        store_put(f->st, KV_NS_RECORD, "17.00,17.00", nb_now_ms() + 5000, 0, "{}", 2, &res),
+        ps_store_put(f->st, KV_NS_RECORD, "17.00,17.00", nb_now_ms() + 5000, 0, "{}", 2, &res),
         NB_ERR_INVALID);
     put_ok(f, KV_NS_RECORD, "17.00,17.00", nb_now_ms() + 500, 0, "{}", &res);
     assert_true(res.applied);
@@ -555,16 +556,16 @@ static void full_fill_queue_drops_with_a_counter(void **state)
 
     for (int i = 0; i < 6; i++) {
         snprintf(key, sizeof(key), "%d.00,1.00", 20 + i);
-        kv_put_if_newer(f->db, KV_NS_RECORD, key, 1000, 0, "{}", 2, &r);
+        ps_kv_put_if_newer(f->db, KV_NS_RECORD, key, 1000, 0, "{}", 2, &r);
     }
-    kv_mem_set_delay_ms(f->cache, 100); /* the fill thread is slow */
+    ps_kv_mem_set_delay_ms(f->cache, 100); /* the fill thread is slow */
     for (int i = 0; i < 6; i++) {
         snprintf(key, sizeof(key), "%d.00,1.00", 20 + i);
-        assert_int_equal(store_get(f->st, KV_NS_RECORD, key, &v, &from), NB_OK);
-        kv_value_release(&v);
+        assert_int_equal(ps_store_get(f->st, KV_NS_RECORD, key, &v, &from), NB_OK);
+        ps_kv_value_release(&v);
     }
     assert_true(counter("nimbus_store_cache_fill_dropped_total", NULL) >= dropped + 3);
-    kv_mem_set_delay_ms(f->cache, 0);
+    ps_kv_mem_set_delay_ms(f->cache, 0);
 }
 
 int main(void)

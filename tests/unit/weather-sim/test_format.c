@@ -62,23 +62,12 @@ static void num_rounding(void **state)
     nb_buf_release(&b);
 }
 
-static void strings_are_escaped(void **state)
-{
-    nb_buf b;
-    (void)state;
-    nb_buf_init(&b, 1024);
-    ws_fmt_str(&b, "a\"b\\c\nZürich");
-    assert_string_equal(nb_buf_str(&b), "\"a\\\"b\\\\c\\nZürich\"");
-    nb_buf_release(&b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(snapped_berlin_prints_like_open_meteo),
         cmocka_unit_test(f32_text),
         cmocka_unit_test(num_rounding),
-        cmocka_unit_test(strings_are_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

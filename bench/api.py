@@ -20,7 +20,9 @@ stores Berlin once, then measures with `wrk -t2 -c32 -d10s --latency`:
   nginx proxy_cache        GET /v1/weather?city=Berlin through nginx (reference)
   api fresh hit            GET /v1/weather?city=Berlin, near-cache on and off
   front page               GET /Berlin as a browser (HTML), near-cache on and off,
-                           and with front's own cache off
+                           and with front's own cache off (then the api's own
+                           request again, paced at the rate those pages reached on
+                           16 connections: the api's cost per request at that rate)
   api stale hit            api-stale while the simulator answers in 500 ms:
                            records go stale every second and are renewed in
                            the background (the share of STALE answers printed)
@@ -54,6 +56,7 @@ REDIS_REQUESTS = os.environ.get("REDIS_REQUESTS", "500000")
 EXTRA = {d: os.environ.get(d.upper() + "_ARGS", "").split()
          for d in ("persistence", "api", "front")}
 KEY = "52.52,13.41"  # Berlin
+FRONT_WORKERS = 16  # nimbus-front's --workers default: its connections to the api
 
 
 def nginx_conf(tmp, port, api_port):
@@ -102,6 +105,13 @@ def start_nginx(tmp, api_port):
     procs.Daemon("nginx", [common.tool("nginx"), "-c", conf, "-p", tmp],
                  ready_port=port).start()
     return "http://127.0.0.1:%d" % port
+
+
+def weather_answers(api_url):
+    """The api's GET /v1/weather answers so far (from its /metrics)."""
+    text = http.request("GET", api_url + "/metrics").text()
+    return sum(int(n) for n in
+               re.findall(r'nimbus_http_requests_total\{route="weather",code="\w+"\} (\d+)', text))
 
 
 def redis_benchmark(redis, size):
@@ -183,14 +193,31 @@ def main():
     r["nginx proxy_cache"] = run(nginx_url + path, {"api": a_on})
     r["api fresh hit, near-cache on"] = run(a_on_url + path, dict(api=a_on, **store))
     r["api fresh hit, near-cache off"] = run(a_off_url + path, dict(api=a_off, **store_off))
+    asked = {}  # the api's GET /v1/weather answers per front page, during the run
+    n0 = weather_answers(a_on_url)
     r["front page, near-cache on"] = run(fronts["front"][1], dict(front=fronts["front"][0],
                                                                   api=a_on, **store), html)
+    asked["front's cache on"] = (weather_answers(a_on_url) - n0) / r["front page, near-cache on"][
+        "requests"]
     r["front page, near-cache off"] = run(fronts["front-off"][1],
                                           dict(front=fronts["front-off"][0], api=a_off,
                                                **store_off), html)
+    n0 = weather_answers(a_on_url)
     r["front page, front's cache off"] = run(fronts["front-nocache"][1],
                                              dict(front=fronts["front-nocache"][0], api=a_on,
                                                   **store), html)
+    asked["front's cache off"] = (weather_answers(a_on_url) - n0) / r[
+        "front page, front's cache off"]["requests"]
+    # The api's own request again, offered at the rate the cache-off pages reached,
+    # on as many connections as front keeps to the api (one per worker): what the
+    # same request costs the api at that rate (issue 10 item 3, docs/benchmarks.md).
+    paced = os.path.join(tmp, "paced.lua")
+    with open(paced, "w") as f:
+        f.write("delay = function() return %d end\n"
+                % max(1, round(FRONT_WORKERS * 1000.0 / r["front page, front's cache off"]["rps"])))
+    r["api fresh hit, at that page rate"] = common.wrk(
+        a_on_url + path, DURATION, FRONT_WORKERS, script=paced,
+        pids={k: v.pid for k, v in dict(api=a_on, **store).items()})
     r["persistence GET (X-Store: cache)"] = run(p_on_url + "/v1/records/" + KEY, store)
     r["redis GET (redis-benchmark)"] = redis_benchmark(redis, size)
     stale_name = "api stale hit (upstream 500 ms)"
@@ -238,6 +265,8 @@ def main():
     fr = front["rps"] / ngx
     print("front page / nginx:             %.2f (target >= 0.3)          %s"
           % (fr, "OK" if fr >= 0.3 else "MISSED"))
+    print("api requests per front page: %s"
+          % ", ".join("%.3f with %s" % (v, k) for k, v in asked.items()))
     print("stale api during its run: %.0f%% of %d answers STALE; %s background renewals"
           % (100.0 * answers.get("stale", 0) / max(1.0, sum(answers.values())),
              sum(answers.values()), "%d" % (fetches[1] - fetches[0]) if len(fetches) == 2

@@ -133,11 +133,16 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
+def loadavg():
+    return open("/proc/loadavg").read().split()[0]
+
+
 def main():
     ensure_tools()
     for b in ("nimbus-persistence", "nimbus-api", "weather-sim", "kafka-dev-broker"):
         if not procs.have_binary(b):
             raise SystemExit("no %s in %s: build it first (Release)" % (b, BUILD))
+    load_before = loadavg()
     tmp = procs.scratch_dir("bench-replicas")
     redis = procs.Redis().start()
     pg = procs.Postgres().start()
@@ -223,7 +228,8 @@ def main():
     held = metric(purl, "nimbus_watch_total") - held0
 
     print("\nnimbus replicas bench: wrk -t2 -c%s -d%s --latency, loopback, %d cores, "
-          "one persistence, access logs off" % (CONNS, DURATION, os.cpu_count()))
+          "one persistence, access logs off; load average %s before, %s after"
+          % (CONNS, DURATION, os.cpu_count(), load_before, loadavg()))
     print("%-30s %12s %10s %10s" % ("fresh hits", "req/s", "p50 ms", "p99 ms"))
     for name, r in results:
         print("%-30s %12.0f %10.2f %10.2f" % (name, r["rps"], r["p50"], r["p99"]))

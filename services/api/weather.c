@@ -54,6 +54,7 @@ typedef struct wx {
     bool by_name, revalidate;
     bool no_cache;  /* the client asked for end-to-end revalidation: persistence is asked */
     bool on_poller; /* running on the polling thread: must not block */
+    const struct read_step *reading; /* the shared read a worker makes for x */
     char query[NB_QUERY_MAX + 1];
     char key[NB_KEY_MAX];
     fl_result *place; /* FL_PLACE: the place asked for by name (a reference) */
@@ -651,8 +652,6 @@ static void on_place_read(wx *x, fl_result *res)
     }
 }
 
-static void place_read_on_worker(nb_req *r, void *ctx);
-
 /* Hands x to a worker, which continues with step. */
 static void to_worker(wx *x, nb_handler_fn step)
 {
@@ -660,49 +659,79 @@ static void to_worker(wx *x, nb_handler_fn step)
     nb_req_to_worker(x->req, step, x);
 }
 
+/* A read of persistence that every request asking at the same time shares
+ * (one "q:<name>" or "r:<key>" flight): what is read, and what follows. */
+typedef struct read_step {
+    char kind;                                        /* the flight id's kind */
+    wait_step waiting;                                /* what a joining request waits for */
+    fl_result *(*read)(weather *s, const char *what); /* blocking: on a worker */
+    void (*done)(wx *x, fl_result *res);              /* the read's result, x's next step */
+    void (*busy)(wx *x);                              /* the flight table is full */
+} read_step;
+
+static const char *read_subject(const wx *x, const read_step *st)
+{
+    return st->kind == 'q' ? x->query : x->key;
+}
+
+/* Makes the read x started (its flight entry is RUNNING and x's to complete),
+ * publishes the result to every request joined meanwhile, goes on. */
+static void complete_read(wx *x, const read_step *st)
+{
+    char id[ID_MAX];
+    flight_id(id, st->kind, read_subject(x, st));
+    fl_result *res = st->read(x->svc, read_subject(x, st));
+    api_fl_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
+    st->done(x, res);
+    api_fl_result_unref(res);
+}
+
+/* A worker makes the read the polling thread started. */
+static void read_on_worker(nb_req *r, void *ctx)
+{
+    (void)r;
+    wx *x = ctx;
+    complete_read(x, x->reading);
+}
+
+/* Joins the read of st's subject in flight, or starts it (on a worker when x
+ * is on the polling thread), or takes the result kept from a recent one. */
+static void shared_read(wx *x, const read_step *st)
+{
+    char id[ID_MAX];
+    flight_id(id, st->kind, read_subject(x, st));
+    fl_result *res = NULL;
+    switch (join(x, id, st->waiting, x->deadline_ms, true, &res)) {
+    case FL_RUNNING:
+        return;
+    case FL_FULL:
+        st->busy(x);
+        return;
+    case FL_STARTED:
+        if (x->on_poller) { /* the read blocks: a worker makes it */
+            x->reading = st;
+            to_worker(x, read_on_worker);
+        } else {
+            complete_read(x, st);
+        }
+        return;
+    default: /* FL_DONE */
+        st->done(x, res);
+        api_fl_result_unref(res);
+    }
+}
+
 /* Asks persistence for x's name, once for every request asking at the same
  * time (a failed read is kept as read_record explains). */
 static void read_place(wx *x)
 {
+    static const read_step place = {'q', WAIT_PLACE_READ, read_place_from_store, on_place_read,
+                                    place_busy};
     if (stopping(x->svc)) {
         place_stopping(x);
         return;
     }
-    char id[ID_MAX];
-    flight_id(id, 'q', x->query);
-    fl_result *res = NULL;
-    switch (join(x, id, WAIT_PLACE_READ, x->deadline_ms, true, &res)) {
-    case FL_RUNNING:
-        return;
-    case FL_FULL:
-        place_busy(x);
-        return;
-    case FL_STARTED:
-        if (x->on_poller) { /* the read blocks: a worker makes it */
-            to_worker(x, place_read_on_worker);
-            return;
-        }
-        res = read_place_from_store(x->svc, x->query);
-        api_fl_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
-        break;
-    default: /* FL_DONE */
-        break;
-    }
-    on_place_read(x, res);
-    api_fl_result_unref(res);
-}
-
-/* A worker makes the read the polling thread started (the "q:" entry is
- * RUNNING and x's to complete). */
-static void place_read_on_worker(nb_req *r, void *ctx)
-{
-    wx *x = ctx;
-    char id[ID_MAX];
-    flight_id(id, 'q', x->query);
-    fl_result *res = read_place_from_store(x->svc, x->query);
-    api_fl_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
-    on_place_read(x, res);
-    api_fl_result_unref(res);
+    shared_read(x, &place);
 }
 
 /* Asks the geocoder for x's name (one fetch for every request waiting). */
@@ -928,8 +957,6 @@ static void on_read(wx *x, fl_result *res)
     }
 }
 
-static void record_read_on_worker(nb_req *r, void *ctx);
-
 /* Asks persistence for x->key (unless the near-cache's copy may answer), once
  * for every request asking at the same time.
  * A read that found nothing (or failed) is kept until the fetch it leads to
@@ -938,46 +965,13 @@ static void record_read_on_worker(nb_req *r, void *ctx);
  * key makes one read, however fast or slow persistence answers. */
 static void read_record(wx *x)
 {
+    static const read_step record = {'r', WAIT_READ, read_record_from_store, on_read, answer_busy};
     if (stopping(x->svc)) {
         answer_stopping(x);
         return;
     }
     if (serve_copy(x)) return;
-    char id[ID_MAX];
-    flight_id(id, 'r', x->key);
-    fl_result *res = NULL;
-    switch (join(x, id, WAIT_READ, x->deadline_ms, true, &res)) {
-    case FL_RUNNING:
-        return;
-    case FL_FULL:
-        answer_busy(x);
-        return;
-    case FL_STARTED:
-        if (x->on_poller) { /* the read blocks: a worker makes it */
-            to_worker(x, record_read_on_worker);
-            return;
-        }
-        res = read_record_from_store(x->svc, x->key);
-        api_fl_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
-        break;
-    default: /* FL_DONE */
-        break;
-    }
-    on_read(x, res);
-    api_fl_result_unref(res);
-}
-
-/* A worker makes the read the polling thread started (the "r:" entry is
- * RUNNING and x's to complete). */
-static void record_read_on_worker(nb_req *r, void *ctx)
-{
-    wx *x = ctx;
-    char id[ID_MAX];
-    flight_id(id, 'r', x->key);
-    fl_result *res = read_record_from_store(x->svc, x->key);
-    api_fl_complete(x->svc->d.fl, id, res, res->err ? x->svc->cfg->miss_deadline_ms : 0);
-    on_read(x, res);
-    api_fl_result_unref(res);
+    shared_read(x, &record);
 }
 
 /* Answers x for its location key. */

@@ -39,7 +39,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,7 +54,6 @@
 #include "nimbus/log.h"
 #include "nimbus/metrics.h"
 #include "nimbus/queue.h"
-#include "nimbus/service.h"
 
 #define CONN_LIMIT_MAX 10000 /* client connections, whatever the open-file limit */
 #define FD_RESERVE_MIN 256   /* descriptors kept for backends, files, MHD itself */
@@ -987,12 +985,6 @@ static void accept_stop(nb_server *s)
     s->accepting = false;
     close(s->lsock);
     s->lsock = -1;
-}
-
-void nb_server_wait_for_signal(nb_server *s)
-{
-    (void)s;
-    nb_info("signal %d received: shutting down", nb_service_wait_for_signal());
 }
 
 /* Live requests waiting for an answer or for it to be written (s->lock held).

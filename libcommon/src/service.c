@@ -12,12 +12,20 @@
 #include "nimbus/log.h"
 
 static sem_t signal_sem;
-static volatile sig_atomic_t signal_seen;
+static volatile sig_atomic_t signal_seen; /* the last SIGTERM or SIGINT */
 static atomic_bool signals_caught;
+/* The program's signal actions: their signals, set before the handler is
+ * installed for them, and which came since the wait last ran them. */
+static int action_signo[NB_SERVICE_MAX_ACTIONS];
+static int nactions;
+static volatile sig_atomic_t action_pending[NB_SERVICE_MAX_ACTIONS];
 
 static void on_signal(int sig)
 {
-    signal_seen = sig;
+    bool action = false;
+    for (int i = 0; i < nactions; i++)
+        if (action_signo[i] == sig) action_pending[i] = action = true;
+    if (!action) signal_seen = sig;
     sem_post(&signal_sem); /* async-signal-safe */
 }
 
@@ -31,12 +39,39 @@ void nb_service_catch_signals(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* Catches the actions' signals (after nb_service_catch_signals()). */
+static void catch_actions(const nb_signal_action *a, int n)
+{
+    for (int i = 0; i < n; i++) {
+        action_signo[i] = a[i].signo;
+        action_pending[i] = false;
+    }
+    nactions = n;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < n; i++)
+        sigaction(a[i].signo, &sa, NULL);
+}
+
+/* Waits for SIGTERM or SIGINT, running the actions whose signals came. */
+static int wait_acting(const nb_signal_action *a, int n)
+{
+    for (;;) {
+        while (sem_wait(&signal_sem) != 0 && errno == EINTR) {
+        }
+        for (int i = 0; i < n; i++)
+            if (action_pending[i]) {
+                action_pending[i] = false;
+                a[i].fn(a[i].ctx);
+            }
+        if (signal_seen) return (int)signal_seen;
+    }
+}
+
 int nb_service_wait_for_signal(void)
 {
     nb_service_catch_signals();
-    while (sem_wait(&signal_sem) != 0 && errno == EINTR) {
-    }
-    return (int)signal_seen;
+    return wait_acting(NULL, 0);
 }
 
 int nb_service_start_parts(const nb_part *parts, int n, nb_err *rc)
@@ -82,8 +117,14 @@ int nb_service_run(const nb_service *svc, int argc, char **argv)
     if (!nb_log_start(svc->name, log_level_of(svc))) return NB_EXIT_USAGE;
     nb_config_log(svc->settings, svc->nsettings);
 
+    if (svc->nactions < 0 || svc->nactions > NB_SERVICE_MAX_ACTIONS) {
+        nb_error("%d signal actions (at most %d)", svc->nactions, NB_SERVICE_MAX_ACTIONS);
+        return NB_EXIT_FAILURE;
+    }
     signal(SIGPIPE, SIG_IGN);
+    signal_seen = 0; /* this run's stop signal (a program runs once; tests more often) */
     nb_service_catch_signals();
+    catch_actions(svc->actions, svc->nactions);
     json_object_seed(0);
     if (nb_httpc_global_init() != NB_OK) {
         nb_error("curl_global_init failed");
@@ -93,7 +134,7 @@ int nb_service_run(const nb_service *svc, int argc, char **argv)
     int started = nb_service_start_parts(svc->parts, svc->nparts, &rc);
     int status = NB_EXIT_OK;
     if (started == svc->nparts) {
-        nb_info("signal %d received: stopping", nb_service_wait_for_signal());
+        nb_info("signal %d received: stopping", wait_acting(svc->actions, svc->nactions));
     } else {
         status = rc == NB_ERR_INVALID ? NB_EXIT_USAGE : NB_EXIT_FAILURE;
     }

@@ -109,16 +109,17 @@ static const nb_setting table[] = {
     {"access-log", NB_SET_BOOL, &c.access_log, "true", 0, 0, "log one line per request"},
 };
 
-nb_err api_config_load(api_config *cfg, int argc, char **argv, bool *exit_now)
+const nb_setting *api_config_table(api_config **cfg, int *n)
 {
-    nb_err e =
-        nb_config_load(table, (int)(sizeof(table) / sizeof(table[0])), argc, argv, "nimbus-api",
-                       "nimbus api: weather answers with stale-while-revalidate.", exit_now);
-    *cfg = c;
-    return e;
+    *cfg = &c;
+    *n = (int)(sizeof(table) / sizeof(table[0]));
+    return table;
 }
 
-void api_config_log(void)
+nb_err api_config_load(api_config *cfg, int argc, char **argv, bool *exit_now)
 {
-    nb_config_log(table, (int)(sizeof(table) / sizeof(table[0])));
+    nb_err e = nb_config_load(table, (int)(sizeof(table) / sizeof(table[0])), argc, argv, API_PROG,
+                              API_SUMMARY, exit_now);
+    *cfg = c;
+    return e;
 }

@@ -1,11 +1,16 @@
-/* api_config.h — the api's settings, read once at start-up by main().
- * After api_config_load() the struct is read-only: any thread may read it. */
+/* api_config.h — the api's settings, one table (flags, NIMBUS_* env,
+ * --help), loaded once at start-up by the service skeleton (main()). After
+ * the load the struct is read-only: any thread may read it. */
 #ifndef API_CONFIG_H
 #define API_CONFIG_H
 
 #include <stdbool.h>
 
+#include "nimbus/config.h"
 #include "nimbus/err.h"
+
+#define API_PROG "nimbus-api"
+#define API_SUMMARY "nimbus api: weather answers with stale-while-revalidate."
 
 typedef struct api_config {
     const char *bind;
@@ -37,9 +42,11 @@ typedef struct api_config {
     bool access_log;
 } api_config;
 
-/* Fills cfg from defaults, NIMBUS_* env and flags. *exit_now after --help. */
+/* The settings table and its length; *cfg gets the struct loading it fills
+ * (nb_service_run() in main(); one per process). */
+const nb_setting *api_config_table(api_config **cfg, int *n);
+/* Loads the table from defaults, NIMBUS_* env and flags and copies the
+ * result into cfg (the unit tests). *exit_now after --help. */
 nb_err api_config_load(api_config *cfg, int argc, char **argv, bool *exit_now);
-/* Logs the effective settings (secrets masked). */
-void api_config_log(void);
 
 #endif

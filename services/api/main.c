@@ -1,57 +1,121 @@
-/* main.c — nimbus-api: settings → logging → clients → service → wait for a
- * signal → stop in reverse order (bounded; see app.h). */
-#include <jansson.h>
+/* main.c — nimbus-api: declares its parts (the persistence client, the
+ * upstream budget and client, the Kafka producer, the api service) for the
+ * one service skeleton (nimbus/service.h), which loads the settings
+ * (api_config.c), starts the parts in order and stops them in reverse order.
+ * The api service's own stop is the bounded shutdown in app.h. main() only
+ * wires. */
+#include <stddef.h>
 
 #include "api_config.h"
 #include "app.h"
 #include "broker_kafka.h"
 #include "budget.h"
-#include "nimbus/http_client.h"
-#include "nimbus/http_server.h"
-#include "nimbus/log.h"
+#include "nimbus/service.h"
 #include "store_http.h"
 #include "upstream_http.h"
 
+typedef struct api {
+    api_config *cfg;
+    store *st;
+    budget *bud;
+    upstream *up;
+    broker *br; /* NULL: no Kafka configured (events wait in the outbox) */
+    app *a;
+} api;
+
+static nb_err store_start(void *ctx)
+{
+    api *p = ctx;
+    p->st = api_store_http_new(p->cfg);
+    return p->st ? NB_OK : NB_ERR_NOMEM;
+}
+
+static void store_stop(void *ctx)
+{
+    api_store_free(((api *)ctx)->st);
+}
+
+static nb_err budget_start(void *ctx)
+{
+    api *p = ctx;
+    budget_opts bo = {.alone = !p->cfg->coordinate,
+                      .per_min = p->cfg->upstream_pace_per_min,
+                      .per_hour = p->cfg->upstream_budget_per_hour,
+                      .per_day = p->cfg->upstream_budget_per_day,
+                      .fallback_pct = p->cfg->upstream_budget_local_pct};
+    p->bud = api_budget_new(p->st, &bo);
+    return p->bud ? NB_OK : NB_ERR_NOMEM;
+}
+
+static void budget_stop(void *ctx)
+{
+    api_budget_free(((api *)ctx)->bud);
+}
+
+static nb_err upstream_start(void *ctx)
+{
+    api *p = ctx;
+    p->up = api_upstream_http_new(p->cfg, p->bud);
+    return p->up ? NB_OK : NB_ERR_NOMEM;
+}
+
+static void upstream_stop(void *ctx)
+{
+    api_upstream_free(((api *)ctx)->up);
+}
+
+static nb_err broker_start(void *ctx)
+{
+    api *p = ctx;
+    if (!p->cfg->kafka_brokers[0]) return NB_OK;
+    /* Kafka messages time out at half the claim lease: a report comes before the claim ends. */
+    p->br = api_broker_kafka_new(p->cfg->kafka_brokers, p->cfg->kafka_topic,
+                                 p->cfg->relay_lease_ms / 2);
+    return p->br ? NB_OK : NB_ERR_UNAVAILABLE;
+}
+
+static void broker_stop(void *ctx)
+{
+    api_broker_free(((api *)ctx)->br);
+}
+
+static nb_err app_start(void *ctx)
+{
+    api *p = ctx;
+    app_clients clients = {.st = p->st, .up = p->up, .br = p->br, .bud = p->bud};
+    p->a = api_app_new(p->cfg, &clients);
+    if (!p->a) return NB_ERR_NOMEM;
+    nb_err e = api_app_start(p->a);
+    if (e != NB_OK) api_app_free(p->a);
+    return e;
+}
+
+/* The bounded shutdown (api_app_stop, app.h), then the service's memory. */
+static void app_stop(void *ctx)
+{
+    api_app_free(((api *)ctx)->a);
+}
+
 int main(int argc, char **argv)
 {
-    api_config cfg;
-    bool exit_now;
-    if (api_config_load(&cfg, argc, argv, &exit_now) != NB_OK) return 2;
-    if (exit_now) return 0;
-    if (!nb_log_start("api", cfg.log_level)) return 2;
-    api_config_log();
-
-    json_object_seed(0);
-    if (nb_httpc_global_init() != NB_OK) return 1;
-
-    int rc = 1;
-    app *a = NULL;
-    store *st = api_store_http_new(&cfg);
-    budget_opts bo = {.alone = !cfg.coordinate,
-                      .per_min = cfg.upstream_pace_per_min,
-                      .per_hour = cfg.upstream_budget_per_hour,
-                      .per_day = cfg.upstream_budget_per_day,
-                      .fallback_pct = cfg.upstream_budget_local_pct};
-    budget *bud = st ? api_budget_new(st, &bo) : NULL;
-    upstream *up = bud ? api_upstream_http_new(&cfg, bud) : NULL;
-    /* Kafka messages time out at half the claim lease: a report comes before the claim ends. */
-    broker *br = cfg.kafka_brokers[0] ? api_broker_kafka_new(cfg.kafka_brokers, cfg.kafka_topic,
-                                                             cfg.relay_lease_ms / 2)
-                                      : NULL;
-    if (st && up && (br || !cfg.kafka_brokers[0])) {
-        app_clients clients = {.st = st, .up = up, .br = br, .bud = bud};
-        a = api_app_new(&cfg, &clients);
-    }
-    if (a && api_app_start(a) == NB_OK) {
-        nb_server_wait_for_signal(api_app_server(a));
-        rc = 0;
-    }
-    api_app_free(a);
-    api_broker_free(br);
-    api_upstream_free(up);
-    api_budget_free(bud);
-    api_store_free(st);
-    nb_httpc_global_cleanup();
-    nb_info("stopped");
-    return rc;
+    static api p;
+    int nsettings;
+    const nb_setting *settings = api_config_table(&p.cfg, &nsettings);
+    const nb_part parts[] = {
+        {"the persistence client", store_start, store_stop, &p},
+        {"the upstream budget", budget_start, budget_stop, &p},
+        {"the upstream client", upstream_start, upstream_stop, &p},
+        {"the Kafka producer", broker_start, broker_stop, &p},
+        {"the api service", app_start, app_stop, &p},
+    };
+    const nb_service svc = {
+        .prog = API_PROG,
+        .name = "api",
+        .summary = API_SUMMARY,
+        .settings = settings,
+        .nsettings = nsettings,
+        .parts = parts,
+        .nparts = (int)(sizeof(parts) / sizeof(parts[0])),
+    };
+    return nb_service_run(&svc, argc, argv);
 }

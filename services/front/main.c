@@ -66,11 +66,12 @@ static nb_err server_start(void *ctx)
                            .ready = fr_routes_ready,
                            .ready_ctx = &f->routes};
     f->server = nb_server_new(&opts);
-    if (!f->server || fr_routes_register(&f->routes, f->server) != NB_OK ||
-        nb_server_start(f->server) != NB_OK) {
+    nb_err e = f->server ? fr_routes_register(&f->routes, f->server) : NB_ERR_NOMEM;
+    if (e == NB_OK) e = nb_server_start(f->server);
+    if (e != NB_OK) { /* NB_ERR_INVALID: --bind is not an address (exit 2) */
         nb_error("could not start the HTTP server on %s:%ld", f->bind, f->port);
         nb_server_free(f->server);
-        return NB_ERR_UNAVAILABLE;
+        return e;
     }
     nb_info("listening on http://%s:%d/ (api %s)", f->bind, nb_server_port(f->server), f->api_url);
     return NB_OK;

@@ -58,6 +58,8 @@ static const nb_setting table[] = {
      "first wait before retrying a mail the server did not take (doubles, jittered)"},
     {"mail-retry-max-ms", NB_SET_INT, &c.mail_retry_max_ms, "1800000", 100, 86400000,
      "longest wait between two tries of one mail"},
+    {"body-cap", NB_SET_INT, &c.body_cap, "1024", 0, 1048576,
+     "largest request body, bytes (/healthz, /readyz and /metrics take none)"},
     {"conn-timeout-s", NB_SET_INT, &c.conn_timeout_s, "30", 1, 3600, "idle connection timeout"},
     {"log-level", NB_SET_STR, &c.log_level, "info", 0, 0, "debug, info, warn or error"},
     {"access-log", NB_SET_BOOL, &c.access_log, "false", 0, 0, "log one line per HTTP request"},
@@ -89,31 +91,34 @@ bool nt_parse_from(const char *from, char name[128], char addr[NB_EMAIL_MAX + 1]
     return nb_email_valid(addr, NULL);
 }
 
-nb_err nt_config_load(nt_config *cfg, int argc, char **argv, bool *exit_now)
+const nb_setting *nt_config_table(nt_config **cfg, int *n)
 {
-    nb_err e = nb_config_load(table, NTABLE, argc, argv, "nimbus-notifier",
-                              "nimbus notifier: weather alerts by email, from the events on Kafka",
-                              exit_now);
-    *cfg = c;
-    if (e || *exit_now) return e;
+    *cfg = &c;
+    *n = NTABLE;
+    return table;
+}
+
+bool nt_config_check(void *ctx)
+{
+    nt_config *cfg = ctx;
     if (!nt_parse_from(cfg->mail_from, cfg->from_name, cfg->from_addr)) {
         fprintf(stderr,
                 "nimbus-notifier: invalid mail-from '%s': use \"Name <address>\" or an address\n",
                 cfg->mail_from);
-        return NB_ERR_INVALID;
+        return false;
     }
     if (strncmp(cfg->smtp_url, "smtp://", 7) != 0 && strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
         fprintf(stderr,
                 "nimbus-notifier: invalid smtp-url '%s': must start with smtp:// or "
                 "smtps://\n",
                 cfg->smtp_url);
-        return NB_ERR_INVALID;
+        return false;
     }
     int tls = nt_smtp_tls_parse(cfg->smtp_tls);
     if (tls < 0) {
         fprintf(stderr, "nimbus-notifier: invalid smtp-tls '%s': use none, try or required\n",
                 cfg->smtp_tls);
-        return NB_ERR_INVALID;
+        return false;
     }
     cfg->tls = (nt_smtp_tls)tls;
     size_t n = strlen(cfg->public_url);
@@ -122,12 +127,7 @@ nb_err nt_config_load(nt_config *cfg, int argc, char **argv, bool *exit_now)
     snprintf(cfg->public_base, sizeof(cfg->public_base), "%.*s", (int)n, cfg->public_url);
     if (!cfg->kafka_brokers[0]) {
         fprintf(stderr, "nimbus-notifier: kafka-brokers is empty: nothing to consume\n");
-        return NB_ERR_INVALID;
+        return false;
     }
-    return NB_OK;
-}
-
-void nt_config_log(void)
-{
-    nb_config_log(table, NTABLE);
+    return true;
 }

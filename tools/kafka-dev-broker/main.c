@@ -9,8 +9,10 @@
  * under the --advertise names; the bootstrap string is then those names. With --forward it
  * runs no brokers of its own: its one --listen address relays to another dev broker's
  * (another compose service standing in for a further Kafka broker: every one of them
- * reaches the same brokers and topics). Signal handlers only record what was asked; the
- * main loop, woken by sigsuspend(), acts on it. main() only wires. */
+ * reaches the same brokers and topics). main() only wires: its settings, its parts (the
+ * topic list, the brokers, the relay, the announcement of the bootstrap string) and its
+ * SIGUSR1/SIGUSR2 actions for the one service skeleton (nimbus/service.h), which runs the
+ * actions on main()'s thread while it waits for SIGTERM. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,52 +25,12 @@
 #include "dev_broker.h"
 #include "nimbus/config.h"
 #include "nimbus/log.h"
+#include "nimbus/service.h"
 #include "relay.h"
 
 #define KDB_MAX_TOPICS 32
 #define KDB_MAX_BROKERS 16
 #define KDB_TOPIC_TIMEOUT_MS 10000
-
-enum { KDB_WANT_NONE, KDB_WANT_DOWN, KDB_WANT_UP };
-
-static volatile sig_atomic_t g_stop;
-static volatile sig_atomic_t g_want; /* last of SIGUSR1/SIGUSR2 wins */
-
-static void kdb_on_signal(int sig)
-{
-    if (sig == SIGUSR1)
-        g_want = KDB_WANT_DOWN;
-    else if (sig == SIGUSR2)
-        g_want = KDB_WANT_UP;
-    else
-        g_stop = 1;
-}
-
-/* Blocks the control signals (before librdkafka starts its threads, which then
- * inherit the mask) and installs the handlers. *waitmask gets the mask to
- * sigsuspend() with, which lets them in again. */
-static int kdb_signals_setup(sigset_t *waitmask)
-{
-    static const int sigs[] = {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
-    struct sigaction sa;
-    sigset_t block;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = kdb_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigemptyset(&block);
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-        sigaddset(&block, sigs[i]);
-        sigaddset(&sa.sa_mask, sigs[i]);
-    }
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
-    signal(SIGPIPE, SIG_IGN);
-    if (sigprocmask(SIG_BLOCK, &block, waitmask) != 0) return -1;
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        sigdelset(waitmask, sigs[i]);
-    return 0;
-}
 
 /* Writes "text\n" to path through a temporary file and rename(2), so a reader
  * sees either no file or the whole content. */
@@ -158,111 +120,171 @@ static void kdb_log_state(kdb_broker *b, long brokers)
     nb_log_fields(NB_LOG_INFO, fields, "%s", kdb_is_up(b) ? "all brokers up" : "all brokers down");
 }
 
+typedef struct kdb {
+    int argc;
+    char **argv; /* every --topic flag is read from them */
+    const char *bootstrap_file, *topic, *log_level, *listen, *advertise, *forward;
+    long partitions, brokers;
+    char *topic_flags, *topic_list;
+    char *topics[KDB_MAX_TOPICS];
+    int ntopics;
+    kdb_broker *broker; /* NULL with --forward */
+    kdr_route routes[KDB_MAX_BROKERS];
+    char *route_text;
+    kdr_relay *relay; /* NULL without --listen */
+    const char *bootstrap;
+} kdb;
+
+/* The topics to create, from every --topic flag (or the setting); the
+ * settings' rules the table cannot say. */
+static nb_err topics_start(void *ctx)
+{
+    kdb *k = ctx;
+    k->topic_flags = kdb_topic_flags(k->argc, k->argv);
+    k->topic_list = strdup(k->topic);
+    if (!k->topic_flags || !k->topic_list) return NB_ERR_NOMEM;
+    k->ntopics = kdb_add_topics(k->topic_flags[0] ? k->topic_flags : k->topic_list, k->topics, 0);
+    if (k->ntopics <= 0) {
+        if (k->ntopics == 0) fprintf(stderr, "kafka-dev-broker: --topic: no topic given\n");
+        return NB_ERR_INVALID;
+    }
+    if (k->forward[0] && (!k->listen[0] || k->brokers != 1)) {
+        fprintf(stderr, "kafka-dev-broker: --forward needs one --listen address (and "
+                        "--brokers 1)\n");
+        return NB_ERR_INVALID;
+    }
+    return NB_OK;
+}
+
+static void topics_stop(void *ctx)
+{
+    kdb *k = ctx;
+    free(k->topic_list);
+    free(k->topic_flags);
+}
+
+/* With --forward, none: the bootstrap string is the other dev broker's. */
+static nb_err brokers_start(void *ctx)
+{
+    kdb *k = ctx;
+    if (k->forward[0]) {
+        k->bootstrap = k->forward;
+        return NB_OK;
+    }
+    nb_err e = kdb_open((int)k->brokers, &k->broker);
+    for (int i = 0; e == NB_OK && i < k->ntopics; i++) {
+        e = kdb_create_topic(k->broker, k->topics[i], (int)k->partitions, KDB_TOPIC_TIMEOUT_MS);
+        if (e == NB_OK) nb_info("topic %s ready (%ld partitions)", k->topics[i], k->partitions);
+    }
+    if (e != NB_OK) {
+        kdb_close(k->broker);
+        return e == NB_ERR_INVALID ? NB_ERR_UNAVAILABLE : e;
+    }
+    k->bootstrap = kdb_bootstraps(k->broker);
+    return NB_OK;
+}
+
+static void brokers_stop(void *ctx)
+{
+    kdb_close(((kdb *)ctx)->broker);
+}
+
+/* With --listen, clients reach the brokers through it. */
+static nb_err relay_start(void *ctx)
+{
+    kdb *k = ctx;
+    if (!k->listen[0]) return NB_OK;
+    if (kdr_routes_parse(k->listen, k->advertise, k->bootstrap, k->routes, (int)k->brokers,
+                         &k->route_text) != NB_OK)
+        return NB_ERR_INVALID;
+    nb_err e = kdr_start(k->routes, (int)k->brokers, &k->relay);
+    if (e != NB_OK) {
+        free(k->route_text);
+        return e == NB_ERR_INVALID ? NB_ERR_UNAVAILABLE : e;
+    }
+    k->bootstrap = kdr_advertised(k->relay);
+    return NB_OK;
+}
+
+static void relay_stop(void *ctx)
+{
+    kdb *k = ctx;
+    kdr_stop(k->relay);
+    free(k->route_text);
+}
+
+/* The file and the line the tests and ./stack wait for. */
+static nb_err announce_start(void *ctx)
+{
+    kdb *k = ctx;
+    if (k->bootstrap_file[0] && kdb_write_atomic(k->bootstrap_file, k->bootstrap) != NB_OK)
+        return NB_ERR_UNAVAILABLE;
+    printf("bootstrap=%s\n", k->bootstrap);
+    fflush(stdout);
+    nb_info("ready: bootstrap=%s", k->bootstrap);
+    return NB_OK;
+}
+
+/* SIGUSR1 */
+static void brokers_down(void *ctx)
+{
+    kdb *k = ctx;
+    if (k->broker && kdb_is_up(k->broker) && kdb_set_down(k->broker) == NB_OK)
+        kdb_log_state(k->broker, k->brokers);
+}
+
+/* SIGUSR2 */
+static void brokers_up(void *ctx)
+{
+    kdb *k = ctx;
+    if (k->broker && !kdb_is_up(k->broker) && kdb_set_up(k->broker) == NB_OK)
+        kdb_log_state(k->broker, k->brokers);
+}
+
 int main(int argc, char **argv)
 {
-    const char *bootstrap_file = "", *topic = "weather.notifications", *log_level = "info";
-    const char *listen = "", *advertise = "", *forward = "", *bootstrap = NULL;
-    long partitions = 1, brokers = 1;
+    static kdb k;
+    k.argc = argc;
+    k.argv = argv;
     const nb_setting settings[] = {
-        {"bootstrap-file", NB_SET_STR, &bootstrap_file, "", 0, 0,
+        {"bootstrap-file", NB_SET_STR, &k.bootstrap_file, "", 0, 0,
          "write the bootstrap servers to this file (atomically) once the topics exist"},
-        {"topic", NB_SET_STR, &topic, "weather.notifications", 0, 0,
+        {"topic", NB_SET_STR, &k.topic, "weather.notifications", 0, 0,
          "topic(s) to create: comma list, flag may be repeated"},
-        {"partitions", NB_SET_INT, &partitions, "1", 1, 1000, "partitions per topic"},
-        {"brokers", NB_SET_INT, &brokers, "1", 1, KDB_MAX_BROKERS, "number of mock brokers"},
-        {"listen", NB_SET_STR, &listen, "", 0, 0,
+        {"partitions", NB_SET_INT, &k.partitions, "1", 1, 1000, "partitions per topic"},
+        {"brokers", NB_SET_INT, &k.brokers, "1", 1, KDB_MAX_BROKERS, "number of mock brokers"},
+        {"listen", NB_SET_STR, &k.listen, "", 0, 0,
          "host:port per broker (comma list): serve clients there through a relay "
          "(for other hosts, e.g. 0.0.0.0:9092 in a container); empty = loopback only"},
-        {"advertise", NB_SET_STR, &advertise, "", 0, 0,
+        {"advertise", NB_SET_STR, &k.advertise, "", 0, 0,
          "host:port per broker that clients are told to connect to (with --listen; "
          "default: the --listen addresses)"},
-        {"forward", NB_SET_STR, &forward, "", 0, 0,
+        {"forward", NB_SET_STR, &k.forward, "", 0, 0,
          "host:port of another dev broker (its --listen address): run no brokers here, relay "
          "the one --listen address to it (a further Kafka broker service of a compose file "
          "standing in for a real cluster); --topic and --partitions are then that broker's"},
-        {"log-level", NB_SET_STR, &log_level, "info", 0, 0, "debug|info|warn|error"},
+        {"log-level", NB_SET_STR, &k.log_level, "info", 0, 0, "debug|info|warn|error"},
     };
-    int rc = 1, ntopics = 0;
-    bool exit_now = false;
-    char *topic_flags = NULL, *topic_list = NULL;
-    char *topics[KDB_MAX_TOPICS];
-    char *route_text = NULL;
-    kdr_route routes[KDB_MAX_BROKERS];
-    kdb_broker *broker = NULL;
-    kdr_relay *relay = NULL;
-    sigset_t waitmask;
-
-    if (nb_config_load(settings, (int)(sizeof(settings) / sizeof(settings[0])), argc, argv,
-                       "kafka-dev-broker", "Kafka broker for development (librdkafka mock cluster)",
-                       &exit_now) != NB_OK)
-        return 2;
-    if (exit_now) return 0;
-    if (!nb_log_start("kafka-dev-broker", log_level)) return 2;
-
-    topic_flags = kdb_topic_flags(argc, argv);
-    topic_list = strdup(topic);
-    if (!topic_flags || !topic_list) goto out;
-    ntopics = kdb_add_topics(topic_flags[0] ? topic_flags : topic_list, topics, 0);
-    if (ntopics <= 0) {
-        if (ntopics == 0) fprintf(stderr, "kafka-dev-broker: --topic: no topic given\n");
-        rc = 2;
-        goto out;
-    }
-    if (kdb_signals_setup(&waitmask) != 0) {
-        nb_error("installing signal handlers: %s", strerror(errno));
-        goto out;
-    }
-    if (forward[0]) {
-        if (!listen[0] || brokers != 1) {
-            fprintf(stderr, "kafka-dev-broker: --forward needs one --listen address (and "
-                            "--brokers 1)\n");
-            rc = 2;
-            goto out;
-        }
-        bootstrap = forward;
-        goto relay;
-    }
-    if (kdb_open((int)brokers, &broker) != NB_OK) goto out;
-    for (int i = 0; i < ntopics; i++) {
-        if (kdb_create_topic(broker, topics[i], (int)partitions, KDB_TOPIC_TIMEOUT_MS) != NB_OK)
-            goto out_close;
-        nb_info("topic %s ready (%ld partitions)", topics[i], partitions);
-    }
-    bootstrap = kdb_bootstraps(broker);
-relay:
-    if (listen[0]) {
-        if (kdr_routes_parse(listen, advertise, bootstrap, routes, (int)brokers, &route_text) !=
-            NB_OK) {
-            rc = 2;
-            goto out_close;
-        }
-        if (kdr_start(routes, (int)brokers, &relay) != NB_OK) goto out_close;
-        bootstrap = kdr_advertised(relay);
-    }
-    if (bootstrap_file[0] && kdb_write_atomic(bootstrap_file, bootstrap) != NB_OK) goto out_close;
-    printf("bootstrap=%s\n", bootstrap);
-    fflush(stdout);
-    nb_info("ready: bootstrap=%s", bootstrap);
-
-    while (!g_stop) {
-        sigsuspend(&waitmask); /* returns after a handler ran */
-        if (!broker) {         /* --forward: no brokers of its own to take down */
-        } else if (g_want == KDB_WANT_DOWN && kdb_is_up(broker)) {
-            if (kdb_set_down(broker) == NB_OK) kdb_log_state(broker, brokers);
-        } else if (g_want == KDB_WANT_UP && !kdb_is_up(broker)) {
-            if (kdb_set_up(broker) == NB_OK) kdb_log_state(broker, brokers);
-        }
-        g_want = KDB_WANT_NONE;
-    }
-    nb_info("stopping");
-    rc = 0;
-
-out_close:
-    kdr_stop(relay);
-    kdb_close(broker);
-out:
-    free(route_text);
-    free(topic_list);
-    free(topic_flags);
-    return rc;
+    const nb_part parts[] = {
+        {"the topic list", topics_start, topics_stop, &k},
+        {"the brokers", brokers_start, brokers_stop, &k},
+        {"the relay", relay_start, relay_stop, &k},
+        {"the bootstrap announcement", announce_start, NULL, &k},
+    };
+    const nb_signal_action actions[] = {
+        {SIGUSR1, brokers_down, &k},
+        {SIGUSR2, brokers_up, &k},
+    };
+    const nb_service svc = {
+        .prog = "kafka-dev-broker",
+        .name = "kafka-dev-broker",
+        .summary = "Kafka broker for development (librdkafka mock cluster)",
+        .settings = settings,
+        .nsettings = (int)(sizeof(settings) / sizeof(settings[0])),
+        .parts = parts,
+        .nparts = (int)(sizeof(parts) / sizeof(parts[0])),
+        .actions = actions,
+        .nactions = (int)(sizeof(actions) / sizeof(actions[0])),
+    };
+    return nb_service_run(&svc, argc, argv);
 }

@@ -94,9 +94,6 @@ nb_err nb_server_route(nb_server *s, const char *method, const char *path, const
                        nb_route_mode mode, nb_handler_fn fn, void *ctx);
 nb_err nb_server_start(nb_server *s);
 int nb_server_port(const nb_server *s);
-/* Blocks the calling thread until SIGTERM or SIGINT: service.h's
- * nb_service_wait_for_signal(), for mains not on nb_service_run() yet. */
-void nb_server_wait_for_signal(nb_server *s);
 void nb_server_stop(nb_server *s);
 void nb_server_free(nb_server *s);
 

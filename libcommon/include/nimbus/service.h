@@ -11,7 +11,8 @@
  *      global init;
  *   4. the parts started in order (clients, workers, the server, ...); the
  *      first that fails ends the start;
- *   5. a wait for SIGTERM or SIGINT (skipped when a part failed);
+ *   5. a wait for SIGTERM or SIGINT (skipped when a part failed), running
+ *      the program's signal actions (below) as their signals come;
  *   6. every part that started stopped in reverse order, then the global
  *      cleanup.
  * The exit status is the same in every program: NB_EXIT_OK after a stop on a
@@ -41,6 +42,20 @@ typedef struct nb_part {
     void *ctx;
 } nb_part;
 
+/* A signal other than SIGTERM/SIGINT that the program acts on while it runs
+ * (the dev broker's SIGUSR1/SIGUSR2 outage controls). Caught from step 3 (one
+ * that comes while the parts start is kept); fn runs at step 5 on the calling
+ * thread, never in the handler, once per wake-up on which its signal came
+ * (the same signal twice before fn ran counts once; actions whose signals
+ * both came run in table order). At most NB_SERVICE_MAX_ACTIONS. */
+typedef struct nb_signal_action {
+    int signo;
+    void (*fn)(void *ctx);
+    void *ctx;
+} nb_signal_action;
+
+enum { NB_SERVICE_MAX_ACTIONS = 4 };
+
 typedef struct nb_service {
     const char *prog;    /* "nimbus-front": --help and messages */
     const char *name;    /* "front": the log lines' "svc" */
@@ -53,6 +68,8 @@ typedef struct nb_service {
     void *check_ctx;
     const nb_part *parts;
     int nparts;
+    const nb_signal_action *actions; /* may be NULL */
+    int nactions;
 } nb_service;
 
 /* Runs the skeleton above; returns the exit status for main() to return. */

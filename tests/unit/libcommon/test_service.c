@@ -1,6 +1,7 @@
 /* The service skeleton: its exit codes (0 after a signal or --help, 2 for bad
- * settings, 1 when a part cannot start) and that parts stop in the reverse
- * order they started, only those that started. */
+ * settings, 1 when a part cannot start), that parts stop in the reverse
+ * order they started, only those that started, and that a program's signal
+ * actions run in the wait, on the calling thread. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 
@@ -51,6 +53,25 @@ static nb_err start_then_sigterm(void *ctx)
     return NB_OK;
 }
 
+/* Asks for the signal action before the wait: it is kept, not lost. */
+static nb_err start_then_sigusr1(void *ctx)
+{
+    note('+', ctx);
+    raise(SIGUSR1);
+    return NB_OK;
+}
+
+static pthread_t main_thread;
+static bool action_on_main_thread;
+
+/* The SIGUSR1 action: noted, then the program is told to stop. */
+static void on_usr1(void *ctx)
+{
+    note('!', ctx);
+    action_on_main_thread = pthread_equal(pthread_self(), main_thread);
+    raise(SIGTERM);
+}
+
 static void stop(void *ctx)
 {
     note('-', ctx);
@@ -67,6 +88,9 @@ static const nb_setting settings[] = {
     {"log-level", NB_SET_STR, &level, "error", 0, 0, "debug, info, warn or error"},
 };
 
+static const nb_signal_action *actions;
+static int nactions;
+
 static int run(const nb_part *parts, int nparts, int argc, char **argv)
 {
     order[0] = '\0';
@@ -77,7 +101,9 @@ static int run(const nb_part *parts, int nparts, int argc, char **argv)
                       .nsettings = 2,
                       .check = check_port,
                       .parts = parts,
-                      .nparts = nparts};
+                      .nparts = nparts,
+                      .actions = actions,
+                      .nactions = nactions};
     return nb_service_run(&svc, argc, argv);
 }
 
@@ -90,6 +116,23 @@ static void stops_in_reverse_order_after_a_signal(void **state)
     char *argv[] = {"test-service", NULL};
     assert_int_equal(run(parts, 3, 1, argv), NB_EXIT_OK);
     assert_string_equal(order, "+a+b+c-c-a");
+}
+
+static void signal_actions_run_in_the_wait_on_the_calling_thread(void **state)
+{
+    (void)state;
+    const nb_signal_action usr1[] = {{SIGUSR1, on_usr1, "u"}};
+    const nb_part parts[] = {{"a", start_ok, stop, "a"}, {"b", start_then_sigusr1, stop, "b"}};
+    char *argv[] = {"test-service", NULL};
+    main_thread = pthread_self();
+    actions = usr1;
+    nactions = 1;
+    int status = run(parts, 2, 1, argv);
+    actions = NULL;
+    nactions = 0;
+    assert_int_equal(status, NB_EXIT_OK);
+    assert_string_equal(order, "+a+b!u-b-a"); /* the action, then the stop it asked for */
+    assert_true(action_on_main_thread);
 }
 
 static void a_part_that_cannot_start_is_exit_1_and_the_started_ones_stop(void **state)
@@ -136,6 +179,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stops_in_reverse_order_after_a_signal),
+        cmocka_unit_test(signal_actions_run_in_the_wait_on_the_calling_thread),
         cmocka_unit_test(a_part_that_cannot_start_is_exit_1_and_the_started_ones_stop),
         cmocka_unit_test(bad_settings_are_exit_2_and_start_nothing),
         cmocka_unit_test(help_is_exit_0_and_starts_nothing),

@@ -33,7 +33,7 @@ class Flow(testing.TestCase):
         cls.stack.stop()
 
     def weather(self):
-        r = http.request("GET", self.stack.api_url + "/v1/weather?city=Berlin",
+        r = http.request("GET", self.stack.api_url + "/v1/weather?city=Bremen",
                          headers={"Cache-Control": "no-cache"}, timeout=30)
         self.assertStatus(r, 200)
         return r.json()
@@ -49,7 +49,7 @@ class Flow(testing.TestCase):
         def renewed():
             docs[:] = [self.weather()]
             return docs[0]["current"]["time"] != before
-        procs.wait_until(renewed, 30, interval=0.2, what="the api to renew Berlin")
+        procs.wait_until(renewed, 30, interval=0.2, what="the api to renew Bremen")
         return docs[0]
 
     def events_for(self, key):
@@ -59,14 +59,14 @@ class Flow(testing.TestCase):
         s = self.stack
         s.sim.reset()
         # The place page offers the form, and it needs no script.
-        page = http.request("GET", s.front_url + "/Berlin", headers={"Accept": "text/html"},
+        page = http.request("GET", s.front_url + "/Bremen", headers={"Accept": "text/html"},
                             timeout=30)
         self.assertStatus(page, 200)
         html = page.text()
         self.assertIn("Get alerts by email", html)
         self.assertIn('<form method="post" action="/subscribe">', html)
 
-        form = urllib.parse.urlencode({"place": "Berlin", "email": EMAIL, "above": "1",
+        form = urllib.parse.urlencode({"place": "Bremen", "email": EMAIL, "above": "1",
                                        "above_c": "-79"})
         r = http.request("POST", s.front_url + "/subscribe", body=form, timeout=30,
                          headers={"Content-Type": "application/x-www-form-urlencoded",

@@ -1,7 +1,7 @@
 /* log.c — JSON-lines logging to stderr, one write(2) per line.
  *
  * Every line is ASCII: text is escaped by json_escape() (quotes, backslashes,
- * control characters, every non-ASCII character as \uXXXX, bytes that are not
+ * control characters, every non-ASCII character as a \u escape, bytes that are not
  * UTF-8 as \ufffd), so no byte a terminal could act on reaches it and every
  * line parses as JSON. */
 #include "nimbus/log.h"

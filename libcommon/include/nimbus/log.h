@@ -7,7 +7,7 @@
  *
  * Every line is valid JSON in ASCII only, whatever the text logged: the
  * message is escaped (quotes, backslashes, control characters; non-ASCII
- * characters as \uXXXX; bytes that are not UTF-8 as \ufffd), so no ESC, C0 or
+ * characters as \u escapes; bytes that are not UTF-8 as \ufffd), so no ESC, C0 or
  * C1 byte ever reaches a terminal. A message too long for a line (4 KiB) is
  * cut at a character boundary. */
 #ifndef NIMBUS_LOG_H

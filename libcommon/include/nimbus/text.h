@@ -36,8 +36,9 @@ bool nb_text_unsafe(uint32_t cp);
  * inside a JSON string into out (room for NB_JSON_ESC_MAX bytes), sets *used
  * to the bytes of s it took, and returns the length written: quotes and
  * backslashes are escaped, \n \r \t as such, other controls and DEL as
- * \u00XX, a byte that is not UTF-8 as \ufffd; other characters stay UTF-8,
- * or become \uXXXX (surrogate pairs above U+FFFF) when ascii_only. */
+ * a \u escape of four hex digits, a byte that is not UTF-8 as \ufffd; other
+ * characters stay UTF-8, or become \u escapes (a surrogate pair above
+ * U+FFFF) when ascii_only. */
 #define NB_JSON_ESC_MAX 12
 size_t nb_json_escape_char(const char *s, size_t n, bool ascii_only, char *out, size_t *used);
 

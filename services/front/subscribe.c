@@ -378,17 +378,24 @@ static void on_confirm(nb_req *r, void *ctx)
     json_decref(a.body);
 }
 
-static void on_manage(nb_req *r, void *ctx)
+/* The texts of a page about one subscription: while alerts are on, and once
+ * they are off (then the page has no Unsubscribe button). */
+typedef struct sub_page {
+    const char *title_on, *lead_on, *title_off, *lead_off;
+} sub_page;
+
+/* A page showing the subscription behind the link's token, with an
+ * Unsubscribe button while it is on. */
+static void subscription_page(nb_req *r, fr_routes *rt, const sub_page *t)
 {
     char buf[TOKEN_MAX + 1], action[300];
     const char *token = page_token(r, buf);
     answer a;
-    if (!token || !lookup(ctx, r, token, &a)) return;
+    if (!token || !lookup(rt, r, token, &a)) return;
     snprintf(action, sizeof(action), "/subscriptions/unsubscribe?token=%s", token);
     bool gone = strcmp(status_of(&a), "unsubscribed") == 0;
-    fr_notice n = {.title = "Your weather alerts",
-                   .lead = gone ? "These alerts are off: nothing more is sent."
-                                : "This is what we send to this address.",
+    fr_notice n = {.title = gone ? t->title_off : t->title_on,
+                   .lead = gone ? t->lead_off : t->lead_on,
                    .subscription = a.body,
                    .action = gone ? NULL : action,
                    .button = "Unsubscribe",
@@ -397,23 +404,21 @@ static void on_manage(nb_req *r, void *ctx)
     json_decref(a.body);
 }
 
+static void on_manage(nb_req *r, void *ctx)
+{
+    static const sub_page t = {"Your weather alerts", "This is what we send to this address.",
+                               "Your weather alerts",
+                               "These alerts are off: nothing more is sent."};
+    subscription_page(r, ctx, &t);
+}
+
 static void on_unsubscribe_page(nb_req *r, void *ctx)
 {
-    char buf[TOKEN_MAX + 1], action[300];
-    const char *token = page_token(r, buf);
-    answer a;
-    if (!token || !lookup(ctx, r, token, &a)) return;
-    snprintf(action, sizeof(action), "/subscriptions/unsubscribe?token=%s", token);
-    bool gone = strcmp(status_of(&a), "unsubscribed") == 0;
-    fr_notice n = {.title = gone ? "Already unsubscribed" : "Unsubscribe from these alerts?",
-                   .lead = gone ? "Nothing more is sent to this address for this place."
-                                : "Press Unsubscribe and no more alerts for this place are sent.",
-                   .subscription = a.body,
-                   .action = gone ? NULL : action,
-                   .button = "Unsubscribe",
-                   .danger = true};
-    notice(r, 200, &n);
-    json_decref(a.body);
+    static const sub_page t = {"Unsubscribe from these alerts?",
+                               "Press Unsubscribe and no more alerts for this place are sent.",
+                               "Already unsubscribed",
+                               "Nothing more is sent to this address for this place."};
+    subscription_page(r, ctx, &t);
 }
 
 /* A form button or an RFC 8058 one-click POST (List-Unsubscribe=One-Click):

@@ -119,6 +119,18 @@ static nb_err end(tx *t, nb_err rc)
     return rc == NB_OK ? e : rc;
 }
 
+/* Ends t as end() does; when the transaction did not commit, the answer made
+ * in it (*out, a new reference) is dropped. */
+static nb_err end_with(tx *t, nb_err rc, json_t **out)
+{
+    rc = end(t, rc);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 /* The JSON text in column col of row 0, parsed (new reference) or NULL. */
 static json_t *json_col(PGresult *r, int row, int col)
 {
@@ -204,12 +216,7 @@ nb_err ps_subs_create(subs *s, const subs_request *req, json_t **view, nb_error 
     *view = json_col(r, 0, 0);
 out:
     PQclear(r);
-    rc = end(&t, rc);
-    if (rc) {
-        json_decref(*view);
-        *view = NULL;
-    }
-    return rc;
+    return end_with(&t, rc, view);
 }
 
 nb_err ps_subs_lookup(subs *s, const char *token, json_t **view, char purpose[16])
@@ -304,12 +311,7 @@ nb_err ps_subs_confirm(subs *s, const char *token, json_t **view, nb_error *err)
     }
     rc = view_of(&t, id, view);
 out:
-    rc = end(&t, rc);
-    if (rc) {
-        json_decref(*view);
-        *view = NULL;
-    }
-    return rc;
+    return end_with(&t, rc, view);
 }
 
 nb_err ps_subs_unsubscribe(subs *s, const char *token, json_t **view)
@@ -333,12 +335,7 @@ nb_err ps_subs_unsubscribe(subs *s, const char *token, json_t **view)
         goto out;
     rc = view_of(&t, id, view);
 out:
-    rc = end(&t, rc);
-    if (rc) {
-        json_decref(*view);
-        *view = NULL;
-    }
-    return rc;
+    return end_with(&t, rc, view);
 }
 
 /* --- the notifier's side ------------------------------------------------- */
@@ -488,12 +485,7 @@ nb_err ps_subs_claim(subs *s, const char *owner, int limit, long lease_ms, json_
     }
 out:
     PQclear(r);
-    rc = end(&t, rc);
-    if (rc) {
-        json_decref(*mails);
-        *mails = NULL;
-    }
-    return rc;
+    return end_with(&t, rc, mails);
 }
 
 /* '{id,id,...}': an array literal of validated UUIDs. */

@@ -27,15 +27,28 @@ double nb_mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void nb_timespec_in(int64_t ms, struct timespec *ts)
+static void timespec_in(clockid_t clock, int64_t ms, struct timespec *ts)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
+    clock_gettime(clock, ts);
     ts->tv_sec += (time_t)(ms / 1000);
     ts->tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts->tv_nsec >= 1000000000L) {
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
+    } else if (ts->tv_nsec < 0) { /* ms < 0: an instant already past */
+        ts->tv_sec--;
+        ts->tv_nsec += 1000000000L;
     }
+}
+
+void nb_timespec_in(int64_t ms, struct timespec *ts)
+{
+    timespec_in(CLOCK_REALTIME, ms, ts);
+}
+
+void nb_mono_timespec_in(int64_t ms, struct timespec *ts)
+{
+    timespec_in(CLOCK_MONOTONIC, ms, ts);
 }
 
 static int64_t floor_div(int64_t a, int64_t b)

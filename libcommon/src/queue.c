@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "nimbus/clock.h"
+
 nb_err nb_queue_init(nb_queue *q, size_t cap)
 {
     *q = (nb_queue){.cap = cap};
@@ -48,13 +50,7 @@ static bool wait_item(nb_queue *q, int64_t timeout_ms)
 {
     struct timespec until;
     if (timeout_ms >= 0) {
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        nb_mono_timespec_in(timeout_ms, &until);
     }
     while (q->len == 0 && !q->closed && !q->woken) {
         if (timeout_ms < 0) {

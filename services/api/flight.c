@@ -323,14 +323,7 @@ static void *timer_main(void *arg)
         if (d && d->key < next) next = d->key;
         if (x && x->key < next) next = x->key;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t wait = next - now;
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        nb_mono_timespec_in(next - now, &ts);
         pthread_cond_timedwait(&f->wake, &f->lock, &ts);
     }
     pthread_mutex_unlock(&f->lock);

@@ -76,14 +76,7 @@ static void wait_until(relay *r, int64_t at)
 {
     while (!r->stopping && !r->woken && nb_mono_ms() < at) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ms = at - nb_mono_ms();
-        ts.tv_sec += ms / 1000;
-        ts.tv_nsec += (ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        nb_mono_timespec_in(at - nb_mono_ms(), &ts);
         pthread_cond_timedwait(&r->cond, &r->lock, &ts);
     }
 }
@@ -183,14 +176,7 @@ static size_t run_batch(relay *r, outbox_event *evs, size_t n)
         }
         if (stats_due < until) until = stats_due;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ms = until - nb_mono_ms();
-        ts.tv_sec += ms / 1000;
-        ts.tv_nsec += (ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        nb_mono_timespec_in(until - nb_mono_ms(), &ts);
         pthread_cond_timedwait(&r->cond, &r->lock, &ts);
     }
     bool purge = r->outstanding > 0;

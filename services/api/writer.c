@@ -67,15 +67,9 @@ static void run_report(report *r, const store_put_result *res)
 static void wait_until(writer *w, int64_t at)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     int64_t ms = at - nb_mono_ms();
     if (ms <= 0) return;
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    nb_mono_timespec_in(ms, &ts);
     pthread_cond_timedwait(&w->wake, &w->lock, &ts);
 }
 

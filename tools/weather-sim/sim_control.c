@@ -125,13 +125,7 @@ bool ws_ctl_sleep(ws_ctl *c, long ms)
     struct timespec deadline;
     bool stopped;
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += ms / 1000;
-    deadline.tv_nsec += (ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    nb_mono_timespec_in(ms, &deadline);
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
         if (pthread_cond_timedwait(&c->wake, &c->lock, &deadline) == ETIMEDOUT) break;

@@ -16,6 +16,9 @@ double nb_mono_s(void);
 /* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait. */
 struct timespec;
 void nb_timespec_in(int64_t ms, struct timespec *ts);
+/* The same on CLOCK_MONOTONIC, for a condition variable made with
+ * pthread_condattr_setclock(CLOCK_MONOTONIC) (immune to clock steps). */
+void nb_mono_timespec_in(int64_t ms, struct timespec *ts);
 
 /* The instants RFC 3339 can write in UTC: 0000-01-01T00:00:00.000Z to
  * 9999-12-31T23:59:59.999Z, as Unix milliseconds. */

@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include <time.h>
+
 #include "nimbus/clock.h"
 
 static void rfc3339_round_trip(void **state)
@@ -59,6 +61,26 @@ static void http_date(void **state)
     assert_string_equal(s, "Wed, 31 Dec 1969 23:59:59 GMT");
 }
 
+/* Condition-variable deadlines on the monotonic clock: normalised, in the
+ * future or (for a negative wait) already past. */
+static void mono_deadlines(void **state)
+{
+    (void)state;
+    struct timespec now, later, before;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    nb_mono_timespec_in(1500, &later);
+    nb_mono_timespec_in(-1500, &before);
+    for (int i = 0; i < 2; i++) {
+        const struct timespec *t = i ? &later : &before;
+        assert_true(t->tv_nsec >= 0 && t->tv_nsec < 1000000000L);
+    }
+    int64_t n = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    int64_t l = (int64_t)later.tv_sec * 1000 + later.tv_nsec / 1000000;
+    int64_t b = (int64_t)before.tv_sec * 1000 + before.tv_nsec / 1000000;
+    assert_in_range(l - n, 1500, 2500);
+    assert_in_range(n - b, 1000, 1500);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -66,6 +88,7 @@ int main(void)
         cmocka_unit_test(rfc3339_rejects_garbage),
         cmocka_unit_test(rfc3339_years_0000_to_9999_in_utc),
         cmocka_unit_test(http_date),
+        cmocka_unit_test(mono_deadlines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
